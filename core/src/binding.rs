@@ -1,0 +1,104 @@
+//! Stored records: a binding (number ↔ chip ↔ SIM) and a pending
+//! registration. Subscriber identifiers appear only as keyed hashes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::Claims;
+use crate::codec::b64;
+use crate::id_hash::{IdHash, IdHasher, IdKind};
+use crate::otp::OtpState;
+
+/// Lifecycle state of a binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BindingStatus {
+    Active,
+    /// Too many failures: refused until the owner re-proves the number.
+    Suspended,
+    /// Unbound by the user or revoked by an operator.
+    Revoked,
+}
+
+impl BindingStatus {
+    /// The wire label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// Keyed hashes of a SIM's identifiers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimHashes {
+    pub iccid: IdHash,
+    pub imsi: IdHash,
+    pub msisdn: IdHash,
+}
+
+/// A stored binding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindingRecord {
+    pub binding_id: String,
+    pub status: BindingStatus,
+    pub chip_format: String,
+    pub chip_serial: IdHash,
+    /// Compressed SEC1, base64url.
+    pub chip_public_key: String,
+    pub sim: SimHashes,
+    /// Compressed SEC1 of the SIM applet key, base64url, when the SIM has one.
+    pub sim_public_key: Option<String>,
+    /// Highest chip counter seen from an authentic request.
+    pub counter: u64,
+    pub consecutive_failures: u32,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+impl BindingRecord {
+    /// A new active binding from validated bind claims.
+    pub fn new(binding_id: &str, claims: &Claims, hasher: &IdHasher, now: u64) -> Self {
+        Self {
+            binding_id: binding_id.to_owned(),
+            status: BindingStatus::Active,
+            chip_format: claims.chip.format.label().to_owned(),
+            chip_serial: hasher.hash(IdKind::ChipSerial, claims.chip.serial.as_str()),
+            chip_public_key: b64(&claims.chip.public_key.to_compressed()),
+            sim: SimHashes::of(claims, hasher),
+            sim_public_key: claims
+                .sim_public_key
+                .as_ref()
+                .map(|k| b64(&k.to_compressed())),
+            counter: claims.counter,
+            consecutive_failures: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl SimHashes {
+    /// Hashes of the SIM identifiers in `claims`.
+    pub fn of(claims: &Claims, hasher: &IdHasher) -> Self {
+        Self {
+            iccid: hasher.hash(IdKind::Iccid, claims.sim.iccid.as_str()),
+            imsi: hasher.hash(IdKind::Imsi, claims.sim.imsi.as_str()),
+            msisdn: hasher.hash(IdKind::PhoneNumber, claims.sim.msisdn.as_str()),
+        }
+    }
+}
+
+/// A registration waiting for its one-time code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationRecord {
+    pub registration_id: String,
+    /// Keyed hash of the registration number.
+    pub msisdn: IdHash,
+    pub otp: OtpState,
+    pub created_at: u64,
+}

@@ -1,0 +1,161 @@
+//! Stateless authenticated challenges.
+//!
+//! A challenge carries everything needed to check it, authenticated by
+//! HMAC-SHA256 under a server key named by a key id (for rotation):
+//!
+//! ```text
+//! body = u8(1) || u8(ceremony code) || u64be(issued_at) || u64be(expires_at)
+//!        || nonce[16] || field(kid) || field(subject)
+//! mac  = HMAC-SHA256(key[kid], field("SIMBIND-CHALLENGE") || body)
+//! challenge = body || mac
+//! ```
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::Denial;
+use crate::codec::{Reader, put_field};
+use crate::transcript::Ceremony;
+
+/// Domain label of the challenge MAC.
+pub const DOMAIN: &[u8] = b"SIMBIND-CHALLENGE";
+/// The longest lifetime a challenge may have, in seconds.
+pub const MAX_TTL_SECS: u64 = 120;
+/// Tolerated clock skew for `issued_at` in the future, in seconds.
+pub const CLOCK_SKEW_SECS: u64 = 5;
+const FORMAT: u8 = 1;
+const MAC_LEN: usize = 32;
+
+/// One HMAC key with its id.
+#[derive(Clone)]
+pub struct ChallengeKey {
+    pub kid: String,
+    pub secret: Vec<u8>,
+}
+
+/// The current key (used to issue) and older keys still accepted.
+#[derive(Clone)]
+pub struct ChallengeKeyring {
+    pub current: ChallengeKey,
+    pub previous: Vec<ChallengeKey>,
+}
+
+impl ChallengeKeyring {
+    /// A keyring with one key.
+    pub fn single(kid: &str, secret: &[u8]) -> Self {
+        Self {
+            current: ChallengeKey {
+                kid: kid.to_owned(),
+                secret: secret.to_vec(),
+            },
+            previous: Vec::new(),
+        }
+    }
+
+    fn find(&self, kid: &[u8]) -> Option<&ChallengeKey> {
+        core::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.kid.as_bytes() == kid)
+    }
+}
+
+/// What a verified challenge says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChallengeClaims {
+    pub ceremony: Ceremony,
+    pub issued_at: u64,
+    pub expires_at: u64,
+    pub nonce: [u8; 16],
+    pub subject: String,
+}
+
+fn mac(secret: &[u8], body: &[u8]) -> Hmac<Sha256> {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut domain = Vec::with_capacity(DOMAIN.len() + 4);
+    put_field(&mut domain, DOMAIN);
+    mac.update(&domain);
+    mac.update(body);
+    mac
+}
+
+/// Issues a challenge for `ceremony` and `subject`, valid `ttl` seconds
+/// (clamped to [`MAX_TTL_SECS`]); `nonce` must come from a CSPRNG.
+pub fn issue(
+    keys: &ChallengeKeyring,
+    ceremony: Ceremony,
+    subject: &str,
+    now: u64,
+    ttl: u64,
+    nonce: [u8; 16],
+) -> Vec<u8> {
+    let ttl = ttl.min(MAX_TTL_SECS);
+    let mut body = Vec::with_capacity(96);
+    body.push(FORMAT);
+    body.push(ceremony.code());
+    body.extend_from_slice(&now.to_be_bytes());
+    body.extend_from_slice(&now.saturating_add(ttl).to_be_bytes());
+    body.extend_from_slice(&nonce);
+    put_field(&mut body, keys.current.kid.as_bytes());
+    put_field(&mut body, subject.as_bytes());
+    let tag = mac(&keys.current.secret, &body).finalize().into_bytes();
+    body.extend_from_slice(&tag);
+    body
+}
+
+/// Checks a challenge: MAC (constant time), ceremony, subject, then time.
+pub fn verify(
+    keys: &ChallengeKeyring,
+    challenge: &[u8],
+    ceremony: Ceremony,
+    subject: &str,
+    now: u64,
+) -> Result<ChallengeClaims, Denial> {
+    let body_len = challenge
+        .len()
+        .checked_sub(MAC_LEN)
+        .ok_or(Denial::ChallengeInvalid)?;
+    let (body, tag) = challenge.split_at(body_len);
+    let mut r = Reader::new(body);
+    let parsed = (|| {
+        let format = r.take(1)?[0];
+        let code = r.take(1)?[0];
+        let issued_at = r.u64()?;
+        let expires_at = r.u64()?;
+        let nonce: [u8; 16] = r.take(16)?.try_into().ok()?;
+        let kid = r.field()?;
+        let subject = r.field()?;
+        (format == FORMAT && r.is_empty())
+            .then_some((code, issued_at, expires_at, nonce, kid, subject))
+    })();
+    let (code, issued_at, expires_at, nonce, kid, got_subject) =
+        parsed.ok_or(Denial::ChallengeInvalid)?;
+    let key = keys.find(kid).ok_or(Denial::ChallengeInvalid)?;
+    mac(&key.secret, body)
+        .verify_slice(tag)
+        .map_err(|_| Denial::ChallengeInvalid)?;
+    // Authentic from here on: the fields were written by this service.
+    let got_ceremony = Ceremony::from_code(code).ok_or(Denial::ChallengeInvalid)?;
+    if got_ceremony != ceremony {
+        return Err(Denial::ChallengeWrongCeremony);
+    }
+    if got_subject != subject.as_bytes() {
+        return Err(Denial::ChallengeWrongSubject);
+    }
+    if issued_at > now.saturating_add(CLOCK_SKEW_SECS)
+        || expires_at.saturating_sub(issued_at) > MAX_TTL_SECS
+    {
+        return Err(Denial::ChallengeInvalid);
+    }
+    if now >= expires_at {
+        return Err(Denial::ChallengeExpired);
+    }
+    Ok(ChallengeClaims {
+        ceremony: got_ceremony,
+        issued_at,
+        expires_at,
+        nonce,
+        subject: subject.to_owned(),
+    })
+}

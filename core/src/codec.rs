@@ -1,0 +1,65 @@
+//! Byte-level helpers shared by every canonical encoding: length-prefixed
+//! fields (u32 big-endian length, then the bytes) and unpadded base64url.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::ValidationError;
+
+/// Appends `bytes` as a length-prefixed field: `u32be(len) || bytes`.
+pub fn put_field(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Fields are bounded far below 4 GiB by input validation; saturate rather than wrap.
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// Reads length-prefixed and fixed-width fields back, refusing truncation.
+pub struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// Starts reading `bytes` from the beginning.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { rest: bytes }
+    }
+
+    /// Takes exactly `n` bytes.
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.rest.len() < n {
+            return None;
+        }
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
+        Some(head)
+    }
+
+    /// Takes one length-prefixed field.
+    pub fn field(&mut self) -> Option<&'a [u8]> {
+        let len = u32::from_be_bytes(self.take(4)?.try_into().ok()?);
+        self.take(usize::try_from(len).ok()?)
+    }
+
+    /// Takes a big-endian u64.
+    pub fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    /// True once every byte has been consumed.
+    pub fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+}
+
+/// Encodes bytes as unpadded base64url.
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes canonical unpadded base64url; `field` names the input in the error.
+pub fn unb64(text: &str, field: &'static str) -> Result<Vec<u8>, ValidationError> {
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| ValidationError::InvalidBase64(field))
+}

@@ -1,0 +1,120 @@
+//! P-256 ECDSA with SHA-256: public key parsing, the one signature encoding
+//! (64-byte `r || s`, as WebCrypto produces), verify, and sign (for tests and
+//! the software chip only).
+
+use p256::ecdsa::signature::{Signer, Verifier};
+use p256::ecdsa::{Signature as EcdsaSignature, SigningKey, VerifyingKey};
+use subtle::ConstantTimeEq;
+
+use crate::ValidationError;
+
+/// Length of a signature: `r || s`, 32 bytes each, big-endian.
+pub const SIGNATURE_LEN: usize = 64;
+
+/// A P-256 public key. Parsing refuses the identity, points off the curve and
+/// any length other than 33 (compressed) or 65 (uncompressed) bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicKey(VerifyingKey);
+
+impl PublicKey {
+    /// Parses a SEC1 encoding (`02|03 || x` or `04 || x || y`).
+    pub fn from_sec1(bytes: &[u8]) -> Result<Self, ValidationError> {
+        if !matches!(bytes.len(), 33 | 65) {
+            return Err(ValidationError::InvalidPublicKey);
+        }
+        VerifyingKey::from_sec1_bytes(bytes)
+            .map(Self)
+            .map_err(|_| ValidationError::InvalidPublicKey)
+    }
+
+    /// The 33-byte compressed SEC1 encoding: the form used in transcripts.
+    pub fn to_compressed(&self) -> Vec<u8> {
+        self.0.to_sec1_point(true).as_bytes().to_vec()
+    }
+
+    /// The 65-byte uncompressed SEC1 encoding (`04 || x || y`).
+    pub fn to_uncompressed(&self) -> Vec<u8> {
+        self.0.to_sec1_point(false).as_bytes().to_vec()
+    }
+
+    /// Affine coordinates `(x, y)`, 32 bytes each, for JWK.
+    pub fn coordinates(&self) -> ([u8; 32], [u8; 32]) {
+        let raw = self.to_uncompressed();
+        let mut x = [0u8; 32];
+        let mut y = [0u8; 32];
+        x.copy_from_slice(&raw[1..33]);
+        y.copy_from_slice(&raw[33..65]);
+        (x, y)
+    }
+
+    /// Verifies `signature` over `message` (ECDSA P-256, SHA-256 of `message`).
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> bool {
+        self.0.verify(message, &signature.0).is_ok()
+    }
+
+    /// Constant-time equality on the compressed encodings.
+    pub fn ct_eq(&self, other: &PublicKey) -> bool {
+        self.to_compressed().ct_eq(&other.to_compressed()).into()
+    }
+}
+
+/// An ECDSA signature in its only accepted encoding: 64 bytes `r || s`.
+/// High-S values are accepted (WebCrypto emits both); replay is stopped by
+/// challenges and counters, never by signature uniqueness.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature(EcdsaSignature);
+
+impl Signature {
+    /// Parses `r || s`, refusing other lengths and `r` or `s` outside `1..n`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ValidationError> {
+        if bytes.len() != SIGNATURE_LEN {
+            return Err(ValidationError::InvalidSignatureEncoding);
+        }
+        EcdsaSignature::from_slice(bytes)
+            .map(Self)
+            .map_err(|_| ValidationError::InvalidSignatureEncoding)
+    }
+
+    /// The 64-byte `r || s` encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.to_bytes().to_vec()
+    }
+}
+
+/// A P-256 private key. For tests, test vectors and the software chip; the
+/// server uses it only to sign grants.
+#[derive(Clone)]
+pub struct SecretKey(SigningKey);
+
+impl core::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+impl SecretKey {
+    /// A key from a 32-byte big-endian scalar in `1..n`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ValidationError> {
+        if bytes.len() != 32 {
+            return Err(ValidationError::InvalidPublicKey);
+        }
+        SigningKey::from_slice(bytes)
+            .map(Self)
+            .map_err(|_| ValidationError::InvalidPublicKey)
+    }
+
+    /// The 32-byte scalar.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.to_bytes().to_vec()
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(*self.0.verifying_key())
+    }
+
+    /// Signs `message` (SHA-256, deterministic nonce per RFC 6979).
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        Signature(self.0.sign(message))
+    }
+}

@@ -1,0 +1,292 @@
+//! The decisions, as pure functions of stored records, validated evidence,
+//! configuration and the current time.
+//!
+//! Order matters: the chip signature is checked *before* the SIM is compared,
+//! so a SIM-change denial (which alerts the owner and counts towards
+//! suspension) is only ever reached by a request the bound chip really signed.
+
+use crate::Denial;
+use crate::api::Evidence;
+use crate::attestation::vendor::VendorRoots;
+use crate::binding::{BindingRecord, BindingStatus, RegistrationRecord, SimHashes};
+use crate::challenge::{self, ChallengeKeyring};
+use crate::codec::b64;
+use crate::id_hash::{IdHasher, IdKind};
+use crate::transcript::Ceremony;
+
+/// Deployment policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Authentic failures in a row that suspend a binding.
+    pub max_consecutive_failures: u32,
+    /// Refuse SIMs without their own key and signature.
+    pub require_sim_signature: bool,
+    /// Chip vendor roots; empty means certificates are optional.
+    pub vendor_roots: VendorRoots,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            max_consecutive_failures: 3,
+            require_sim_signature: false,
+            vendor_roots: VendorRoots::default(),
+        }
+    }
+}
+
+/// Everything a decision needs besides the records and the evidence.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub keys: &'a ChallengeKeyring,
+    pub hasher: &'a IdHasher,
+    pub audience: &'a str,
+    pub policy: &'a Policy,
+    pub now: u64,
+}
+
+impl Context<'_> {
+    fn check_challenge(
+        &self,
+        evidence: &Evidence,
+        ceremony: Ceremony,
+        subject: &str,
+        challenge_used: bool,
+    ) -> Result<(), Denial> {
+        challenge::verify(
+            self.keys,
+            &evidence.claims.challenge,
+            ceremony,
+            subject,
+            self.now,
+        )?;
+        if challenge_used {
+            return Err(Denial::ChallengeReused);
+        }
+        Ok(())
+    }
+
+    fn check_sim_signature(
+        &self,
+        transcript: &[u8],
+        evidence: &Evidence,
+        bound_key: Option<&str>,
+    ) -> Result<(), Denial> {
+        let claimed_key = evidence.claims.sim_public_key.as_ref();
+        if let Some(bound) = bound_key {
+            // The bound SIM had a key: the same key must sign again.
+            let same = claimed_key.is_some_and(|k| b64(&k.to_compressed()) == bound);
+            if !same {
+                return Err(Denial::SimSignatureRequired);
+            }
+        }
+        match (claimed_key, &evidence.sim_signature) {
+            (Some(key), Some(sig)) if key.verify(transcript, sig) => Ok(()),
+            (Some(_), _) => Err(Denial::BadSimSignature),
+            (None, _) if self.policy.require_sim_signature => Err(Denial::SimSignatureRequired),
+            (None, _) => Ok(()),
+        }
+    }
+}
+
+/// What completing a registration does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BindPlan {
+    /// Store a new binding.
+    Create(BindingRecord),
+    /// The bound chip re-proved the number (new SIM, or after suspension):
+    /// the existing binding, updated and active again.
+    Rebind(BindingRecord),
+}
+
+/// Decides a binding ceremony (after the one-time code was accepted).
+///
+/// `existing` is the binding stored for the registration number, `chip_holder`
+/// the binding the chip-serial index points to; `new_binding_id` is used when
+/// a new binding is created.
+pub fn decide_binding(
+    ctx: &Context<'_>,
+    registration: &RegistrationRecord,
+    existing: Option<&BindingRecord>,
+    chip_holder: Option<&BindingRecord>,
+    evidence: &Evidence,
+    challenge_used: bool,
+    new_binding_id: &str,
+) -> Result<BindPlan, Denial> {
+    let claims = &evidence.claims;
+    ctx.check_challenge(
+        evidence,
+        Ceremony::Bind,
+        &registration.registration_id,
+        challenge_used,
+    )?;
+    ctx.policy.vendor_roots.check(
+        &claims.chip.serial,
+        &claims.chip.public_key,
+        claims.chip.certificate.as_ref(),
+    )?;
+    let transcript = claims.transcript(Ceremony::Bind, ctx.audience, &registration.registration_id);
+    if !claims.chip.verify(&transcript, &evidence.chip_signature) {
+        return Err(Denial::BadSignature);
+    }
+    ctx.check_sim_signature(&transcript, evidence, None)?;
+    let sim_number = ctx
+        .hasher
+        .hash(IdKind::PhoneNumber, claims.sim.msisdn.as_str());
+    if !sim_number.ct_eq(&registration.msisdn) {
+        return Err(Denial::NumberMismatch);
+    }
+    let fresh = BindingRecord::new(new_binding_id, claims, ctx.hasher, ctx.now);
+    let live = |b: &&BindingRecord| b.status != BindingStatus::Revoked;
+    let existing = existing.filter(live);
+    if let Some(holder) = chip_holder.filter(live) {
+        let same_binding = existing.is_some_and(|e| e.binding_id == holder.binding_id);
+        if !same_binding {
+            return Err(Denial::ChipAlreadyBound);
+        }
+    }
+    let Some(current) = existing else {
+        return Ok(BindPlan::Create(fresh));
+    };
+    if !same_chip(current, &fresh) {
+        return Err(Denial::BindingExists);
+    }
+    if claims.counter <= current.counter {
+        return Err(Denial::CounterReplayed);
+    }
+    Ok(BindPlan::Rebind(BindingRecord {
+        binding_id: current.binding_id.clone(),
+        created_at: current.created_at,
+        ..fresh
+    }))
+}
+
+fn same_chip(a: &BindingRecord, b: &BindingRecord) -> bool {
+    a.chip_format == b.chip_format
+        && a.chip_serial.ct_eq(&b.chip_serial)
+        && a.chip_public_key == b.chip_public_key
+}
+
+/// The result of checking a verify or unbind request against a binding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub ceremony: Ceremony,
+    pub result: Result<(), Denial>,
+    /// The bound chip really signed this request (its signature verified).
+    pub authentic: bool,
+    /// The counter the request carried.
+    pub counter: u64,
+}
+
+/// Decides a verify or unbind request from the holder of `binding`.
+pub fn decide_holder(
+    ctx: &Context<'_>,
+    binding: &BindingRecord,
+    ceremony: Ceremony,
+    evidence: &Evidence,
+    challenge_used: bool,
+) -> Decision {
+    let claims = &evidence.claims;
+    let mut decision = Decision {
+        ceremony,
+        result: Ok(()),
+        authentic: false,
+        counter: claims.counter,
+    };
+    let deny = |mut d: Decision, denial| {
+        d.result = Err(denial);
+        d
+    };
+    match binding.status {
+        BindingStatus::Revoked => return deny(decision, Denial::BindingRevoked),
+        BindingStatus::Suspended => return deny(decision, Denial::BindingSuspended),
+        BindingStatus::Active => {}
+    }
+    if let Err(denial) =
+        ctx.check_challenge(evidence, ceremony, &binding.binding_id, challenge_used)
+    {
+        return deny(decision, denial);
+    }
+    let presented = BindingRecord::new(&binding.binding_id, claims, ctx.hasher, ctx.now);
+    if !same_chip(binding, &presented) {
+        return deny(decision, Denial::ChipMismatch);
+    }
+    let transcript = claims.transcript(ceremony, ctx.audience, &binding.binding_id);
+    if !claims.chip.verify(&transcript, &evidence.chip_signature) {
+        return deny(decision, Denial::BadSignature);
+    }
+    decision.authentic = true;
+    if claims.counter <= binding.counter {
+        return deny(decision, Denial::CounterReplayed);
+    }
+    if let Err(denial) = compare_sim(&binding.sim, &presented.sim) {
+        return deny(decision, denial);
+    }
+    if let Err(denial) =
+        ctx.check_sim_signature(&transcript, evidence, binding.sim_public_key.as_deref())
+    {
+        return deny(decision, denial);
+    }
+    decision
+}
+
+fn compare_sim(bound: &SimHashes, presented: &SimHashes) -> Result<(), Denial> {
+    if !(bound.iccid.ct_eq(&presented.iccid) & bound.imsi.ct_eq(&presented.imsi)) {
+        return Err(Denial::SimChanged);
+    }
+    if !bound.msisdn.ct_eq(&presented.msisdn) {
+        return Err(Denial::NumberChanged);
+    }
+    Ok(())
+}
+
+/// What a decision changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Effects {
+    /// The record to store, or `None` when nothing changes.
+    pub record: Option<BindingRecord>,
+    /// Send an alert SMS to the bound number.
+    pub alert: bool,
+    /// This decision suspended the binding.
+    pub suspended: bool,
+}
+
+/// Applies a decision to the binding. Unauthenticated denials change nothing
+/// (anyone can send them); authentic ones advance the counter, count towards
+/// suspension and alert the owner.
+pub fn apply(binding: &BindingRecord, decision: &Decision, policy: &Policy, now: u64) -> Effects {
+    let mut record = binding.clone();
+    record.updated_at = now;
+    match decision.result {
+        Ok(()) => {
+            record.counter = decision.counter;
+            record.consecutive_failures = 0;
+            if decision.ceremony == Ceremony::Unbind {
+                record.status = BindingStatus::Revoked;
+            }
+            Effects {
+                record: Some(record),
+                alert: false,
+                suspended: false,
+            }
+        }
+        Err(_) if !decision.authentic => Effects {
+            record: None,
+            alert: false,
+            suspended: false,
+        },
+        Err(_) => {
+            record.counter = record.counter.max(decision.counter);
+            record.consecutive_failures = record.consecutive_failures.saturating_add(1);
+            let suspended = record.consecutive_failures >= policy.max_consecutive_failures;
+            if suspended {
+                record.status = BindingStatus::Suspended;
+            }
+            Effects {
+                record: Some(record),
+                alert: true,
+                suspended,
+            }
+        }
+    }
+}

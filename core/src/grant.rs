@@ -1,0 +1,185 @@
+//! Grants: compact ES256 JWS (JWT) that an app backend verifies offline
+//! against the JWKS at `/.well-known/jwks.json`.
+//!
+//! JWS compact serialization is small enough to write over `p256` directly:
+//! a JWT crate would bring a second P-256 implementation (or ring) into the
+//! wasm bundle.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::codec::{b64, unb64};
+use crate::crypto::{PublicKey, SecretKey, Signature};
+
+/// The longest grant lifetime, in seconds.
+pub const MAX_GRANT_TTL_SECS: u64 = 300;
+
+/// Grant claims, serialized in this field order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The binding id.
+    pub sub: String,
+    pub iat: u64,
+    pub exp: u64,
+    /// Unique token id.
+    pub jti: String,
+    /// The chip counter that earned the grant.
+    pub ctr: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    alg: String,
+    kid: String,
+    typ: String,
+}
+
+/// Why a grant could not be made or was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum GrantError {
+    #[error("grant lifetime must be between 1 and 300 seconds")]
+    Lifetime,
+    #[error("grant is malformed")]
+    Malformed,
+    #[error("grant key id is unknown")]
+    UnknownKey,
+    #[error("grant signature does not verify")]
+    BadSignature,
+    #[error("grant is for another audience or issuer")]
+    WrongAudience,
+    #[error("grant has expired")]
+    Expired,
+}
+
+/// A public key in JWK form (RFC 7517/7518).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub y: String,
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+    pub alg: String,
+}
+
+/// A JWK set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+impl Jwk {
+    /// The JWK of a P-256 public key.
+    pub fn from_public_key(kid: &str, key: &PublicKey) -> Self {
+        let (x, y) = key.coordinates();
+        Self {
+            kty: "EC".into(),
+            crv: "P-256".into(),
+            x: b64(&x),
+            y: b64(&y),
+            kid: kid.into(),
+            use_: "sig".into(),
+            alg: "ES256".into(),
+        }
+    }
+
+    /// The public key this JWK describes.
+    pub fn public_key(&self) -> Option<PublicKey> {
+        if self.kty != "EC" || self.crv != "P-256" {
+            return None;
+        }
+        let mut sec1 = vec![4u8];
+        sec1.extend(unb64(&self.x, "x").ok().filter(|x| x.len() == 32)?);
+        sec1.extend(unb64(&self.y, "y").ok().filter(|y| y.len() == 32)?);
+        PublicKey::from_sec1(&sec1).ok()
+    }
+}
+
+/// Signs grants with the deployment's ES256 key.
+#[derive(Clone, Debug)]
+pub struct GrantSigner {
+    pub kid: String,
+    pub key: SecretKey,
+}
+
+impl GrantSigner {
+    /// Signs `claims`, refusing lifetimes over [`MAX_GRANT_TTL_SECS`].
+    pub fn sign(&self, claims: &GrantClaims) -> Result<String, GrantError> {
+        let ttl = claims.exp.saturating_sub(claims.iat);
+        if ttl == 0 || ttl > MAX_GRANT_TTL_SECS {
+            return Err(GrantError::Lifetime);
+        }
+        let header = Header {
+            alg: "ES256".into(),
+            kid: self.kid.clone(),
+            typ: "JWT".into(),
+        };
+        let header = serde_json::to_vec(&header).map_err(|_| GrantError::Malformed)?;
+        let payload = serde_json::to_vec(claims).map_err(|_| GrantError::Malformed)?;
+        let signing_input = format!("{}.{}", b64(&header), b64(&payload));
+        let signature = self.key.sign(signing_input.as_bytes());
+        Ok(format!("{signing_input}.{}", b64(&signature.to_bytes())))
+    }
+
+    /// The JWKS publishing this signer's public key.
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: vec![Jwk::from_public_key(&self.kid, &self.key.public_key())],
+        }
+    }
+}
+
+/// Verifies a grant as an app backend would: signature by a key of `jwks`,
+/// issuer, audience and expiry.
+pub fn verify_grant(
+    token: &str,
+    jwks: &Jwks,
+    issuer: &str,
+    audience: &str,
+    now: u64,
+) -> Result<GrantClaims, GrantError> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(GrantError::Malformed);
+    };
+    let header: Header = unb64(h, "header")
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(GrantError::Malformed)?;
+    if header.alg != "ES256" || header.typ != "JWT" {
+        return Err(GrantError::Malformed);
+    }
+    let key = jwks
+        .keys
+        .iter()
+        .find(|k| k.kid == header.kid)
+        .and_then(Jwk::public_key)
+        .ok_or(GrantError::UnknownKey)?;
+    let signature = unb64(s, "signature")
+        .ok()
+        .and_then(|b| Signature::from_bytes(&b).ok())
+        .ok_or(GrantError::Malformed)?;
+    let signing_input_len = h.len() + 1 + p.len();
+    if !key.verify(&token.as_bytes()[..signing_input_len], &signature) {
+        return Err(GrantError::BadSignature);
+    }
+    let claims: GrantClaims = unb64(p, "payload")
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(GrantError::Malformed)?;
+    if claims.iss != issuer || claims.aud != audience {
+        return Err(GrantError::WrongAudience);
+    }
+    if now >= claims.exp {
+        return Err(GrantError::Expired);
+    }
+    Ok(claims)
+}

@@ -1,0 +1,191 @@
+//! Validated identifiers read from the phone: E.164 numbers, ICCID, IMSI, chip
+//! serial, and the opaque ids the service hands out. `Debug` never prints
+//! subscriber identifiers in clear.
+
+use core::fmt;
+
+use crate::ValidationError;
+
+macro_rules! redacted_debug {
+    ($t:ty) => {
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($t), "(<redacted>)"))
+            }
+        }
+    };
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A phone number in E.164 form: `+`, then 7 to 15 digits, the first not `0`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PhoneNumber(String);
+redacted_debug!(PhoneNumber);
+
+impl PhoneNumber {
+    /// Validates an E.164 number. No spaces, dashes or national formats.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let digits = s
+            .strip_prefix('+')
+            .ok_or(ValidationError::InvalidPhoneNumber)?;
+        let ok = all_digits(digits) && (7..=15).contains(&digits.len()) && !digits.starts_with('0');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ValidationError::InvalidPhoneNumber)
+        }
+    }
+
+    /// The number as typed, including the `+`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Luhn (mod 10) check over a string of ASCII digits, check digit last.
+pub fn luhn_valid(digits: &str) -> bool {
+    let mut sum = 0u32;
+    for (i, b) in digits.bytes().rev().enumerate() {
+        let mut d = u32::from(b.wrapping_sub(b'0'));
+        if d > 9 {
+            return false;
+        }
+        if i % 2 == 1 {
+            d *= 2;
+            if d > 9 {
+                d -= 9;
+            }
+        }
+        sum += d;
+    }
+    !digits.is_empty() && sum.is_multiple_of(10)
+}
+
+/// A SIM card's ICCID (ITU-T E.118): 18–20 digits, industry prefix `89`,
+/// last digit a Luhn check digit.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Iccid(String);
+redacted_debug!(Iccid);
+
+impl Iccid {
+    /// Validates length, prefix and Luhn check digit.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        if !all_digits(s) || !(18..=20).contains(&s.len()) || !s.starts_with("89") {
+            return Err(ValidationError::InvalidIccid);
+        }
+        if !luhn_valid(s) {
+            return Err(ValidationError::IccidChecksum);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A subscriber identity (IMSI, ITU-T E.212): 6–15 digits, starting with a
+/// 3-digit mobile country code in the assigned ranges 2xx–7xx, or the test
+/// network code 001. The MNC's length (2 or 3) is not knowable without the
+/// operator table, so only the MCC is exposed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Imsi(String);
+redacted_debug!(Imsi);
+
+impl Imsi {
+    /// Validates digits, length and the mobile country code range.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let mcc_ok = s.starts_with("001") || matches!(s.as_bytes().first(), Some(b'2'..=b'7'));
+        if all_digits(s) && (6..=15).contains(&s.len()) && mcc_ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ValidationError::InvalidImsi)
+        }
+    }
+
+    /// The mobile country code (first three digits).
+    pub fn mcc(&self) -> &str {
+        &self.0[..3]
+    }
+
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The secure chip's serial number: 4–64 characters of `[A-Za-z0-9_.:-]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChipSerial(String);
+redacted_debug!(ChipSerial);
+
+impl ChipSerial {
+    /// Validates the serial's length and alphabet.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let ok = (4..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.'));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ValidationError::InvalidChipSerial)
+        }
+    }
+
+    /// The serial.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An opaque id handed out by the service: a prefix (`reg_`, `bnd_`) and 22
+/// base64url characters (16 random bytes).
+#[derive(Clone, PartialEq, Eq, Debug, Hash)]
+pub struct OpaqueId(String);
+
+/// Prefix of registration ids.
+pub const REGISTRATION_PREFIX: &str = "reg_";
+/// Prefix of binding ids.
+pub const BINDING_PREFIX: &str = "bnd_";
+
+impl OpaqueId {
+    /// Makes an id from 16 random bytes.
+    pub fn new(prefix: &'static str, random: [u8; 16]) -> Self {
+        Self(format!("{prefix}{}", crate::codec::b64(&random)))
+    }
+
+    /// Validates an id received from a client.
+    pub fn parse(s: &str, prefix: &'static str) -> Result<Self, ValidationError> {
+        let body = s
+            .strip_prefix(prefix)
+            .ok_or(ValidationError::InvalidId(prefix))?;
+        let ok = body.len() == 22
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && crate::codec::unb64(body, "id").is_ok();
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ValidationError::InvalidId(prefix))
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The SIM identity read by the native layer (protocol version 1: ICCID, IMSI,
+/// MSISDN). Later versions add fields (EID, slot) with a version bump.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SimIdentity {
+    pub iccid: Iccid,
+    pub imsi: Imsi,
+    pub msisdn: PhoneNumber,
+}

@@ -1,0 +1,22 @@
+//! SimBind protocol core: identifiers, canonical transcripts, P-256, stateless
+//! challenges, grants, keyed identifier hashes and the binding decisions.
+//!
+//! Everything here is pure: time and randomness come in as arguments, nothing
+//! does I/O. The edge worker and the wasm client both compile this crate, so a
+//! transcript or a decision has exactly one implementation.
+
+pub mod api;
+pub mod attestation;
+pub mod binding;
+pub mod challenge;
+pub mod codec;
+pub mod crypto;
+pub mod decision;
+pub mod error;
+pub mod grant;
+pub mod id_hash;
+pub mod identifiers;
+pub mod otp;
+pub mod transcript;
+
+pub use error::{Denial, ValidationError};

@@ -1,0 +1,170 @@
+//! The canonical transcript a chip (and optionally the SIM) signs.
+//!
+//! Byte layout (docs/PROTOCOL.md §3): every variable field is length-prefixed
+//! with a u32 big-endian length; integers are fixed-width big-endian. No JSON
+//! is ever signed.
+//!
+//! ```text
+//! field("SIMBIND-TRANSCRIPT") || u16be(version = 1)
+//! || field(ceremony) || field(challenge) || field(audience) || field(subject)
+//! || field(chip serial) || field(chip public key, SEC1 compressed)
+//! || field(field(iccid) || field(imsi) || field(msisdn))
+//! || field(SIM public key, SEC1 compressed, or empty) || u64be(counter)
+//! ```
+
+use crate::codec::{Reader, put_field};
+use crate::crypto::PublicKey;
+use crate::identifiers::{ChipSerial, SimIdentity};
+
+/// Domain label: the first field of every transcript.
+pub const DOMAIN: &[u8] = b"SIMBIND-TRANSCRIPT";
+/// Transcript layout version.
+pub const VERSION: u16 = 1;
+
+/// The ceremony a signature is for. A signature made for one never verifies
+/// for another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ceremony {
+    Bind,
+    Verify,
+    Unbind,
+}
+
+impl Ceremony {
+    /// The label written into transcripts and challenges.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Bind => "bind",
+            Self::Verify => "verify",
+            Self::Unbind => "unbind",
+        }
+    }
+
+    /// The one-byte code used inside challenges.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Bind => 1,
+            Self::Verify => 2,
+            Self::Unbind => 3,
+        }
+    }
+
+    /// Inverse of [`Ceremony::code`].
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Self::Bind),
+            2 => Some(Self::Verify),
+            3 => Some(Self::Unbind),
+            _ => None,
+        }
+    }
+
+    /// Inverse of [`Ceremony::label`].
+    pub fn from_label(label: &str) -> Option<Self> {
+        [Self::Bind, Self::Verify, Self::Unbind]
+            .into_iter()
+            .find(|c| c.label() == label)
+    }
+}
+
+/// What goes into a transcript, borrowed from validated inputs.
+#[derive(Clone, Copy, Debug)]
+pub struct Transcript<'a> {
+    pub ceremony: Ceremony,
+    /// The raw challenge bytes (not its base64url text).
+    pub challenge: &'a [u8],
+    /// Who the signature is for: the deployment's configured audience.
+    pub audience: &'a str,
+    /// Registration id (bind) or binding id (verify, unbind).
+    pub subject: &'a str,
+    pub chip_serial: &'a ChipSerial,
+    pub chip_public_key: &'a PublicKey,
+    pub sim: &'a SimIdentity,
+    pub sim_public_key: Option<&'a PublicKey>,
+    /// The chip's monotonic counter.
+    pub counter: u64,
+}
+
+impl Transcript<'_> {
+    /// The exact bytes to sign.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        put_field(&mut out, DOMAIN);
+        out.extend_from_slice(&VERSION.to_be_bytes());
+        put_field(&mut out, self.ceremony.label().as_bytes());
+        put_field(&mut out, self.challenge);
+        put_field(&mut out, self.audience.as_bytes());
+        put_field(&mut out, self.subject.as_bytes());
+        put_field(&mut out, self.chip_serial.as_str().as_bytes());
+        put_field(&mut out, &self.chip_public_key.to_compressed());
+        let mut sim = Vec::with_capacity(64);
+        put_field(&mut sim, self.sim.iccid.as_str().as_bytes());
+        put_field(&mut sim, self.sim.imsi.as_str().as_bytes());
+        put_field(&mut sim, self.sim.msisdn.as_str().as_bytes());
+        put_field(&mut out, &sim);
+        let sim_key = self.sim_public_key.map(PublicKey::to_compressed);
+        put_field(&mut out, sim_key.as_deref().unwrap_or_default());
+        out.extend_from_slice(&self.counter.to_be_bytes());
+        out
+    }
+}
+
+/// A transcript read back into its raw fields (for tests and audit tooling).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodedTranscript {
+    pub version: u16,
+    pub ceremony: String,
+    pub challenge: Vec<u8>,
+    pub audience: String,
+    pub subject: String,
+    pub chip_serial: String,
+    pub chip_public_key: Vec<u8>,
+    pub iccid: String,
+    pub imsi: String,
+    pub msisdn: String,
+    pub sim_public_key: Vec<u8>,
+    pub counter: u64,
+}
+
+/// Parses transcript bytes, refusing a wrong domain, truncation and trailing
+/// bytes. Field contents are returned raw, not re-validated.
+pub fn decode(bytes: &[u8]) -> Option<DecodedTranscript> {
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+    let mut r = Reader::new(bytes);
+    if r.field()? != DOMAIN {
+        return None;
+    }
+    let version = u16::from_be_bytes(r.take(2)?.try_into().ok()?);
+    let ceremony = text(r.field()?)?;
+    let challenge = r.field()?.to_vec();
+    let audience = text(r.field()?)?;
+    let subject = text(r.field()?)?;
+    let chip_serial = text(r.field()?)?;
+    let chip_public_key = r.field()?.to_vec();
+    let mut sim = Reader::new(r.field()?);
+    let iccid = text(sim.field()?)?;
+    let imsi = text(sim.field()?)?;
+    let msisdn = text(sim.field()?)?;
+    if !sim.is_empty() {
+        return None;
+    }
+    let sim_public_key = r.field()?.to_vec();
+    let counter = r.u64()?;
+    if !r.is_empty() {
+        return None;
+    }
+    Some(DecodedTranscript {
+        version,
+        ceremony,
+        challenge,
+        audience,
+        subject,
+        chip_serial,
+        chip_public_key,
+        iccid,
+        imsi,
+        msisdn,
+        sim_public_key,
+        counter,
+    })
+}

@@ -1,0 +1,272 @@
+//! Stateless challenges, one-time codes, identifier hashes and grants.
+
+use simbind_core::Denial;
+use simbind_core::challenge::{self, ChallengeKey, ChallengeKeyring, MAX_TTL_SECS};
+use simbind_core::crypto::SecretKey;
+use simbind_core::grant::{GrantClaims, GrantError, GrantSigner, Jwks, verify_grant};
+use simbind_core::id_hash::{IdHasher, IdKind};
+use simbind_core::otp::{self, OtpState};
+use simbind_core::transcript::Ceremony;
+
+const NOW: u64 = 1_800_000_000;
+
+fn keys() -> ChallengeKeyring {
+    ChallengeKeyring::single("k1", b"secret one")
+}
+
+#[test]
+fn challenge_verifies_for_its_ceremony_and_subject_until_expiry() {
+    let c = challenge::issue(&keys(), Ceremony::Verify, "bnd_x", NOW, 120, [5; 16]);
+    let claims = challenge::verify(&keys(), &c, Ceremony::Verify, "bnd_x", NOW + 119).unwrap();
+    assert_eq!(
+        (claims.issued_at, claims.expires_at, claims.nonce),
+        (NOW, NOW + 120, [5; 16])
+    );
+    assert_eq!(
+        challenge::verify(&keys(), &c, Ceremony::Verify, "bnd_x", NOW + 120),
+        Err(Denial::ChallengeExpired)
+    );
+}
+
+#[test]
+fn challenge_lifetime_is_capped_at_two_minutes() {
+    let c = challenge::issue(&keys(), Ceremony::Verify, "s", NOW, 3600, [0; 16]);
+    let claims = challenge::verify(&keys(), &c, Ceremony::Verify, "s", NOW).unwrap();
+    assert_eq!(claims.expires_at - claims.issued_at, MAX_TTL_SECS);
+}
+
+#[test]
+fn challenge_is_tied_to_ceremony_and_subject() {
+    let c = challenge::issue(&keys(), Ceremony::Bind, "reg_a", NOW, 120, [5; 16]);
+    assert_eq!(
+        challenge::verify(&keys(), &c, Ceremony::Verify, "reg_a", NOW),
+        Err(Denial::ChallengeWrongCeremony)
+    );
+    assert_eq!(
+        challenge::verify(&keys(), &c, Ceremony::Bind, "reg_b", NOW),
+        Err(Denial::ChallengeWrongSubject)
+    );
+}
+
+#[test]
+fn challenge_refuses_any_flipped_bit_and_other_keys() {
+    let c = challenge::issue(&keys(), Ceremony::Verify, "s", NOW, 120, [5; 16]);
+    for i in 0..c.len() {
+        let mut bad = c.clone();
+        bad[i] ^= 0x01;
+        assert!(
+            challenge::verify(&keys(), &bad, Ceremony::Verify, "s", NOW).is_err(),
+            "byte {i}"
+        );
+    }
+    let other = ChallengeKeyring::single("k1", b"secret two");
+    assert_eq!(
+        challenge::verify(&other, &c, Ceremony::Verify, "s", NOW),
+        Err(Denial::ChallengeInvalid)
+    );
+    assert_eq!(
+        challenge::verify(&keys(), &c[..10], Ceremony::Verify, "s", NOW),
+        Err(Denial::ChallengeInvalid)
+    );
+    assert_eq!(
+        challenge::verify(&keys(), &[], Ceremony::Verify, "s", NOW),
+        Err(Denial::ChallengeInvalid)
+    );
+}
+
+#[test]
+fn challenge_from_the_future_is_refused() {
+    let c = challenge::issue(&keys(), Ceremony::Verify, "s", NOW + 60, 120, [5; 16]);
+    assert_eq!(
+        challenge::verify(&keys(), &c, Ceremony::Verify, "s", NOW),
+        Err(Denial::ChallengeInvalid)
+    );
+}
+
+#[test]
+fn rotated_keys_still_verify_old_challenges_by_kid() {
+    let old = challenge::issue(&keys(), Ceremony::Verify, "s", NOW, 120, [5; 16]);
+    let rotated = ChallengeKeyring {
+        current: ChallengeKey {
+            kid: "k2".into(),
+            secret: b"secret two".to_vec(),
+        },
+        previous: vec![ChallengeKey {
+            kid: "k1".into(),
+            secret: b"secret one".to_vec(),
+        }],
+    };
+    assert!(challenge::verify(&rotated, &old, Ceremony::Verify, "s", NOW).is_ok());
+    let new = challenge::issue(&rotated, Ceremony::Verify, "s", NOW, 120, [5; 16]);
+    assert!(challenge::verify(&keys(), &new, Ceremony::Verify, "s", NOW).is_err());
+}
+
+fn otp_state(code: &str) -> OtpState {
+    OtpState {
+        code_hash: otp::hash_code(b"otp key", "reg_1", code),
+        expires_at: NOW + otp::OTP_TTL_SECS,
+        attempts: 0,
+    }
+}
+
+#[test]
+fn otp_codes_are_six_digits() {
+    assert_eq!(otp::code_from_random([0; 8]), "000000");
+    assert_eq!(otp::code_from_random([0xff; 8]).len(), 6);
+    assert!(otp::parse_code("123456").is_ok());
+    for bad in ["12345", "1234567", "12345a", "", "１２３４５６"] {
+        assert!(otp::parse_code(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn otp_accepts_the_right_code_only_for_its_registration() {
+    let mut s = otp_state("424242");
+    assert_eq!(s.check(b"otp key", "reg_1", "424242", NOW), Ok(()));
+    assert_eq!(
+        s.check(b"otp key", "reg_2", "424242", NOW),
+        Err(Denial::OtpInvalid)
+    );
+}
+
+#[test]
+fn otp_expires() {
+    let mut s = otp_state("424242");
+    assert_eq!(
+        s.check(b"otp key", "reg_1", "424242", NOW + otp::OTP_TTL_SECS),
+        Err(Denial::OtpExpired)
+    );
+}
+
+#[test]
+fn otp_locks_after_five_wrong_codes_even_for_the_right_one() {
+    let mut s = otp_state("424242");
+    for i in 1..otp::MAX_ATTEMPTS {
+        assert_eq!(
+            s.check(b"otp key", "reg_1", "000000", NOW),
+            Err(Denial::OtpInvalid),
+            "attempt {i}"
+        );
+    }
+    assert_eq!(
+        s.check(b"otp key", "reg_1", "000000", NOW),
+        Err(Denial::OtpAttemptsExhausted)
+    );
+    assert_eq!(s.attempts, otp::MAX_ATTEMPTS);
+    assert_eq!(
+        s.check(b"otp key", "reg_1", "424242", NOW),
+        Err(Denial::OtpAttemptsExhausted)
+    );
+}
+
+#[test]
+fn identifier_hashes_depend_on_pepper_kind_and_value() {
+    let h = IdHasher::new(b"pepper");
+    let a = h.hash(IdKind::Iccid, "8944100000000000018");
+    assert_eq!(a, h.hash(IdKind::Iccid, "8944100000000000018"));
+    assert_eq!(a.as_str().len(), 64);
+    assert!(!a.as_str().contains("8944100000000000018"));
+    assert_ne!(a, h.hash(IdKind::Imsi, "8944100000000000018"));
+    assert_ne!(a, h.hash(IdKind::Iccid, "8944100000000000026"));
+    assert_ne!(
+        a,
+        IdHasher::new(b"pepper2").hash(IdKind::Iccid, "8944100000000000018")
+    );
+    assert!(a.ct_eq(&a.clone()));
+}
+
+fn signer() -> GrantSigner {
+    GrantSigner {
+        kid: "g1".into(),
+        key: SecretKey::from_bytes(&[11; 32]).unwrap(),
+    }
+}
+
+fn claims(ttl: u64) -> GrantClaims {
+    GrantClaims {
+        iss: "simbind".into(),
+        aud: "app".into(),
+        sub: "bnd_x".into(),
+        iat: NOW,
+        exp: NOW + ttl,
+        jti: "j1".into(),
+        ctr: 4,
+    }
+}
+
+#[test]
+fn grant_round_trips_through_jwks() {
+    let token = signer().sign(&claims(300)).unwrap();
+    let jwks: Jwks =
+        serde_json::from_str(&serde_json::to_string(&signer().jwks()).unwrap()).unwrap();
+    assert_eq!(
+        verify_grant(&token, &jwks, "simbind", "app", NOW + 299),
+        Ok(claims(300))
+    );
+    let header = token.split('.').next().unwrap();
+    assert_eq!(
+        header,
+        "eyJhbGciOiJFUzI1NiIsImtpZCI6ImcxIiwidHlwIjoiSldUIn0"
+    );
+}
+
+#[test]
+fn grant_lifetime_is_bounded() {
+    assert_eq!(signer().sign(&claims(301)), Err(GrantError::Lifetime));
+    assert_eq!(signer().sign(&claims(0)), Err(GrantError::Lifetime));
+}
+
+#[test]
+fn grant_refusals() {
+    let jwks = signer().jwks();
+    let token = signer().sign(&claims(60)).unwrap();
+    assert_eq!(
+        verify_grant(&token, &jwks, "simbind", "app", NOW + 60),
+        Err(GrantError::Expired)
+    );
+    assert_eq!(
+        verify_grant(&token, &jwks, "simbind", "other", NOW),
+        Err(GrantError::WrongAudience)
+    );
+    assert_eq!(
+        verify_grant(&token, &jwks, "evil", "app", NOW),
+        Err(GrantError::WrongAudience)
+    );
+    let other = GrantSigner {
+        kid: "g1".into(),
+        key: SecretKey::from_bytes(&[12; 32]).unwrap(),
+    };
+    assert_eq!(
+        verify_grant(&token, &other.jwks(), "simbind", "app", NOW),
+        Err(GrantError::BadSignature)
+    );
+    let unknown = GrantSigner {
+        kid: "g2".into(),
+        ..signer()
+    };
+    assert_eq!(
+        verify_grant(&token, &unknown.jwks(), "simbind", "app", NOW),
+        Err(GrantError::UnknownKey)
+    );
+    // Payload swapped for another one: signature no longer covers it.
+    let forged_payload = signer()
+        .sign(&GrantClaims {
+            sub: "bnd_y".into(),
+            ..claims(60)
+        })
+        .unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    let other_parts: Vec<&str> = forged_payload.split('.').collect();
+    let spliced = format!("{}.{}.{}", parts[0], other_parts[1], parts[2]);
+    assert_eq!(
+        verify_grant(&spliced, &jwks, "simbind", "app", NOW),
+        Err(GrantError::BadSignature)
+    );
+    for bad in ["", "a.b", "a.b.c.d", "!!.!!.!!"] {
+        assert_eq!(
+            verify_grant(bad, &jwks, "simbind", "app", NOW),
+            Err(GrantError::Malformed),
+            "{bad:?}"
+        );
+    }
+}

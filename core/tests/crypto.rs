@@ -1,0 +1,125 @@
+//! P-256 wrapper: key parsing refusals, signature encoding, and the full
+//! Wycheproof ECDSA P-256/SHA-256 (P1363 encoding) suite.
+
+use simbind_core::ValidationError as E;
+use simbind_core::crypto::{PublicKey, SecretKey, Signature};
+use wycheproof::TestResult;
+use wycheproof::ecdsa::{TestName, TestSet};
+
+fn generator_compressed() -> Vec<u8> {
+    hex::decode("036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296").unwrap()
+}
+
+#[test]
+fn parses_compressed_and_uncompressed_forms_of_one_key() {
+    let key = SecretKey::from_bytes(&[7; 32]).unwrap().public_key();
+    let again = PublicKey::from_sec1(&key.to_uncompressed()).unwrap();
+    assert_eq!(PublicKey::from_sec1(&key.to_compressed()).unwrap(), again);
+    assert_eq!(key.to_compressed().len(), 33);
+    assert!(PublicKey::from_sec1(&generator_compressed()).is_ok());
+}
+
+#[test]
+fn refuses_invalid_points_identity_and_lengths() {
+    let mut off_curve = SecretKey::from_bytes(&[7; 32])
+        .unwrap()
+        .public_key()
+        .to_uncompressed();
+    off_curve[64] ^= 1; // y no longer matches x
+    let x_too_big = {
+        let mut k = vec![2u8];
+        k.extend([0xff; 32]); // x >= p
+        k
+    };
+    let cases: Vec<Vec<u8>> = vec![
+        off_curve,
+        x_too_big,
+        vec![0],                                    // identity
+        vec![4; 65],                                // garbage
+        generator_compressed()[..32].to_vec(),      // truncated
+        [generator_compressed(), vec![0]].concat(), // too long
+        vec![],
+    ];
+    for bytes in cases {
+        assert_eq!(
+            PublicKey::from_sec1(&bytes),
+            Err(E::InvalidPublicKey),
+            "{}",
+            hex::encode(&bytes)
+        );
+    }
+}
+
+#[test]
+fn signatures_must_be_64_bytes_with_scalars_in_range() {
+    let n =
+        hex::decode("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551").unwrap();
+    for bytes in [
+        vec![1u8; 63],
+        vec![1u8; 65],
+        vec![],
+        [vec![0; 32], vec![1; 32]].concat(), // r = 0
+        [vec![1; 32], vec![0; 32]].concat(), // s = 0
+        [n.clone(), vec![1; 32]].concat(),   // r = n
+        [vec![1; 32], n.clone()].concat(),   // s = n
+    ] {
+        assert_eq!(
+            Signature::from_bytes(&bytes),
+            Err(E::InvalidSignatureEncoding),
+            "{}",
+            bytes.len()
+        );
+    }
+}
+
+#[test]
+fn sign_verify_round_trip_and_tamper() {
+    let key = SecretKey::from_bytes(&[3; 32]).unwrap();
+    let sig = key.sign(b"message");
+    let public = key.public_key();
+    assert!(public.verify(b"message", &sig));
+    assert!(!public.verify(b"messagf", &sig));
+    let other = SecretKey::from_bytes(&[4; 32]).unwrap().public_key();
+    assert!(!other.verify(b"message", &sig));
+    assert_eq!(Signature::from_bytes(&sig.to_bytes()).unwrap(), sig);
+}
+
+#[test]
+fn refuses_zero_and_out_of_range_private_keys() {
+    assert!(SecretKey::from_bytes(&[0; 32]).is_err());
+    assert!(SecretKey::from_bytes(&[0xff; 32]).is_err());
+    assert!(SecretKey::from_bytes(&[1; 31]).is_err());
+}
+
+/// Runs every Wycheproof vector through the project's own wrapper: parse the
+/// key, parse the signature, verify. Valid vectors must pass; invalid ones
+/// must be refused at some step. No deviation is needed.
+#[test]
+fn wycheproof_ecdsa_p256_sha256_p1363() {
+    let set = TestSet::load(TestName::EcdsaSecp256r1Sha256P1363).unwrap();
+    let (mut run, mut accepted, mut refused) = (0, 0, 0);
+    for group in &set.test_groups {
+        let key = PublicKey::from_sec1(&group.key.key);
+        for test in &group.tests {
+            run += 1;
+            let ok = key.as_ref().is_ok_and(|k| {
+                Signature::from_bytes(&test.sig).is_ok_and(|s| k.verify(&test.msg, &s))
+            });
+            match test.result {
+                TestResult::Valid => {
+                    assert!(ok, "valid vector {} refused: {}", test.tc_id, test.comment)
+                }
+                TestResult::Invalid => assert!(
+                    !ok,
+                    "invalid vector {} accepted: {}",
+                    test.tc_id, test.comment
+                ),
+                TestResult::Acceptable => {}
+            }
+            if ok { accepted += 1 } else { refused += 1 }
+        }
+    }
+    println!("wycheproof p1363: run={run} accepted={accepted} refused={refused}");
+    assert_eq!(run, set.number_of_tests);
+    assert!(accepted > 0 && refused > 0);
+}

@@ -1,0 +1,211 @@
+//! Transcript encoding: exact layout, round trip, and injectivity (two
+//! different inputs never encode to the same bytes), by property tests.
+
+use proptest::prelude::*;
+use simbind_core::crypto::SecretKey;
+use simbind_core::identifiers::*;
+use simbind_core::transcript::{Ceremony, DecodedTranscript, Transcript, decode};
+
+#[derive(Clone, Debug)]
+struct Input {
+    ceremony: Ceremony,
+    challenge: Vec<u8>,
+    audience: String,
+    subject: String,
+    serial: String,
+    chip_seed: u8,
+    iccid: String,
+    imsi: String,
+    msisdn: String,
+    sim_seed: Option<u8>,
+    counter: u64,
+}
+
+fn luhn_complete(body: &str) -> String {
+    (0..10u8)
+        .map(|d| format!("{body}{d}"))
+        .find(|s| luhn_valid(s))
+        .unwrap()
+}
+
+fn input() -> impl Strategy<Value = Input> {
+    (
+        prop_oneof![
+            Just(Ceremony::Bind),
+            Just(Ceremony::Verify),
+            Just(Ceremony::Unbind)
+        ],
+        proptest::collection::vec(any::<u8>(), 0..80),
+        ".{0,12}",
+        ".{0,12}",
+        "[A-Za-z0-9:._-]{4,16}",
+        1u8..=30,
+        "89[0-9]{16,17}",
+        "[2-7][0-9]{5,14}",
+        "\\+[1-9][0-9]{6,14}",
+        proptest::option::of(31u8..=60),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(
+                ceremony,
+                challenge,
+                audience,
+                subject,
+                serial,
+                chip_seed,
+                iccid,
+                imsi,
+                msisdn,
+                sim_seed,
+                counter,
+            )| Input {
+                ceremony,
+                challenge,
+                audience,
+                subject,
+                serial,
+                chip_seed,
+                iccid: luhn_complete(&iccid),
+                imsi,
+                msisdn,
+                sim_seed,
+                counter,
+            },
+        )
+}
+
+fn encode(i: &Input) -> Vec<u8> {
+    let chip_key = SecretKey::from_bytes(&[i.chip_seed; 32])
+        .unwrap()
+        .public_key();
+    let sim_key = i
+        .sim_seed
+        .map(|s| SecretKey::from_bytes(&[s; 32]).unwrap().public_key());
+    let sim = SimIdentity {
+        iccid: Iccid::parse(&i.iccid).unwrap(),
+        imsi: Imsi::parse(&i.imsi).unwrap(),
+        msisdn: PhoneNumber::parse(&i.msisdn).unwrap(),
+    };
+    Transcript {
+        ceremony: i.ceremony,
+        challenge: &i.challenge,
+        audience: &i.audience,
+        subject: &i.subject,
+        chip_serial: &ChipSerial::parse(&i.serial).unwrap(),
+        chip_public_key: &chip_key,
+        sim: &sim,
+        sim_public_key: sim_key.as_ref(),
+        counter: i.counter,
+    }
+    .encode()
+}
+
+fn expected(i: &Input) -> DecodedTranscript {
+    DecodedTranscript {
+        version: 1,
+        ceremony: i.ceremony.label().into(),
+        challenge: i.challenge.clone(),
+        audience: i.audience.clone(),
+        subject: i.subject.clone(),
+        chip_serial: i.serial.clone(),
+        chip_public_key: SecretKey::from_bytes(&[i.chip_seed; 32])
+            .unwrap()
+            .public_key()
+            .to_compressed(),
+        iccid: i.iccid.clone(),
+        imsi: i.imsi.clone(),
+        msisdn: i.msisdn.clone(),
+        sim_public_key: i
+            .sim_seed
+            .map(|s| {
+                SecretKey::from_bytes(&[s; 32])
+                    .unwrap()
+                    .public_key()
+                    .to_compressed()
+            })
+            .unwrap_or_default(),
+        counter: i.counter,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn decodes_back_to_its_inputs(i in input()) {
+        prop_assert_eq!(decode(&encode(&i)), Some(expected(&i)));
+    }
+
+    #[test]
+    fn different_inputs_never_share_bytes(a in input(), b in input()) {
+        if expected(&a) != expected(&b) {
+            prop_assert_ne!(encode(&a), encode(&b));
+        }
+    }
+
+    #[test]
+    fn truncated_or_extended_bytes_do_not_decode(i in input(), cut in 1usize..40, extra in any::<u8>()) {
+        let bytes = encode(&i);
+        let cut = cut.min(bytes.len());
+        prop_assert_eq!(decode(&bytes[..bytes.len() - cut]), None);
+        let mut longer = bytes.clone();
+        longer.push(extra);
+        prop_assert_eq!(decode(&longer), None);
+    }
+}
+
+#[test]
+fn moving_bytes_between_adjacent_fields_changes_the_encoding() {
+    // The classic ambiguity of plain concatenation: ("ab","c") vs ("a","bc").
+    let base = Input {
+        ceremony: Ceremony::Verify,
+        challenge: vec![1, 2, 3],
+        audience: "ab".into(),
+        subject: "c".into(),
+        serial: "CHIP-0001".into(),
+        chip_seed: 7,
+        iccid: "8944100000000000018".into(),
+        imsi: "234150000000001".into(),
+        msisdn: "+447700900123".into(),
+        sim_seed: None,
+        counter: 1,
+    };
+    let shifted = Input {
+        audience: "a".into(),
+        subject: "bc".into(),
+        ..base.clone()
+    };
+    assert_ne!(encode(&base), encode(&shifted));
+}
+
+#[test]
+fn ceremonies_change_the_bytes() {
+    let mut i = Input {
+        ceremony: Ceremony::Bind,
+        challenge: vec![],
+        audience: String::new(),
+        subject: String::new(),
+        serial: "CHIP-0001".into(),
+        chip_seed: 7,
+        iccid: "8944100000000000018".into(),
+        imsi: "234150000000001".into(),
+        msisdn: "+447700900123".into(),
+        sim_seed: None,
+        counter: 0,
+    };
+    let bind = encode(&i);
+    i.ceremony = Ceremony::Verify;
+    assert_ne!(bind, encode(&i));
+    assert!(bind.starts_with(b"\0\0\0\x12SIMBIND-TRANSCRIPT\0\x01\0\0\0\x04bind"));
+}
+
+#[test]
+fn ceremony_labels_and_codes_round_trip() {
+    for c in [Ceremony::Bind, Ceremony::Verify, Ceremony::Unbind] {
+        assert_eq!(Ceremony::from_label(c.label()), Some(c));
+        assert_eq!(Ceremony::from_code(c.code()), Some(c));
+    }
+    assert_eq!(Ceremony::from_code(0), None);
+    assert_eq!(Ceremony::from_label("Bind"), None);
+}
