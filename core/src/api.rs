@@ -40,6 +40,14 @@ pub struct ChallengeResponse {
     pub expires_at: u64,
 }
 
+/// `POST /v1/bindings/{id}/challenge`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeRequest {
+    /// `verify` or `unbind`.
+    pub ceremony: String,
+}
+
 /// Chip information as read from the native bridge.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -55,6 +55,9 @@ pub struct BindingRecord {
     /// Highest chip counter seen from an authentic request.
     pub counter: u64,
     pub consecutive_failures: u32,
+    /// The bound number, sealed for alert delivery (see [`crate::contact`]).
+    #[serde(default)]
+    pub contact: Option<String>,
     pub created_at: u64,
     pub updated_at: u64,
 }
@@ -75,6 +78,7 @@ impl BindingRecord {
                 .map(|k| b64(&k.to_compressed())),
             counter: claims.counter,
             consecutive_failures: 0,
+            contact: None,
             created_at: now,
             updated_at: now,
         }

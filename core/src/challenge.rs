@@ -104,6 +104,12 @@ pub fn issue(
     body
 }
 
+/// The nonce of a challenge, read *without* checking it: only to look up
+/// whether it was used. Decisions still call [`verify`].
+pub fn unverified_nonce(challenge: &[u8]) -> Option<[u8; 16]> {
+    challenge.get(18..34)?.try_into().ok()
+}
+
 /// Checks a challenge: MAC (constant time), ceremony, subject, then time.
 pub fn verify(
     keys: &ChallengeKeyring,

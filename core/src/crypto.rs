@@ -8,6 +8,11 @@ use subtle::ConstantTimeEq;
 
 use crate::ValidationError;
 
+/// Constant-time equality of two byte strings (length is not secret).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
 /// Length of a signature: `r || s`, 32 bytes each, big-endian.
 pub const SIGNATURE_LEN: usize = 64;
 

@@ -172,6 +172,8 @@ fn same_chip(a: &BindingRecord, b: &BindingRecord) -> bool {
 pub struct Decision {
     pub ceremony: Ceremony,
     pub result: Result<(), Denial>,
+    /// The challenge verified and was unused: it must now be marked used.
+    pub challenge_accepted: bool,
     /// The bound chip really signed this request (its signature verified).
     pub authentic: bool,
     /// The counter the request carried.
@@ -190,6 +192,7 @@ pub fn decide_holder(
     let mut decision = Decision {
         ceremony,
         result: Ok(()),
+        challenge_accepted: false,
         authentic: false,
         counter: claims.counter,
     };
@@ -207,6 +210,7 @@ pub fn decide_holder(
     {
         return deny(decision, denial);
     }
+    decision.challenge_accepted = true;
     let presented = BindingRecord::new(&binding.binding_id, claims, ctx.hasher, ctx.now);
     if !same_chip(binding, &presented) {
         return deny(decision, Denial::ChipMismatch);

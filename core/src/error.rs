@@ -129,6 +129,19 @@ impl Denial {
         }
     }
 
+    /// True for the refusals of the challenge itself (it was not accepted,
+    /// so it need not be marked used).
+    pub fn is_challenge_denial(&self) -> bool {
+        matches!(
+            self,
+            Self::ChallengeInvalid
+                | Self::ChallengeExpired
+                | Self::ChallengeWrongCeremony
+                | Self::ChallengeWrongSubject
+                | Self::ChallengeReused
+        )
+    }
+
     /// HTTP status the API answers with for this denial.
     pub fn http_status(&self) -> u16 {
         match self {

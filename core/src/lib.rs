@@ -10,6 +10,7 @@ pub mod attestation;
 pub mod binding;
 pub mod challenge;
 pub mod codec;
+pub mod contact;
 pub mod crypto;
 pub mod decision;
 pub mod error;

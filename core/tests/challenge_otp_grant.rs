@@ -270,3 +270,17 @@ fn grant_refusals() {
         );
     }
 }
+
+#[test]
+fn sealed_contact_opens_only_for_its_binding_and_pepper() {
+    use simbind_core::contact::{open, seal};
+    use simbind_core::identifiers::PhoneNumber;
+    let number = PhoneNumber::parse("+447700900123").unwrap();
+    let sealed = seal(b"pepper", "bnd_a", &number, [3; 12]);
+    assert!(!sealed.contains("447700900123"));
+    assert_eq!(open(b"pepper", "bnd_a", &sealed), Some(number));
+    assert_eq!(open(b"pepper", "bnd_b", &sealed), None);
+    assert_eq!(open(b"pepper2", "bnd_a", &sealed), None);
+    assert_eq!(open(b"pepper", "bnd_a", "AAAA"), None);
+    assert_eq!(open(b"pepper", "bnd_a", "!!"), None);
+}

@@ -1,0 +1,148 @@
+//! Prints the test vectors of docs/PROTOCOL.md as JSON:
+//! `cargo run -p simbind-core --example vectors`. The `vectors` test checks
+//! that the document's copy matches this output byte for byte.
+
+use serde_json::{Value, json};
+use simbind_core::attestation::vendor;
+use simbind_core::challenge::{self, ChallengeKeyring};
+use simbind_core::codec::b64;
+use simbind_core::crypto::SecretKey;
+use simbind_core::grant::{GrantClaims, GrantSigner};
+use simbind_core::id_hash::{IdHasher, IdKind};
+use simbind_core::identifiers::{ChipSerial, Iccid, Imsi, PhoneNumber, SimIdentity};
+use simbind_core::otp;
+use simbind_core::transcript::{Ceremony, Transcript};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn key(seed: u8) -> SecretKey {
+    SecretKey::from_bytes(&[seed; 32]).expect("fixed scalar")
+}
+
+fn transcript_vector(ceremony: Ceremony, sim_key: Option<SecretKey>, counter: u64) -> Value {
+    let chip = key(0x11);
+    let challenge: Vec<u8> = (0u8..48).collect();
+    let serial = ChipSerial::parse("CHIP-0001").expect("valid");
+    let sim = SimIdentity {
+        iccid: Iccid::parse("8944100000000000018").expect("valid"),
+        imsi: Imsi::parse("234150000000001").expect("valid"),
+        msisdn: PhoneNumber::parse("+447700900123").expect("valid"),
+    };
+    let sim_public = sim_key.as_ref().map(SecretKey::public_key);
+    let subject = if ceremony == Ceremony::Bind {
+        "reg_AAAAAAAAAAAAAAAAAAAAAA"
+    } else {
+        "bnd_AQEBAQEBAQEBAQEBAQEBAQ"
+    };
+    let bytes = Transcript {
+        ceremony,
+        challenge: &challenge,
+        audience: "simbind-dev",
+        subject,
+        chip_serial: &serial,
+        chip_public_key: &chip.public_key(),
+        sim: &sim,
+        sim_public_key: sim_public.as_ref(),
+        counter,
+    }
+    .encode();
+    json!({
+        "ceremony": ceremony.label(),
+        "challenge_hex": hex(&challenge),
+        "audience": "simbind-dev",
+        "subject": subject,
+        "chip_serial": "CHIP-0001",
+        "chip_secret_key_hex": hex(&chip.to_bytes()),
+        "chip_public_key_hex": hex(&chip.public_key().to_compressed()),
+        "iccid": "8944100000000000018",
+        "imsi": "234150000000001",
+        "msisdn": "+447700900123",
+        "sim_secret_key_hex": sim_key.as_ref().map(|k| hex(&k.to_bytes())),
+        "sim_public_key_hex": sim_public.as_ref().map(|k| hex(&k.to_compressed())),
+        "counter": counter,
+        "transcript_hex": hex(&bytes),
+        "chip_signature_hex": hex(&chip.sign(&bytes).to_bytes()),
+        "sim_signature_hex": sim_key.as_ref().map(|k| hex(&k.sign(&bytes).to_bytes())),
+    })
+}
+
+fn main() {
+    let keys = ChallengeKeyring::single("c1", b"challenge-key-for-vectors");
+    let challenge = challenge::issue(
+        &keys,
+        Ceremony::Verify,
+        "bnd_AQEBAQEBAQEBAQEBAQEBAQ",
+        1_800_000_000,
+        120,
+        [0xab; 16],
+    );
+    let hasher = IdHasher::new(b"pepper-for-vectors");
+    let grant_key = key(0x22);
+    let signer = GrantSigner {
+        kid: "g1".into(),
+        key: grant_key.clone(),
+    };
+    let claims = GrantClaims {
+        iss: "https://simbind.example".into(),
+        aud: "your-app-backend".into(),
+        sub: "bnd_AQEBAQEBAQEBAQEBAQEBAQ".into(),
+        iat: 1_800_000_000,
+        exp: 1_800_000_120,
+        jti: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+        ctr: 7,
+    };
+    let root = key(0x33);
+    let serial = ChipSerial::parse("CHIP-0001").expect("valid");
+    let cert = vendor::certify("acme", &root, &serial, &key(0x11).public_key());
+    let vectors = json!({
+        "transcripts": [
+            transcript_vector(Ceremony::Bind, None, 1),
+            transcript_vector(Ceremony::Verify, Some(key(0x44)), 2),
+        ],
+        "challenge": {
+            "key_id": "c1",
+            "key_utf8": "challenge-key-for-vectors",
+            "ceremony": "verify",
+            "subject": "bnd_AQEBAQEBAQEBAQEBAQEBAQ",
+            "issued_at": 1_800_000_000u64,
+            "ttl": 120,
+            "nonce_hex": hex(&[0xab; 16]),
+            "challenge_hex": hex(&challenge),
+            "challenge_b64url": b64(&challenge),
+        },
+        "id_hashes": [
+            { "pepper_utf8": "pepper-for-vectors", "kind": "msisdn", "value": "+447700900123",
+              "hash_hex": hasher.hash(IdKind::PhoneNumber, "+447700900123").as_str() },
+            { "pepper_utf8": "pepper-for-vectors", "kind": "iccid", "value": "8944100000000000018",
+              "hash_hex": hasher.hash(IdKind::Iccid, "8944100000000000018").as_str() },
+        ],
+        "otp_hash": {
+            "key_utf8": "pepper-for-vectors",
+            "registration_id": "reg_AAAAAAAAAAAAAAAAAAAAAA",
+            "code": "042424",
+            "hash_b64url": otp::hash_code(b"pepper-for-vectors", "reg_AAAAAAAAAAAAAAAAAAAAAA", "042424"),
+        },
+        "chip_certificate": {
+            "vendor": "acme",
+            "root_secret_key_hex": hex(&root.to_bytes()),
+            "root_public_key_hex": hex(&root.public_key().to_compressed()),
+            "serial": "CHIP-0001",
+            "chip_public_key_hex": hex(&key(0x11).public_key().to_compressed()),
+            "message_hex": hex(&vendor::certified_message(&serial, &key(0x11).public_key())),
+            "signature_hex": hex(&cert.signature.to_bytes()),
+        },
+        "grant": {
+            "kid": "g1",
+            "secret_key_hex": hex(&grant_key.to_bytes()),
+            "claims": claims,
+            "jwt": signer.sign(&claims).expect("valid lifetime"),
+            "jwks": signer.jwks(),
+        },
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&vectors).expect("serializable")
+    );
+}

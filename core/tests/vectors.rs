@@ -1,0 +1,174 @@
+//! Checks the test vectors printed in docs/PROTOCOL.md against the code:
+//! encodings byte for byte, signatures verifying, MACs and hashes equal.
+
+use serde_json::Value;
+use simbind_core::attestation::vendor::{VendorCertificate, VendorRoots, certified_message};
+use simbind_core::challenge::{self, ChallengeKeyring};
+use simbind_core::codec::b64;
+use simbind_core::crypto::{PublicKey, SecretKey, Signature};
+use simbind_core::grant::{GrantClaims, GrantSigner, Jwks, verify_grant};
+use simbind_core::id_hash::{IdHasher, IdKind};
+use simbind_core::identifiers::{ChipSerial, Iccid, Imsi, PhoneNumber, SimIdentity};
+use simbind_core::otp;
+use simbind_core::transcript::{Ceremony, Transcript};
+
+fn vectors() -> Value {
+    let doc = include_str!("../../docs/PROTOCOL.md");
+    let start = doc
+        .find("<!-- BEGIN TEST VECTORS -->")
+        .expect("begin marker");
+    let end = doc.find("<!-- END TEST VECTORS -->").expect("end marker");
+    let block = &doc[start..end];
+    let json = &block[block.find("```json").expect("json fence") + 7
+        ..block.rfind("```").expect("closing fence")];
+    serde_json::from_str(json).expect("vectors are JSON")
+}
+
+fn bytes(v: &Value) -> Vec<u8> {
+    hex::decode(v.as_str().expect("hex string")).expect("hex")
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().expect("string")
+}
+
+#[test]
+fn transcripts_encode_and_signatures_verify() {
+    let all = vectors();
+    let transcripts = all["transcripts"].as_array().expect("array");
+    assert_eq!(transcripts.len(), 2);
+    for v in transcripts {
+        let chip = SecretKey::from_bytes(&bytes(&v["chip_secret_key_hex"])).unwrap();
+        let chip_public = PublicKey::from_sec1(&bytes(&v["chip_public_key_hex"])).unwrap();
+        assert_eq!(chip.public_key(), chip_public);
+        let sim_key = v["sim_secret_key_hex"]
+            .as_str()
+            .map(|h| SecretKey::from_bytes(&hex::decode(h).unwrap()).unwrap());
+        let sim_public = sim_key.as_ref().map(SecretKey::public_key);
+        let sim = SimIdentity {
+            iccid: Iccid::parse(text(&v["iccid"])).unwrap(),
+            imsi: Imsi::parse(text(&v["imsi"])).unwrap(),
+            msisdn: PhoneNumber::parse(text(&v["msisdn"])).unwrap(),
+        };
+        let encoded = Transcript {
+            ceremony: Ceremony::from_label(text(&v["ceremony"])).unwrap(),
+            challenge: &bytes(&v["challenge_hex"]),
+            audience: text(&v["audience"]),
+            subject: text(&v["subject"]),
+            chip_serial: &ChipSerial::parse(text(&v["chip_serial"])).unwrap(),
+            chip_public_key: &chip_public,
+            sim: &sim,
+            sim_public_key: sim_public.as_ref(),
+            counter: v["counter"].as_u64().unwrap(),
+        }
+        .encode();
+        assert_eq!(hex::encode(&encoded), text(&v["transcript_hex"]));
+        let signature = Signature::from_bytes(&bytes(&v["chip_signature_hex"])).unwrap();
+        assert!(chip_public.verify(&encoded, &signature));
+        assert_eq!(
+            chip.sign(&encoded),
+            signature,
+            "RFC 6979 signature is reproducible"
+        );
+        if let (Some(key), Some(sig)) = (&sim_key, v["sim_signature_hex"].as_str()) {
+            let sig = Signature::from_bytes(&hex::decode(sig).unwrap()).unwrap();
+            assert!(key.public_key().verify(&encoded, &sig));
+            assert_eq!(
+                hex::encode(key.public_key().to_compressed()),
+                text(&v["sim_public_key_hex"])
+            );
+        }
+    }
+}
+
+#[test]
+fn challenge_vector_matches_and_verifies() {
+    let v = &vectors()["challenge"];
+    let keys = ChallengeKeyring::single(text(&v["key_id"]), text(&v["key_utf8"]).as_bytes());
+    let nonce: [u8; 16] = bytes(&v["nonce_hex"]).try_into().unwrap();
+    let issued_at = v["issued_at"].as_u64().unwrap();
+    let subject = text(&v["subject"]);
+    let made = challenge::issue(
+        &keys,
+        Ceremony::Verify,
+        subject,
+        issued_at,
+        v["ttl"].as_u64().unwrap(),
+        nonce,
+    );
+    assert_eq!(hex::encode(&made), text(&v["challenge_hex"]));
+    assert_eq!(b64(&made), text(&v["challenge_b64url"]));
+    let claims = challenge::verify(&keys, &made, Ceremony::Verify, subject, issued_at).unwrap();
+    assert_eq!(claims.nonce, nonce);
+    assert_eq!(challenge::unverified_nonce(&made), Some(nonce));
+}
+
+#[test]
+fn id_and_otp_hash_vectors_match() {
+    let all = vectors();
+    for v in all["id_hashes"].as_array().unwrap() {
+        let kind = match text(&v["kind"]) {
+            "msisdn" => IdKind::PhoneNumber,
+            "iccid" => IdKind::Iccid,
+            other => panic!("unexpected kind {other}"),
+        };
+        let hash = IdHasher::new(text(&v["pepper_utf8"]).as_bytes()).hash(kind, text(&v["value"]));
+        assert_eq!(hash.as_str(), text(&v["hash_hex"]));
+    }
+    let o = &all["otp_hash"];
+    let got = otp::hash_code(
+        text(&o["key_utf8"]).as_bytes(),
+        text(&o["registration_id"]),
+        text(&o["code"]),
+    );
+    assert_eq!(got, text(&o["hash_b64url"]));
+}
+
+#[test]
+fn chip_certificate_vector_verifies() {
+    let v = &vectors()["chip_certificate"];
+    let root = PublicKey::from_sec1(&bytes(&v["root_public_key_hex"])).unwrap();
+    let chip = PublicKey::from_sec1(&bytes(&v["chip_public_key_hex"])).unwrap();
+    let serial = ChipSerial::parse(text(&v["serial"])).unwrap();
+    assert_eq!(
+        hex::encode(certified_message(&serial, &chip)),
+        text(&v["message_hex"])
+    );
+    let cert = VendorCertificate {
+        vendor: text(&v["vendor"]).into(),
+        signature: Signature::from_bytes(&bytes(&v["signature_hex"])).unwrap(),
+    };
+    let roots = VendorRoots(vec![(text(&v["vendor"]).into(), root)]);
+    assert_eq!(roots.check(&serial, &chip, Some(&cert)), Ok(()));
+}
+
+#[test]
+fn grant_vector_is_reproduced_and_verifies() {
+    let v = &vectors()["grant"];
+    let claims: GrantClaims = serde_json::from_value(v["claims"].clone()).unwrap();
+    let signer = GrantSigner {
+        kid: text(&v["kid"]).into(),
+        key: SecretKey::from_bytes(&bytes(&v["secret_key_hex"])).unwrap(),
+    };
+    assert_eq!(signer.sign(&claims).unwrap(), text(&v["jwt"]));
+    let jwks: Jwks = serde_json::from_value(v["jwks"].clone()).unwrap();
+    assert_eq!(jwks, signer.jwks());
+    let verified =
+        verify_grant(text(&v["jwt"]), &jwks, &claims.iss, &claims.aud, claims.iat).unwrap();
+    assert_eq!(verified, claims);
+}
+
+#[test]
+fn document_matches_the_generator_output() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["run", "-q", "-p", "simbind-core", "--example", "vectors"])
+        .output()
+        .expect("cargo runs");
+    assert!(out.status.success());
+    let generated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        generated,
+        vectors(),
+        "docs/PROTOCOL.md vectors are stale: regenerate them"
+    );
+}
