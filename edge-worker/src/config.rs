@@ -1,0 +1,176 @@
+//! Configuration from `wrangler.toml` vars and Workers secrets. Secrets have
+//! no defaults in code: dev values live in `.dev.vars` only, and outside dev
+//! mode a missing secret, or one still carrying a dev value, stops the worker
+//! from serving.
+
+use std::collections::HashMap;
+
+use simbind_core::attestation::vendor::VendorRoots;
+use simbind_core::challenge::{ChallengeKey, ChallengeKeyring};
+use simbind_core::codec::unb64;
+use simbind_core::crypto::{PublicKey, SecretKey};
+use simbind_core::decision::Policy;
+use simbind_core::grant::GrantSigner;
+use simbind_core::id_hash::IdHasher;
+use worker::Env;
+
+use crate::problem::ApiError;
+
+/// Marker that every dev secret value starts with.
+pub const DEV_SECRET_PREFIX: &str = "dev-only-";
+
+/// How SMS leave the worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SmsConfig {
+    /// Kept in KV, readable through the dev-only outbox route.
+    Outbox,
+    /// POSTed as JSON to a webhook with a bearer secret.
+    Webhook { url: String, token: String },
+}
+
+/// Everything the worker reads from its environment.
+pub struct Config {
+    pub dev_mode: bool,
+    pub audience: String,
+    pub issuer: String,
+    pub grant_audience: String,
+    pub grant_ttl: u64,
+    pub challenge_ttl: u64,
+    pub registrations_per_hour: u32,
+    pub keys: ChallengeKeyring,
+    pub grant_signer: GrantSigner,
+    pub pepper: Vec<u8>,
+    pub hasher: IdHasher,
+    pub admin_token: String,
+    pub policy: Policy,
+    pub cors_origins: Vec<String>,
+    pub sms: SmsConfig,
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, ApiError> {
+    match var(env, name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ApiError::Misconfigured(format!("{name} is not a number"))),
+    }
+}
+
+impl Config {
+    /// Reads and checks the configuration; any problem refuses service.
+    pub fn from_env(env: &Env) -> Result<Self, ApiError> {
+        let dev_mode = var(env, "SIMBIND_ENV").as_deref() == Some("dev");
+        let secret = |name: &str| -> Result<String, ApiError> {
+            let value = env
+                .secret(name)
+                .ok()
+                .map(|s| s.to_string())
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| ApiError::Misconfigured(format!("secret {name} is not set")))?;
+            if !dev_mode && value.starts_with(DEV_SECRET_PREFIX) {
+                return Err(ApiError::Misconfigured(format!(
+                    "secret {name} holds a dev value outside dev mode"
+                )));
+            }
+            Ok(value)
+        };
+        let grant_key = unb64(&secret("GRANT_SIGNING_KEY")?, "GRANT_SIGNING_KEY")
+            .ok()
+            .and_then(|b| SecretKey::from_bytes(&b).ok())
+            .ok_or_else(|| {
+                ApiError::Misconfigured("GRANT_SIGNING_KEY must be a base64url P-256 scalar".into())
+            })?;
+        let mut keys = ChallengeKeyring::single(
+            &var(env, "CHALLENGE_KEY_ID").unwrap_or_else(|| "c1".into()),
+            secret("CHALLENGE_HMAC_KEY")?.as_bytes(),
+        );
+        if let (Some(kid), Ok(old)) = (
+            var(env, "CHALLENGE_KEY_ID_PREVIOUS"),
+            secret("CHALLENGE_HMAC_KEY_PREVIOUS"),
+        ) {
+            keys.previous.push(ChallengeKey {
+                kid,
+                secret: old.into_bytes(),
+            });
+        }
+        let pepper = secret("ID_HASH_PEPPER")?.into_bytes();
+        let sms = match var(env, "SMS_PROVIDER").as_deref() {
+            Some("outbox") if dev_mode => SmsConfig::Outbox,
+            Some("outbox") => {
+                return Err(ApiError::Misconfigured(
+                    "SMS_PROVIDER=outbox is for dev mode only".into(),
+                ));
+            }
+            Some("webhook") => SmsConfig::Webhook {
+                url: var(env, "SMS_WEBHOOK_URL")
+                    .ok_or_else(|| ApiError::Misconfigured("SMS_WEBHOOK_URL is not set".into()))?,
+                token: secret("SMS_WEBHOOK_TOKEN")?,
+            },
+            _ => {
+                return Err(ApiError::Misconfigured(
+                    "SMS_PROVIDER must be outbox or webhook".into(),
+                ));
+            }
+        };
+        let audience = var(env, "AUDIENCE")
+            .ok_or_else(|| ApiError::Misconfigured("AUDIENCE is not set".into()))?;
+        Ok(Self {
+            dev_mode,
+            issuer: var(env, "ISSUER").unwrap_or_else(|| audience.clone()),
+            grant_audience: var(env, "GRANT_AUDIENCE").unwrap_or_else(|| audience.clone()),
+            audience,
+            grant_ttl: number(env, "GRANT_TTL_SECS", 120u64)?
+                .clamp(1, simbind_core::grant::MAX_GRANT_TTL_SECS),
+            challenge_ttl: number(env, "CHALLENGE_TTL_SECS", 120u64)?
+                .clamp(1, simbind_core::challenge::MAX_TTL_SECS),
+            registrations_per_hour: number(env, "REGISTRATIONS_PER_HOUR", 5u32)?,
+            keys,
+            grant_signer: GrantSigner {
+                kid: var(env, "GRANT_KEY_ID").unwrap_or_else(|| "g1".into()),
+                key: grant_key,
+            },
+            hasher: IdHasher::new(&pepper),
+            pepper,
+            admin_token: secret("ADMIN_TOKEN")?,
+            policy: Policy {
+                max_consecutive_failures: number(env, "MAX_CONSECUTIVE_FAILURES", 3u32)?.max(1),
+                require_sim_signature: var(env, "REQUIRE_SIM_SIGNATURE").as_deref() == Some("true"),
+                vendor_roots: vendor_roots(var(env, "VENDOR_ROOTS").as_deref())?,
+            },
+            cors_origins: var(env, "CORS_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            sms,
+        })
+    }
+}
+
+/// `VENDOR_ROOTS`: a JSON object of vendor name → base64url SEC1 public key.
+fn vendor_roots(json: Option<&str>) -> Result<VendorRoots, ApiError> {
+    let Some(json) = json else {
+        return Ok(VendorRoots::default());
+    };
+    let bad = || ApiError::Misconfigured("VENDOR_ROOTS must map names to P-256 keys".into());
+    let map: HashMap<String, String> = serde_json::from_str(json).map_err(|_| bad())?;
+    let mut roots = Vec::with_capacity(map.len());
+    for (name, key) in map {
+        let key = unb64(&key, "VENDOR_ROOTS")
+            .ok()
+            .and_then(|b| PublicKey::from_sec1(&b).ok())
+            .ok_or_else(bad)?;
+        roots.push((name, key));
+    }
+    Ok(VendorRoots(roots))
+}

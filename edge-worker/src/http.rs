@@ -1,0 +1,77 @@
+//! Request reading (content type, 8 KiB limit, strict JSON) and responses.
+
+use serde::{Serialize, de::DeserializeOwned};
+use worker::{Headers, Method, Request, Response};
+
+use crate::problem::ApiError;
+
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 8 * 1024;
+
+/// Reads a JSON body: refuses other content types, bodies over 8 KiB and any
+/// JSON that does not match `T` exactly (unknown fields included).
+pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    let content_type = req.headers().get("content-type")?.unwrap_or_default();
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media != "application/json" {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let declared = req.headers().get("content-length")?;
+    if declared
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > MAX_BODY)
+    {
+        return Err(ApiError::BodyTooLarge);
+    }
+    let body = req.bytes().await?;
+    if body.len() > MAX_BODY {
+        return Err(ApiError::BodyTooLarge);
+    }
+    serde_json::from_slice(&body).map_err(|e| ApiError::from_json(&e))
+}
+
+/// A JSON response with `status`.
+pub fn json<T: Serialize>(value: &T, status: u16) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|e| ApiError::Platform(e.to_string()))?;
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    headers.set("cache-control", "no-store")?;
+    Ok(Response::from_bytes(body)?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+/// Adds CORS headers when the request's origin is allow-listed.
+pub fn cors(
+    response: &mut Response,
+    origin: Option<&str>,
+    allowed: &[String],
+) -> worker::Result<()> {
+    let Some(origin) = origin.filter(|o| allowed.iter().any(|a| a == o)) else {
+        return Ok(());
+    };
+    let headers = response.headers_mut();
+    headers.set("access-control-allow-origin", origin)?;
+    headers.set("vary", "Origin")?;
+    headers.set("access-control-allow-methods", "GET, POST, OPTIONS")?;
+    headers.set(
+        "access-control-allow-headers",
+        "content-type, authorization",
+    )?;
+    headers.set("access-control-max-age", "600")?;
+    Ok(())
+}
+
+/// The answer to a CORS preflight.
+pub fn preflight(method: &Method) -> Result<Response, ApiError> {
+    if *method == Method::Options {
+        Ok(Response::empty()?.with_status(204))
+    } else {
+        Err(ApiError::MethodNotAllowed)
+    }
+}

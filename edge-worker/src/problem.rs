@@ -1,0 +1,174 @@
+//! Every failure the API can answer with, as an RFC 9457 problem document
+//! with a stable `code`.
+
+use simbind_core::api::Problem;
+use simbind_core::{Denial, ValidationError};
+use thiserror::Error;
+use worker::{Headers, Response};
+
+/// An API failure. Bad input is always a 4xx; 5xx is only for the platform.
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Denied(#[from] Denial),
+    #[error("request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("request body has a field of the wrong type or value: {0}")]
+    InvalidField(String),
+    #[error("request body has a field this API does not know: {0}")]
+    UnknownField(String),
+    #[error("request body lacks a required field: {0}")]
+    MissingField(String),
+    #[error("request body is over the 8 KiB limit")]
+    BodyTooLarge,
+    #[error("request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    #[error("too many requests; retry later")]
+    RateLimited { retry_after: u64 },
+    #[error("a valid admin bearer token is required")]
+    AdminUnauthorized,
+    #[error("the service is not configured: {0}")]
+    Misconfigured(String),
+    #[error("SMS delivery failed")]
+    SmsFailed,
+    #[error("storage or platform failure")]
+    Platform(String),
+}
+
+impl From<worker::Error> for ApiError {
+    fn from(e: worker::Error) -> Self {
+        Self::Platform(e.to_string())
+    }
+}
+
+impl From<worker::kv::KvError> for ApiError {
+    fn from(e: worker::kv::KvError) -> Self {
+        Self::Platform(e.to_string())
+    }
+}
+
+impl ApiError {
+    /// Classifies a JSON decoding error without echoing input values.
+    pub fn from_json(e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let text = e.to_string();
+        // serde's messages name the field and expected type, not the value.
+        let summary: String = text
+            .split(" at line")
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(120)
+            .collect();
+        match e.classify() {
+            Category::Data if text.starts_with("unknown field") => Self::UnknownField(summary),
+            Category::Data if text.starts_with("missing field") => Self::MissingField(summary),
+            Category::Data => Self::InvalidField(summary),
+            _ => Self::MalformedJson(summary),
+        }
+    }
+
+    /// HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Invalid(_)
+            | Self::MalformedJson(_)
+            | Self::InvalidField(_)
+            | Self::UnknownField(_)
+            | Self::MissingField(_) => 400,
+            Self::Denied(d) => d.http_status(),
+            Self::BodyTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::NotFound(_) => 404,
+            Self::MethodNotAllowed => 405,
+            Self::RateLimited { .. } => 429,
+            Self::AdminUnauthorized => 401,
+            Self::Misconfigured(_) => 503,
+            Self::SmsFailed => 502,
+            Self::Platform(_) => 500,
+        }
+    }
+
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(e) => e.code(),
+            Self::Denied(d) => d.code(),
+            Self::MalformedJson(_) => "malformed_json",
+            Self::InvalidField(_) => "invalid_field",
+            Self::UnknownField(_) => "unknown_field",
+            Self::MissingField(_) => "missing_field",
+            Self::BodyTooLarge => "body_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::NotFound("registration") => "registration_not_found",
+            Self::NotFound("binding") => "binding_not_found",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::AdminUnauthorized => "admin_unauthorized",
+            Self::Misconfigured(_) => "misconfigured",
+            Self::SmsFailed => "sms_delivery_failed",
+            Self::Platform(_) => "internal",
+        }
+    }
+
+    /// The problem+json response.
+    pub fn into_response(self) -> worker::Result<Response> {
+        let detail = match &self {
+            // Platform details stay in the logs.
+            Self::Platform(msg) => {
+                worker::console_error!("platform error: {msg}");
+                None
+            }
+            other => Some(other.to_string()),
+        };
+        let problem = Problem {
+            type_: format!("https://simbind.dev/problems/{}", self.code()),
+            title: title(self.status()).to_owned(),
+            status: self.status(),
+            code: self.code().to_owned(),
+            detail,
+        };
+        let headers = Headers::new();
+        headers.set("content-type", "application/problem+json")?;
+        match self {
+            Self::RateLimited { retry_after } => {
+                headers.set("retry-after", &retry_after.to_string())?
+            }
+            // A locked registration ends with its TTL; a new one may then start.
+            Self::Denied(d) if d.http_status() == 429 => {
+                headers.set("retry-after", &crate::store::REGISTRATION_TTL.to_string())?
+            }
+            _ => {}
+        }
+        let body =
+            serde_json::to_vec(&problem).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        Ok(Response::from_bytes(body)?
+            .with_status(problem.status)
+            .with_headers(headers))
+    }
+}
+
+fn title(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        410 => "Gone",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    }
+}

@@ -1,0 +1,47 @@
+//! Dev-only routes: the SMS outbox and the audit trail without a token.
+//! Both answer 404 unless `SIMBIND_ENV = "dev"`.
+
+use serde::Deserialize;
+use serde_json::json;
+use simbind_core::id_hash::IdKind;
+use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId, PhoneNumber};
+use worker::{Request, Response};
+
+use crate::App;
+use crate::http::json;
+use crate::problem::ApiError;
+
+fn dev_only(app: &App) -> Result<(), ApiError> {
+    if app.cfg.dev_mode {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("route"))
+    }
+}
+
+#[derive(Deserialize)]
+struct OutboxQuery {
+    phone_number: String,
+}
+
+/// `GET /dev/outbox?phone_number=+...`: SMS sent to a number.
+pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
+    dev_only(app)?;
+    let query: OutboxQuery = req
+        .query()
+        .map_err(|_| ApiError::MissingField("phone_number".into()))?;
+    let number = PhoneNumber::parse(&query.phone_number)?;
+    let messages = app
+        .store
+        .outbox(&app.cfg.hasher.hash(IdKind::PhoneNumber, number.as_str()))
+        .await?;
+    json(&json!({ "messages": messages }), 200)
+}
+
+/// `GET /dev/bindings/{id}/audit`: the audit trail, for the demo page.
+pub async fn audit(app: &App, id: &str) -> Result<Response, ApiError> {
+    dev_only(app)?;
+    let id = OpaqueId::parse(id, BINDING_PREFIX)?;
+    let events = app.store.audit_trail(id.as_str()).await?;
+    json(&json!({ "binding_id": id.as_str(), "events": events }), 200)
+}

@@ -1,0 +1,54 @@
+//! The route table.
+
+mod admin;
+mod dev;
+mod holder;
+mod meta;
+mod registration;
+
+use worker::{Method, Request, Response};
+
+use crate::App;
+use crate::problem::ApiError;
+
+/// Routes a request by method and path segments.
+pub async fn dispatch(
+    app: &App,
+    req: &mut Request,
+    method: &Method,
+    segments: &[&str],
+) -> Result<Response, ApiError> {
+    use Method::{Get, Post};
+    match (method, segments) {
+        (Get, ["v1", "health"]) => meta::health(app),
+        (Get, [".well-known", "jwks.json"]) => meta::jwks(app),
+        (Post, ["v1", "registrations"]) => registration::start(app, req).await,
+        (Post, ["v1", "registrations", id, "challenge"]) => registration::challenge(app, id).await,
+        (Post, ["v1", "registrations", id, "binding"]) => registration::bind(app, req, id).await,
+        (Post, ["v1", "bindings", id, "challenge"]) => holder::challenge(app, req, id).await,
+        (Post, ["v1", "bindings", id, "verify"]) => holder::verify(app, req, id).await,
+        (Post, ["v1", "bindings", id, "unbind"]) => holder::unbind(app, req, id).await,
+        (Get, ["v1", "admin", "bindings", id]) => admin::show(app, req, id).await,
+        (Get, ["v1", "admin", "bindings", id, "audit"]) => admin::audit(app, req, id).await,
+        (Post, ["v1", "admin", "bindings", id, "revoke"]) => admin::revoke(app, req, id).await,
+        (Get, ["dev", "outbox"]) => dev::outbox(app, req).await,
+        (Get, ["dev", "bindings", id, "audit"]) => dev::audit(app, id).await,
+        (_, path) if known(path) => Err(ApiError::MethodNotAllowed),
+        _ => Err(ApiError::NotFound("route")),
+    }
+}
+
+fn known(path: &[&str]) -> bool {
+    matches!(
+        path,
+        ["v1", "health"]
+            | [".well-known", "jwks.json"]
+            | ["v1", "registrations"]
+            | ["v1", "registrations", _, "challenge" | "binding"]
+            | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
+            | ["v1", "admin", "bindings", _]
+            | ["v1", "admin", "bindings", _, "audit" | "revoke"]
+            | ["dev", "outbox"]
+            | ["dev", "bindings", _, "audit"]
+    )
+}

@@ -1,0 +1,80 @@
+//! SMS delivery: the dev outbox (KV) or a JSON webhook with a bearer secret.
+
+use serde::Serialize;
+use simbind_core::id_hash::IdKind;
+use simbind_core::identifiers::PhoneNumber;
+use worker::{Fetch, Headers, Method, Request, RequestInit};
+
+use crate::App;
+use crate::config::SmsConfig;
+use crate::problem::ApiError;
+use crate::store::OutboxMessage;
+
+/// Why a message is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmsKind {
+    /// A one-time code.
+    Otp,
+    /// A security alert to the bound number.
+    Alert,
+}
+
+impl SmsKind {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Otp => "otp",
+            Self::Alert => "alert",
+        }
+    }
+}
+
+/// Body POSTed to the webhook provider.
+#[derive(Serialize)]
+struct WebhookMessage<'a> {
+    to: &'a str,
+    kind: &'a str,
+    text: &'a str,
+}
+
+/// Sends `text` to `to` through the configured provider.
+pub async fn send(app: &App, to: &PhoneNumber, kind: SmsKind, text: &str) -> Result<(), ApiError> {
+    match &app.cfg.sms {
+        SmsConfig::Outbox => {
+            let to_hash = app.cfg.hasher.hash(IdKind::PhoneNumber, to.as_str());
+            let message = OutboxMessage {
+                at: app.now_ms,
+                kind: kind.label().into(),
+                text: text.into(),
+            };
+            app.store
+                .put_outbox(&to_hash, &message, &app.random_suffix()?)
+                .await
+        }
+        SmsConfig::Webhook { url, token } => {
+            let body = serde_json::to_string(&WebhookMessage {
+                to: to.as_str(),
+                kind: kind.label(),
+                text,
+            })
+            .map_err(|e| ApiError::Platform(e.to_string()))?;
+            let headers = Headers::new();
+            headers.set("content-type", "application/json")?;
+            headers.set("authorization", &format!("Bearer {token}"))?;
+            let mut init = RequestInit::new();
+            init.with_method(Method::Post)
+                .with_headers(headers)
+                .with_body(Some(body.into()));
+            let request = Request::new_with_init(url, &init)?;
+            let response = Fetch::Request(request).send().await.map_err(|e| {
+                worker::console_error!("sms webhook unreachable: {e}");
+                ApiError::SmsFailed
+            })?;
+            if (200..300).contains(&response.status_code()) {
+                Ok(())
+            } else {
+                worker::console_error!("sms webhook answered {}", response.status_code());
+                Err(ApiError::SmsFailed)
+            }
+        }
+    }
+}
