@@ -1,1 +1,47 @@
+//! SimBind client for browsers and WebViews, built with wasm-bindgen.
+//!
+//! It reads the chip and SIM through the native bridge, builds the canonical
+//! transcript with `simbind-core` (the same code the edge worker verifies
+//! with), has the chip sign it, and drives the ceremonies over HTTP.
 
+mod bridge;
+mod client;
+mod error;
+mod http;
+mod software;
+
+pub use bridge::Bridge;
+pub use client::SimBindClient;
+pub use software::SoftwareBridge;
+
+use simbind_core::api::{ChipInfo, Claims, SimInfo};
+use simbind_core::transcript::Ceremony;
+use wasm_bindgen::prelude::*;
+
+use crate::error::ClientError;
+
+/// Builds the exact transcript bytes a chip signs (docs/PROTOCOL.md §3).
+/// `chip` and `sim` take the bridge's shapes (`chipInfo()`, `simInfo()`).
+#[wasm_bindgen(js_name = buildTranscript)]
+pub fn build_transcript(
+    ceremony: &str,
+    challenge: &str,
+    audience: &str,
+    subject: &str,
+    chip: JsValue,
+    sim: JsValue,
+    counter: f64,
+) -> Result<Vec<u8>, JsValue> {
+    let ceremony = Ceremony::from_label(ceremony).ok_or_else(|| {
+        ClientError::client(
+            "invalid_ceremony",
+            "ceremony must be bind, verify or unbind",
+        )
+    })?;
+    let chip: ChipInfo = bridge::chip_from_js(chip).map_err(JsValue::from)?;
+    let sim: SimInfo = bridge::sim_from_js(sim).map_err(JsValue::from)?;
+    let counter = bridge::counter_from_f64(counter).map_err(JsValue::from)?;
+    let claims = Claims::validate(challenge, &chip, &sim, counter)
+        .map_err(|e| ClientError::from_validation(e, "client"))?;
+    Ok(claims.transcript(ceremony, audience, subject))
+}

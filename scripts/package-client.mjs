@@ -1,0 +1,45 @@
+// Turns wasm-pack's output in wasm-client/pkg into the published npm
+// package: name, exports for browsers and Node, types, files, README.
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+
+const root = new URL("../wasm-client/", import.meta.url);
+const pkg = new URL("pkg/", root);
+const generated = JSON.parse(readFileSync(new URL("package.json", pkg), "utf8"));
+
+for (const file of ["node.js", "node.d.ts"]) copyFileSync(new URL(`js/${file}`, root), new URL(file, pkg));
+copyFileSync(new URL("README.md", root), new URL("README.md", pkg));
+copyFileSync(new URL("../LICENSE", root), new URL("LICENSE", pkg));
+
+const manifest = {
+  name: "simbind-client",
+  version: generated.version,
+  description: "SimBind client: binds a phone number to the phone's secure chip and SIM, verified at the edge.",
+  license: "Apache-2.0",
+  type: "module",
+  main: "./node.js",
+  module: "./simbind_client.js",
+  types: "./simbind_client.d.ts",
+  exports: {
+    ".": {
+      types: "./simbind_client.d.ts",
+      node: "./node.js",
+      default: "./simbind_client.js",
+    },
+    "./simbind_client_bg.wasm": "./simbind_client_bg.wasm",
+  },
+  files: [
+    "simbind_client.js",
+    "simbind_client.d.ts",
+    "simbind_client_bg.wasm",
+    "simbind_client_bg.wasm.d.ts",
+    "node.js",
+    "node.d.ts",
+    "README.md",
+    "LICENSE",
+  ],
+  sideEffects: ["./node.js"],
+  engines: { node: ">=18" },
+  keywords: ["sim-swap", "device-binding", "p256", "webassembly", "cloudflare-workers"],
+};
+writeFileSync(new URL("package.json", pkg), JSON.stringify(manifest, null, 2) + "\n");
+console.log(`packaged simbind-client@${manifest.version}`);

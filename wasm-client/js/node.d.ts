@@ -1,0 +1,1 @@
+export * from "./simbind_client.js";

@@ -1,0 +1,300 @@
+//! The native bridge: one JS interface, and adapters from the Android and iOS
+//! host conventions to it.
+//!
+//! The interface (every method may return a value or a promise):
+//!
+//! ```ts
+//! interface SimBindBridge {
+//!   chipInfo(): { format?: "simbind-p256"; serial: string; publicKey: string;
+//!                 certificate?: { vendor: string; signature: string } };
+//!   simInfo(): { iccid: string; imsi: string; msisdn: string; publicKey?: string };
+//!   nextCounter(): number;                       // increments, then returns
+//!   chipSign(transcript: Uint8Array): Uint8Array; // 64 bytes r || s
+//!   simSign?(transcript: Uint8Array): Uint8Array;
+//! }
+//! ```
+//!
+//! Android (`addJavascriptInterface`): the same method names, synchronous,
+//! strings in and out: JSON for `chipInfo`/`simInfo`, a decimal string or
+//! number for `nextCounter`, base64url for `chipSign`/`simSign`.
+//!
+//! iOS (`WKScriptMessageHandlerWithReply`): `postMessage({ method, args })` on
+//! `webkit.messageHandlers[name]` returns a promise of the same replies as
+//! Android (JSON text or an object; base64url for signatures).
+
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use serde::Deserialize;
+use simbind_core::api::{ChipCertificate, ChipInfo, MAX_COUNTER, SimInfo};
+use simbind_core::codec::{b64, unb64};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::ClientError;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BridgeChip {
+    #[serde(default)]
+    format: Option<String>,
+    serial: String,
+    public_key: String,
+    #[serde(default)]
+    certificate: Option<BridgeCertificate>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BridgeCertificate {
+    vendor: String,
+    signature: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BridgeSim {
+    iccid: String,
+    imsi: String,
+    msisdn: String,
+    #[serde(default)]
+    public_key: Option<String>,
+}
+
+fn malformed(what: &str, e: impl core::fmt::Display) -> ClientError {
+    ClientError::bridge("bridge_malformed_reply", format!("{what}: {e}"))
+}
+
+/// Reads a reply that is an object, or JSON text of one.
+fn reply<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, ClientError> {
+    match value.as_string() {
+        Some(text) => serde_json::from_str(&text).map_err(|e| malformed(what, e)),
+        None => serde_wasm_bindgen::from_value(value).map_err(|e| malformed(what, e)),
+    }
+}
+
+/// Bridge chip info → wire form.
+pub fn chip_from_js(value: JsValue) -> Result<ChipInfo, ClientError> {
+    let chip: BridgeChip = reply(value, "chipInfo")?;
+    Ok(ChipInfo {
+        format: chip.format.unwrap_or_else(|| "simbind-p256".into()),
+        serial: chip.serial,
+        public_key: chip.public_key,
+        certificate: chip.certificate.map(|c| ChipCertificate {
+            vendor: c.vendor,
+            signature: c.signature,
+        }),
+    })
+}
+
+/// Bridge SIM info → wire form.
+pub fn sim_from_js(value: JsValue) -> Result<SimInfo, ClientError> {
+    let sim: BridgeSim = reply(value, "simInfo")?;
+    Ok(SimInfo {
+        iccid: sim.iccid,
+        imsi: sim.imsi,
+        msisdn: sim.msisdn,
+        public_key: sim.public_key,
+    })
+}
+
+/// A counter from a JS number: a non-negative integer up to 2^53 - 1.
+pub fn counter_from_f64(n: f64) -> Result<u64, ClientError> {
+    if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= MAX_COUNTER as f64 {
+        Ok(n as u64)
+    } else {
+        Err(malformed("nextCounter", "not an integer in 0..2^53"))
+    }
+}
+
+#[derive(Clone)]
+enum Host {
+    /// The SimBind interface itself (the demo, tests, custom hosts).
+    Direct(JsValue),
+    /// An Android `addJavascriptInterface` object.
+    Android(JsValue),
+    /// An iOS `WKScriptMessageHandlerWithReply` handler.
+    Ios(JsValue),
+}
+
+/// A native bridge, as the client uses it.
+#[wasm_bindgen]
+#[derive(Clone)]
+pub struct Bridge {
+    host: Host,
+}
+
+fn lookup(target: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(target, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn thrown(method: &str, e: &JsValue) -> ClientError {
+    let message = e
+        .as_string()
+        .or_else(|| lookup(e, "message").and_then(|m| m.as_string()))
+        .unwrap_or_else(|| "unknown error".into());
+    ClientError::bridge("bridge_failed", format!("{method}: {message}"))
+}
+
+#[wasm_bindgen]
+impl Bridge {
+    /// Wraps an object implementing the SimBind bridge interface.
+    #[wasm_bindgen(js_name = fromObject)]
+    pub fn from_object(object: JsValue) -> Result<Bridge, JsValue> {
+        if !object.is_object() {
+            return Err(
+                ClientError::bridge("bridge_unavailable", "bridge object is missing").into(),
+            );
+        }
+        Ok(Bridge {
+            host: Host::Direct(object),
+        })
+    }
+
+    /// Adapts an Android `addJavascriptInterface` object (e.g. `window.SimBindNative`).
+    #[wasm_bindgen(js_name = fromAndroid)]
+    pub fn from_android(object: JsValue) -> Result<Bridge, JsValue> {
+        if !object.is_object() {
+            return Err(ClientError::bridge(
+                "bridge_unavailable",
+                "Android interface object is missing",
+            )
+            .into());
+        }
+        Ok(Bridge {
+            host: Host::Android(object),
+        })
+    }
+
+    /// Adapts the iOS handler `webkit.messageHandlers[name]`.
+    #[wasm_bindgen(js_name = fromIos)]
+    pub fn from_ios(name: &str) -> Result<Bridge, JsValue> {
+        let handler = lookup(&js_sys::global(), "webkit")
+            .and_then(|w| lookup(&w, "messageHandlers"))
+            .and_then(|h| lookup(&h, name))
+            .filter(|h| lookup(h, "postMessage").is_some_and(|f| f.is_function()));
+        match handler {
+            Some(h) => Ok(Bridge { host: Host::Ios(h) }),
+            None => Err(ClientError::bridge(
+                "bridge_unavailable",
+                format!("webkit.messageHandlers.{name} is missing"),
+            )
+            .into()),
+        }
+    }
+}
+
+impl Bridge {
+    /// True when the host offers `method`.
+    fn has(&self, method: &str) -> bool {
+        match &self.host {
+            Host::Direct(o) | Host::Android(o) => {
+                lookup(o, method).is_some_and(|f| f.is_function())
+            }
+            Host::Ios(_) => true,
+        }
+    }
+
+    async fn call(&self, method: &str, arg: Option<JsValue>) -> Result<JsValue, ClientError> {
+        let (target, function, args) = match &self.host {
+            Host::Direct(o) | Host::Android(o) => {
+                let f = lookup(o, method)
+                    .and_then(|f| f.dyn_into::<Function>().ok())
+                    .ok_or_else(|| {
+                        ClientError::bridge(
+                            "bridge_method_missing",
+                            format!("bridge has no {method}()"),
+                        )
+                    })?;
+                let args: Array = arg.into_iter().collect();
+                (o.clone(), f, args)
+            }
+            Host::Ios(handler) => {
+                let f: Function = lookup(handler, "postMessage")
+                    .and_then(|f| f.dyn_into().ok())
+                    .ok_or_else(|| {
+                        ClientError::bridge("bridge_unavailable", "postMessage is missing")
+                    })?;
+                let message = Object::new();
+                let args: Array = arg.into_iter().collect();
+                let _ = Reflect::set(&message, &"method".into(), &JsValue::from_str(method));
+                let _ = Reflect::set(&message, &"args".into(), &args);
+                (handler.clone(), f, Array::of1(&message))
+            }
+        };
+        let value = function
+            .apply(&target, &args)
+            .map_err(|e| thrown(method, &e))?;
+        match value.dyn_into::<Promise>() {
+            Ok(promise) => JsFuture::from(promise)
+                .await
+                .map_err(|e| thrown(method, &e)),
+            Err(value) => Ok(value),
+        }
+    }
+
+    fn is_string_host(&self) -> bool {
+        matches!(self.host, Host::Android(_) | Host::Ios(_))
+    }
+
+    /// The chip's serial, key and optional certificate.
+    pub async fn chip_info(&self) -> Result<ChipInfo, ClientError> {
+        chip_from_js(self.call("chipInfo", None).await?)
+    }
+
+    /// The SIM's identifiers and optional key.
+    pub async fn sim_info(&self) -> Result<SimInfo, ClientError> {
+        sim_from_js(self.call("simInfo", None).await?)
+    }
+
+    /// Advances the chip counter and returns it.
+    pub async fn next_counter(&self) -> Result<u64, ClientError> {
+        let value = self.call("nextCounter", None).await?;
+        let n = match value.as_string() {
+            Some(text) => text
+                .trim()
+                .parse::<f64>()
+                .map_err(|e| malformed("nextCounter", e))?,
+            None => value
+                .as_f64()
+                .ok_or_else(|| malformed("nextCounter", "not a number"))?,
+        };
+        counter_from_f64(n)
+    }
+
+    async fn sign(&self, method: &str, transcript: &[u8]) -> Result<Vec<u8>, ClientError> {
+        let arg = if self.is_string_host() {
+            JsValue::from_str(&b64(transcript))
+        } else {
+            Uint8Array::from(transcript).into()
+        };
+        let value = self.call(method, Some(arg)).await?;
+        let bytes = match value.as_string() {
+            Some(text) => unb64(&text, "signature").map_err(|e| malformed(method, e))?,
+            None => value
+                .dyn_into::<Uint8Array>()
+                .map_err(|_| malformed(method, "not a Uint8Array"))?
+                .to_vec(),
+        };
+        if bytes.len() != simbind_core::crypto::SIGNATURE_LEN {
+            return Err(malformed(
+                method,
+                format!("signature is {} bytes, not 64", bytes.len()),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// The chip's signature over `transcript`.
+    pub async fn chip_sign(&self, transcript: &[u8]) -> Result<Vec<u8>, ClientError> {
+        self.sign("chipSign", transcript).await
+    }
+
+    /// The SIM applet's signature, when the host offers one.
+    pub async fn sim_sign(&self, transcript: &[u8]) -> Result<Option<Vec<u8>>, ClientError> {
+        if !self.has("simSign") {
+            return Ok(None);
+        }
+        self.sign("simSign", transcript).await.map(Some)
+    }
+}

@@ -1,0 +1,270 @@
+//! The ceremonies, driven against a SimBind edge worker.
+
+use js_sys::{Function, Promise};
+use serde::Serialize;
+use simbind_core::api::{
+    BindRequest, BindResponse, ChallengeRequest, ChallengeResponse, Claims, EvidenceRequest,
+    GrantResponse, RegistrationResponse, StartRegistrationRequest,
+};
+use simbind_core::codec::b64;
+use simbind_core::transcript::Ceremony;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::bridge::Bridge;
+use crate::error::ClientError;
+use crate::http;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** Answer of `startRegistration`: a code was sent by SMS to the number. */
+export interface Registration { registrationId: string; otpExpiresAt: number; }
+/** Answer of `completeBinding`. */
+export interface Binding { bindingId: string; status: "active" | "suspended" | "revoked"; rebound: boolean; }
+/** Answer of `verify`: a short-lived ES256 JWT for the app's backend. */
+export interface Grant { grant: string; tokenType: string; expiresAt: number; }
+/** Answer of `unbind`. */
+export interface Unbound { bindingId: string; status: string; }
+/** One HTTP exchange, reported to `onExchange` listeners. */
+export interface Exchange { method: string; url: string; request: unknown; status: number; response: unknown; }
+/** Thrown by every method: `code` is stable; `source` says who failed. */
+export interface SimBindError extends Error {
+  name: "SimBindError"; code: string; status: number;
+  source: "server" | "bridge" | "client"; detail: string;
+}
+"#;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Registration {
+    registration_id: String,
+    otp_expires_at: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Binding {
+    binding_id: String,
+    status: String,
+    rebound: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Grant {
+    grant: String,
+    token_type: String,
+    expires_at: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Unbound {
+    binding_id: String,
+    status: String,
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| ClientError::client("encode_failed", e.to_string()).into())
+}
+
+/// A SimBind client: a worker base URL and a native bridge.
+#[wasm_bindgen]
+pub struct SimBindClient {
+    inner: Inner,
+}
+
+#[derive(Clone)]
+struct Inner {
+    base: String,
+    bridge: Bridge,
+    listener: Option<Function>,
+}
+
+#[wasm_bindgen]
+impl SimBindClient {
+    /// A client for the worker at `baseUrl` (e.g. `https://api.example`),
+    /// reading the phone through `bridge`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(base_url: &str, bridge: &Bridge) -> SimBindClient {
+        SimBindClient {
+            inner: Inner {
+                base: base_url.trim_end_matches('/').to_owned(),
+                bridge: bridge.clone(),
+                listener: None,
+            },
+        }
+    }
+
+    /// Calls `listener(exchange)` after every HTTP exchange (for logs and demos).
+    #[wasm_bindgen(js_name = onExchange)]
+    pub fn on_exchange(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "(exchange: Exchange) => void")] listener: Function,
+    ) {
+        self.inner.listener = Some(listener);
+    }
+
+    /// Starts registering `phoneNumber` (E.164); the worker texts it a code.
+    #[wasm_bindgen(js_name = startRegistration, unchecked_return_type = "Promise<Registration>")]
+    pub fn start_registration(&self, phone_number: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let body = StartRegistrationRequest { phone_number };
+            let r: RegistrationResponse = inner.post("/v1/registrations", &body).await?;
+            to_js(&Registration {
+                registration_id: r.registration_id,
+                otp_expires_at: r.otp_expires_at,
+            })
+        })
+    }
+
+    /// Binds this phone's chip and SIM to the registered number, proving the
+    /// number with the `otp` it received.
+    #[wasm_bindgen(js_name = completeBinding, unchecked_return_type = "Promise<Binding>")]
+    pub fn complete_binding(&self, registration_id: String, otp: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let path = format!("/v1/registrations/{}/challenge", encode(&registration_id));
+            let challenge: ChallengeResponse = inner.post(&path, &serde_json::json!({})).await?;
+            let evidence = inner
+                .evidence(Ceremony::Bind, &challenge, &registration_id)
+                .await?;
+            let path = format!("/v1/registrations/{}/binding", encode(&registration_id));
+            let r: BindResponse = inner.post(&path, &BindRequest { otp, evidence }).await?;
+            to_js(&Binding {
+                binding_id: r.binding_id,
+                status: r.status,
+                rebound: r.rebound,
+            })
+        })
+    }
+
+    /// Real-time verification: reads chip and SIM afresh, signs a fresh
+    /// challenge, and returns the worker's grant.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Grant>")]
+    pub fn verify(&self, binding_id: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let evidence = inner.holder_evidence(Ceremony::Verify, &binding_id).await?;
+            let path = format!("/v1/bindings/{}/verify", encode(&binding_id));
+            let r: GrantResponse = inner.post(&path, &evidence).await?;
+            to_js(&Grant {
+                grant: r.grant,
+                token_type: r.token_type,
+                expires_at: r.expires_at,
+            })
+        })
+    }
+
+    /// Ends the binding, signed by the bound chip.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Unbound>")]
+    pub fn unbind(&self, binding_id: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let evidence = inner.holder_evidence(Ceremony::Unbind, &binding_id).await?;
+            let path = format!("/v1/bindings/{}/unbind", encode(&binding_id));
+            let r: serde_json::Value = inner.post(&path, &evidence).await?;
+            let status = r
+                .get("status")
+                .and_then(|s| s.as_str())
+                .unwrap_or("revoked")
+                .to_owned();
+            to_js(&Unbound { binding_id, status })
+        })
+    }
+}
+
+/// Ids are base64url already; anything else is percent-encoded so a hostile
+/// id cannot change the path.
+fn encode(id: &str) -> String {
+    String::from(js_sys::encode_uri_component(id))
+}
+
+impl Inner {
+    async fn post<B: Serialize, T: serde::de::DeserializeOwned + Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let result: Result<(u16, T), ClientError> = http::post(&url, body).await;
+        if let Some(listener) = &self.listener {
+            let (status, response) = match &result {
+                Ok((status, v)) => (*status, serde_json::to_value(v).unwrap_or_default()),
+                Err(e) => (
+                    e.status,
+                    serde_json::json!({ "code": e.code, "detail": e.detail }),
+                ),
+            };
+            let exchange = serde_json::json!({
+                "method": "POST",
+                "url": url,
+                "request": serde_json::to_value(body).unwrap_or_default(),
+                "status": status,
+                "response": response,
+            });
+            if let Ok(value) = to_js(&exchange) {
+                // A listener's own failure must not break the ceremony.
+                let _ = listener.call1(&JsValue::NULL, &value);
+            }
+        }
+        result.map(|(_, v)| v)
+    }
+
+    async fn holder_evidence(
+        &self,
+        ceremony: Ceremony,
+        binding_id: &str,
+    ) -> Result<EvidenceRequest, ClientError> {
+        let path = format!("/v1/bindings/{}/challenge", encode(binding_id));
+        let request = ChallengeRequest {
+            ceremony: ceremony.label().into(),
+        };
+        let challenge: ChallengeResponse = self.post(&path, &request).await?;
+        self.evidence(ceremony, &challenge, binding_id).await
+    }
+
+    /// Reads chip and SIM afresh, advances the counter, validates with core,
+    /// and has the chip (and SIM, when it has a key) sign the transcript.
+    async fn evidence(
+        &self,
+        ceremony: Ceremony,
+        challenge: &ChallengeResponse,
+        subject: &str,
+    ) -> Result<EvidenceRequest, ClientError> {
+        let chip = self.bridge.chip_info().await?;
+        let sim = self.bridge.sim_info().await?;
+        let counter = self.bridge.next_counter().await?;
+        let claims = Claims::validate(&challenge.challenge, &chip, &sim, counter)
+            .map_err(|e| ClientError::from_validation(e, "bridge"))?;
+        let transcript = claims.transcript(ceremony, &challenge.audience, subject);
+        let chip_signature = b64(&self.bridge.chip_sign(&transcript).await?);
+        let sim_signature = match &sim.public_key {
+            None => None,
+            Some(_) => {
+                let missing = || {
+                    ClientError::bridge(
+                        "bridge_method_missing",
+                        "the SIM has a key but the bridge has no simSign()",
+                    )
+                };
+                Some(b64(&self
+                    .bridge
+                    .sim_sign(&transcript)
+                    .await?
+                    .ok_or_else(missing)?))
+            }
+        };
+        Ok(EvidenceRequest {
+            challenge: challenge.challenge.clone(),
+            chip,
+            sim,
+            counter,
+            chip_signature,
+            sim_signature,
+        })
+    }
+}

@@ -1,0 +1,2 @@
+//! The adapter and vector suite, in Node.
+include!("suite/adapters.rs");

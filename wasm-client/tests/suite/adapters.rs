@@ -1,0 +1,165 @@
+// The bridge adapters against fakes that behave like the real host APIs
+// (Android `addJavascriptInterface`, iOS `WKScriptMessageHandlerWithReply`),
+// including their failure modes; and the protocol vectors through the
+// client's own exports. Runs in Node and in headless Chromium.
+
+use js_sys::Reflect;
+use simbind_client::{Bridge, SoftwareBridge, build_transcript};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+#[wasm_bindgen(inline_js = r#"
+const CHIP = { format: "simbind-p256", serial: "CHIP-0001", publicKey: "AgIX5hfwtkQ5KCePlpmeaaI6TywVK99tbN9m5bgCgtTt" };
+const SIM = { iccid: "8944100000000000018", imsi: "234150000000001", msisdn: "+447700900123" };
+const SIG = "A".repeat(85) + "Q"; // 64 bytes, base64url
+// Android: synchronous methods, strings in and out (like @JavascriptInterface).
+export function androidFake(mode) {
+  let counter = 0;
+  return {
+    chipInfo() { if (mode === "throws") throw new Error("java.lang.SecurityException: chip locked"); return mode === "garbage" ? "{not json" : JSON.stringify(CHIP); },
+    simInfo() { return JSON.stringify(SIM); },
+    nextCounter() { counter += 1; return String(counter); },
+    chipSign(b64) { if (typeof b64 !== "string") throw new Error("Android passes strings"); return mode === "short" ? "AAAA" : SIG; },
+  };
+}
+// iOS: webkit.messageHandlers[name].postMessage({method, args}) -> Promise.
+export function installIosFake(name, mode) {
+  let counter = 41;
+  globalThis.webkit = { messageHandlers: { [name]: { postMessage(message) {
+    const { method, args } = message;
+    if (mode === "rejects") return Promise.reject(new Error("native handler failed"));
+    switch (method) {
+      case "chipInfo": return Promise.resolve(CHIP);
+      case "simInfo": return Promise.resolve(mode === "garbage" ? { iccid: 42 } : JSON.stringify(SIM));
+      case "nextCounter": counter += 1; return Promise.resolve(counter);
+      case "chipSign": return Promise.resolve(typeof args[0] === "string" ? SIG : "");
+      default: return Promise.reject(new Error("unknown method " + method));
+    }
+  } } } };
+}
+export function removeIosFake() { delete globalThis.webkit; }
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = androidFake)]
+    fn android_fake(mode: &str) -> JsValue;
+    #[wasm_bindgen(js_name = installIosFake)]
+    fn install_ios_fake(name: &str, mode: &str);
+    #[wasm_bindgen(js_name = removeIosFake)]
+    fn remove_ios_fake();
+}
+
+fn js(value: &serde_json::Value) -> JsValue {
+    use serde::Serialize;
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
+}
+
+fn code_of(error: &JsValue) -> String {
+    Reflect::get(error, &"code".into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn android_adapter_reads_and_signs_through_strings() {
+    let bridge = Bridge::from_android(android_fake("ok")).unwrap();
+    let chip = bridge.chip_info().await.unwrap();
+    assert_eq!(chip.serial, "CHIP-0001");
+    assert_eq!(bridge.sim_info().await.unwrap().msisdn, "+447700900123");
+    assert_eq!(bridge.next_counter().await.unwrap(), 1);
+    assert_eq!(bridge.next_counter().await.unwrap(), 2);
+    assert_eq!(bridge.chip_sign(b"transcript").await.unwrap().len(), 64);
+    assert_eq!(bridge.sim_sign(b"transcript").await.unwrap(), None, "no simSign: no SIM key");
+}
+
+#[wasm_bindgen_test]
+fn android_adapter_refuses_a_missing_interface() {
+    let error = Bridge::from_android(JsValue::UNDEFINED).err().unwrap();
+    assert_eq!(code_of(&error), "bridge_unavailable");
+    assert_eq!(Reflect::get(&error, &"name".into()).unwrap().as_string().unwrap(), "SimBindError");
+}
+
+#[wasm_bindgen_test]
+async fn android_exceptions_and_malformed_replies_are_typed() {
+    let throws = Bridge::from_android(android_fake("throws")).unwrap();
+    let e = throws.chip_info().await.unwrap_err();
+    assert_eq!((e.code.as_str(), e.source), ("bridge_failed", "bridge"));
+    assert!(e.detail.contains("chip locked"));
+    let garbage = Bridge::from_android(android_fake("garbage")).unwrap();
+    assert_eq!(garbage.chip_info().await.unwrap_err().code, "bridge_malformed_reply");
+    let short = Bridge::from_android(android_fake("short")).unwrap();
+    assert_eq!(short.chip_sign(b"t").await.unwrap_err().code, "bridge_malformed_reply");
+}
+
+#[wasm_bindgen_test]
+async fn ios_adapter_uses_post_message_promises() {
+    install_ios_fake("simbind", "ok");
+    let bridge = Bridge::from_ios("simbind").unwrap();
+    assert_eq!(bridge.chip_info().await.unwrap().serial, "CHIP-0001");
+    assert_eq!(bridge.sim_info().await.unwrap().iccid, "8944100000000000018");
+    assert_eq!(bridge.next_counter().await.unwrap(), 42);
+    assert_eq!(bridge.chip_sign(b"transcript").await.unwrap().len(), 64);
+    remove_ios_fake();
+}
+
+#[wasm_bindgen_test]
+async fn ios_adapter_failures_are_typed() {
+    remove_ios_fake();
+    assert_eq!(code_of(&Bridge::from_ios("simbind").err().unwrap()), "bridge_unavailable");
+    install_ios_fake("other", "ok");
+    assert_eq!(code_of(&Bridge::from_ios("simbind").err().unwrap()), "bridge_unavailable");
+    install_ios_fake("simbind", "rejects");
+    let e = Bridge::from_ios("simbind").unwrap().chip_info().await.unwrap_err();
+    assert_eq!(e.code, "bridge_failed");
+    assert!(e.detail.contains("native handler failed"));
+    install_ios_fake("simbind", "garbage");
+    let e = Bridge::from_ios("simbind").unwrap().sim_info().await.unwrap_err();
+    assert_eq!(e.code, "bridge_malformed_reply");
+    remove_ios_fake();
+}
+
+#[wasm_bindgen_test]
+async fn direct_objects_missing_methods_are_reported() {
+    let empty = Bridge::from_object(js_sys::Object::new().into()).unwrap();
+    assert_eq!(empty.chip_info().await.unwrap_err().code, "bridge_method_missing");
+    assert_eq!(code_of(&Bridge::from_object(JsValue::NULL).err().unwrap()), "bridge_unavailable");
+}
+
+fn vectors() -> serde_json::Value {
+    let doc = include_str!("../../../docs/PROTOCOL.md");
+    let start = doc.find("```json").unwrap() + 7;
+    let end = doc[start..].find("```").unwrap() + start;
+    serde_json::from_str(&doc[start..end]).unwrap()
+}
+
+/// The protocol vectors, encoded through the client's exports and signed by
+/// the software chip (RFC 6979, so the signature must match exactly).
+#[wasm_bindgen_test]
+fn protocol_vectors_through_the_client_exports() {
+    for v in vectors()["transcripts"].as_array().unwrap() {
+        let s = |k: &str| v[k].as_str().unwrap().to_owned();
+        let key = hex::decode(s("chip_secret_key_hex")).unwrap();
+        let mut chip = SoftwareBridge::with_key(s("chip_serial"), &key).unwrap();
+        let sim = serde_json::json!({ "iccid": s("iccid"), "imsi": s("imsi"), "msisdn": s("msisdn"),
+            "secretKey": v["sim_secret_key_hex"].as_str().map(|h| simbind_core::codec::b64(&hex::decode(h).unwrap())) });
+        let sim = if sim["secretKey"].is_null() { serde_json::json!({ "iccid": s("iccid"), "imsi": s("imsi"), "msisdn": s("msisdn") }) } else { sim };
+        chip.insert_sim(js(&sim)).unwrap();
+        let challenge = simbind_core::codec::b64(&hex::decode(s("challenge_hex")).unwrap());
+        let transcript = build_transcript(
+            &s("ceremony"), &challenge, &s("audience"), &s("subject"),
+            chip.chip_info().unwrap(), chip.sim_info().unwrap(), v["counter"].as_f64().unwrap(),
+        ).unwrap();
+        assert_eq!(hex::encode(&transcript), s("transcript_hex"));
+        assert_eq!(hex::encode(chip.chip_sign(&transcript).to_vec()), s("chip_signature_hex"));
+        if let Some(expected) = v["sim_signature_hex"].as_str() {
+            assert_eq!(hex::encode(chip.sim_sign(&transcript).unwrap().to_vec()), expected);
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn build_transcript_refuses_invalid_bridge_values() {
+    let chip = SoftwareBridge::new("CHIP-0001".into()).unwrap();
+    let bad_sim = js(&serde_json::json!({ "iccid": "8944100000000000019", "imsi": "234150000000001", "msisdn": "+447700900123" }));
+    let e = build_transcript("verify", "AAAA", "aud", "bnd", chip.chip_info().unwrap(), bad_sim, 1.0).err().unwrap();
+    assert_eq!(code_of(&e), "invalid_iccid_checksum");
+    let e = build_transcript("bogus", "AAAA", "aud", "bnd", chip.chip_info().unwrap(), JsValue::NULL, 1.0).err().unwrap();
+    assert_eq!(code_of(&e), "invalid_ceremony");
+}
