@@ -1,0 +1,58 @@
+# SimBind: `make dev` serves the API and the demo; `make test` runs every suite.
+# Both install what they need first (scripts/setup.sh, idempotent and pinned).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export WASM_BINDGEN_BIN := $(HOME)/.cargo/bin/wasm-bindgen
+export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
+export ESBUILD_BIN := $(CURDIR)/node_modules/@esbuild/linux-x64/bin/esbuild
+export WRANGLER_SEND_METRICS := false
+export CLOUDFLARE_CF_FETCH_ENABLED := false
+export CARGO_TERM_COLOR := never
+
+.PHONY: setup build build-worker build-client dev test lint test-rust test-wasm test-e2e bench size clean
+
+setup:
+	@./scripts/setup.sh
+
+build: setup build-worker build-client
+
+build-worker:
+	cd edge-worker && worker-build --release 2>&1 | grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true
+	@test -s edge-worker/build/index_bg.wasm
+
+build-client:
+	cd wasm-client && wasm-pack --quiet build --release --target web --out-dir pkg --out-name simbind_client
+	node scripts/package-client.mjs
+
+dev: build
+	@echo "SimBind: API and demo on http://127.0.0.1:8787 (Ctrl-C to stop)"
+	wrangler dev --ip 127.0.0.1 --port 8787 --persist-to .wrangler/state < /dev/null
+
+lint: setup
+	cargo fmt --all --check
+	cargo clippy -p simbind-core --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker -p simbind-client --all-targets -- -D warnings
+
+test-rust: setup
+	cargo test -p simbind-core
+
+test-wasm: setup
+	cd wasm-client && wasm-pack test --node 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
+	cd wasm-client && wasm-pack test --headless --chrome 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
+
+test-e2e: build
+	node --test --test-concurrency=1 tests/*.test.mjs
+
+test: setup lint test-rust test-wasm test-e2e
+
+bench: build
+	cargo bench -p simbind-core --bench protocol
+	node tests/bench/verify-roundtrip.mjs
+
+size: build
+	@for f in edge-worker/build/index_bg.wasm wasm-client/pkg/simbind_client_bg.wasm; do \
+	  printf '%-45s %8d bytes raw %8d gzip\n' $$f $$(stat -c %s $$f) $$(gzip -9c $$f | wc -c); done
+
+clean:
+	rm -rf edge-worker/build wasm-client/pkg dist

@@ -1,0 +1,153 @@
+// Every ceremony's happy path against the built worker in workerd, and the
+// lifecycle: grant checked offline against the JWKS, unbind, revoke, audit,
+// re-binding policy.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "./lib/worker.mjs";
+import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
+
+let w;
+before(async () => { w = await startWorker(); });
+after(() => w.dispose());
+
+const ADMIN = { authorization: "Bearer dev-only-admin-token" };
+
+/** Verifies an ES256 JWT with WebCrypto against the worker's JWKS. */
+async function verifyGrantOffline(token) {
+  const jwks = await (await fetch(`${w.url}/.well-known/jwks.json`)).json();
+  const [h, p, s] = token.split(".");
+  const header = JSON.parse(Buffer.from(h, "base64url"));
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  assert.ok(jwk, "grant kid is published");
+  const key = await crypto.subtle.importKey("jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+  const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, Buffer.from(s, "base64url"), Buffer.from(`${h}.${p}`));
+  return { ok, header, claims: JSON.parse(Buffer.from(p, "base64url")) };
+}
+
+test("health and JWKS", async () => {
+  const health = await (await fetch(`${w.url}/v1/health`)).json();
+  assert.deepEqual(health, { status: "ok", dev_mode: true, audience: "simbind-dev" });
+  const jwks = await (await fetch(`${w.url}/.well-known/jwks.json`)).json();
+  assert.equal(jwks.keys.length, 1);
+  assert.deepEqual(Object.keys(jwks.keys[0]).sort(), ["alg", "crv", "kid", "kty", "use", "x", "y"]);
+});
+
+test("register → SMS code → bind → verify → grant that verifies offline → unbind", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const reg = await p.client.startRegistration(s.number);
+  assert.match(reg.registrationId, /^reg_[A-Za-z0-9_-]{22}$/);
+  const sms = await w.outbox(s.number);
+  assert.equal(sms.length, 1);
+  assert.match(sms[0].text, /^\d{6} is your SimBind code/);
+
+  const binding = await p.client.completeBinding(reg.registrationId, await w.otp(s.number));
+  assert.equal(binding.status, "active");
+  assert.equal(binding.rebound, false);
+
+  const before = Math.floor(Date.now() / 1000);
+  const grant = await p.client.verify(binding.bindingId);
+  assert.equal(grant.tokenType, "SimBind-Grant");
+  assert.ok(grant.expiresAt > before && grant.expiresAt <= before + 300);
+  const { ok, header, claims } = await verifyGrantOffline(grant.grant);
+  assert.ok(ok, "grant signature verifies with the JWKS key");
+  assert.equal(header.alg, "ES256");
+  assert.equal(claims.sub, binding.bindingId);
+  assert.equal(claims.aud, "simbind-demo-app");
+  assert.equal(claims.ctr, 2, "bind used counter 1, verify counter 2");
+  assert.ok(claims.exp - claims.iat <= 300);
+
+  const second = await p.client.verify(binding.bindingId);
+  assert.notEqual(second.grant, grant.grant);
+
+  const unbound = await p.client.unbind(binding.bindingId);
+  assert.equal(unbound.status, "revoked");
+  const e = await refusal(p.client.verify(binding.bindingId));
+  assert.equal(e.code, "binding_revoked");
+  assert.equal(e.name, "SimBindError");
+
+  const events = (await w.audit(binding.bindingId)).map((x) => x.event);
+  assert.deepEqual(events, ["bound", "verified", "verified", "unbound"]);
+});
+
+test("a second chip cannot take a live number (409); after unbind it can", async () => {
+  const s = subscriber();
+  const first = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, first, s.number);
+  const thief = phone(w.url, { sim: s.simA });
+  const e = await refusal(bindPhone(w, thief, s.number));
+  assert.equal(e.code, "binding_exists");
+  assert.equal(e.status, 409);
+  await first.client.unbind(bindingId);
+  const second = await bindPhone(w, thief, s.number);
+  assert.notEqual(second.bindingId, bindingId);
+  await thief.client.verify(second.bindingId);
+});
+
+test("a chip bound to one number cannot bind another (409)", async () => {
+  const s1 = subscriber();
+  const s2 = subscriber();
+  const p = phone(w.url, { sim: s1.simA });
+  await bindPhone(w, p, s1.number);
+  p.device.insertSim(s2.simA);
+  const e = await refusal(bindPhone(w, p, s2.number));
+  assert.equal(e.code, "chip_already_bound");
+});
+
+test("legitimate SIM change: same chip re-proves the number and is re-bound", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  p.device.insertSim(s.simB);
+  assert.equal((await refusal(p.client.verify(bindingId))).code, "sim_changed");
+  const again = await bindPhone(w, p, s.number);
+  assert.equal(again.bindingId, bindingId, "binding id is kept");
+  assert.equal(again.rebound, true);
+  await p.client.verify(bindingId);
+  const alerts = (await w.outbox(s.number)).filter((m) => m.kind === "alert");
+  assert.ok(alerts.some((m) => /re-bound to a new SIM/.test(m.text)));
+});
+
+test("operator revoke needs the admin token; audit trail is readable with it", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  const denied = await w.post(`/v1/admin/bindings/${bindingId}/revoke`, {}, { authorization: "Bearer wrong" });
+  assert.equal(denied.status, 401);
+  assert.equal((await denied.json()).code, "admin_unauthorized");
+  assert.equal((await w.post(`/v1/admin/bindings/${bindingId}/revoke`, {})).status, 401);
+  await p.client.verify(bindingId);
+  const revoked = await w.post(`/v1/admin/bindings/${bindingId}/revoke`, {}, ADMIN);
+  assert.equal(revoked.status, 200);
+  assert.equal((await revoked.json()).status, "revoked");
+  assert.equal((await refusal(p.client.verify(bindingId))).code, "binding_revoked");
+  const audit = await fetch(`${w.url}/v1/admin/bindings/${bindingId}/audit`, { headers: ADMIN });
+  const events = (await audit.json()).events.map((e) => e.event);
+  assert.deepEqual(events, ["bound", "verified", "revoked"]);
+  const show = await (await fetch(`${w.url}/v1/admin/bindings/${bindingId}`, { headers: ADMIN })).json();
+  assert.equal(show.status, "revoked");
+  // The number is free again after a revoke.
+  await bindPhone(w, phone(w.url, { sim: s.simA }), s.number);
+});
+
+test("unknown routes are 404 and wrong methods 405, as problem+json", async () => {
+  const missing = await fetch(`${w.url}/v1/nope`);
+  assert.equal(missing.status, 404);
+  assert.equal(missing.headers.get("content-type"), "application/problem+json");
+  const wrong = await fetch(`${w.url}/v1/registrations`);
+  assert.equal(wrong.status, 405);
+  assert.equal((await wrong.json()).code, "method_not_allowed");
+  const unknownBinding = await w.post("/v1/bindings/bnd_AAAAAAAAAAAAAAAAAAAAAA/challenge", { ceremony: "verify" });
+  assert.equal(unknownBinding.status, 404);
+  assert.equal((await unknownBinding.json()).code, "binding_not_found");
+});
+
+test("CORS headers only for allow-listed origins", async () => {
+  const allowed = await fetch(`${w.url}/v1/health`, { headers: { origin: "http://127.0.0.1:8787" } });
+  assert.equal(allowed.headers.get("access-control-allow-origin"), "http://127.0.0.1:8787");
+  const other = await fetch(`${w.url}/v1/health`, { headers: { origin: "https://evil.example" } });
+  assert.equal(other.headers.get("access-control-allow-origin"), null);
+  const preflight = await fetch(`${w.url}/v1/registrations`, { method: "OPTIONS", headers: { origin: "http://localhost:8787" } });
+  assert.equal(preflight.status, 204);
+  assert.match(preflight.headers.get("access-control-allow-methods"), /POST/);
+});

@@ -1,0 +1,63 @@
+// What an app team gets: `npm pack` the built client, install the tarball in
+// a fresh project, import it from plain Node ESM, and run register → bind →
+// verify → SIM swap → denied → unbind against the worker in workerd.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startWorker } from "./lib/worker.mjs";
+import { subscriber } from "./lib/phone.mjs";
+
+let w;
+let dir;
+before(async () => {
+  w = await startWorker();
+  dir = mkdtempSync(join(tmpdir(), "simbind-integrator-"));
+});
+after(async () => {
+  await w.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("the packed npm package works from a fresh project", { timeout: 120_000 }, async () => {
+  const pkg = new URL("../wasm-client/pkg/", import.meta.url).pathname;
+  const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: pkg, encoding: "utf8" }));
+  const files = packed[0].files.map((f) => f.path).sort();
+  assert.deepEqual(files, ["LICENSE", "README.md", "node.d.ts", "node.js", "package.json", "simbind_client.d.ts", "simbind_client.js", "simbind_client_bg.wasm", "simbind_client_bg.wasm.d.ts"]);
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "integrator-app", private: true, type: "module" }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(dir, packed[0].filename)], { cwd: dir });
+
+  const types = readFileSync(join(dir, "node_modules/simbind-client/simbind_client.d.ts"), "utf8");
+  for (const name of ["class SimBindClient", "class Bridge", "class SoftwareBridge", "buildTranscript", "interface SimBindError", "Promise<Grant>"]) {
+    assert.ok(types.includes(name), `types declare ${name}`);
+  }
+
+  const s = subscriber();
+  const app = `
+    import { SimBindClient, Bridge, SoftwareBridge } from "simbind-client";
+    const [url, number, simA, simB] = process.argv.slice(2).map((a, i) => (i < 2 ? a : JSON.parse(a)));
+    const phone = new SoftwareBridge("INTEGRATOR-1");
+    phone.insertSim(simA);
+    const client = new SimBindClient(url, Bridge.fromObject(phone));
+    const out = {};
+    const { registrationId } = await client.startRegistration(number);
+    const outbox = await (await fetch(url + "/dev/outbox?phone_number=" + encodeURIComponent(number))).json();
+    const code = outbox.messages.at(-1).text.slice(0, 6);
+    const { bindingId } = await client.completeBinding(registrationId, code);
+    out.grant = await client.verify(bindingId);
+    phone.insertSim(simB);
+    try { await client.verify(bindingId); } catch (e) { out.denied = { name: e.name, code: e.code, status: e.status, source: e.source }; }
+    phone.insertSim(simA);
+    out.unbound = await client.unbind(bindingId);
+    console.log(JSON.stringify(out));
+  `;
+  writeFileSync(join(dir, "app.mjs"), app);
+  const output = execFileSync("node", ["app.mjs", w.url, s.number, JSON.stringify(s.simA), JSON.stringify(s.simB)], { cwd: dir, encoding: "utf8" });
+  const out = JSON.parse(output.trim().split("\n").at(-1));
+  assert.equal(out.grant.grant.split(".").length, 3);
+  assert.ok(out.grant.expiresAt > Date.now() / 1000);
+  assert.deepEqual(out.denied, { name: "SimBindError", code: "sim_changed", status: 403, source: "server" });
+  assert.equal(out.unbound.status, "revoked");
+});

@@ -1,0 +1,63 @@
+// Simulated phones for the end-to-end tests, built on the wasm client's
+// SoftwareBridge, so transcripts come from the same core as the worker's.
+import { Bridge, SimBindClient, SoftwareBridge } from "../../wasm-client/pkg/node.js";
+
+export const NUMBER = "+447700900123";
+export const OTHER_NUMBER = "+447700900456";
+export const SIM_A = { iccid: "8944100000000000018", imsi: "234150000000001", msisdn: NUMBER };
+export const SIM_B = { iccid: "8944100000000000026", imsi: "234150000000002", msisdn: NUMBER };
+
+let serials = 0;
+
+/** A phone: a software chip with a SIM, and a client bound to `url`. */
+export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key } = {}) {
+  const device = key ? SoftwareBridge.withKey(serial, key) : new SoftwareBridge(serial);
+  device.insertSim(sim);
+  const client = new SimBindClient(url, Bridge.fromObject(device));
+  const exchanges = [];
+  client.onExchange((e) => exchanges.push(e));
+  return { device, client, serial, exchanges, lastRequest: () => exchanges.at(-1).request };
+}
+
+/** Registers `number` on `p` and binds it with the OTP from the dev outbox. */
+export async function bindPhone(w, p, number = NUMBER) {
+  const { registrationId } = await p.client.startRegistration(number);
+  const binding = await p.client.completeBinding(registrationId, await w.otp(number));
+  return { registrationId, ...binding };
+}
+
+/** Awaits a rejected promise and returns the SimBindError. */
+export async function refusal(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected a refusal, got success");
+}
+
+let numbers = 0;
+
+/** Appends a Luhn check digit. */
+function luhn(body) {
+  let sum = 0;
+  [...body].reverse().forEach((ch, i) => {
+    let d = Number(ch);
+    if (i % 2 === 0) { d *= 2; if (d > 9) d -= 9; }
+    sum += d;
+  });
+  return body + ((10 - (sum % 10)) % 10);
+}
+
+/** A fresh number and two SIMs carrying it (A and B), unique per call. */
+export function subscriber() {
+  const n = String(++numbers).padStart(4, "0");
+  const pid = String(process.pid % 10000).padStart(4, "0");
+  const number = `+4477${pid}${n}`;
+  const sim = (slot) => ({
+    iccid: luhn(`894410${pid}${n}00${slot}`),
+    imsi: `23415${pid}${n}${slot}`,
+    msisdn: number,
+  });
+  return { number, simA: sim(1), simB: sim(2) };
+}

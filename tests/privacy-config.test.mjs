@@ -1,0 +1,119 @@
+// Privacy (no identifier in clear anywhere in KV or responses), secrets and
+// dev mode, and the webhook SMS provider through Miniflare's outbound hook.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "./lib/worker.mjs";
+import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
+
+const PRODUCTION = {
+  SIMBIND_ENV: "production",
+  SMS_PROVIDER: "webhook",
+  SMS_WEBHOOK_URL: "https://sms.example/v1/messages",
+  SMS_WEBHOOK_TOKEN: "prod-webhook-token-for-tests",
+  CHALLENGE_HMAC_KEY: "prod-challenge-key-for-tests",
+  GRANT_SIGNING_KEY: "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
+  ID_HASH_PEPPER: "prod-pepper-for-tests",
+  ADMIN_TOKEN: "prod-admin-token-for-tests",
+};
+
+test("after a full flow, no number, ICCID, IMSI or chip serial is stored or echoed in clear", async () => {
+  const w = await startWorker();
+  try {
+    const s = subscriber();
+    const p = phone(w.url, { sim: s.simA });
+    const { bindingId } = await bindPhone(w, p, s.number);
+    await p.client.verify(bindingId);
+    p.device.insertSim(s.simB);
+    await refusal(p.client.verify(bindingId));
+    p.device.insertSim(s.simA);
+    await p.client.unbind(bindingId);
+    const secrets = [s.number, s.number.slice(1), s.simA.iccid, s.simA.imsi, s.simB.iccid, s.simB.imsi, p.serial];
+    const kv = await w.dump();
+    assert.ok(Object.keys(kv).length > 8, "the flow stored records");
+    for (const [key, value] of Object.entries(kv)) {
+      for (const secret of secrets) {
+        assert.ok(!key.includes(secret), `key ${key} holds an identifier`);
+        assert.ok(!value.includes(secret), `value of ${key} holds an identifier`);
+      }
+    }
+    for (const exchange of p.exchanges) {
+      const answer = JSON.stringify(exchange.response);
+      for (const secret of secrets) assert.ok(!answer.includes(secret), `response to ${exchange.url} echoes an identifier`);
+    }
+  } finally {
+    await w.dispose();
+  }
+});
+
+test("outside dev mode, a missing secret refuses service with 503", async () => {
+  for (const missing of ["CHALLENGE_HMAC_KEY", "GRANT_SIGNING_KEY", "ID_HASH_PEPPER", "ADMIN_TOKEN", "SMS_WEBHOOK_TOKEN"]) {
+    const w = await startWorker({ bindings: { ...PRODUCTION, [missing]: undefined } });
+    try {
+      const res = await fetch(`${w.url}/v1/health`);
+      assert.equal(res.status, 503, missing);
+      const body = await res.json();
+      assert.equal(body.code, "misconfigured");
+      assert.match(body.detail, new RegExp(missing));
+      assert.equal((await w.post("/v1/registrations", { phone_number: "+447700900123" })).status, 503);
+    } finally {
+      await w.dispose();
+    }
+  }
+});
+
+test("outside dev mode, dev secret values and the outbox are refused", async () => {
+  const devSecrets = await startWorker({ bindings: { ...PRODUCTION, ADMIN_TOKEN: "dev-only-admin-token" } });
+  try {
+    assert.equal((await fetch(`${devSecrets.url}/v1/health`)).status, 503);
+  } finally {
+    await devSecrets.dispose();
+  }
+  const outbox = await startWorker({ bindings: { ...PRODUCTION, SMS_PROVIDER: "outbox" } });
+  try {
+    assert.equal((await fetch(`${outbox.url}/v1/health`)).status, 503);
+  } finally {
+    await outbox.dispose();
+  }
+});
+
+test("production config: serves, dev routes answer 404, SMS goes to the webhook with its bearer secret", async () => {
+  const delivered = [];
+  let fail = false;
+  const w = await startWorker({
+    bindings: PRODUCTION,
+    outboundService: async (request) => {
+      delivered.push({ url: request.url, auth: request.headers.get("authorization"), body: await request.json() });
+      return new Response(fail ? "down" : "{}", { status: fail ? 503 : 202 });
+    },
+  });
+  try {
+    const health = await (await fetch(`${w.url}/v1/health`)).json();
+    assert.equal(health.dev_mode, false);
+    assert.equal((await fetch(`${w.url}/dev/outbox?phone_number=%2B447700900123`)).status, 404);
+    assert.equal((await fetch(`${w.url}/dev/bindings/bnd_AAAAAAAAAAAAAAAAAAAAAA/audit`)).status, 404);
+
+    const s = subscriber();
+    const p = phone(w.url, { sim: s.simA });
+    const { registrationId } = await p.client.startRegistration(s.number);
+    assert.equal(delivered.length, 1);
+    assert.equal(delivered[0].url, "https://sms.example/v1/messages");
+    assert.equal(delivered[0].auth, "Bearer prod-webhook-token-for-tests");
+    assert.equal(delivered[0].body.to, s.number);
+    assert.equal(delivered[0].body.kind, "otp");
+    const code = delivered[0].body.text.match(/\d{6}/)[0];
+    const { bindingId } = await p.client.completeBinding(registrationId, code);
+
+    p.device.insertSim(s.simB);
+    assert.equal((await refusal(p.client.verify(bindingId))).code, "sim_changed");
+    const alert = delivered.at(-1);
+    assert.equal(alert.body.kind, "alert");
+    assert.equal(alert.body.to, s.number, "the alert goes to the bound number");
+
+    fail = true;
+    const e = await refusal(p.client.startRegistration(subscriber().number));
+    assert.equal(e.code, "sms_delivery_failed");
+    assert.equal(e.status, 502);
+  } finally {
+    await w.dispose();
+  }
+});

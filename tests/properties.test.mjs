@@ -1,0 +1,213 @@
+// The brief's properties, each as a refusal by the real worker: replay,
+// freshness, counter, substitution (SIM, chip, number, challenge, ceremony),
+// one-time-code brute force, suspension and alerts.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "./lib/worker.mjs";
+import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
+import { buildTranscript } from "../wasm-client/pkg/node.js";
+
+let w;
+before(async () => { w = await startWorker(); });
+after(() => w.dispose());
+
+async function bound() {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const binding = await bindPhone(w, p, s.number);
+  return { s, p, ...binding };
+}
+
+async function problem(res) {
+  assert.equal(res.headers.get("content-type"), "application/problem+json");
+  return { status: res.status, ...(await res.json()) };
+}
+
+/** Signs evidence by hand, for requests the client would never build. */
+async function signedEvidence(device, challenge, ceremony, subject) {
+  const chip = device.chipInfo();
+  const sim = device.simInfo();
+  const counter = device.nextCounter();
+  const transcript = buildTranscript(ceremony, challenge.challenge, challenge.audience, subject, chip, sim, counter);
+  return {
+    challenge: challenge.challenge,
+    chip: { format: chip.format, serial: chip.serial, public_key: chip.publicKey },
+    sim: { iccid: sim.iccid, imsi: sim.imsi, msisdn: sim.msisdn },
+    counter,
+    chip_signature: Buffer.from(device.chipSign(transcript)).toString("base64url"),
+  };
+}
+
+async function challengeFor(bindingId, ceremony = "verify") {
+  return (await w.post(`/v1/bindings/${bindingId}/challenge`, { ceremony })).json();
+}
+
+test("replay: a captured verification, sent again, is refused", async () => {
+  const { p, bindingId } = await bound();
+  await p.client.verify(bindingId);
+  const captured = p.lastRequest();
+  const res = await problem(await w.post(`/v1/bindings/${bindingId}/verify`, captured));
+  assert.equal(res.code, "challenge_reused");
+  assert.equal(res.status, 403);
+});
+
+test("replay: a captured binding message, sent again, is refused", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { registrationId } = await p.client.startRegistration(s.number);
+  await p.client.completeBinding(registrationId, await w.otp(s.number));
+  const captured = p.lastRequest();
+  const res = await problem(await w.post(`/v1/registrations/${registrationId}/binding`, captured));
+  assert.equal(res.code, "registration_not_found", "the registration was consumed");
+  // Even under a new registration for the same number, the old challenge is dead.
+  const { registrationId: second } = await p.client.startRegistration(s.number);
+  const again = await problem(await w.post(`/v1/registrations/${second}/binding`, { ...captured, otp: await w.otp(s.number) }));
+  assert.equal(again.code, "challenge_wrong_subject");
+});
+
+test("freshness: challenges expire", async () => {
+  const short = await startWorker({ bindings: { CHALLENGE_TTL_SECS: "1" } });
+  try {
+    const s = subscriber();
+    const p = phone(short.url, { sim: s.simA });
+    const { bindingId } = await bindPhone(short, p, s.number);
+    const challenge = await (await short.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify" })).json();
+    assert.ok(challenge.expires_at - Math.floor(Date.now() / 1000) <= 1);
+    await new Promise((r) => setTimeout(r, 2100));
+    const body = await signedEvidence(p.device, challenge, "verify", bindingId);
+    const res = await problem(await short.post(`/v1/bindings/${bindingId}/verify`, body));
+    assert.equal(res.code, "challenge_expired");
+    assert.equal(res.status, 410);
+  } finally {
+    await short.dispose();
+  }
+});
+
+test("freshness: a challenge is tied to its binding and its ceremony", async () => {
+  const a = await bound();
+  const b = await bound();
+  const foreign = await challengeFor(b.bindingId);
+  const body = await signedEvidence(a.p.device, foreign, "verify", a.bindingId);
+  assert.equal((await problem(await w.post(`/v1/bindings/${a.bindingId}/verify`, body))).code, "challenge_wrong_subject");
+  const unbindChallenge = await challengeFor(a.bindingId, "unbind");
+  const body2 = await signedEvidence(a.p.device, unbindChallenge, "verify", a.bindingId);
+  assert.equal((await problem(await w.post(`/v1/bindings/${a.bindingId}/verify`, body2))).code, "challenge_wrong_ceremony");
+  const forged = { ...body2, challenge: Buffer.from("not a challenge at all, just bytes............").toString("base64url") };
+  assert.equal((await problem(await w.post(`/v1/bindings/${a.bindingId}/verify`, forged))).code, "challenge_invalid");
+});
+
+test("substitution: a bind-ceremony signature is refused for verification", async () => {
+  const { p, bindingId } = await bound();
+  const challenge = await challengeFor(bindingId);
+  const body = await signedEvidence(p.device, challenge, "bind", bindingId);
+  const res = await problem(await w.post(`/v1/bindings/${bindingId}/verify`, body));
+  assert.equal(res.code, "bad_signature");
+  assert.equal(res.status, 401);
+});
+
+test("counter: a chip counter that does not increase is refused (cloned key)", async () => {
+  const { p, bindingId } = await bound();
+  await p.client.verify(bindingId); // counter 2
+  const clone = phone(w.url, { serial: p.serial, key: p.device.exportKey(), sim: p.device.simInfo() });
+  clone.device.setCounter(1); // next is 2: not above the stored 2
+  const e = await refusal(clone.client.verify(bindingId));
+  assert.equal(e.code, "counter_replayed");
+  assert.equal(e.source, "server");
+  await p.client.verify(bindingId); // the real chip (counter 3) still passes
+});
+
+test("substitution: another SIM is refused as sim_changed, alerts the bound number, and suspends after 3", async () => {
+  const { s, p, bindingId } = await bound();
+  p.device.insertSim(s.simB);
+  for (let i = 1; i <= 3; i++) {
+    const e = await refusal(p.client.verify(bindingId));
+    assert.equal(e.code, "sim_changed", `attempt ${i}`);
+    assert.equal(e.status, 403);
+  }
+  const alerts = (await w.outbox(s.number)).filter((m) => m.kind === "alert");
+  assert.equal(alerts.length, 3);
+  assert.match(alerts[2].text, /suspended/);
+  p.device.insertSim(s.simA);
+  assert.equal((await refusal(p.client.verify(bindingId))).code, "binding_suspended");
+  const events = (await w.audit(bindingId)).map((e) => `${e.event}:${e.code ?? ""}`);
+  assert.deepEqual(events.filter((e) => e.startsWith("suspended")), ["suspended:sim_changed"]);
+  assert.equal(events.filter((e) => e === "alert_sent:sim_changed").length, 3);
+  // The owner re-proves the number with the bound chip: active again.
+  const again = await bindPhone(w, p, s.number);
+  assert.equal(again.rebound, true);
+  await p.client.verify(bindingId);
+});
+
+test("substitution: another chip (same serial, other key) is refused without alerting", async () => {
+  const { s, p, bindingId } = await bound();
+  const impostor = phone(w.url, { serial: p.serial, sim: s.simA });
+  impostor.device.setCounter(100);
+  assert.equal((await refusal(impostor.client.verify(bindingId))).code, "chip_mismatch");
+  const other = phone(w.url, { sim: s.simA });
+  assert.equal((await refusal(other.client.verify(bindingId))).code, "chip_mismatch");
+  assert.equal((await w.outbox(s.number)).filter((m) => m.kind === "alert").length, 0, "unauthenticated: no SMS");
+  await p.client.verify(bindingId);
+});
+
+test("substitution: the bound SIM reporting another number is refused", async () => {
+  const { s, p, bindingId } = await bound();
+  p.device.insertSim({ ...s.simA, msisdn: "+447700999999" });
+  assert.equal((await refusal(p.client.verify(bindingId))).code, "number_changed");
+});
+
+test("substitution: binding with a SIM that carries another number is refused", async () => {
+  const s = subscriber();
+  const other = subscriber();
+  const p = phone(w.url, { sim: other.simA });
+  const e = await refusal(bindPhone(w, p, s.number));
+  assert.equal(e.code, "number_mismatch");
+});
+
+test("OTP: five wrong codes lock the registration with 429 and Retry-After", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { registrationId } = await p.client.startRegistration(s.number);
+  const right = await w.otp(s.number);
+  const wrong = right === "000000" ? "111111" : "000000";
+  for (let i = 1; i <= 4; i++) {
+    const e = await refusal(p.client.completeBinding(registrationId, wrong));
+    assert.equal(e.code, "otp_invalid", `attempt ${i}`);
+    assert.equal(e.status, 401);
+  }
+  const locked = await refusal(p.client.completeBinding(registrationId, wrong));
+  assert.equal(locked.code, "otp_attempts_exhausted");
+  assert.equal(locked.status, 429);
+  const e = await refusal(p.client.completeBinding(registrationId, right));
+  assert.equal(e.code, "otp_attempts_exhausted", "even the right code is refused now");
+  const raw = await w.post(`/v1/registrations/${registrationId}/binding`, { ...p.lastRequest(), otp: right });
+  assert.equal(raw.status, 429);
+  assert.ok(Number(raw.headers.get("retry-after")) > 0);
+});
+
+test("OTP: registrations per number are rate limited with 429 and Retry-After", async () => {
+  const limited = await startWorker({ bindings: { REGISTRATIONS_PER_HOUR: "2" } });
+  try {
+    const { number } = subscriber();
+    for (let i = 0; i < 2; i++) assert.equal((await limited.post("/v1/registrations", { phone_number: number })).status, 201);
+    const res = await limited.post("/v1/registrations", { phone_number: number });
+    assert.equal(res.status, 429);
+    assert.equal((await res.json()).code, "rate_limited");
+    assert.ok(Number(res.headers.get("retry-after")) > 0);
+    assert.equal((await limited.outbox(number)).length, 2, "no SMS for the refused request");
+  } finally {
+    await limited.dispose();
+  }
+});
+
+test("vendor roots configured: a chip without a certificate cannot bind", async () => {
+  const strict = await startWorker({
+    bindings: { VENDOR_ROOTS: JSON.stringify({ acme: "A2sX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKW" }) },
+  });
+  try {
+    const s = subscriber();
+    const e = await refusal(bindPhone(strict, phone(strict.url, { sim: s.simA }), s.number));
+    assert.equal(e.code, "chip_certificate_required");
+  } finally {
+    await strict.dispose();
+  }
+});
