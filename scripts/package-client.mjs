@@ -1,6 +1,6 @@
 // Turns wasm-pack's output in wasm-client/pkg into the published npm
 // package: name, exports for browsers and Node, types, files, README.
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 
 const root = new URL("../wasm-client/", import.meta.url);
 const pkg = new URL("pkg/", root);
@@ -42,4 +42,9 @@ const manifest = {
   keywords: ["sim-swap", "device-binding", "p256", "webassembly", "cloudflare-workers"],
 };
 writeFileSync(new URL("package.json", pkg), JSON.stringify(manifest, null, 2) + "\n");
+// The demo page loads the same package, served as static assets.
+const vendor = new URL("../web-demo/vendor/simbind-client/", root);
+rmSync(vendor, { recursive: true, force: true });
+mkdirSync(vendor, { recursive: true });
+for (const file of ["simbind_client.js", "simbind_client_bg.wasm", "simbind_client.d.ts"]) cpSync(new URL(file, pkg), new URL(file, vendor));
 console.log(`packaged simbind-client@${manifest.version}`);
