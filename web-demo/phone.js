@@ -1,0 +1,239 @@
+// The demo's simulated phone: a secure chip and a SIM tray, exposed through
+// the SimBind bridge interface (wasm-client/README.md, "The bridge contract").
+//
+// The chip key is a WebCrypto P-256 key pair generated NON-extractable and
+// kept in IndexedDB (CryptoKey objects are structured-cloneable), so the
+// private key never exists as bytes in JavaScript and survives a reload. The
+// serial, the monotonic counter and the SIM tray persist with it.
+//
+// Nothing here encodes the protocol: the wasm client builds the transcript
+// and hands the bytes to chipSign().
+
+const DB_NAME = "simbind-demo-phone";
+const STORE = "device";
+const KEY = "phone";
+const ECDSA = { name: "ECDSA", namedCurve: "P-256" };
+const SIGN = { name: "ECDSA", hash: "SHA-256" };
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function openDb() {
+  const req = indexedDB.open(DB_NAME, 1);
+  req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+  return request(req);
+}
+
+async function load(db) {
+  return request(db.transaction(STORE, "readonly").objectStore(STORE).get(KEY));
+}
+
+function save(db, record) {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, "readwrite");
+    tx.objectStore(STORE).put(record, KEY);
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error("IndexedDB write aborted"));
+  });
+}
+
+/** Unpadded base64url of bytes. */
+export function b64u(bytes) {
+  let s = "";
+  for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function randomDigits(n) {
+  const bytes = crypto.getRandomValues(new Uint8Array(n));
+  return Array.from(bytes, (b) => String(b % 10)).join("");
+}
+
+function randomHex(n) {
+  return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => b.toString(16).padStart(2, "0"))
+    .join("")
+    .toUpperCase();
+}
+
+/** `body` followed by its Luhn check digit (ISO/IEC 7812, as ICCIDs use). */
+export function luhn(body) {
+  let sum = 0;
+  [...body].reverse().forEach((ch, i) => {
+    let d = Number(ch);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  });
+  return body + ((10 - (sum % 10)) % 10);
+}
+
+/** A SIM card: ICCID 89 44 10 + 12 digits + Luhn (19 digits), IMSI 234 15 + 10 digits. */
+function newSimCard() {
+  return { iccid: luhn(`894410${randomDigits(12)}`), imsi: `23415${randomDigits(10)}` };
+}
+
+/** A chip key pair: the private half can sign, never be exported. */
+async function newChipKey(counter) {
+  const keys = await crypto.subtle.generateKey(ECDSA, false, ["sign", "verify"]);
+  // Public keys are always exportable; "raw" is the 65-byte SEC1 point.
+  const publicKey = b64u(await crypto.subtle.exportKey("raw", keys.publicKey));
+  return { privateKey: keys.privateKey, publicKey, counter };
+}
+
+/**
+ * Opens (or creates, on first visit) the phone stored in this browser.
+ * The returned phone is an EventTarget firing "change" whenever its chip,
+ * counter or SIM tray changes.
+ */
+export async function openPhone() {
+  const db = await openDb();
+  let record = await load(db);
+  if (!record) {
+    record = {
+      serial: `SBX-${randomHex(6)}`,
+      real: await newChipKey(0),
+      clone: null,
+      chip: "real",
+      msisdn: null,
+      sims: null,
+      slot: "A",
+    };
+    await save(db, record);
+  }
+  return new Phone(db, record);
+}
+
+export class Phone extends EventTarget {
+  #db;
+  #record;
+  #queue = Promise.resolve();
+
+  constructor(db, record) {
+    super();
+    this.#db = db;
+    this.#record = record;
+    const phone = this;
+    /** The SimBind bridge interface, for `Bridge.fromObject`. */
+    this.bridge = Object.freeze({
+      chipInfo: () => phone.#chipInfo(),
+      simInfo: () => phone.#simInfo(),
+      nextCounter: () => phone.#nextCounter(),
+      chipSign: (transcript) => phone.#chipSign(transcript),
+    });
+  }
+
+  /** Runs `fn` after every earlier change, then persists and notifies. */
+  #change(fn) {
+    const run = this.#queue.then(async () => {
+      const result = await fn(this.#record);
+      await save(this.#db, this.#record);
+      this.dispatchEvent(new Event("change"));
+      return result;
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #activeChip() {
+    const r = this.#record;
+    return r.chip === "clone" && r.clone ? r.clone : r.real;
+  }
+
+  // ---- the bridge ----
+
+  #chipInfo() {
+    return { format: "simbind-p256", serial: this.#record.serial, publicKey: this.#activeChip().publicKey };
+  }
+
+  #simInfo() {
+    const r = this.#record;
+    if (!r.sims || !r.msisdn) throw new Error("no SIM card in the tray");
+    const card = r.sims[r.slot];
+    return { iccid: card.iccid, imsi: card.imsi, msisdn: r.msisdn };
+  }
+
+  #nextCounter() {
+    // Strictly increasing and persisted before it is handed out.
+    return this.#change(() => {
+      const chip = this.#activeChip();
+      chip.counter += 1;
+      return chip.counter;
+    });
+  }
+
+  async #chipSign(transcript) {
+    const bytes = new Uint8Array(transcript).slice();
+    const signature = await crypto.subtle.sign(SIGN, this.#activeChip().privateKey, bytes);
+    return new Uint8Array(signature); // WebCrypto's ECDSA output is r || s, 64 bytes
+  }
+
+  // ---- what the page shows and the attack buttons ----
+
+  /** A snapshot for display. */
+  get state() {
+    const r = this.#record;
+    const chip = this.#activeChip();
+    return {
+      serial: r.serial,
+      chip: r.chip === "clone" && r.clone ? "clone" : "real",
+      publicKey: chip.publicKey,
+      counter: chip.counter,
+      realCounter: r.real.counter,
+      msisdn: r.msisdn,
+      slot: r.slot,
+      sims: r.sims ? { A: { ...r.sims.A }, B: { ...r.sims.B } } : null,
+    };
+  }
+
+  /** Gives the phone two SIM cards (A in the tray, B beside it) carrying `msisdn`. */
+  setNumber(msisdn) {
+    return this.#change((r) => {
+      if (r.msisdn === msisdn && r.sims) return;
+      r.msisdn = msisdn;
+      r.sims = { A: newSimCard(), B: newSimCard() };
+      r.slot = "A";
+    });
+  }
+
+  /** Puts SIM `slot` ("A" or "B") in the tray. */
+  insertSim(slot) {
+    if (slot !== "A" && slot !== "B") throw new Error(`no SIM ${slot}`);
+    return this.#change((r) => {
+      r.slot = slot;
+    });
+  }
+
+  /** Swaps the SIM in the tray for the other one. */
+  swapSim() {
+    return this.#change((r) => {
+      r.slot = r.slot === "A" ? "B" : "A";
+    });
+  }
+
+  /**
+   * Replaces the chip by a clone: a different key pair claiming the same
+   * serial, with a counter far ahead of the real one.
+   */
+  useClonedChip() {
+    return this.#change(async (r) => {
+      if (!r.clone) r.clone = await newChipKey(r.real.counter + 1000);
+      r.clone.counter = Math.max(r.clone.counter, r.real.counter + 1000);
+      r.chip = "clone";
+    });
+  }
+
+  /** The real chip and SIM A, as the owner's phone should be. */
+  restore() {
+    return this.#change((r) => {
+      r.chip = "real";
+      r.slot = "A";
+    });
+  }
+}
