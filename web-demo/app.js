@@ -1,0 +1,680 @@
+// The SimBind demo page: drives the wasm client (the same package an app
+// ships) against the edge worker served on this origin, with the simulated
+// phone of phone.js as its native bridge. No protocol encoding happens here.
+import init, { Bridge, SimBindClient } from "./vendor/simbind-client/simbind_client.js";
+import { openPhone } from "./phone.js";
+
+const $ = (id) => document.getElementById(id);
+const API = location.origin;
+const SAVED = "simbind-demo";
+
+/** What a user should read for each stable code (the code is shown too). */
+const PLAIN = {
+  sim_changed: "This SIM card is not the one registered to this phone. The secure channel stays closed, and the owner of the number was alerted by SMS.",
+  number_changed: "The SIM now reports a different phone number from the one registered to this phone.",
+  chip_mismatch: "This phone's secure chip is not the one bound to the number. It looks like a cloned or different chip, so the request is refused.",
+  counter_replayed: "The secure chip's counter went backwards: a copy of this phone's key may be in use elsewhere.",
+  challenge_reused: "This exact request was already used once. A replayed message is refused.",
+  challenge_expired: "The check took too long and its challenge expired. Try again.",
+  challenge_invalid: "The server's challenge in this request is not valid.",
+  challenge_wrong_ceremony: "The challenge in this request was issued for another kind of check.",
+  challenge_wrong_subject: "The challenge in this request was issued for another binding.",
+  binding_suspended: "This binding is suspended after repeated failed checks. Re-verify your number with a new SMS code to restore it.",
+  binding_revoked: "This phone was unbound from the number. Register again to use it.",
+  binding_not_found: "This binding does not exist (any more). Register again.",
+  bad_signature: "The secure chip's signature does not match what was sent.",
+  otp_invalid: "That code is not right. Check the SMS and try again.",
+  otp_expired: "That code has expired. Send a new one.",
+  otp_attempts_exhausted: "Too many wrong codes. Send a new code and try again.",
+  invalid_otp_format: "The code is the 6 digits from the SMS.",
+  registration_not_found: "That code request has expired or was already used. Send a new code.",
+  rate_limited: "Too many codes were requested for this number. Try again later.",
+  invalid_phone_number: "Enter the number in international format, starting with + and the country code, e.g. +447700900123.",
+  number_mismatch: "The SIM in this phone does not carry the number you registered.",
+  binding_exists: "This number is already bound to another phone. Unbind it there first.",
+  chip_already_bound: "This phone's chip is already bound to another number. Unbind it first.",
+  sms_delivery_failed: "The SMS could not be sent. Try again in a moment.",
+  network_error: "The SimBind server could not be reached. Check the connection and try again.",
+  bridge_failed: "The phone's secure chip or SIM could not be read.",
+  bridge_malformed_reply: "The phone's secure chip or SIM gave an answer the app cannot use.",
+  misconfigured: "The SimBind server is not configured. This is for the operator to fix.",
+  internal: "The SimBind server had a problem. Try again.",
+};
+
+/** Audit events in words. */
+const EVENTS = {
+  bound: "Phone bound to the number",
+  rebound: "Number re-proved: binding restored on this phone",
+  verified: "Secure channel opened: grant issued",
+  denied: "Refused",
+  suspended: "Binding suspended after repeated failures",
+  alert_sent: "Alert SMS sent to the bound number",
+  alert_failed: "Alert SMS could not be sent",
+  unbound: "Unbound by the phone's chip",
+  replaced: "Replaced by a new binding",
+  revoked: "Revoked by an operator",
+};
+
+const ui = {
+  status: $("status"),
+  number: $("number"),
+  otp: $("otp"),
+  buttons: ["send-code", "bind", "open-channel", "audit-refresh", "unbind", "swap-sim", "clone-chip", "replay", "restore", "reverify", "autofill-use"].map($),
+};
+
+let client;
+let phone;
+let grantTimer = 0;
+let current = null; // exchanges of the action in progress
+const state = {
+  number: "",
+  registrationId: null,
+  registeredAt: 0,
+  rebinding: false,
+  bindingId: null,
+  lastBindingId: null,
+  bindingStatus: null,
+  lastVerify: null, // { url, request } of the last verify request sent
+  ...JSON.parse(localStorage.getItem(SAVED) || "{}"),
+};
+
+function persist() {
+  const { number, registrationId, registeredAt, rebinding, bindingId, lastBindingId, bindingStatus } = state;
+  localStorage.setItem(SAVED, JSON.stringify({ number, registrationId, registeredAt, rebinding, bindingId, lastBindingId, bindingStatus }));
+}
+
+// ---------- small DOM helpers ----------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c);
+  return node;
+}
+
+function pretty(value) {
+  return JSON.stringify(value, null, 2);
+}
+
+function announce(text) {
+  ui.status.textContent = text;
+}
+
+function time(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+function shortKey(key) {
+  return key.length > 24 ? `${key.slice(0, 12)}…${key.slice(-8)}` : key;
+}
+
+function path(url) {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
+
+function normalizeNumber(text) {
+  return text.replace(/[\s().-]/g, "");
+}
+
+// ---------- outcomes ----------
+
+let shown = 0;
+function show(boxId, node) {
+  const box = $(boxId);
+  box.replaceChildren(node);
+  box.hidden = false;
+  box.dataset.seq = String(++shown);
+}
+
+function success(title, ...details) {
+  return el("div", { class: "ok" }, el("p", { class: "outcome-title" }, el("span", { class: "icon", "aria-hidden": "true", text: "✓" }), title), ...details);
+}
+
+/** A refusal in plain words, with the developer's view underneath. */
+function refusal(error, lead = "Refused") {
+  const code = error.code || "unknown_error";
+  const plain = PLAIN[code] || (error.source === "bridge" ? PLAIN.bridge_failed : "The request was refused.");
+  const facts = [
+    `code ${code}`,
+    error.status ? `HTTP ${error.status}` : null,
+    error.source ? `source ${error.source}` : null,
+  ].filter(Boolean);
+  return el(
+    "div",
+    { class: "denied", "data-code": code },
+    el("p", { class: "outcome-title" }, el("span", { class: "icon", "aria-hidden": "true", text: "✕" }), `${lead}: ${plain}`),
+    el(
+      "p",
+      { class: "dev" },
+      "For developers: ",
+      el("code", { class: "code", text: code }),
+      ` · ${facts.slice(1).join(" · ")}`,
+      error.detail ? el("span", { class: "detail" }, ` · “${error.detail}”`) : null,
+    ),
+  );
+}
+
+function renderExchanges(logId, exchanges) {
+  const log = $(logId);
+  if (!exchanges.length) return;
+  const n = exchanges.length;
+  const items = exchanges.map((e) =>
+    el(
+      "li",
+      { class: "exchange" },
+      el(
+        "p",
+        { class: "ex-head" },
+        el("span", { class: "method", text: e.method }),
+        " ",
+        el("code", { class: "url", text: path(e.url) }),
+        " ",
+        el("span", { class: `http ${e.status >= 200 && e.status < 300 ? "good" : "bad"}`, text: e.status ? `→ ${e.status}` : "→ no answer" }),
+      ),
+      e.request !== undefined ? el("div", {}, el("p", { class: "ex-label", text: "Sent" }), el("pre", { text: pretty(e.request) })) : null,
+      el("div", {}, el("p", { class: "ex-label", text: "Came back" }), el("pre", { text: pretty(e.response) })),
+    ),
+  );
+  log.replaceChildren(
+    el("summary", {}, `What was sent and what came back (${n} request${n === 1 ? "" : "s"})`),
+    el("ol", { class: "exchange-list" }, items),
+  );
+  log.hidden = false;
+}
+
+// ---------- the phone panel ----------
+
+function renderPhone() {
+  const s = phone.state;
+  $("chip-serial").textContent = s.serial;
+  $("chip-key").textContent = shortKey(s.publicKey);
+  $("chip-key").title = s.publicKey;
+  $("chip-counter").textContent = String(s.counter);
+  const cloned = s.chip === "clone";
+  $("chip-card").classList.toggle("cloned", cloned);
+  $("chip-note").textContent = cloned
+    ? "CLONED chip: another key pair claiming this serial, with a counter far ahead."
+    : "P-256 key made by WebCrypto, non-extractable, kept in this browser's IndexedDB.";
+  const hasSims = Boolean(s.sims);
+  $("sims").hidden = !hasSims;
+  $("tray-empty").hidden = hasSims;
+  $("sim-number").hidden = !hasSims;
+  if (hasSims) {
+    for (const slot of ["A", "B"]) {
+      $(`sim-${slot}-iccid`).textContent = s.sims[slot].iccid;
+      $(`sim-${slot}-imsi`).textContent = s.sims[slot].imsi;
+      const radio = $(`sim-${slot}`);
+      radio.checked = s.slot === slot;
+      radio.closest(".sim").classList.toggle("inserted", s.slot === slot);
+    }
+    $("sim-number").textContent = `Both SIMs carry ${s.msisdn}. The checked one is in the phone.`;
+    $("bar-carrier").textContent = `SIM ${s.slot} · ${s.msisdn}`;
+  } else {
+    $("bar-carrier").textContent = "No SIM";
+  }
+  const changes = [];
+  if (cloned) changes.push("the cloned chip is in the phone");
+  if (hasSims && s.slot !== "A") changes.push(`SIM ${s.slot} is in the tray`);
+  $("attack-state").textContent = changes.length ? `Now: ${changes.join(" and ")}.` : "Now: the real chip and SIM A.";
+  $("swap-sim").disabled = !hasSims;
+  $("replay").disabled = !state.lastVerify;
+}
+
+// ---------- SMS inbox ----------
+
+let inboxSeen = -1;
+let inboxTimer = 0;
+let inboxBusy = false;
+
+async function refreshInbox() {
+  if (!state.number || inboxBusy) return;
+  inboxBusy = true;
+  try {
+    const res = await fetch(`${API}/dev/outbox?phone_number=${encodeURIComponent(state.number)}`, { cache: "no-store" });
+    if (!res.ok) {
+      $("inbox-empty").textContent = res.status === 404 ? "The development SMS outbox is off on this server." : `Messages unavailable (HTTP ${res.status}).`;
+      return;
+    }
+    renderInbox((await res.json()).messages || []);
+  } catch {
+    // Offline for a moment: the next poll tries again.
+  } finally {
+    inboxBusy = false;
+  }
+}
+
+function renderInbox(messages) {
+  $("inbox-empty").hidden = messages.length > 0;
+  $("inbox-empty").textContent = "No messages yet.";
+  $("inbox-count").textContent = messages.length ? `(${messages.length})` : "";
+  const fresh = inboxSeen >= 0 && messages.length > inboxSeen ? messages.slice(inboxSeen) : [];
+  if (messages.length !== inboxSeen) {
+    const items = [...messages].reverse().map((m) =>
+      el(
+        "li",
+        { class: `sms ${m.kind === "alert" ? "alert" : "otp"}`, "data-kind": m.kind },
+        el("p", { class: "sms-meta" }, el("span", { class: "sms-from", text: m.kind === "alert" ? "SimBind security alert" : "SimBind" }), el("time", { datetime: new Date(m.at).toISOString(), text: time(m.at) })),
+        el("p", { class: "sms-text", text: m.text }),
+      ),
+    );
+    $("inbox").replaceChildren(...items);
+    inboxSeen = messages.length;
+  }
+  for (const m of fresh) announce(`New SMS${m.kind === "alert" ? " (security alert)" : ""}: ${m.text}`);
+  // One-time code autofill, like a phone's keyboard offers it.
+  const code = [...messages].reverse().find((m) => m.kind === "otp" && m.at >= state.registeredAt - 5000);
+  const digits = code && state.registrationId ? code.text.match(/\b\d{6}\b/) : null;
+  $("autofill").hidden = !digits || $("otp").value === digits[0];
+  if (digits) $("autofill-code").textContent = digits[0];
+}
+
+function startInbox() {
+  clearInterval(inboxTimer);
+  inboxSeen = -1;
+  $("inbox").replaceChildren();
+  $("inbox-empty").hidden = false;
+  $("inbox-count").textContent = "";
+  if (!state.number) return;
+  refreshInbox();
+  inboxTimer = setInterval(refreshInbox, 3000);
+}
+
+// ---------- audit timeline ----------
+
+async function refreshAudit(log = false) {
+  const id = state.lastBindingId;
+  if (!id) {
+    $("timeline").replaceChildren();
+    $("audit-hint").textContent = "Bind the phone to start its audit trail.";
+    return;
+  }
+  const url = `${API}/dev/bindings/${encodeURIComponent(id)}/audit`;
+  const res = await fetch(url, { cache: "no-store" });
+  const body = await res.json();
+  if (log) renderExchanges("audit-log", [{ method: "GET", url, status: res.status, response: body }]);
+  if (!res.ok) {
+    $("audit-hint").textContent = `The audit trail is unavailable (HTTP ${res.status}, ${body.code}).`;
+    return;
+  }
+  const events = body.events || [];
+  $("audit-hint").textContent = `Binding ${id}: ${events.length} event${events.length === 1 ? "" : "s"}, oldest first.`;
+  $("timeline").replaceChildren(
+    ...events.map((e) =>
+      el(
+        "li",
+        { class: `event ev-${e.event}`, "data-event": e.event },
+        el("time", { datetime: new Date(e.at).toISOString(), text: time(e.at) }),
+        el("span", { class: "ev-text" }, EVENTS[e.event] || e.event, e.code && e.event === "denied" ? `: ${PLAIN[e.code] ? shortReason(e.code) : e.code}` : ""),
+        el("span", { class: "ev-tags" }, el("code", { text: e.event }), e.ceremony ? el("code", { text: e.ceremony }) : null, e.code ? el("code", { class: "code", text: e.code }) : null),
+      ),
+    ),
+  );
+  updateBindingStatus(events);
+}
+
+function shortReason(code) {
+  return {
+    sim_changed: "different SIM",
+    number_changed: "different number",
+    chip_mismatch: "different chip",
+    counter_replayed: "counter went backwards",
+    challenge_reused: "replayed request",
+    challenge_expired: "expired challenge",
+    bad_signature: "bad signature",
+  }[code] || code;
+}
+
+/** The binding's status, as its audit trail tells it. */
+function updateBindingStatus(events) {
+  let status = state.bindingStatus;
+  for (const e of events) {
+    if (e.event === "bound" || e.event === "rebound" || e.event === "verified") status = "active";
+    else if (e.event === "suspended") status = "suspended";
+    else if (e.event === "unbound" || e.event === "revoked" || e.event === "replaced") status = "revoked";
+  }
+  setBindingStatus(status);
+}
+
+function setBindingStatus(status) {
+  state.bindingStatus = status;
+  persist();
+  const badge = $("binding-badge");
+  badge.hidden = !status || !state.bindingId;
+  badge.className = `binding-badge ${status || ""}`;
+  badge.textContent = { active: "Binding active", suspended: "Binding suspended", revoked: "Unbound" }[status] || "";
+  if (status === "suspended" && state.bindingId) {
+    offerReverify("The binding is suspended. Prove you still own the number with a new SMS code, using this phone and the SIM now in it.");
+  }
+}
+
+function offerReverify(text) {
+  $("recover-text").textContent = text;
+  $("recover").hidden = false;
+}
+
+// ---------- actions ----------
+
+function refreshButtons() {
+  $("bind").disabled = !state.registrationId;
+  $("open-channel").disabled = !state.bindingId;
+  $("unbind").disabled = !state.bindingId;
+  $("audit-refresh").disabled = !state.lastBindingId;
+  $("replay").disabled = !state.lastVerify;
+}
+
+/**
+ * Runs one user action after the ones before it (a click during a ceremony
+ * waits its turn), its HTTP exchanges logged under its step.
+ */
+let queue = Promise.resolve();
+let pending = 0;
+function act(logId, label, fn) {
+  pending += 1;
+  document.body.classList.add("busy");
+  document.querySelector("main").setAttribute("aria-busy", "true");
+  const run = queue.then(async () => {
+    announce(`${label}…`);
+    const exchanges = [];
+    current = exchanges;
+    try {
+      await fn(exchanges);
+    } finally {
+      current = null;
+      if (logId) renderExchanges(logId, exchanges);
+      refreshButtons();
+      renderPhone();
+      await Promise.allSettled([refreshInbox(), refreshAudit()]);
+      pending -= 1;
+      if (pending === 0) {
+        document.body.classList.remove("busy");
+        document.querySelector("main").removeAttribute("aria-busy");
+      }
+    }
+  });
+  queue = run.catch(() => {});
+  return run;
+}
+
+function isSimBindError(e) {
+  return e && e.name === "SimBindError";
+}
+
+function asError(e) {
+  if (isSimBindError(e)) return e;
+  return { code: "unexpected", status: 0, source: "client", detail: String(e?.message || e) };
+}
+
+async function sendCode(event) {
+  event?.preventDefault();
+  const number = normalizeNumber(ui.number.value);
+  ui.number.value = number;
+  if (!number) {
+    show("register-result", refusal({ code: "invalid_phone_number", source: "client", status: 0 }, "Check the number"));
+    announce("Enter your phone number first.");
+    ui.number.focus();
+    return;
+  }
+  if (state.bindingId && state.bindingStatus !== "revoked" && number !== state.number) {
+    show("register-result", refusal({ code: "chip_already_bound", source: "client", status: 0, detail: `this phone is bound to ${state.number}` }, "Not sent"));
+    announce(`This phone is bound to ${state.number}. Unbind it before registering another number.`);
+    return;
+  }
+  await act("register-log", `Sending a code to ${number}`, async () => {
+    try {
+      const reg = await client.startRegistration(number);
+      const numberChanged = number !== state.number;
+      Object.assign(state, { number, registrationId: reg.registrationId, registeredAt: Date.now() });
+      state.rebinding = Boolean(state.bindingId) && !numberChanged;
+      persist();
+      await phone.setNumber(number);
+      if (numberChanged) startInbox();
+      show(
+        "register-result",
+        success(
+          `Code sent to ${number}.`,
+          el("p", {}, "Registration ", el("code", { text: reg.registrationId }), `. The code is valid until ${time(reg.otpExpiresAt * 1000)}; it is in the phone's messages.`),
+        ),
+      );
+      $("bind-result").hidden = true;
+      announce(`Code sent to ${number}. Enter it in step 2.`);
+      ui.otp.value = "";
+      ui.otp.focus();
+    } catch (e) {
+      show("register-result", refusal(asError(e), "Not sent"));
+      announce(`Code not sent: ${asError(e).code}.`);
+    }
+  });
+}
+
+async function bind(event) {
+  event?.preventDefault();
+  const otp = ui.otp.value.trim();
+  if (!state.registrationId) {
+    announce("Send a code first (step 1).");
+    return;
+  }
+  await act("bind-log", "Binding this phone", async () => {
+    try {
+      const b = await client.completeBinding(state.registrationId, otp);
+      const previous = state.bindingId;
+      Object.assign(state, { registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId, rebinding: false });
+      persist();
+      setBindingStatus(b.status);
+      $("recover").hidden = true;
+      const words = b.rebound
+        ? `Number re-proved: the binding is restored on this phone, with the SIM now in it${previous === b.bindingId ? " (same binding id)" : ""}.`
+        : "This phone is bound to the number: its chip key and the SIM in it are registered.";
+      show(
+        "bind-result",
+        success(
+          b.rebound ? "Rebound." : "Bound.",
+          el("p", {}, words),
+          el("dl", { class: "facts" },
+            el("div", {}, el("dt", { text: "Binding id" }), el("dd", {}, el("code", { id: "binding-id", text: b.bindingId }))),
+            el("div", {}, el("dt", { text: "Status" }), el("dd", {}, el("code", { text: b.status }))),
+            el("div", {}, el("dt", { text: "Rebound" }), el("dd", {}, el("code", { id: "rebound", text: String(b.rebound) })))),
+        ),
+      );
+      $("autofill").hidden = true;
+      announce(b.rebound ? "Rebound: the binding is active again. Open a secure channel (step 3)." : "Bound. Now open a secure channel (step 3).");
+      $("open-channel").disabled = false;
+      $("open-channel").focus();
+    } catch (e) {
+      const err = asError(e);
+      show("bind-result", refusal(err, "Not bound"));
+      announce(`Not bound: ${err.code}.`);
+    }
+  });
+}
+
+function decodeJwt(token) {
+  const part = (s) => JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0))));
+  const [header, claims] = token.split(".");
+  return { header: part(header), claims: part(claims) };
+}
+
+function showGrant(g) {
+  clearInterval(grantTimer);
+  const { header, claims } = decodeJwt(g.grant);
+  const expiry = el("span", { class: "expiry", id: "grant-expiry" });
+  const tick = () => {
+    const left = g.expiresAt - Math.floor(Date.now() / 1000);
+    if (left <= 0) {
+      expiry.textContent = "expired: open the channel again for a new grant";
+      expiry.classList.add("gone");
+      clearInterval(grantTimer);
+    } else {
+      expiry.textContent = `expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    }
+  };
+  tick();
+  grantTimer = setInterval(tick, 1000);
+  show(
+    "channel-result",
+    success(
+      "Secure channel open.",
+      el("p", {}, "The edge issued a grant (", el("code", { text: g.tokenType }), "), ", expiry, ". The app's backend checks it offline against ", el("a", { href: "/.well-known/jwks.json" }, el("code", { text: "/.well-known/jwks.json" })), "."),
+      el("div", { class: "jwt" },
+        el("div", {}, el("p", { class: "ex-label", text: "Header" }), el("pre", { id: "grant-header", text: pretty(header) })),
+        el("div", {}, el("p", { class: "ex-label", text: "Claims" }), el("pre", { id: "grant-claims", text: pretty(claims) }))),
+      el("details", { class: "raw" }, el("summary", {}, "The grant as sent (ES256 JWT)"), el("pre", { class: "token", text: g.grant })),
+    ),
+  );
+}
+
+function explainDenial(err) {
+  if (err.code === "binding_suspended") {
+    offerReverify("The binding is suspended. Prove you still own the number with a new SMS code, using this phone and the SIM now in it.");
+  } else if (err.code === "sim_changed" || err.code === "number_changed") {
+    offerReverify("Did you change your SIM yourself? Re-verify your number with a new SMS code to move the binding to the SIM now in this phone.");
+  }
+}
+
+async function openChannel() {
+  if (!state.bindingId) return;
+  await act("channel-log", "Opening a secure channel", async () => {
+    clearInterval(grantTimer);
+    $("recover").hidden = true;
+    try {
+      const g = await client.verify(state.bindingId);
+      showGrant(g);
+      announce("Secure channel open: the edge issued a grant.");
+    } catch (e) {
+      clearInterval(grantTimer);
+      const err = asError(e);
+      show("channel-result", refusal(err));
+      explainDenial(err);
+      announce(`Secure channel refused: ${err.code}. ${PLAIN[err.code] || ""}`);
+    }
+  });
+}
+
+async function replay() {
+  const last = state.lastVerify;
+  if (!last) {
+    announce("Open a secure channel first: there is no request to replay yet.");
+    return;
+  }
+  await act("channel-log", "Replaying the last verification request", async (exchanges) => {
+    clearInterval(grantTimer);
+    $("recover").hidden = true;
+    try {
+      const res = await fetch(last.url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(last.request) });
+      const body = await res.json();
+      exchanges.push({ method: "POST", url: last.url, request: last.request, status: res.status, response: body });
+      if (res.ok) {
+        showGrant({ grant: body.grant, tokenType: body.token_type, expiresAt: body.expires_at });
+        announce("The replayed request was accepted.");
+      } else {
+        const err = { code: body.code, status: res.status, source: "server", detail: body.detail };
+        show("channel-result", refusal(err, "Replay refused"));
+        announce(`Replayed request refused: ${err.code}.`);
+      }
+    } catch (e) {
+      show("channel-result", refusal({ code: "network_error", status: 0, source: "client", detail: String(e.message || e) }, "Replay failed"));
+    }
+  });
+}
+
+async function unbind() {
+  if (!state.bindingId) return;
+  await act("unbind-log", "Unbinding this phone", async () => {
+    try {
+      const u = await client.unbind(state.bindingId);
+      clearInterval(grantTimer);
+      Object.assign(state, { bindingId: null, registrationId: null, rebinding: false, lastVerify: null });
+      setBindingStatus("revoked");
+      $("recover").hidden = true;
+      show("unbind-result", success("Unbound.", el("p", {}, "Binding ", el("code", { text: u.bindingId }), " is now ", el("code", { id: "unbind-status", text: u.status }), ". This phone no longer holds the number; register again to bind it.")));
+      announce("Unbound. Register again to bind this phone.");
+      ui.number.focus();
+    } catch (e) {
+      const err = asError(e);
+      show("unbind-result", refusal(err, "Not unbound"));
+      announce(`Not unbound: ${err.code}.`);
+    }
+  });
+}
+
+async function reverify() {
+  ui.number.value = state.number;
+  $("recover").hidden = true;
+  await sendCode();
+}
+
+function phoneAction(fn, words) {
+  return act(null, "Changing the phone", async () => {
+    await fn();
+    announce(words());
+  });
+}
+
+// ---------- start ----------
+
+async function main() {
+  ui.number.value = state.number || `+447700900${String(Math.floor(Math.random() * 1000)).padStart(3, "0")}`;
+  try {
+    [phone] = await Promise.all([openPhone(), init()]);
+  } catch (e) {
+    announce(`The demo could not start: ${e.message || e}. It needs a browser with WebAssembly, WebCrypto and IndexedDB.`);
+    throw e;
+  }
+  client = new SimBindClient(API, Bridge.fromObject(phone.bridge));
+  client.onExchange((exchange) => {
+    current?.push(exchange);
+    if (exchange.method === "POST" && /\/v1\/bindings\/[^/]+\/verify$/.test(path(exchange.url))) {
+      state.lastVerify = { url: exchange.url, request: exchange.request };
+    }
+  });
+  phone.addEventListener("change", renderPhone);
+
+  $("register-form").addEventListener("submit", sendCode);
+  $("bind-form").addEventListener("submit", bind);
+  $("open-channel").addEventListener("click", openChannel);
+  $("unbind").addEventListener("click", unbind);
+  $("reverify").addEventListener("click", reverify);
+  $("audit-refresh").addEventListener("click", () => refreshAudit(true));
+  $("autofill-use").addEventListener("click", () => {
+    ui.otp.value = $("autofill-code").textContent;
+    $("autofill").hidden = true;
+    $("bind").focus();
+  });
+  $("swap-sim").addEventListener("click", () =>
+    phoneAction(() => phone.swapSim(), () => `SIM ${phone.state.slot} is now in the phone. Open a secure channel to see what the edge says.`));
+  $("clone-chip").addEventListener("click", () =>
+    phoneAction(() => phone.useClonedChip(), () => "A cloned chip (another key, same serial, high counter) is now in the phone. Open a secure channel."));
+  $("restore").addEventListener("click", () =>
+    phoneAction(() => phone.restore(), () => "Back to the real chip and SIM A."));
+  $("replay").addEventListener("click", replay);
+  for (const slot of ["A", "B"]) {
+    $(`sim-${slot}`).addEventListener("change", () => phoneAction(() => phone.insertSim(slot), () => `SIM ${slot} is now in the phone.`));
+  }
+  $("reset").addEventListener("click", async () => {
+    await queue;
+    localStorage.removeItem(SAVED);
+    await new Promise((resolve) => {
+      const req = indexedDB.deleteDatabase("simbind-demo-phone");
+      req.onsuccess = req.onerror = req.onblocked = resolve;
+    });
+    location.reload();
+  });
+
+  renderPhone();
+  refreshButtons();
+  if (state.bindingId) setBindingStatus(state.bindingStatus);
+  startInbox();
+  await refreshAudit();
+  document.body.classList.add("ready");
+  announce(state.bindingId ? `This phone is bound to ${state.number}. Open a secure channel (step 3).` : "Ready. Enter your number and send a code (step 1).");
+}
+
+main();
