@@ -1,0 +1,274 @@
+// The demo page in headless Chromium (playwright-core + Debian's chromium)
+// against a real `wrangler dev`: the page drives the wasm client with its
+// simulated phone (WebCrypto chip in IndexedDB, SIM tray), and each test
+// plays one story a person would try. Every test fails on a console error,
+// a page error, a failed request or a 5xx answer; a 4xx answer is expected
+// only where the story is a refusal (Chromium logs those to the console).
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+import { startWrangler } from "./lib/wrangler.mjs";
+
+const artifacts = new URL("artifacts/", import.meta.url).pathname;
+mkdirSync(artifacts, { recursive: true });
+
+let server;
+let browser;
+
+before(async () => {
+  [server, browser] = await Promise.all([
+    startWrangler(),
+    chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
+    }),
+  ]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+let numbers = 0;
+/** A phone number used by no other test of this run (valid E.164, UK mobile range). */
+function freshNumber() {
+  const pid = String(process.pid % 10000).padStart(4, "0");
+  return `+4477${pid}${String(++numbers).padStart(4, "0")}`;
+}
+
+const EXPECTED_4XX = /^Failed to load resource: the server responded with a status of 4\d\d\b/;
+
+/**
+ * Runs `story(page)` in a fresh browser context (fresh IndexedDB, so a fresh
+ * phone), saves tests/artifacts/demo-<name>.png, and fails on any console
+ * error (other than Chromium's note about a 4xx answer), page error, failed
+ * request or 5xx response.
+ */
+async function withPage(name, story, { viewport = { width: 1280, height: 900 } } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems = [];
+  let closing = false;
+  page.on("console", (msg) => {
+    if (closing || msg.type() !== "error") return;
+    if (EXPECTED_4XX.test(msg.text())) return;
+    problems.push(`console error: ${msg.text()}`);
+  });
+  page.on("pageerror", (e) => !closing && problems.push(`page error: ${e.message}`));
+  page.on("requestfailed", (r) => !closing && problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+  page.on("response", (r) => !closing && r.status() >= 500 && problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`));
+  try {
+    await page.goto(server.url + "/");
+    await page.locator("body.ready").waitFor();
+    await story(page);
+  } finally {
+    await page.screenshot({ path: `${artifacts}demo-${name}.png`, fullPage: true }).catch(() => {});
+    closing = true;
+    await context.close();
+  }
+  assert.deepEqual(problems, [], `problems on the page:\n${problems.join("\n")}`);
+}
+
+// ---------- steps a person takes ----------
+
+/** The text of the newest SMS of `kind` once `count` of them arrived in the on-page inbox. */
+async function sms(page, kind, count = 1) {
+  const items = page.locator(`#inbox .sms[data-kind="${kind}"]`);
+  await page.waitForFunction(
+    ([k, n]) => document.querySelectorAll(`#inbox .sms[data-kind="${k}"]`).length >= n,
+    [kind, count],
+  );
+  return items.first().locator(".sms-text").innerText(); // newest first
+}
+
+async function sendCode(page, number) {
+  await page.getByLabel("Phone number, international format").fill(number);
+  await page.getByRole("button", { name: "Send code", exact: true }).click();
+  await page.locator("#register-result .ok").waitFor();
+}
+
+async function enterCodeAndBind(page, otpCount = 1) {
+  const text = await sms(page, "otp", otpCount);
+  const code = text.match(/\b\d{6}\b/)[0];
+  await page.getByLabel("Code from the SMS").fill(code);
+  await page.getByRole("button", { name: "Bind this phone", exact: true }).click();
+  await page.locator("#bind-result .ok, #bind-result .denied").waitFor();
+  assert.equal(await page.locator("#bind-result .denied").count(), 0, await page.locator("#bind-result").innerText());
+  return page.locator("#binding-id").innerText();
+}
+
+async function bindPhone(page, number = freshNumber()) {
+  await sendCode(page, number);
+  const bindingId = await enterCodeAndBind(page);
+  return { number, bindingId };
+}
+
+/** Clicks "Open secure channel" and waits for this click's outcome. */
+async function openChannel(page) {
+  const before = await page.locator("#channel-result").getAttribute("data-seq");
+  await page.getByRole("button", { name: "Open secure channel", exact: true }).click();
+  await page.waitForFunction((seq) => {
+    const box = document.querySelector("#channel-result");
+    return !box.hidden && box.dataset.seq !== seq && !document.body.classList.contains("busy");
+  }, before);
+  return page.locator("#channel-result");
+}
+
+async function expectRefusal(page, code) {
+  const refusal = page.locator(`#channel-result .denied[data-code="${code}"]`);
+  await refusal.waitFor();
+  // The developer code is on screen, and so are plain words.
+  assert.equal(await refusal.locator("code.code").innerText(), code);
+  const words = await refusal.locator(".outcome-title").innerText();
+  assert.ok(words.length > 40 && !words.includes(code), `plain words for ${code}: ${words}`);
+  return words;
+}
+
+async function expectGrant(page, bindingId) {
+  await page.locator("#grant-claims").waitFor();
+  const claims = JSON.parse(await page.locator("#grant-claims").innerText());
+  const header = JSON.parse(await page.locator("#grant-header").innerText());
+  assert.equal(header.alg, "ES256");
+  assert.equal(claims.sub, bindingId);
+  assert.ok(claims.exp > claims.iat);
+  assert.match(await page.locator("#grant-expiry").innerText(), /^expires in [0-9]:[0-5][0-9]$/);
+  return claims;
+}
+
+async function auditEvents(page, ...expected) {
+  await page.waitForFunction(
+    (want) => {
+      const have = [...document.querySelectorAll("#timeline li")].map((li) => li.dataset.event);
+      return want.every((e) => have.includes(e));
+    },
+    expected,
+  );
+  return page.locator("#timeline li").evaluateAll((lis) => lis.map((li) => li.dataset.event));
+}
+
+// ---------- the stories ----------
+
+test("happy path: number → code from the inbox → bind → secure channel → grant → audit", async (t) => {
+  await withPage("happy-path", async (page) => {
+    const started = performance.now();
+    const number = freshNumber();
+    // Keyboard only: type the number, Enter submits; focus moves to the code.
+    await page.getByLabel("Phone number, international format").fill(number);
+    await page.getByLabel("Phone number, international format").press("Enter");
+    await page.locator("#register-result .ok").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), "otp");
+    const text = await sms(page, "otp");
+    assert.match(text, /\b\d{6}\b is your SimBind code/);
+    await page.keyboard.type(text.match(/\b\d{6}\b/)[0]);
+    await page.keyboard.press("Enter");
+    await page.locator("#bind-result .ok").waitFor();
+    const bindingId = await page.locator("#binding-id").innerText();
+    assert.match(bindingId, /^bnd_/);
+    assert.equal(await page.locator("#rebound").innerText(), "false");
+    // The SIM tray issued two valid SIMs carrying the number.
+    const iccids = await page.locator("#sims .sim code[id$=iccid]").allInnerTexts();
+    assert.equal(new Set(iccids).size, 2);
+    for (const iccid of iccids) assert.match(iccid, /^89\d{16,18}$/);
+
+    await openChannel(page);
+    const claims = await expectGrant(page, bindingId);
+    assert.equal(typeof claims.ctr, "number");
+    // Each step shows what was sent and what came back.
+    assert.match(await page.locator("#channel-log summary").innerText(), /2 requests/);
+    assert.match(await page.locator("#bind-log").textContent(), /\/v1\/registrations\/.+\/binding/);
+    const events = await auditEvents(page, "bound", "verified");
+    assert.deepEqual(events, ["bound", "verified"]);
+    const ms = Math.round(performance.now() - started);
+    t.diagnostic(`happy path wall time: ${ms} ms`);
+    console.log(`# happy path (page loaded → grant shown → audit timeline): ${ms} ms`);
+  });
+});
+
+test("swap SIM → refused with sim_changed, and an alert SMS reaches the number (375 px wide)", async () => {
+  await withPage(
+    "swap-sim-375",
+    async (page) => {
+      const { bindingId } = await bindPhone(page);
+      await openChannel(page);
+      await expectGrant(page, bindingId);
+      await page.getByRole("button", { name: "Swap SIM", exact: true }).click();
+      await page.locator("#sim-B:checked").waitFor();
+      await openChannel(page);
+      const words = await expectRefusal(page, "sim_changed");
+      assert.match(words, /SIM card is not the one registered/);
+      assert.match(await sms(page, "alert"), /SimBind alert: a different SIM card/);
+      await page.locator("#recover").waitFor();
+      await auditEvents(page, "denied", "alert_sent");
+      // Readable at phone width: nothing spills sideways.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `the page is ${overflow}px wider than a 375px screen`);
+    },
+    { viewport: { width: 375, height: 812 } },
+  );
+});
+
+test("cloned chip → refused with chip_mismatch; the real chip still works", async () => {
+  await withPage("cloned-chip", async (page) => {
+    const { bindingId } = await bindPhone(page);
+    await page.getByRole("button", { name: "Cloned chip", exact: true }).click();
+    await page.locator("#chip-card.cloned").waitFor();
+    await openChannel(page);
+    await expectRefusal(page, "chip_mismatch");
+    await page.getByRole("button", { name: "Back to real chip + SIM A", exact: true }).click();
+    await page.locator("#chip-card:not(.cloned)").waitFor();
+    await openChannel(page);
+    await expectGrant(page, bindingId);
+    const events = await auditEvents(page, "bound", "denied", "verified");
+    assert.deepEqual(events, ["bound", "denied", "verified"]);
+    assert.equal(await page.locator('#inbox .sms[data-kind="alert"]').count(), 0);
+  });
+});
+
+test("replay of the last verification request → refused with challenge_reused", async () => {
+  await withPage("replay", async (page) => {
+    const { bindingId } = await bindPhone(page);
+    await openChannel(page);
+    await expectGrant(page, bindingId);
+    await page.getByRole("button", { name: "Replay last request", exact: true }).click();
+    await expectRefusal(page, "challenge_reused");
+    assert.match(await page.locator("#channel-log").textContent(), /\/verify[\s\S]*403/);
+  });
+});
+
+test("three SIM swaps suspend the binding; the owner re-proves the number and it is rebound", async () => {
+  await withPage("rebind", async (page) => {
+    const { bindingId } = await bindPhone(page);
+    await page.getByRole("button", { name: "Swap SIM", exact: true }).click();
+    for (let i = 0; i < 3; i++) {
+      await openChannel(page);
+      await expectRefusal(page, "sim_changed");
+    }
+    await page.locator("#binding-badge.suspended").waitFor();
+    await auditEvents(page, "suspended");
+    await openChannel(page);
+    await expectRefusal(page, "binding_suspended");
+    // The owner re-proves the number from this phone (SIM B is in it now).
+    await page.getByRole("button", { name: "Re-verify my number", exact: true }).click();
+    await page.locator("#register-result .ok").waitFor();
+    const rebound = await enterCodeAndBind(page, 2);
+    assert.equal(rebound, bindingId);
+    assert.equal(await page.locator("#rebound").innerText(), "true");
+    await openChannel(page);
+    await expectGrant(page, bindingId);
+    await auditEvents(page, "rebound", "verified");
+  });
+});
+
+test("unbind: signed by the chip, the binding ends", async () => {
+  await withPage("unbind", async (page) => {
+    const { bindingId } = await bindPhone(page);
+    await page.getByRole("button", { name: "Unbind this phone", exact: true }).click();
+    await page.locator("#unbind-result .ok").waitFor();
+    assert.equal(await page.locator("#unbind-status").innerText(), "revoked");
+    assert.match(await page.locator("#unbind-result").innerText(), new RegExp(bindingId));
+    await auditEvents(page, "bound", "unbound");
+    assert.equal(await page.getByRole("button", { name: "Open secure channel", exact: true }).isDisabled(), true);
+  });
+});
