@@ -20,6 +20,8 @@ build: setup build-worker build-client
 build-worker:
 	cd edge-worker && worker-build --release 2>&1 | grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true
 	@test -s edge-worker/build/index_bg.wasm
+	# worker-build keeps the name sections; strip them (about 95 KB of the upload).
+	wasm-opt -Oz --strip-debug --strip-producers edge-worker/build/index_bg.wasm -o edge-worker/build/index_bg.wasm
 
 build-client:
 	cd wasm-client && wasm-pack --quiet build --release --target web --out-dir pkg --out-name simbind_client
