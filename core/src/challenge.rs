@@ -10,11 +10,11 @@
 //! challenge = body || mac
 //! ```
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::Denial;
-use crate::codec::{Reader, put_field};
+use crate::codec::{Reader, keyed_mac, put_field};
 use crate::transcript::Ceremony;
 
 /// Domain label of the challenge MAC.
@@ -70,12 +70,7 @@ pub struct ChallengeClaims {
 }
 
 fn mac(secret: &[u8], body: &[u8]) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    let mut domain = Vec::with_capacity(DOMAIN.len() + 4);
-    put_field(&mut domain, DOMAIN);
-    mac.update(&domain);
+    let mut mac = keyed_mac(secret, DOMAIN);
     mac.update(body);
     mac
 }

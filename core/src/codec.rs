@@ -3,6 +3,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 
 use crate::ValidationError;
 
@@ -62,4 +64,16 @@ pub fn unb64(text: &str, field: &'static str) -> Result<Vec<u8>, ValidationError
     URL_SAFE_NO_PAD
         .decode(text)
         .map_err(|_| ValidationError::InvalidBase64(field))
+}
+
+/// HMAC-SHA256 under `key`, already fed `field(domain)`: every keyed value in
+/// the protocol starts with its own domain label.
+pub fn keyed_mac(key: &[u8], domain: &[u8]) -> Hmac<Sha256> {
+    // HMAC accepts keys of any length: this constructor cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut label = Vec::with_capacity(domain.len() + 4);
+    put_field(&mut label, domain);
+    mac.update(&label);
+    mac
 }

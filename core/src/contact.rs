@@ -7,22 +7,16 @@
 
 use chacha20poly1305::aead::Aead;
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use hmac::{KeyInit, Mac};
 
-use crate::codec::{b64, put_field, unb64};
+use crate::codec::{b64, keyed_mac, unb64};
 use crate::identifiers::PhoneNumber;
 
 /// Domain label of the derived sealing key.
 pub const KEY_DOMAIN: &[u8] = b"SIMBIND-CONTACT-KEY";
 
 fn cipher(pepper: &[u8]) -> ChaCha20Poly1305 {
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(pepper)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-    let mut label = Vec::new();
-    put_field(&mut label, KEY_DOMAIN);
-    mac.update(&label);
-    let key: [u8; 32] = mac.finalize().into_bytes().into();
+    let key: [u8; 32] = keyed_mac(pepper, KEY_DOMAIN).finalize().into_bytes().into();
     ChaCha20Poly1305::new(&Key::from(key))
 }
 

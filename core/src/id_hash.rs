@@ -2,12 +2,11 @@
 //! numbers, ICCIDs, IMSIs and chip serials are stored:
 //! `HMAC-SHA256(pepper, field("SIMBIND-ID") || field(kind) || field(value))`.
 
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::Mac;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::codec::put_field;
+use crate::codec::{keyed_mac, put_field};
 
 /// Domain label of identifier hashes.
 pub const DOMAIN: &[u8] = b"SIMBIND-ID";
@@ -74,11 +73,9 @@ impl IdHasher {
     /// The keyed hash of `value` as an identifier of `kind`.
     pub fn hash(&self, kind: IdKind, value: &str) -> IdHash {
         let mut input = Vec::with_capacity(64);
-        put_field(&mut input, DOMAIN);
         put_field(&mut input, kind.label().as_bytes());
         put_field(&mut input, value.as_bytes());
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.pepper)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = keyed_mac(&self.pepper, DOMAIN);
         mac.update(&input);
         let digest = mac.finalize().into_bytes();
         IdHash(digest.iter().map(|b| format!("{b:02x}")).collect())
