@@ -143,21 +143,18 @@ function success(title, ...details) {
 function refusal(error, lead = "Refused") {
   const code = error.code || "unknown_error";
   const plain = PLAIN[code] || (error.source === "bridge" ? PLAIN.bridge_failed : "The request was refused.");
-  const facts = [
-    `code ${code}`,
-    error.status ? `HTTP ${error.status}` : null,
-    error.source ? `source ${error.source}` : null,
-  ].filter(Boolean);
+  const facts = [error.status ? `HTTP ${error.status}` : null, error.source ? `source ${error.source}` : null].filter(Boolean);
   return el(
     "div",
     { class: "denied", "data-code": code },
-    el("p", { class: "outcome-title" }, el("span", { class: "icon", "aria-hidden": "true", text: "✕" }), `${lead}: ${plain}`),
+    el("p", { class: "outcome-title" }, el("span", { class: "icon", "aria-hidden": "true", text: "✕" }), lead),
+    el("p", { class: "plain", text: plain }),
     el(
       "p",
       { class: "dev" },
       "For developers: ",
       el("code", { class: "code", text: code }),
-      ` · ${facts.slice(1).join(" · ")}`,
+      facts.length ? ` · ${facts.join(" · ")}` : "",
       error.detail ? el("span", { class: "detail" }, ` · “${error.detail}”`) : null,
     ),
   );
@@ -203,7 +200,7 @@ function renderPhone() {
   $("chip-card").classList.toggle("cloned", cloned);
   $("chip-note").textContent = cloned
     ? "CLONED chip: another key pair claiming this serial, with a counter far ahead."
-    : "P-256 key made by WebCrypto, non-extractable, kept in this browser's IndexedDB.";
+    : "Non-extractable WebCrypto P-256 key, kept in this browser's IndexedDB.";
   const hasSims = Boolean(s.sims);
   $("sims").hidden = !hasSims;
   $("tray-empty").hidden = hasSims;
@@ -267,6 +264,9 @@ function renderInbox(messages) {
       ),
     );
     $("inbox").replaceChildren(...items);
+    // A scrolling list must be reachable by keyboard.
+    if (items.length) $("inbox").setAttribute("tabindex", "0");
+    else $("inbox").removeAttribute("tabindex");
     inboxSeen = messages.length;
   }
   for (const m of fresh) announce(`New SMS${m.kind === "alert" ? " (security alert)" : ""}: ${m.text}`);
@@ -305,7 +305,9 @@ async function refreshAudit(log = false) {
     $("audit-hint").textContent = `The audit trail is unavailable (HTTP ${res.status}, ${body.code}).`;
     return;
   }
-  const events = body.events || [];
+  // Events of one request share their millisecond: keep their logical order.
+  const rank = { suspended: 1, alert_sent: 2, alert_failed: 2 };
+  const events = (body.events || []).map((e, i) => ({ ...e, i })).sort((a, b) => a.at - b.at || (rank[a.event] || 0) - (rank[b.event] || 0) || a.i - b.i);
   $("audit-hint").textContent = `Binding ${id}: ${events.length} event${events.length === 1 ? "" : "s"}, oldest first.`;
   $("timeline").replaceChildren(
     ...events.map((e) =>
@@ -364,6 +366,7 @@ function offerReverify(text) {
 // ---------- actions ----------
 
 function refreshButtons() {
+  $("channel-needs").hidden = Boolean(state.bindingId);
   $("bind").disabled = !state.registrationId;
   $("open-channel").disabled = !state.bindingId;
   $("unbind").disabled = !state.bindingId;
@@ -485,6 +488,7 @@ async function bind(event) {
         ),
       );
       $("autofill").hidden = true;
+      ui.otp.value = "";
       announce(b.rebound ? "Rebound: the binding is active again. Open a secure channel (step 3)." : "Bound. Now open a secure channel (step 3).");
       $("open-channel").disabled = false;
       $("open-channel").focus();
@@ -526,6 +530,7 @@ function showGrant(g) {
       el("div", { class: "jwt" },
         el("div", {}, el("p", { class: "ex-label", text: "Header" }), el("pre", { id: "grant-header", text: pretty(header) })),
         el("div", {}, el("p", { class: "ex-label", text: "Claims" }), el("pre", { id: "grant-claims", text: pretty(claims) }))),
+      el("p", { class: "hint caption" }, "sub is the binding id, ctr the chip counter it was signed with, exp the moment the grant stops being accepted (", time(claims.exp * 1000), "), jti its unique id."),
       el("details", { class: "raw" }, el("summary", {}, "The grant as sent (ES256 JWT)"), el("pre", { class: "token", text: g.grant })),
     ),
   );
