@@ -8,7 +8,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
-import { startWrangler } from "./lib/wrangler.mjs";
+import { startWranglerDev } from "./lib/wrangler-dev.mjs";
 
 const artifacts = new URL("artifacts/", import.meta.url).pathname;
 mkdirSync(artifacts, { recursive: true });
@@ -18,7 +18,7 @@ let browser;
 
 before(async () => {
   [server, browser] = await Promise.all([
-    startWrangler(),
+    startWranglerDev(),
     chromium.launch({
       executablePath: "/usr/bin/chromium",
       args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
