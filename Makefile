@@ -34,6 +34,7 @@ dev: build
 lint: setup
 	cargo fmt --all --check
 	cargo clippy -p simbind-core --all-targets -- -D warnings
+	cargo clippy -p simbind-core --lib --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker -p simbind-client --all-targets -- -D warnings
 
 test-rust: setup
