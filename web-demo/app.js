@@ -70,7 +70,6 @@ const state = {
   number: "",
   registrationId: null,
   registeredAt: 0,
-  rebinding: false,
   bindingId: null,
   lastBindingId: null,
   bindingStatus: null,
@@ -79,8 +78,8 @@ const state = {
 };
 
 function persist() {
-  const { number, registrationId, registeredAt, rebinding, bindingId, lastBindingId, bindingStatus } = state;
-  localStorage.setItem(SAVED, JSON.stringify({ number, registrationId, registeredAt, rebinding, bindingId, lastBindingId, bindingStatus }));
+  const { number, registrationId, registeredAt, bindingId, lastBindingId, bindingStatus } = state;
+  localStorage.setItem(SAVED, JSON.stringify({ number, registrationId, registeredAt, bindingId, lastBindingId, bindingStatus }));
 }
 
 // ---------- small DOM helpers ----------
@@ -436,7 +435,6 @@ async function sendCode(event) {
       const reg = await client.startRegistration(number);
       const numberChanged = number !== state.number;
       Object.assign(state, { number, registrationId: reg.registrationId, registeredAt: Date.now() });
-      state.rebinding = Boolean(state.bindingId) && !numberChanged;
       persist();
       await phone.setNumber(number);
       if (numberChanged) startInbox();
@@ -469,7 +467,7 @@ async function bind(event) {
     try {
       const b = await client.completeBinding(state.registrationId, otp);
       const previous = state.bindingId;
-      Object.assign(state, { registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId, rebinding: false });
+      Object.assign(state, { registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId });
       persist();
       setBindingStatus(b.status);
       $("recover").hidden = true;
@@ -596,7 +594,7 @@ async function unbind() {
     try {
       const u = await client.unbind(state.bindingId);
       clearInterval(grantTimer);
-      Object.assign(state, { bindingId: null, registrationId: null, rebinding: false, lastVerify: null });
+      Object.assign(state, { bindingId: null, registrationId: null, lastVerify: null });
       setBindingStatus("revoked");
       $("recover").hidden = true;
       show("unbind-result", success("Unbound.", el("p", {}, "Binding ", el("code", { text: u.bindingId }), " is now ", el("code", { id: "unbind-status", text: u.status }), ". This phone no longer holds the number; register again to bind it.")));
