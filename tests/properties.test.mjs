@@ -132,6 +132,7 @@ test("substitution: another SIM is refused as sim_changed, alerts the bound numb
   const events = (await w.audit(bindingId)).map((e) => `${e.event}:${e.code ?? ""}`);
   assert.deepEqual(events.filter((e) => e.startsWith("suspended")), ["suspended:sim_changed"]);
   assert.equal(events.filter((e) => e === "alert_sent:sim_changed").length, 3);
+  assert.deepEqual(events.slice(-3), ["denied:sim_changed", "suspended:sim_changed", "alert_sent:sim_changed"], "events keep the order they were written in");
   // The owner re-proves the number with the bound chip: active again.
   const again = await bindPhone(w, p, s.number);
   assert.equal(again.rebound, true);

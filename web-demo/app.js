@@ -304,9 +304,8 @@ async function refreshAudit(log = false) {
     $("audit-hint").textContent = `The audit trail is unavailable (HTTP ${res.status}, ${body.code}).`;
     return;
   }
-  // Events of one request share their millisecond: keep their logical order.
-  const rank = { suspended: 1, alert_sent: 2, alert_failed: 2 };
-  const events = (body.events || []).map((e, i) => ({ ...e, i })).sort((a, b) => a.at - b.at || (rank[a.event] || 0) - (rank[b.event] || 0) || a.i - b.i);
+  // The worker lists events oldest first, in the order each request wrote them.
+  const events = body.events || [];
   $("audit-hint").textContent = `Binding ${id}: ${events.length} event${events.length === 1 ? "" : "s"}, oldest first.`;
   $("timeline").replaceChildren(
     ...events.map((e) =>

@@ -9,6 +9,8 @@ mod routes;
 mod sms;
 mod store;
 
+use std::cell::Cell;
+
 use config::Config;
 use problem::ApiError;
 use simbind_core::codec::b64;
@@ -22,6 +24,8 @@ pub struct App {
     /// Unix seconds.
     pub now: u64,
     pub now_ms: u64,
+    /// Orders the audit events one request writes within its millisecond.
+    audit_seq: Cell<u16>,
 }
 
 impl App {
@@ -62,9 +66,10 @@ impl App {
             ceremony: ceremony.map(Into::into),
             code: code.map(Into::into),
         };
-        self.store
-            .audit(binding_id, &entry, &self.random_suffix()?)
-            .await
+        let seq = self.audit_seq.get();
+        self.audit_seq.set(seq.wrapping_add(1));
+        let suffix = format!("{seq:03}:{}", self.random_suffix()?);
+        self.store.audit(binding_id, &entry, &suffix).await
     }
 }
 
@@ -93,6 +98,7 @@ async fn serve(req: &mut Request, env: &Env, cfg: Config) -> Result<Response, Ap
         cfg,
         now: now_ms / 1000,
         now_ms,
+        audit_seq: Cell::new(0),
     };
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();

@@ -8,7 +8,7 @@
 //! | `chip:{chip serial hash}` | binding id | none |
 //! | `registration:{registration_id}` | `RegistrationRecord` JSON | 10 min |
 //! | `nonce:{challenge nonce}` | `1` (challenge used) | challenge life + 60 s |
-//! | `audit:{binding_id}:{ms}:{rand}` | `AuditEvent` JSON | 90 days |
+//! | `audit:{binding_id}:{ms}:{seq}:{rand}` | `AuditEvent` JSON | 90 days |
 //! | `rate:{scope}:{hash}:{window}` | count | window + 60 s |
 //! | `outbox:{msisdn hash}:{ms}:{rand}` | `OutboxMessage` JSON (dev only) | 1 day |
 
