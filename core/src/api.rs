@@ -120,6 +120,13 @@ pub struct GrantResponse {
     pub expires_at: u64,
 }
 
+/// Answer to a successful unbind.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UnbindResponse {
+    pub binding_id: String,
+    pub status: String,
+}
+
 /// An RFC 9457 problem document with a stable `code`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Problem {

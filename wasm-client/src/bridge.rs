@@ -23,7 +23,7 @@
 //! Android (JSON text or an object; base64url for signatures).
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use simbind_core::api::{ChipCertificate, ChipInfo, MAX_COUNTER, SimInfo};
 use simbind_core::codec::{b64, unb64};
 use wasm_bindgen::prelude::*;
@@ -31,32 +31,35 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::error::ClientError;
 
-#[derive(Deserialize)]
+/// `chipInfo()` as the bridge returns it.
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BridgeChip {
-    #[serde(default)]
-    format: Option<String>,
-    serial: String,
-    public_key: String,
-    #[serde(default)]
-    certificate: Option<BridgeCertificate>,
+pub struct BridgeChip {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    pub serial: String,
+    pub public_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<BridgeCertificate>,
 }
 
-#[derive(Deserialize)]
+/// A chip vendor certificate as the bridge returns it.
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BridgeCertificate {
-    vendor: String,
-    signature: String,
+pub struct BridgeCertificate {
+    pub vendor: String,
+    pub signature: String,
 }
 
-#[derive(Deserialize)]
+/// `simInfo()` as the bridge returns it.
+#[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BridgeSim {
-    iccid: String,
-    imsi: String,
-    msisdn: String,
-    #[serde(default)]
-    public_key: Option<String>,
+pub struct BridgeSim {
+    pub iccid: String,
+    pub imsi: String,
+    pub msisdn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
 }
 
 fn malformed(what: &str, e: impl core::fmt::Display) -> ClientError {

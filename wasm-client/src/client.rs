@@ -4,7 +4,7 @@ use js_sys::{Function, Promise};
 use serde::Serialize;
 use simbind_core::api::{
     BindRequest, BindResponse, ChallengeRequest, ChallengeResponse, Claims, EvidenceRequest,
-    GrantResponse, RegistrationResponse, StartRegistrationRequest,
+    GrantResponse, RegistrationResponse, StartRegistrationRequest, UnbindResponse,
 };
 use simbind_core::codec::b64;
 use simbind_core::transcript::Ceremony;
@@ -62,6 +62,27 @@ struct Grant {
 struct Unbound {
     binding_id: String,
     status: String,
+}
+
+/// The body of a POST that carries no fields.
+#[derive(Serialize)]
+struct NoBody {}
+
+/// One HTTP exchange as `onExchange` listeners see it.
+#[derive(Serialize)]
+struct Exchange<'a, B: Serialize, T: Serialize> {
+    method: &'static str,
+    url: &'a str,
+    request: &'a B,
+    status: u16,
+    response: Answer<'a, T>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Answer<'a, T: Serialize> {
+    Body(&'a T),
+    Problem { code: &'a str, detail: &'a str },
 }
 
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
@@ -128,7 +149,7 @@ impl SimBindClient {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let path = format!("/v1/registrations/{}/challenge", encode(&registration_id));
-            let challenge: ChallengeResponse = inner.post(&path, &serde_json::json!({})).await?;
+            let challenge: ChallengeResponse = inner.post(&path, &NoBody {}).await?;
             let evidence = inner
                 .evidence(Ceremony::Bind, &challenge, &registration_id)
                 .await?;
@@ -166,13 +187,11 @@ impl SimBindClient {
         future_to_promise(async move {
             let evidence = inner.holder_evidence(Ceremony::Unbind, &binding_id).await?;
             let path = format!("/v1/bindings/{}/unbind", encode(&binding_id));
-            let r: serde_json::Value = inner.post(&path, &evidence).await?;
-            let status = r
-                .get("status")
-                .and_then(|s| s.as_str())
-                .unwrap_or("revoked")
-                .to_owned();
-            to_js(&Unbound { binding_id, status })
+            let r: UnbindResponse = inner.post(&path, &evidence).await?;
+            to_js(&Unbound {
+                binding_id: r.binding_id,
+                status: r.status,
+            })
         })
     }
 }
@@ -193,19 +212,22 @@ impl Inner {
         let result: Result<(u16, T), ClientError> = http::post(&url, body).await;
         if let Some(listener) = &self.listener {
             let (status, response) = match &result {
-                Ok((status, v)) => (*status, serde_json::to_value(v).unwrap_or_default()),
+                Ok((status, v)) => (*status, Answer::Body(v)),
                 Err(e) => (
                     e.status,
-                    serde_json::json!({ "code": e.code, "detail": e.detail }),
+                    Answer::Problem {
+                        code: &e.code,
+                        detail: &e.detail,
+                    },
                 ),
             };
-            let exchange = serde_json::json!({
-                "method": "POST",
-                "url": url,
-                "request": serde_json::to_value(body).unwrap_or_default(),
-                "status": status,
-                "response": response,
-            });
+            let exchange = Exchange {
+                method: "POST",
+                url: &url,
+                request: body,
+                status,
+                response,
+            };
             if let Ok(value) = to_js(&exchange) {
                 // A listener's own failure must not break the ceremony.
                 let _ = listener.call1(&JsValue::NULL, &value);

@@ -8,6 +8,7 @@ use simbind_core::codec::b64;
 use simbind_core::crypto::SecretKey;
 use wasm_bindgen::prelude::*;
 
+use crate::bridge::{BridgeChip, BridgeSim};
 use crate::error::ClientError;
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -40,6 +41,12 @@ fn random_key() -> Result<SecretKey, JsValue> {
             return Ok(key);
         }
     }
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| bad(e.to_string()))
 }
 
 fn bad(detail: impl Into<String>) -> JsValue {
@@ -112,13 +119,12 @@ impl SoftwareBridge {
     /// Bridge: chip info.
     #[wasm_bindgen(js_name = chipInfo)]
     pub fn chip_info(&self) -> Result<JsValue, JsValue> {
-        let info = serde_json::json!({
-            "format": "simbind-p256",
-            "serial": self.serial,
-            "publicKey": b64(&self.key.public_key().to_compressed()),
-        });
-        info.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .map_err(|e| bad(e.to_string()))
+        to_js(&BridgeChip {
+            format: Some("simbind-p256".into()),
+            serial: self.serial.clone(),
+            public_key: b64(&self.key.public_key().to_compressed()),
+            certificate: None,
+        })
     }
 
     /// Bridge: SIM info; throws when the tray is empty.
@@ -128,13 +134,12 @@ impl SoftwareBridge {
             .sim
             .as_ref()
             .ok_or_else(|| JsValue::from(js_sys::Error::new("no SIM inserted")))?;
-        let mut info =
-            serde_json::json!({ "iccid": sim.iccid, "imsi": sim.imsi, "msisdn": sim.msisdn });
-        if let Some(key) = key {
-            info["publicKey"] = b64(&key.public_key().to_compressed()).into();
-        }
-        info.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-            .map_err(|e| bad(e.to_string()))
+        to_js(&BridgeSim {
+            iccid: sim.iccid.clone(),
+            imsi: sim.imsi.clone(),
+            msisdn: sim.msisdn.clone(),
+            public_key: key.as_ref().map(|k| b64(&k.public_key().to_compressed())),
+        })
     }
 
     /// Bridge: advances and returns the counter.

@@ -1,8 +1,9 @@
 //! Ceremonies of a binding's holder: challenge, real-time verification
 //! (→ grant) and unbind, all signed by the bound chip.
 
-use serde_json::json;
-use simbind_core::api::{ChallengeRequest, ChallengeResponse, EvidenceRequest, GrantResponse};
+use simbind_core::api::{
+    ChallengeRequest, ChallengeResponse, EvidenceRequest, GrantResponse, UnbindResponse,
+};
 use simbind_core::binding::{BindingRecord, BindingStatus};
 use simbind_core::challenge::{self, unverified_nonce};
 use simbind_core::codec::b64;
@@ -176,8 +177,9 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
 pub async fn unbind(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
     let (record, decision) = decide(app, req, id, Ceremony::Unbind).await?;
     decision.result?;
-    json(
-        &json!({ "binding_id": record.binding_id, "status": record.status.label() }),
-        200,
-    )
+    let response = UnbindResponse {
+        binding_id: record.binding_id.clone(),
+        status: record.status.label().into(),
+    };
+    json(&response, 200)
 }
