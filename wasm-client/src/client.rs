@@ -109,7 +109,10 @@ impl SimBindClient {
     /// A client for the worker at `baseUrl` (e.g. `https://api.example`),
     /// reading the phone through `bridge`.
     #[wasm_bindgen(constructor)]
-    pub fn new(base_url: &str, bridge: &Bridge) -> SimBindClient {
+    pub fn new(
+        #[wasm_bindgen(js_name = baseUrl)] base_url: &str,
+        bridge: &Bridge,
+    ) -> SimBindClient {
         SimBindClient {
             inner: Inner {
                 base: base_url.trim_end_matches('/').to_owned(),
@@ -130,7 +133,10 @@ impl SimBindClient {
 
     /// Starts registering `phoneNumber` (E.164); the worker texts it a code.
     #[wasm_bindgen(js_name = startRegistration, unchecked_return_type = "Promise<Registration>")]
-    pub fn start_registration(&self, phone_number: String) -> Promise {
+    pub fn start_registration(
+        &self,
+        #[wasm_bindgen(js_name = phoneNumber)] phone_number: String,
+    ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let body = StartRegistrationRequest { phone_number };
@@ -145,7 +151,11 @@ impl SimBindClient {
     /// Binds this phone's chip and SIM to the registered number, proving the
     /// number with the `otp` it received.
     #[wasm_bindgen(js_name = completeBinding, unchecked_return_type = "Promise<Binding>")]
-    pub fn complete_binding(&self, registration_id: String, otp: String) -> Promise {
+    pub fn complete_binding(
+        &self,
+        #[wasm_bindgen(js_name = registrationId)] registration_id: String,
+        otp: String,
+    ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let path = format!("/v1/registrations/{}/challenge", encode(&registration_id));
@@ -166,7 +176,7 @@ impl SimBindClient {
     /// Real-time verification: reads chip and SIM afresh, signs a fresh
     /// challenge, and returns the worker's grant.
     #[wasm_bindgen(unchecked_return_type = "Promise<Grant>")]
-    pub fn verify(&self, binding_id: String) -> Promise {
+    pub fn verify(&self, #[wasm_bindgen(js_name = bindingId)] binding_id: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let evidence = inner.holder_evidence(Ceremony::Verify, &binding_id).await?;
@@ -182,7 +192,7 @@ impl SimBindClient {
 
     /// Ends the binding, signed by the bound chip.
     #[wasm_bindgen(unchecked_return_type = "Promise<Unbound>")]
-    pub fn unbind(&self, binding_id: String) -> Promise {
+    pub fn unbind(&self, #[wasm_bindgen(js_name = bindingId)] binding_id: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let evidence = inner.holder_evidence(Ceremony::Unbind, &binding_id).await?;

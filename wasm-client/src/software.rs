@@ -69,7 +69,10 @@ impl SoftwareBridge {
 
     /// A phone with a given 32-byte chip key (to make a "cloned chip").
     #[wasm_bindgen(js_name = withKey)]
-    pub fn with_key(serial: String, secret_key: &[u8]) -> Result<SoftwareBridge, JsValue> {
+    pub fn with_key(
+        serial: String,
+        #[wasm_bindgen(js_name = secretKey)] secret_key: &[u8],
+    ) -> Result<SoftwareBridge, JsValue> {
         let key = SecretKey::from_bytes(secret_key)
             .map_err(|_| bad("secret key must be a 32-byte P-256 scalar"))?;
         Ok(SoftwareBridge {
