@@ -2,6 +2,7 @@
 
 use js_sys::{Function, Promise};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use simbind_core::api::{
     BindRequest, BindResponse, ChallengeRequest, ChallengeResponse, Claims, EvidenceRequest,
     GrantResponse, RegistrationResponse, StartRegistrationRequest, UnbindResponse,
@@ -179,9 +180,7 @@ impl SimBindClient {
     pub fn verify(&self, #[wasm_bindgen(js_name = bindingId)] binding_id: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let evidence = inner.holder_evidence(Ceremony::Verify, &binding_id).await?;
-            let path = format!("/v1/bindings/{}/verify", encode(&binding_id));
-            let r: GrantResponse = inner.post(&path, &evidence).await?;
+            let r: GrantResponse = inner.holder_ceremony(Ceremony::Verify, &binding_id).await?;
             to_js(&Grant {
                 grant: r.grant,
                 token_type: r.token_type,
@@ -195,9 +194,7 @@ impl SimBindClient {
     pub fn unbind(&self, #[wasm_bindgen(js_name = bindingId)] binding_id: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let evidence = inner.holder_evidence(Ceremony::Unbind, &binding_id).await?;
-            let path = format!("/v1/bindings/{}/unbind", encode(&binding_id));
-            let r: UnbindResponse = inner.post(&path, &evidence).await?;
+            let r: UnbindResponse = inner.holder_ceremony(Ceremony::Unbind, &binding_id).await?;
             to_js(&Unbound {
                 binding_id: r.binding_id,
                 status: r.status,
@@ -213,7 +210,7 @@ fn encode(id: &str) -> String {
 }
 
 impl Inner {
-    async fn post<B: Serialize, T: serde::de::DeserializeOwned + Serialize>(
+    async fn post<B: Serialize, T: DeserializeOwned + Serialize>(
         &self,
         path: &str,
         body: &B,
@@ -246,17 +243,22 @@ impl Inner {
         result.map(|(_, v)| v)
     }
 
-    async fn holder_evidence(
+    /// A holder ceremony (verify or unbind): fresh challenge, fresh
+    /// evidence, then `POST /v1/bindings/{id}/{ceremony}`.
+    async fn holder_ceremony<T: DeserializeOwned + Serialize>(
         &self,
         ceremony: Ceremony,
         binding_id: &str,
-    ) -> Result<EvidenceRequest, ClientError> {
-        let path = format!("/v1/bindings/{}/challenge", encode(binding_id));
+    ) -> Result<T, ClientError> {
+        let base = format!("/v1/bindings/{}", encode(binding_id));
         let request = ChallengeRequest {
             ceremony: ceremony.label().into(),
         };
-        let challenge: ChallengeResponse = self.post(&path, &request).await?;
-        self.evidence(ceremony, &challenge, binding_id).await
+        let challenge: ChallengeResponse =
+            self.post(&format!("{base}/challenge"), &request).await?;
+        let evidence = self.evidence(ceremony, &challenge, binding_id).await?;
+        self.post(&format!("{base}/{}", ceremony.label()), &evidence)
+            .await
     }
 
     /// Reads chip and SIM afresh, advances the counter, validates with core,
