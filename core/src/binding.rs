@@ -85,6 +85,15 @@ impl BindingRecord {
     }
 }
 
+impl BindingRecord {
+    /// Ends the binding. The sealed number goes too: an ended binding keeps
+    /// no way to reach its owner.
+    pub fn revoke(&mut self) {
+        self.status = BindingStatus::Revoked;
+        self.contact = None;
+    }
+}
+
 impl SimHashes {
     /// Hashes of the SIM identifiers in `claims`.
     pub fn of(claims: &Claims, hasher: &IdHasher) -> Self {

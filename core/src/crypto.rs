@@ -8,9 +8,14 @@ use subtle::ConstantTimeEq;
 
 use crate::ValidationError;
 
-/// Constant-time equality of two byte strings (length is not secret).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.ct_eq(b).into()
+/// Compares a presented secret with the expected one in constant time,
+/// length included (both are hashed first).
+pub fn secret_eq(presented: &[u8], expected: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(presented)
+        .as_slice()
+        .ct_eq(Sha256::digest(expected).as_slice())
+        .into()
 }
 
 /// Length of a signature: `r || s`, 32 bytes each, big-endian.
@@ -101,11 +106,11 @@ impl SecretKey {
     /// A key from a 32-byte big-endian scalar in `1..n`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ValidationError> {
         if bytes.len() != 32 {
-            return Err(ValidationError::InvalidPublicKey);
+            return Err(ValidationError::InvalidSecretKey);
         }
         SigningKey::from_slice(bytes)
             .map(Self)
-            .map_err(|_| ValidationError::InvalidPublicKey)
+            .map_err(|_| ValidationError::InvalidSecretKey)
     }
 
     /// The 32-byte scalar.

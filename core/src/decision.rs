@@ -89,6 +89,15 @@ impl Context<'_> {
     }
 }
 
+/// True when `result` was reached with an accepted challenge, which must
+/// now be marked used so the same message cannot be sent again.
+pub fn challenge_consumed<T>(result: &Result<T, Denial>) -> bool {
+    result
+        .as_ref()
+        .err()
+        .is_none_or(Denial::after_challenge_accepted)
+}
+
 /// What completing a registration does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BindPlan {
@@ -172,8 +181,6 @@ fn same_chip(a: &BindingRecord, b: &BindingRecord) -> bool {
 pub struct Decision {
     pub ceremony: Ceremony,
     pub result: Result<(), Denial>,
-    /// The challenge verified and was unused: it must now be marked used.
-    pub challenge_accepted: bool,
     /// The bound chip really signed this request (its signature verified).
     pub authentic: bool,
     /// The counter the request carried.
@@ -192,7 +199,6 @@ pub fn decide_holder(
     let mut decision = Decision {
         ceremony,
         result: Ok(()),
-        challenge_accepted: false,
         authentic: false,
         counter: claims.counter,
     };
@@ -210,7 +216,6 @@ pub fn decide_holder(
     {
         return deny(decision, denial);
     }
-    decision.challenge_accepted = true;
     let presented = BindingRecord::new(&binding.binding_id, claims, ctx.hasher, ctx.now);
     if !same_chip(binding, &presented) {
         return deny(decision, Denial::ChipMismatch);
@@ -266,7 +271,7 @@ pub fn apply(binding: &BindingRecord, decision: &Decision, policy: &Policy, now:
             record.counter = decision.counter;
             record.consecutive_failures = 0;
             if decision.ceremony == Ceremony::Unbind {
-                record.status = BindingStatus::Revoked;
+                record.revoke();
             }
             Effects {
                 record: Some(record),

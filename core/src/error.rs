@@ -21,6 +21,8 @@ pub enum ValidationError {
     InvalidBase64(&'static str),
     #[error("public key is not a valid SEC1-encoded P-256 point")]
     InvalidPublicKey,
+    #[error("private key must be a 32-byte scalar in 1..n")]
+    InvalidSecretKey,
     #[error("signature must be 64 bytes r||s with 0 < r, s < n")]
     InvalidSignatureEncoding,
     #[error("attestation format '{0}' is not supported")]
@@ -43,6 +45,7 @@ impl ValidationError {
             Self::InvalidId(_) => "invalid_id",
             Self::InvalidBase64(_) => "invalid_base64",
             Self::InvalidPublicKey => "invalid_public_key",
+            Self::InvalidSecretKey => "invalid_secret_key",
             Self::InvalidSignatureEncoding => "invalid_signature_encoding",
             Self::UnsupportedFormat(_) => "unsupported_attestation_format",
             Self::InvalidOtpFormat => "invalid_otp_format",
@@ -129,16 +132,19 @@ impl Denial {
         }
     }
 
-    /// True for the refusals of the challenge itself (it was not accepted,
-    /// so it need not be marked used).
-    pub fn is_challenge_denial(&self) -> bool {
-        matches!(
+    /// False for refusals decided before the challenge was accepted (the
+    /// challenge itself, or the binding's status): only an accepted
+    /// challenge has to be marked used.
+    pub fn after_challenge_accepted(&self) -> bool {
+        !matches!(
             self,
             Self::ChallengeInvalid
                 | Self::ChallengeExpired
                 | Self::ChallengeWrongCeremony
                 | Self::ChallengeWrongSubject
                 | Self::ChallengeReused
+                | Self::BindingSuspended
+                | Self::BindingRevoked
         )
     }
 

@@ -34,9 +34,18 @@ impl IdKind {
 }
 
 /// A keyed identifier hash, serialized as 64 lowercase hex characters.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Equality is constant-time, so `==` is as safe as [`IdHash::ct_eq`].
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct IdHash(String);
+
+impl PartialEq for IdHash {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other)
+    }
+}
+
+impl Eq for IdHash {}
 
 impl core::fmt::Debug for IdHash {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

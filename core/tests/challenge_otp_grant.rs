@@ -75,6 +75,35 @@ fn challenge_refuses_any_flipped_bit_and_other_keys() {
 }
 
 #[test]
+fn an_authentic_challenge_with_a_lifetime_over_two_minutes_is_refused() {
+    // Built by hand with the real key: issue() itself clamps the lifetime.
+    use hmac::Mac;
+    use simbind_core::codec::{keyed_mac, put_field};
+    let mut body = vec![1u8, Ceremony::Verify.code()];
+    body.extend_from_slice(&NOW.to_be_bytes());
+    body.extend_from_slice(&(NOW + 121).to_be_bytes());
+    body.extend_from_slice(&[5; 16]);
+    put_field(&mut body, b"k1");
+    put_field(&mut body, b"s");
+    let mut mac = keyed_mac(b"secret one", challenge::DOMAIN);
+    mac.update(&body);
+    body.extend_from_slice(&mac.finalize().into_bytes());
+    assert_eq!(
+        challenge::verify(&keys(), &body, Ceremony::Verify, "s", NOW),
+        Err(Denial::ChallengeInvalid)
+    );
+}
+
+#[test]
+fn secrets_compare_in_constant_time_including_length() {
+    use simbind_core::crypto::secret_eq;
+    assert!(secret_eq(b"admin-token", b"admin-token"));
+    assert!(!secret_eq(b"admin-token", b"admin-tokeN"));
+    assert!(!secret_eq(b"admin", b"admin-token"));
+    assert!(!secret_eq(b"", b"admin-token"));
+}
+
+#[test]
 fn challenge_from_the_future_is_refused() {
     let c = challenge::issue(&keys(), Ceremony::Verify, "s", NOW + 60, 120, [5; 16]);
     assert_eq!(

@@ -771,3 +771,29 @@ fn denial_codes_are_unique_and_snake_case() {
             .all(|d| matches!(d.http_status(), 401 | 403 | 409 | 410 | 429))
     );
 }
+
+#[test]
+fn only_accepted_challenges_are_consumed() {
+    use simbind_core::decision::challenge_consumed;
+    assert!(challenge_consumed(&Ok::<(), Denial>(())));
+    for d in [
+        Denial::SimChanged,
+        Denial::CounterReplayed,
+        Denial::BadSignature,
+        Denial::ChipMismatch,
+        Denial::NumberMismatch,
+    ] {
+        assert!(challenge_consumed(&Err::<(), _>(d)), "{d:?}");
+    }
+    for d in [
+        Denial::ChallengeInvalid,
+        Denial::ChallengeExpired,
+        Denial::ChallengeWrongCeremony,
+        Denial::ChallengeWrongSubject,
+        Denial::ChallengeReused,
+        Denial::BindingSuspended,
+        Denial::BindingRevoked,
+    ] {
+        assert!(!challenge_consumed(&Err::<(), _>(d)), "{d:?}");
+    }
+}
