@@ -18,6 +18,8 @@ use crate::problem::ApiError;
 
 /// Marker that every dev secret value starts with.
 pub const DEV_SECRET_PREFIX: &str = "dev-only-";
+/// Shortest secret accepted outside dev mode, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
 
 /// How SMS leave the worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +65,17 @@ fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, 
     }
 }
 
+/// A boolean var: `true`, `false` or unset (false); anything else refuses.
+fn flag(env: &Env, name: &str) -> Result<bool, ApiError> {
+    match var(env, name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::Misconfigured(format!(
+            "{name} must be true or false"
+        ))),
+    }
+}
+
 impl Config {
     /// Reads and checks the configuration; any problem refuses service.
     pub fn from_env(env: &Env) -> Result<Self, ApiError> {
@@ -74,12 +87,17 @@ impl Config {
                 .map(|s| s.to_string())
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| ApiError::Misconfigured(format!("secret {name} is not set")))?;
-            if !dev_mode && value.starts_with(DEV_SECRET_PREFIX) {
-                return Err(ApiError::Misconfigured(format!(
-                    "secret {name} holds a dev value outside dev mode"
-                )));
+            let problem = match (dev_mode, value.starts_with(DEV_SECRET_PREFIX)) {
+                // Dev mode opens the outbox and token-less routes: only with dev secrets.
+                (true, false) => Some("holds a non-dev value in dev mode"),
+                (false, true) => Some("holds a dev value outside dev mode"),
+                (false, false) if value.len() < MIN_SECRET_LEN => Some("is shorter than 32 bytes"),
+                _ => None,
+            };
+            match problem {
+                Some(problem) => Err(ApiError::Misconfigured(format!("secret {name} {problem}"))),
+                None => Ok(value),
             }
-            Ok(value)
         };
         let grant_key = unb64(&secret("GRANT_SIGNING_KEY")?, "GRANT_SIGNING_KEY")
             .ok()
@@ -91,10 +109,8 @@ impl Config {
             &var(env, "CHALLENGE_KEY_ID").unwrap_or_else(|| "c1".into()),
             secret("CHALLENGE_HMAC_KEY")?.as_bytes(),
         );
-        if let (Some(kid), Ok(old)) = (
-            var(env, "CHALLENGE_KEY_ID_PREVIOUS"),
-            secret("CHALLENGE_HMAC_KEY_PREVIOUS"),
-        ) {
+        if let Some(kid) = var(env, "CHALLENGE_KEY_ID_PREVIOUS") {
+            let old = secret("CHALLENGE_HMAC_KEY_PREVIOUS")?;
             keys.previous.push(ChallengeKey {
                 kid,
                 secret: old.into_bytes(),
@@ -110,7 +126,10 @@ impl Config {
             }
             Some("webhook") => SmsConfig::Webhook {
                 url: var(env, "SMS_WEBHOOK_URL")
-                    .ok_or_else(|| ApiError::Misconfigured("SMS_WEBHOOK_URL is not set".into()))?,
+                    .filter(|url| dev_mode || url.starts_with("https://"))
+                    .ok_or_else(|| {
+                        ApiError::Misconfigured("SMS_WEBHOOK_URL must be an https:// URL".into())
+                    })?,
                 token: secret("SMS_WEBHOOK_TOKEN")?,
             },
             _ => {
@@ -141,7 +160,7 @@ impl Config {
             admin_token: secret("ADMIN_TOKEN")?,
             policy: Policy {
                 max_consecutive_failures: number(env, "MAX_CONSECUTIVE_FAILURES", 3u32)?.max(1),
-                require_sim_signature: var(env, "REQUIRE_SIM_SIGNATURE").as_deref() == Some("true"),
+                require_sim_signature: flag(env, "REQUIRE_SIM_SIGNATURE")?,
                 vendor_roots: vendor_roots(var(env, "VENDOR_ROOTS").as_deref())?,
             },
             cors_origins: var(env, "CORS_ALLOWED_ORIGINS")
@@ -164,6 +183,10 @@ fn vendor_roots(json: Option<&str>) -> Result<VendorRoots, ApiError> {
     };
     let bad = || ApiError::Misconfigured("VENDOR_ROOTS must map names to P-256 keys".into());
     let map: HashMap<String, String> = serde_json::from_str(json).map_err(|_| bad())?;
+    if map.is_empty() {
+        // Set but empty would silently turn the certificate requirement off.
+        return Err(bad());
+    }
     let mut roots = Vec::with_capacity(map.len());
     for (name, key) in map {
         let key = unb64(&key, "VENDOR_ROOTS")

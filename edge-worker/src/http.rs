@@ -1,7 +1,7 @@
 //! Request reading (content type, 8 KiB limit, strict JSON) and responses.
 
 use serde::{Serialize, de::DeserializeOwned};
-use worker::{Headers, Method, Request, Response};
+use worker::{Headers, Request, Response};
 
 use crate::problem::ApiError;
 
@@ -67,11 +67,7 @@ pub fn cors(
     Ok(())
 }
 
-/// The answer to a CORS preflight.
-pub fn preflight(method: &Method) -> Result<Response, ApiError> {
-    if *method == Method::Options {
-        Ok(Response::empty()?.with_status(204))
-    } else {
-        Err(ApiError::MethodNotAllowed)
-    }
+/// The answer to a CORS preflight (headers are added by [`cors`]).
+pub fn preflight() -> Result<Response, ApiError> {
+    Ok(Response::empty()?.with_status(204))
 }

@@ -2,6 +2,7 @@
 //! transcripts, challenges, decisions, grants) comes from `simbind-core`;
 //! this crate is routing, storage, configuration and SMS delivery.
 
+mod alert;
 mod config;
 mod http;
 mod problem;
@@ -13,7 +14,10 @@ use std::cell::Cell;
 
 use config::Config;
 use problem::ApiError;
+use simbind_core::api::ChallengeResponse;
+use simbind_core::challenge;
 use simbind_core::codec::b64;
+use simbind_core::transcript::Ceremony;
 use store::{AuditEvent, Store};
 use worker::{Context, Env, Method, Request, Response, event};
 
@@ -38,6 +42,29 @@ impl App {
             policy: &self.cfg.policy,
             now: self.now,
         }
+    }
+
+    /// A fresh challenge for `ceremony` and `subject`, as the API returns it.
+    pub fn challenge(
+        &self,
+        ceremony: Ceremony,
+        subject: &str,
+    ) -> Result<ChallengeResponse, ApiError> {
+        let ttl = self.cfg.challenge_ttl;
+        let bytes = challenge::issue(
+            &self.cfg.keys,
+            ceremony,
+            subject,
+            self.now,
+            ttl,
+            self.random()?,
+        );
+        Ok(ChallengeResponse {
+            challenge: b64(&bytes),
+            ceremony: ceremony.label().into(),
+            audience: self.cfg.audience.clone(),
+            expires_at: self.now + ttl,
+        })
     }
 
     /// `N` bytes from the platform CSPRNG.
@@ -67,9 +94,29 @@ impl App {
             code: code.map(Into::into),
         };
         let seq = self.audit_seq.get();
-        self.audit_seq.set(seq.wrapping_add(1));
-        let suffix = format!("{seq:03}:{}", self.random_suffix()?);
-        self.store.audit(binding_id, &entry, &suffix).await
+        self.audit_seq.set(seq.saturating_add(1));
+        self.store
+            .audit(binding_id, &entry, seq, &self.random_suffix()?)
+            .await
+    }
+
+    /// Records a refusal nobody authenticated (anyone may send one): one
+    /// event per reason and minute, so such requests cannot flood the trail.
+    pub async fn audit_unverified(
+        &self,
+        binding_id: &str,
+        ceremony: Option<&str>,
+        code: &str,
+    ) -> Result<(), ApiError> {
+        let entry = AuditEvent {
+            at: self.now_ms,
+            event: "denied_unverified".into(),
+            ceremony: ceremony.map(Into::into),
+            code: Some(code.into()),
+        };
+        self.store
+            .audit_once_per_minute(binding_id, &entry, code)
+            .await
     }
 }
 
@@ -104,7 +151,7 @@ async fn serve(req: &mut Request, env: &Env, cfg: Config) -> Result<Response, Ap
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
     if method == Method::Options {
-        return http::preflight(&method);
+        return http::preflight();
     }
     routes::dispatch(&app, req, &method, &segments).await
 }

@@ -6,27 +6,36 @@ use simbind_core::{Denial, ValidationError};
 use thiserror::Error;
 use worker::{Headers, Response};
 
+/// What a 404 did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Route,
+    Registration,
+    Binding,
+}
+
 /// An API failure. Bad input is always a 4xx; 5xx is only for the platform.
+/// Details never repeat input values (they could be subscriber identifiers).
 #[derive(Debug, Error)]
 pub enum ApiError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error(transparent)]
     Denied(#[from] Denial),
-    #[error("request body is not valid JSON: {0}")]
-    MalformedJson(String),
-    #[error("request body has a field of the wrong type or value: {0}")]
-    InvalidField(String),
-    #[error("request body has a field this API does not know: {0}")]
-    UnknownField(String),
-    #[error("request body lacks a required field: {0}")]
-    MissingField(String),
+    #[error("request body is not valid JSON")]
+    MalformedJson,
+    #[error("request body has a field of the wrong type or value")]
+    InvalidField,
+    #[error("request body has a field this API does not know")]
+    UnknownField,
+    #[error("request body lacks a required field")]
+    MissingField,
     #[error("request body is over the 8 KiB limit")]
     BodyTooLarge,
     #[error("request body must be application/json")]
     UnsupportedMediaType,
-    #[error("{0} not found")]
-    NotFound(&'static str),
+    #[error("{0:?} not found")]
+    NotFound(Missing),
     #[error("method not allowed on this route")]
     MethodNotAllowed,
     #[error("too many requests; retry later")]
@@ -54,23 +63,16 @@ impl From<worker::kv::KvError> for ApiError {
 }
 
 impl ApiError {
-    /// Classifies a JSON decoding error without echoing input values.
+    /// Classifies a JSON decoding error. serde's message can quote the
+    /// offending value, so only its category is kept.
     pub fn from_json(e: &serde_json::Error) -> Self {
         use serde_json::error::Category;
         let text = e.to_string();
-        // serde's messages name the field and expected type, not the value.
-        let summary: String = text
-            .split(" at line")
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take(120)
-            .collect();
         match e.classify() {
-            Category::Data if text.starts_with("unknown field") => Self::UnknownField(summary),
-            Category::Data if text.starts_with("missing field") => Self::MissingField(summary),
-            Category::Data => Self::InvalidField(summary),
-            _ => Self::MalformedJson(summary),
+            Category::Data if text.starts_with("unknown field") => Self::UnknownField,
+            Category::Data if text.starts_with("missing field") => Self::MissingField,
+            Category::Data => Self::InvalidField,
+            _ => Self::MalformedJson,
         }
     }
 
@@ -78,10 +80,10 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Invalid(_)
-            | Self::MalformedJson(_)
-            | Self::InvalidField(_)
-            | Self::UnknownField(_)
-            | Self::MissingField(_) => 400,
+            | Self::MalformedJson
+            | Self::InvalidField
+            | Self::UnknownField
+            | Self::MissingField => 400,
             Self::Denied(d) => d.http_status(),
             Self::BodyTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -100,15 +102,15 @@ impl ApiError {
         match self {
             Self::Invalid(e) => e.code(),
             Self::Denied(d) => d.code(),
-            Self::MalformedJson(_) => "malformed_json",
-            Self::InvalidField(_) => "invalid_field",
-            Self::UnknownField(_) => "unknown_field",
-            Self::MissingField(_) => "missing_field",
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidField => "invalid_field",
+            Self::UnknownField => "unknown_field",
+            Self::MissingField => "missing_field",
             Self::BodyTooLarge => "body_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::NotFound("registration") => "registration_not_found",
-            Self::NotFound("binding") => "binding_not_found",
-            Self::NotFound(_) => "not_found",
+            Self::NotFound(Missing::Registration) => "registration_not_found",
+            Self::NotFound(Missing::Binding) => "binding_not_found",
+            Self::NotFound(Missing::Route) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
             Self::AdminUnauthorized => "admin_unauthorized",

@@ -7,8 +7,8 @@
 //! | `number:{msisdn hash}` | binding id | none |
 //! | `chip:{chip serial hash}` | binding id | none |
 //! | `registration:{registration_id}` | `RegistrationRecord` JSON | 10 min |
-//! | `nonce:{challenge nonce}` | `1` (challenge used) | challenge life + 60 s |
-//! | `audit:{binding_id}:{ms}:{seq}:{rand}` | `AuditEvent` JSON | 90 days |
+//! | `nonce:{challenge nonce}` | `1` (challenge used) | 180 s (longest challenge life + 60 s) |
+//! | `audit:{binding_id}:{newest-first ms}:{newest-first seq}:{rand}` | `AuditEvent` JSON, also as list metadata | 90 days |
 //! | `rate:{scope}:{hash}:{window}` | count | window + 60 s |
 //! | `outbox:{msisdn hash}:{ms}:{rand}` | `OutboxMessage` JSON (dev only) | 1 day |
 
@@ -167,9 +167,10 @@ impl Store {
             .is_some())
     }
 
-    /// Marks a challenge used until it would have expired anyway.
-    pub async fn use_nonce(&self, nonce: &[u8; 16], ttl: u64) -> Result<(), ApiError> {
-        self.put(&format!("nonce:{}", b64(nonce)), &1, Some(ttl + MIN_TTL))
+    /// Marks a challenge used until any challenge would have expired.
+    pub async fn use_nonce(&self, nonce: &[u8; 16]) -> Result<(), ApiError> {
+        let ttl = simbind_core::challenge::MAX_TTL_SECS + MIN_TTL;
+        self.put(&format!("nonce:{}", b64(nonce)), &1, Some(ttl))
             .await
     }
 
@@ -187,19 +188,68 @@ impl Store {
         Ok(n)
     }
 
+    /// Stores `value` and repeats it as the key's list metadata, so a
+    /// listing needs no read per key (values stay under KV's 1 KiB metadata cap).
+    async fn put_listed<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: u64,
+    ) -> Result<(), ApiError> {
+        let text = serde_json::to_string(value).map_err(|e| ApiError::Platform(e.to_string()))?;
+        self.kv
+            .put(key, text)?
+            .metadata(value)?
+            .expiration_ttl(ttl.max(MIN_TTL))
+            .execute()
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Appends an audit event. Keys sort newest first (KV lists in key
+    /// order); `seq` keeps a request's own events in the order written.
     pub async fn audit(
         &self,
         binding_id: &str,
         event: &AuditEvent,
-        suffix: &str,
+        seq: u16,
+        rand: &str,
     ) -> Result<(), ApiError> {
-        let key = format!("audit:{binding_id}:{:016}:{suffix}", event.at);
-        self.put(&key, event, Some(AUDIT_TTL)).await
+        let key = format!(
+            "audit:{binding_id}:{}:{:05}:{rand}",
+            newest_first(event.at),
+            u16::MAX - seq
+        );
+        self.put_listed(&key, event, AUDIT_TTL).await
     }
 
-    /// Audit events of a binding, oldest first (at most 1000).
-    pub async fn audit_trail(&self, binding_id: &str) -> Result<Vec<AuditEvent>, ApiError> {
-        self.list_values(format!("audit:{binding_id}:")).await
+    /// Writes `event` under one key per binding, minute and reason: repeats
+    /// within the minute overwrite it instead of adding events.
+    pub async fn audit_once_per_minute(
+        &self,
+        binding_id: &str,
+        event: &AuditEvent,
+        reason: &str,
+    ) -> Result<(), ApiError> {
+        let minute = event.at - event.at % 60_000;
+        let key = format!(
+            "audit:{binding_id}:{}:unverified:{reason}",
+            newest_first(minute)
+        );
+        self.put_listed(&key, event, AUDIT_TTL).await
+    }
+
+    /// The newest audit events of a binding (at most [`AUDIT_PAGE`]), oldest
+    /// first, and whether older ones exist.
+    pub async fn audit_trail(&self, binding_id: &str) -> Result<(Vec<AuditEvent>, bool), ApiError> {
+        let (mut events, more) = self
+            .list_listed(format!("audit:{binding_id}:"), AUDIT_PAGE)
+            .await?;
+        events.reverse();
+        // Per-minute events are keyed by their minute: place them by time.
+        // The sort is stable, so one request's events keep their order.
+        events.sort_by_key(|e: &AuditEvent| e.at);
+        Ok((events, more))
     }
 
     pub async fn put_outbox(
@@ -209,22 +259,37 @@ impl Store {
         suffix: &str,
     ) -> Result<(), ApiError> {
         let key = format!("outbox:{}:{:016}:{suffix}", to.as_str(), message.at);
-        self.put(&key, message, Some(24 * 3600)).await
+        self.put_listed(&key, message, 24 * 3600).await
     }
 
     /// Outbox messages to a number, oldest first.
     pub async fn outbox(&self, to: &IdHash) -> Result<Vec<OutboxMessage>, ApiError> {
-        self.list_values(format!("outbox:{}:", to.as_str())).await
+        Ok(self
+            .list_listed(format!("outbox:{}:", to.as_str()), 1000)
+            .await?
+            .0)
     }
 
-    async fn list_values<T: DeserializeOwned>(&self, prefix: String) -> Result<Vec<T>, ApiError> {
-        let listed = self.kv.list().prefix(prefix).limit(1000).execute().await?;
-        let mut out = Vec::with_capacity(listed.keys.len());
-        for key in listed.keys {
-            if let Some(value) = self.get(&key.name).await? {
-                out.push(value);
-            }
-        }
-        Ok(out)
+    /// Values stored with [`Store::put_listed`] under `prefix`, in key order.
+    async fn list_listed<T: DeserializeOwned>(
+        &self,
+        prefix: String,
+        limit: u64,
+    ) -> Result<(Vec<T>, bool), ApiError> {
+        let listed = self.kv.list().prefix(prefix).limit(limit).execute().await?;
+        let values = listed
+            .keys
+            .into_iter()
+            .filter_map(|k| k.metadata.and_then(|m| serde_json::from_value(m).ok()))
+            .collect();
+        Ok((values, !listed.list_complete))
     }
+}
+
+/// How many audit events a listing returns.
+pub const AUDIT_PAGE: u64 = 200;
+
+/// A millisecond timestamp as a key part that sorts newest first.
+fn newest_first(at_ms: u64) -> String {
+    format!("{:020}", u64::MAX - at_ms)
 }

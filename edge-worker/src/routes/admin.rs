@@ -2,18 +2,18 @@
 
 use serde_json::json;
 use simbind_core::binding::{BindingRecord, BindingStatus};
-use simbind_core::crypto::constant_time_eq;
+use simbind_core::crypto::secret_eq;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
 use worker::{Request, Response};
 
 use crate::App;
 use crate::http::json;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Missing};
 
 fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
     let header = req.headers().get("authorization")?.unwrap_or_default();
     let token = header.strip_prefix("Bearer ").unwrap_or("");
-    if constant_time_eq(token.as_bytes(), app.cfg.admin_token.as_bytes()) {
+    if secret_eq(token.as_bytes(), app.cfg.admin_token.as_bytes()) {
         Ok(())
     } else {
         Err(ApiError::AdminUnauthorized)
@@ -26,7 +26,7 @@ async fn load(app: &App, req: &Request, id: &str) -> Result<BindingRecord, ApiEr
     app.store
         .binding(id.as_str())
         .await?
-        .ok_or(ApiError::NotFound("binding"))
+        .ok_or(ApiError::NotFound(Missing::Binding))
 }
 
 fn summary(b: &BindingRecord) -> serde_json::Value {
@@ -51,9 +51,9 @@ pub async fn show(app: &App, req: &Request, id: &str) -> Result<Response, ApiErr
 /// `GET /v1/admin/bindings/{id}/audit`: the binding's audit trail.
 pub async fn audit(app: &App, req: &Request, id: &str) -> Result<Response, ApiError> {
     let binding = load(app, req, id).await?;
-    let events = app.store.audit_trail(&binding.binding_id).await?;
+    let (events, more) = app.store.audit_trail(&binding.binding_id).await?;
     json(
-        &json!({ "binding_id": binding.binding_id, "events": events }),
+        &json!({ "binding_id": binding.binding_id, "events": events, "more": more }),
         200,
     )
 }
@@ -63,7 +63,7 @@ pub async fn audit(app: &App, req: &Request, id: &str) -> Result<Response, ApiEr
 pub async fn revoke(app: &App, req: &Request, id: &str) -> Result<Response, ApiError> {
     let mut binding = load(app, req, id).await?;
     if binding.status != BindingStatus::Revoked {
-        binding.status = BindingStatus::Revoked;
+        binding.revoke();
         binding.updated_at = app.now;
         app.store.put_binding(&binding).await?;
         app.store.unindex_binding(&binding).await?;

@@ -9,13 +9,13 @@ use worker::{Request, Response};
 
 use crate::App;
 use crate::http::json;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Missing};
 
 fn dev_only(app: &App) -> Result<(), ApiError> {
     if app.cfg.dev_mode {
         Ok(())
     } else {
-        Err(ApiError::NotFound("route"))
+        Err(ApiError::NotFound(Missing::Route))
     }
 }
 
@@ -27,9 +27,7 @@ struct OutboxQuery {
 /// `GET /dev/outbox?phone_number=+...`: SMS sent to a number.
 pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
     dev_only(app)?;
-    let query: OutboxQuery = req
-        .query()
-        .map_err(|_| ApiError::MissingField("phone_number".into()))?;
+    let query: OutboxQuery = req.query().map_err(|_| ApiError::MissingField)?;
     let number = PhoneNumber::parse(&query.phone_number)?;
     let messages = app
         .store
@@ -42,6 +40,9 @@ pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
 pub async fn audit(app: &App, id: &str) -> Result<Response, ApiError> {
     dev_only(app)?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
-    let events = app.store.audit_trail(id.as_str()).await?;
-    json(&json!({ "binding_id": id.as_str(), "events": events }), 200)
+    let (events, more) = app.store.audit_trail(id.as_str()).await?;
+    json(
+        &json!({ "binding_id": id.as_str(), "events": events, "more": more }),
+        200,
+    )
 }

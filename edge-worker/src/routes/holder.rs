@@ -1,30 +1,28 @@
 //! Ceremonies of a binding's holder: challenge, real-time verification
 //! (→ grant) and unbind, all signed by the bound chip.
 
-use simbind_core::api::{
-    ChallengeRequest, ChallengeResponse, EvidenceRequest, GrantResponse, UnbindResponse,
-};
+use simbind_core::api::{ChallengeRequest, EvidenceRequest, GrantResponse, UnbindResponse};
 use simbind_core::binding::{BindingRecord, BindingStatus};
-use simbind_core::challenge::{self, unverified_nonce};
+use simbind_core::challenge::unverified_nonce;
 use simbind_core::codec::b64;
-use simbind_core::decision::{Decision, apply, decide_holder};
+use simbind_core::decision::{Decision, apply, challenge_consumed, decide_holder};
 use simbind_core::grant::GrantClaims;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
 use simbind_core::transcript::Ceremony;
-use simbind_core::{Denial, ValidationError, contact};
+use simbind_core::{Denial, ValidationError};
 use worker::{Request, Response};
 
 use crate::App;
+use crate::alert::{self, Alert};
 use crate::http::{json, read_json};
-use crate::problem::ApiError;
-use crate::sms::{self, SmsKind};
+use crate::problem::{ApiError, Missing};
 
 async fn load(app: &App, id: &str) -> Result<BindingRecord, ApiError> {
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
     app.store
         .binding(id.as_str())
         .await?
-        .ok_or(ApiError::NotFound("binding"))
+        .ok_or(ApiError::NotFound(Missing::Binding))
 }
 
 /// `POST /v1/bindings/{id}/challenge` with `{"ceremony": "verify" | "unbind"}`.
@@ -40,21 +38,7 @@ pub async fn challenge(app: &App, req: &mut Request, id: &str) -> Result<Respons
         BindingStatus::Suspended => return Err(Denial::BindingSuspended.into()),
         BindingStatus::Revoked => return Err(Denial::BindingRevoked.into()),
     }
-    let bytes = challenge::issue(
-        &app.cfg.keys,
-        ceremony,
-        &binding.binding_id,
-        app.now,
-        app.cfg.challenge_ttl,
-        app.random()?,
-    );
-    let response = ChallengeResponse {
-        challenge: b64(&bytes),
-        ceremony: ceremony.label().into(),
-        audience: app.cfg.audience.clone(),
-        expires_at: app.now + app.cfg.challenge_ttl,
-    };
-    json(&response, 200)
+    json(&app.challenge(ceremony, &binding.binding_id)?, 200)
 }
 
 /// Runs the decision for `ceremony` and applies its effects: counter, audit,
@@ -71,8 +55,8 @@ async fn decide(
     let nonce = unverified_nonce(&evidence.claims.challenge).ok_or(Denial::ChallengeInvalid)?;
     let used = app.store.nonce_used(&nonce).await?;
     let decision = decide_holder(&app.ctx(), &binding, ceremony, &evidence, used);
-    if decision.challenge_accepted {
-        app.store.use_nonce(&nonce, app.cfg.challenge_ttl).await?;
+    if challenge_consumed(&decision.result) {
+        app.store.use_nonce(&nonce).await?;
     }
     let effects = apply(&binding, &decision, &app.cfg.policy, app.now);
     let record = match &effects.record {
@@ -90,6 +74,10 @@ async fn decide(
             app.audit(id, "unbound", label, None).await?;
         }
         Ok(()) => app.audit(id, "verified", label, None).await?,
+        // Anyone can send these: audited at most once a minute per reason.
+        Err(denial) if !decision.authentic => {
+            app.audit_unverified(id, label, denial.code()).await?;
+        }
         Err(denial) => {
             app.audit(id, "denied", label, Some(denial.code())).await?;
             if effects.suspended {
@@ -97,54 +85,15 @@ async fn decide(
                     .await?;
             }
             if effects.alert {
-                alert(app, &record, denial, effects.suspended).await?;
+                let why = Alert::Refused {
+                    denial,
+                    suspended: effects.suspended,
+                };
+                alert::send(app, &record, why).await?;
             }
         }
     }
     Ok((record, decision))
-}
-
-/// Texts the bound number about an authentic failure. A delivery failure is
-/// audited, not returned: the denial is what the caller must see.
-async fn alert(
-    app: &App,
-    binding: &BindingRecord,
-    denial: Denial,
-    suspended: bool,
-) -> Result<(), ApiError> {
-    let Some(number) = binding
-        .contact
-        .as_deref()
-        .and_then(|sealed| contact::open(&app.cfg.pepper, &binding.binding_id, sealed))
-    else {
-        return app
-            .audit(
-                &binding.binding_id,
-                "alert_failed",
-                None,
-                Some("no_contact"),
-            )
-            .await;
-    };
-    let reason = match denial {
-        Denial::SimChanged => "a different SIM card was used with your registered phone",
-        Denial::NumberChanged => "your SIM now reports a different phone number",
-        Denial::CounterReplayed => "a copy of your phone's secure key may be in use",
-        _ => "a secure-channel check from your phone failed",
-    };
-    let tail = if suspended {
-        " Your binding is now suspended; re-register with a code sent to this number to restore it."
-    } else {
-        ""
-    };
-    let text =
-        format!("SimBind alert: {reason}.{tail} If this was not you, contact your provider now.");
-    let (event, code) = match sms::send(app, &number, SmsKind::Alert, &text).await {
-        Ok(()) => ("alert_sent", denial.code()),
-        Err(_) => ("alert_failed", "sms_delivery_failed"),
-    };
-    app.audit(&binding.binding_id, event, None, Some(code))
-        .await
 }
 
 /// `POST /v1/bindings/{id}/verify`: real-time check → ES256 grant.

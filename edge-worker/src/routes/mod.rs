@@ -9,7 +9,7 @@ mod registration;
 use worker::{Method, Request, Response};
 
 use crate::App;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Missing};
 
 /// Routes a request by method and path segments.
 pub async fn dispatch(
@@ -34,7 +34,7 @@ pub async fn dispatch(
         (Get, ["dev", "outbox"]) => dev::outbox(app, req).await,
         (Get, ["dev", "bindings", id, "audit"]) => dev::audit(app, id).await,
         (_, path) if known(path) => Err(ApiError::MethodNotAllowed),
-        _ => Err(ApiError::NotFound("route")),
+        _ => Err(ApiError::NotFound(Missing::Route)),
     }
 }
 

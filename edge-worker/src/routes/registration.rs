@@ -2,12 +2,11 @@
 //! bind with that code.
 
 use simbind_core::api::{
-    BindRequest, BindResponse, ChallengeResponse, RegistrationResponse, StartRegistrationRequest,
+    BindRequest, BindResponse, RegistrationResponse, StartRegistrationRequest,
 };
 use simbind_core::binding::RegistrationRecord;
-use simbind_core::challenge::{self, unverified_nonce};
-use simbind_core::codec::b64;
-use simbind_core::decision::{BindPlan, decide_binding};
+use simbind_core::challenge::unverified_nonce;
+use simbind_core::decision::{BindPlan, challenge_consumed, decide_binding};
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId, PhoneNumber, REGISTRATION_PREFIX};
 use simbind_core::otp::{self, OtpState};
@@ -16,28 +15,12 @@ use simbind_core::{Denial, contact};
 use worker::{Request, Response};
 
 use crate::App;
+use crate::alert::{self, Alert};
 use crate::http::{json, read_json};
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Missing};
 use crate::sms::{self, SmsKind};
 
 const HOUR: u64 = 3600;
-
-fn bind_challenge(app: &App, registration_id: &str) -> Result<ChallengeResponse, ApiError> {
-    let bytes = challenge::issue(
-        &app.cfg.keys,
-        Ceremony::Bind,
-        registration_id,
-        app.now,
-        app.cfg.challenge_ttl,
-        app.random()?,
-    );
-    Ok(ChallengeResponse {
-        challenge: b64(&bytes),
-        ceremony: Ceremony::Bind.label().into(),
-        audience: app.cfg.audience.clone(),
-        expires_at: app.now + app.cfg.challenge_ttl,
-    })
-}
 
 /// `POST /v1/registrations`: sends a one-time code to the number.
 pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
@@ -71,7 +54,7 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     let response = RegistrationResponse {
         registration_id: id.as_str().into(),
         otp_expires_at: record.otp.expires_at,
-        challenge: bind_challenge(app, id.as_str())?,
+        challenge: app.challenge(Ceremony::Bind, id.as_str())?,
     };
     json(&response, 201)
 }
@@ -81,13 +64,16 @@ async fn load(app: &App, id: &str) -> Result<RegistrationRecord, ApiError> {
     app.store
         .registration(id.as_str())
         .await?
-        .ok_or(ApiError::NotFound("registration"))
+        .ok_or(ApiError::NotFound(Missing::Registration))
 }
 
 /// `POST /v1/registrations/{id}/challenge`: a fresh bind challenge.
 pub async fn challenge(app: &App, id: &str) -> Result<Response, ApiError> {
     let registration = load(app, id).await?;
-    json(&bind_challenge(app, &registration.registration_id)?, 200)
+    json(
+        &app.challenge(Ceremony::Bind, &registration.registration_id)?,
+        200,
+    )
 }
 
 /// `POST /v1/registrations/{id}/binding`: code + chip-signed evidence.
@@ -131,12 +117,33 @@ pub async fn bind(app: &App, req: &mut Request, id: &str) -> Result<Response, Ap
         used,
         new_id.as_str(),
     );
-    if !matches!(&plan, Err(d) if d.is_challenge_denial()) {
-        app.store.use_nonce(&nonce, app.cfg.challenge_ttl).await?;
+    if challenge_consumed(&plan) {
+        app.store.use_nonce(&nonce).await?;
     }
-    let (mut record, rebound) = match plan? {
-        BindPlan::Create(record) => (record, false),
-        BindPlan::Rebind(record) => (record, true),
+    let (mut record, rebound) = match plan {
+        Ok(BindPlan::Create(record)) => (record, false),
+        Ok(BindPlan::Rebind(record)) => (record, true),
+        Err(denial @ (Denial::BindingExists | Denial::ChipAlreadyBound)) => {
+            // The number was proven with a code (or the chip claimed) for
+            // another phone: tell the owner of the live binding.
+            let owner = if denial == Denial::BindingExists {
+                &existing
+            } else {
+                &chip_holder
+            };
+            if let Some(owner) = owner {
+                app.audit(
+                    &owner.binding_id,
+                    "denied",
+                    Some("bind"),
+                    Some(denial.code()),
+                )
+                .await?;
+                alert::send(app, owner, Alert::TakeoverAttempt(denial)).await?;
+            }
+            return Err(denial.into());
+        }
+        Err(denial) => return Err(denial.into()),
     };
     record.contact = Some(contact::seal(
         &app.cfg.pepper,
@@ -160,9 +167,7 @@ pub async fn bind(app: &App, req: &mut Request, id: &str) -> Result<Response, Ap
     app.audit(&record.binding_id, event, Some("bind"), None)
         .await?;
     if rebound {
-        let text = "SimBind: your number was re-bound to a new SIM on your registered phone. \
-                    If this was not you, contact your provider now.";
-        sms::send(app, &claims.sim.msisdn, SmsKind::Alert, text).await?;
+        alert::send(app, &record, Alert::Rebound).await?;
     }
     let response = BindResponse {
         binding_id: record.binding_id.clone(),

@@ -1,0 +1,82 @@
+//! Security alerts texted to a binding's number. The number is unsealed only
+//! here; a delivery failure is audited, never returned, so the caller still
+//! sees the decision that caused the alert.
+
+use simbind_core::binding::BindingRecord;
+use simbind_core::{Denial, contact};
+
+use crate::App;
+use crate::problem::ApiError;
+use crate::sms::{self, SmsKind};
+
+/// Why the owner is told.
+#[derive(Clone, Copy, Debug)]
+pub enum Alert {
+    /// The bound chip signed a request that was refused.
+    Refused { denial: Denial, suspended: bool },
+    /// Someone proved the number (or claimed the chip) and tried to bind it
+    /// elsewhere: the SIM-swap signature.
+    TakeoverAttempt(Denial),
+    /// The bound chip moved the binding to a new SIM.
+    Rebound,
+}
+
+impl Alert {
+    fn text(self) -> String {
+        let reason = match self {
+            Alert::Refused {
+                denial: Denial::SimChanged,
+                ..
+            } => "a different SIM card was used with your registered phone",
+            Alert::Refused {
+                denial: Denial::NumberChanged,
+                ..
+            } => "your SIM now reports a different phone number",
+            Alert::Refused {
+                denial: Denial::CounterReplayed,
+                ..
+            } => "a copy of your phone's secure key may be in use",
+            Alert::Refused { .. } => "a secure-channel check from your phone failed",
+            Alert::TakeoverAttempt(Denial::ChipAlreadyBound) => {
+                "another number tried to bind your registered phone's chip"
+            }
+            Alert::TakeoverAttempt(_) => {
+                "someone proved this number with a code and tried to bind it to another phone"
+            }
+            Alert::Rebound => "your number was re-bound to a new SIM on your registered phone",
+        };
+        let tail = match self {
+            Alert::Refused {
+                suspended: true, ..
+            } => {
+                " Your binding is now suspended; re-register with a code sent to this number to restore it."
+            }
+            _ => "",
+        };
+        format!("SimBind alert: {reason}.{tail} If this was not you, contact your provider now.")
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            Alert::Refused { denial, .. } | Alert::TakeoverAttempt(denial) => denial.code(),
+            Alert::Rebound => "rebound",
+        }
+    }
+}
+
+/// Texts the number of `binding` and audits the outcome.
+pub async fn send(app: &App, binding: &BindingRecord, alert: Alert) -> Result<(), ApiError> {
+    let id = binding.binding_id.as_str();
+    let number = binding
+        .contact
+        .as_deref()
+        .and_then(|sealed| contact::open(&app.cfg.pepper, id, sealed));
+    let (event, code) = match number {
+        None => ("alert_failed", "no_contact"),
+        Some(number) => match sms::send(app, &number, SmsKind::Alert, &alert.text()).await {
+            Ok(()) => ("alert_sent", alert.code()),
+            Err(_) => ("alert_failed", "sms_delivery_failed"),
+        },
+    };
+    app.audit(id, event, None, Some(code)).await
+}
