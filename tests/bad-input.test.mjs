@@ -93,6 +93,10 @@ test("bad ids and OTP shapes", async () => {
   await refused(`/v1/bindings/${bindingId}/challenge`, JSON.stringify({ ceremony: "bind" }), 400, "out_of_range");
   const bind = JSON.stringify({ otp: "12ab56", evidence: good });
   await refused(`/v1/registrations/${registrationId}/binding`, bind, 400, "invalid_otp_format");
+  // A wrong (well-formed) code with malformed evidence: refused before the code is
+  // checked, so no attempt is counted.
+  const badEvidence = JSON.stringify({ otp: "000000", evidence: { ...good, chip_signature: "AAAA" } });
+  await refused(`/v1/registrations/${registrationId}/binding`, badEvidence, 400, "invalid_signature_encoding");
 });
 
 test("the dev outbox refuses a malformed number", async () => {

@@ -78,6 +78,11 @@ test("a second chip cannot take a live number (409); after unbind it can", async
   const e = await refusal(bindPhone(w, thief, s.number));
   assert.equal(e.code, "binding_exists");
   assert.equal(e.status, 409);
+  // A correct code used for another phone is the SIM-swap signature: the owner is told.
+  const alerts = (await w.outbox(s.number)).filter((m) => m.kind === "alert");
+  assert.match(alerts.at(-1).text, /tried to bind it to another phone/);
+  const events = (await w.audit(bindingId)).map((x) => `${x.event}:${x.code ?? ""}`);
+  assert.deepEqual(events.slice(-2), ["denied:binding_exists", "alert_sent:binding_exists"]);
   await first.client.unbind(bindingId);
   const second = await bindPhone(w, thief, s.number);
   assert.notEqual(second.bindingId, bindingId);

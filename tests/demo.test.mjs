@@ -251,8 +251,8 @@ test("cloned chip → refused with chip_mismatch; the real chip still works", as
     await page.locator("#chip-card:not(.cloned)").waitFor();
     await openChannel(page);
     await expectGrant(page, bindingId);
-    const events = await auditEvents(page, "bound", "denied", "verified");
-    assert.deepEqual(events, ["bound", "denied", "verified"]);
+    const events = await auditEvents(page, "bound", "denied_unverified", "verified");
+    assert.deepEqual(events, ["bound", "denied_unverified", "verified"]);
     assert.equal(await page.locator('#inbox .sms[data-kind="alert"]').count(), 0);
   });
 });

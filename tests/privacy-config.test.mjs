@@ -9,12 +9,25 @@ const PRODUCTION = {
   SIMBIND_ENV: "production",
   SMS_PROVIDER: "webhook",
   SMS_WEBHOOK_URL: "https://sms.example/v1/messages",
-  SMS_WEBHOOK_TOKEN: "prod-webhook-token-for-tests",
-  CHALLENGE_HMAC_KEY: "prod-challenge-key-for-tests",
+  SMS_WEBHOOK_TOKEN: "prod-webhook-token-for-tests-0123456789",
+  CHALLENGE_HMAC_KEY: "prod-challenge-key-for-tests-0123456789",
   GRANT_SIGNING_KEY: "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
-  ID_HASH_PEPPER: "prod-pepper-for-tests",
-  ADMIN_TOKEN: "prod-admin-token-for-tests",
+  ID_HASH_PEPPER: "prod-pepper-for-tests-0123456789abcdef",
+  ADMIN_TOKEN: "prod-admin-token-for-tests-0123456789",
 };
+const SECRETS = ["CHALLENGE_HMAC_KEY", "GRANT_SIGNING_KEY", "ID_HASH_PEPPER", "ADMIN_TOKEN", "SMS_WEBHOOK_TOKEN"];
+
+/** Starts the worker with `bindings` and expects every route to answer 503 `misconfigured`. */
+async function refusesToServe(bindings, why) {
+  const w = await startWorker({ bindings });
+  try {
+    const res = await fetch(`${w.url}/v1/health`);
+    assert.equal(res.status, 503, why);
+    assert.equal((await res.json()).code, "misconfigured", why);
+  } finally {
+    await w.dispose();
+  }
+}
 
 test("after a full flow, no number, ICCID, IMSI or chip serial is stored or echoed in clear", async () => {
   const w = await startWorker();
@@ -46,7 +59,7 @@ test("after a full flow, no number, ICCID, IMSI or chip serial is stored or echo
 });
 
 test("outside dev mode, a missing secret refuses service with 503", async () => {
-  for (const missing of ["CHALLENGE_HMAC_KEY", "GRANT_SIGNING_KEY", "ID_HASH_PEPPER", "ADMIN_TOKEN", "SMS_WEBHOOK_TOKEN"]) {
+  for (const missing of SECRETS) {
     const w = await startWorker({ bindings: { ...PRODUCTION, [missing]: undefined } });
     try {
       const res = await fetch(`${w.url}/v1/health`);
@@ -61,18 +74,39 @@ test("outside dev mode, a missing secret refuses service with 503", async () => 
   }
 });
 
-test("outside dev mode, dev secret values and the outbox are refused", async () => {
-  const devSecrets = await startWorker({ bindings: { ...PRODUCTION, ADMIN_TOKEN: "dev-only-admin-token" } });
-  try {
-    assert.equal((await fetch(`${devSecrets.url}/v1/health`)).status, 503);
-  } finally {
-    await devSecrets.dispose();
+test("outside dev mode, dev-valued or short secrets, the outbox and loose settings are refused", async () => {
+  for (const name of SECRETS) {
+    await refusesToServe({ ...PRODUCTION, [name]: "dev-only-0123456789abcdef0123456789abcdef" }, `${name} dev value`);
   }
-  const outbox = await startWorker({ bindings: { ...PRODUCTION, SMS_PROVIDER: "outbox" } });
+  await refusesToServe({ ...PRODUCTION, ADMIN_TOKEN: "short-admin-token" }, "short secret");
+  await refusesToServe({ ...PRODUCTION, SMS_PROVIDER: "outbox" }, "outbox outside dev");
+  await refusesToServe({ ...PRODUCTION, SMS_WEBHOOK_URL: "http://sms.example/v1" }, "plain-http webhook");
+  await refusesToServe({ ...PRODUCTION, REQUIRE_SIM_SIGNATURE: "yes" }, "loose boolean");
+  await refusesToServe({ ...PRODUCTION, VENDOR_ROOTS: "{}" }, "empty vendor roots");
+  await refusesToServe({ ...PRODUCTION, CHALLENGE_KEY_ID_PREVIOUS: "c0" }, "previous key id without its secret");
+});
+
+test("in dev mode, a non-dev secret is refused (dev mode opens the outbox)", async () => {
+  await refusesToServe({ ADMIN_TOKEN: PRODUCTION.ADMIN_TOKEN }, "production token in dev mode");
+});
+
+test("problem details never repeat the input values", async () => {
+  const w = await startWorker();
   try {
-    assert.equal((await fetch(`${outbox.url}/v1/health`)).status, 503);
+    for (const body of [
+      '{"phone_number": 447700900123}',
+      '{"phone_number": "+447700900123", "8944100000000000018": 1}',
+      '{"phone_number": ["234150000000001"]}',
+    ]) {
+      const res = await w.post("/v1/registrations", body);
+      assert.equal(res.status, 400);
+      const text = await res.text();
+      for (const value of ["447700900123", "8944100000000000018", "234150000000001"]) {
+        assert.ok(!text.includes(value), `problem echoes ${value}: ${text}`);
+      }
+    }
   } finally {
-    await outbox.dispose();
+    await w.dispose();
   }
 });
 
@@ -97,7 +131,7 @@ test("production config: serves, dev routes answer 404, SMS goes to the webhook 
     const { registrationId } = await p.client.startRegistration(s.number);
     assert.equal(delivered.length, 1);
     assert.equal(delivered[0].url, "https://sms.example/v1/messages");
-    assert.equal(delivered[0].auth, "Bearer prod-webhook-token-for-tests");
+    assert.equal(delivered[0].auth, "Bearer prod-webhook-token-for-tests-0123456789");
     assert.equal(delivered[0].body.to, s.number);
     assert.equal(delivered[0].body.kind, "otp");
     const code = delivered[0].body.text.match(/\d{6}/)[0];

@@ -65,6 +65,18 @@ test("replay: a captured binding message, sent again, is refused", async () => {
   assert.equal(again.code, "challenge_wrong_subject");
 });
 
+test("replay: a binding challenge is single-use even after a refused bind", async () => {
+  const s = subscriber();
+  const other = subscriber();
+  const p = phone(w.url, { sim: other.simA }); // carries another number: bind refused
+  const { registrationId } = await p.client.startRegistration(s.number);
+  const code = await w.otp(s.number);
+  assert.equal((await refusal(p.client.completeBinding(registrationId, code))).code, "number_mismatch");
+  const captured = p.lastRequest();
+  const again = await problem(await w.post(`/v1/registrations/${registrationId}/binding`, captured));
+  assert.equal(again.code, "challenge_reused");
+});
+
 test("freshness: challenges expire", async () => {
   const short = await startWorker({ bindings: { CHALLENGE_TTL_SECS: "1" } });
   try {
@@ -145,8 +157,13 @@ test("substitution: another chip (same serial, other key) is refused without ale
   impostor.device.setCounter(100);
   assert.equal((await refusal(impostor.client.verify(bindingId))).code, "chip_mismatch");
   const other = phone(w.url, { sim: s.simA });
-  assert.equal((await refusal(other.client.verify(bindingId))).code, "chip_mismatch");
+  const before = await w.kv.get(`binding:${bindingId}`);
+  for (let i = 0; i < 5; i++) assert.equal((await refusal(other.client.verify(bindingId))).code, "chip_mismatch");
+  assert.equal(await w.kv.get(`binding:${bindingId}`), before, "unauthenticated: the binding is unchanged");
   assert.equal((await w.outbox(s.number)).filter((m) => m.kind === "alert").length, 0, "unauthenticated: no SMS");
+  const unverified = (await w.audit(bindingId)).filter((e) => e.event === "denied_unverified");
+  assert.equal(unverified.length, 1, "repeats within a minute are one audit event, not a flood");
+  assert.equal(unverified[0].code, "chip_mismatch");
   await p.client.verify(bindingId);
 });
 

@@ -69,8 +69,11 @@ fn malformed(what: &str, e: impl core::fmt::Display) -> ClientError {
 /// Reads a reply that is an object, or JSON text of one.
 fn reply<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, ClientError> {
     match value.as_string() {
-        Some(text) => serde_json::from_str(&text).map_err(|e| malformed(what, e)),
-        None => serde_wasm_bindgen::from_value(value).map_err(|e| malformed(what, e)),
+        // serde's messages can quote the value (an ICCID, a number): not kept.
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|_| malformed(what, "reply is not the documented JSON shape")),
+        None => serde_wasm_bindgen::from_value(value)
+            .map_err(|_| malformed(what, "reply is not the documented object shape")),
     }
 }
 
@@ -257,7 +260,7 @@ impl Bridge {
             Some(text) => text
                 .trim()
                 .parse::<f64>()
-                .map_err(|e| malformed("nextCounter", e))?,
+                .map_err(|_| malformed("nextCounter", "not a decimal number"))?,
             None => value
                 .as_f64()
                 .ok_or_else(|| malformed("nextCounter", "not a number"))?,
