@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::bridge::Bridge;
-use crate::error::ClientError;
+use crate::error::{ClientError, to_js};
 use crate::http;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -84,12 +84,6 @@ struct Exchange<'a, B: Serialize, T: Serialize> {
 enum Answer<'a, T: Serialize> {
     Body(&'a T),
     Problem { code: &'a str, detail: &'a str },
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| ClientError::client("encode_failed", e.to_string()).into())
 }
 
 /// A SimBind client: a worker base URL and a native bridge.

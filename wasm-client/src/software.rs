@@ -9,7 +9,7 @@ use simbind_core::crypto::SecretKey;
 use wasm_bindgen::prelude::*;
 
 use crate::bridge::{BridgeChip, BridgeSim};
-use crate::error::ClientError;
+use crate::error::{ClientError, to_js};
 
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -41,12 +41,6 @@ fn random_key() -> Result<SecretKey, JsValue> {
             return Ok(key);
         }
     }
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| bad(e.to_string()))
 }
 
 fn bad(detail: impl Into<String>) -> JsValue {
