@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./lib/worker.mjs";
 import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
-import { buildTranscript } from "../wasm-client/pkg/node.js";
+import { Bridge, SimBindClient, SoftwareBridge, buildTranscript } from "../wasm-client/pkg/node.js";
 
 let w;
 before(async () => { w = await startWorker(); });
@@ -214,6 +214,47 @@ test("OTP: registrations per number are rate limited with 429 and Retry-After", 
     assert.equal((await limited.outbox(number)).length, 2, "no SMS for the refused request");
   } finally {
     await limited.dispose();
+  }
+});
+
+test("SIM applet key: a SIM bound with a key must sign again, with that key", async () => {
+  const s = subscriber();
+  const simKey = Buffer.alloc(32, 0x44).toString("base64url");
+  const keyed = { ...s.simA, secretKey: simKey };
+  const p = phone(w.url, { sim: keyed });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  await p.client.verify(bindingId);
+  assert.ok(p.lastRequest().sim_signature, "the SIM signed");
+
+  p.device.insertSim(s.simA); // the same card identifiers, but no applet key
+  assert.equal((await refusal(p.client.verify(bindingId))).code, "sim_signature_required");
+
+  p.device.insertSim(keyed);
+  const forger = new SoftwareBridge("FORGER-1");
+  forger.insertSim({ ...s.simA, secretKey: Buffer.alloc(32, 0x45).toString("base64url") });
+  const host = {
+    chipInfo: () => p.device.chipInfo(),
+    simInfo: () => p.device.simInfo(),
+    nextCounter: () => p.device.nextCounter(),
+    chipSign: (t) => p.device.chipSign(t),
+    simSign: (t) => forger.simSign(t), // right SIM key claimed, wrong key signs
+  };
+  const client = new SimBindClient(w.url, Bridge.fromObject(host));
+  assert.equal((await refusal(client.verify(bindingId))).code, "bad_sim_signature");
+  await p.client.verify(bindingId);
+});
+
+test("REQUIRE_SIM_SIGNATURE=true: a SIM without its own key cannot bind", async () => {
+  const strict = await startWorker({ bindings: { REQUIRE_SIM_SIGNATURE: "true" } });
+  try {
+    const s = subscriber();
+    const e = await refusal(bindPhone(strict, phone(strict.url, { sim: s.simA }), s.number));
+    assert.equal(e.code, "sim_signature_required");
+    const keyed = { ...s.simA, secretKey: Buffer.alloc(32, 0x46).toString("base64url") };
+    const { bindingId } = await bindPhone(strict, phone(strict.url, { sim: keyed }), s.number);
+    assert.match(bindingId, /^bnd_/);
+  } finally {
+    await strict.dispose();
   }
 });
 
