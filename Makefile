@@ -18,8 +18,7 @@ setup:
 build: setup build-worker build-client
 
 build-worker:
-	cd edge-worker && worker-build --release 2>&1 | grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true
-	@test -s edge-worker/build/index_bg.wasm
+	cd edge-worker && worker-build --release 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }
 	# worker-build keeps the name sections; strip them (about 95 KB of the upload).
 	wasm-opt -Oz --strip-debug --strip-producers edge-worker/build/index_bg.wasm -o edge-worker/build/index_bg.wasm
 
