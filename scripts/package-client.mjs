@@ -21,8 +21,8 @@ const manifest = {
   types: "./simbind_client.d.ts",
   exports: {
     ".": {
+      node: { types: "./node.d.ts", default: "./node.js" },
       types: "./simbind_client.d.ts",
-      node: "./node.js",
       default: "./simbind_client.js",
     },
     "./simbind_client_bg.wasm": "./simbind_client_bg.wasm",

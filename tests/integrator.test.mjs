@@ -36,7 +36,8 @@ test("the packed npm package works from a fresh project", { timeout: 120_000 }, 
 
   const s = subscriber();
   const app = `
-    import { SimBindClient, Bridge, SoftwareBridge } from "simbind-client";
+    import init, { SimBindClient, Bridge, SoftwareBridge } from "simbind-client";
+    await init(); // as the README shows for browsers; a no-op in Node
     const [url, number, simA, simB] = process.argv.slice(2).map((a, i) => (i < 2 ? a : JSON.parse(a)));
     const phone = new SoftwareBridge("INTEGRATOR-1");
     phone.insertSim(simA);
