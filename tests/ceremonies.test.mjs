@@ -155,4 +155,9 @@ test("CORS headers only for allow-listed origins", async () => {
   const preflight = await fetch(`${w.url}/v1/registrations`, { method: "OPTIONS", headers: { origin: "http://localhost:8787" } });
   assert.equal(preflight.status, 204);
   assert.match(preflight.headers.get("access-control-allow-methods"), /POST/);
+  assert.match(preflight.headers.get("access-control-allow-headers"), /content-type/, "cross-origin JSON POSTs need it");
+  const foreign = await fetch(`${w.url}/v1/registrations`, { method: "OPTIONS", headers: { origin: "https://evil.example" } });
+  assert.equal(foreign.headers.get("access-control-allow-origin"), null);
+  assert.equal(foreign.headers.get("access-control-allow-methods"), null);
+  assert.equal(other.headers.get("vary"), "Origin", "caches must key on Origin");
 });

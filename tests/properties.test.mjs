@@ -78,14 +78,15 @@ test("replay: a binding challenge is single-use even after a refused bind", asyn
 });
 
 test("freshness: challenges expire", async () => {
-  const short = await startWorker({ bindings: { CHALLENGE_TTL_SECS: "1" } });
+  // 2 s, so the bind inside bindPhone always has at least a second to spare.
+  const short = await startWorker({ bindings: { CHALLENGE_TTL_SECS: "2" } });
   try {
     const s = subscriber();
     const p = phone(short.url, { sim: s.simA });
     const { bindingId } = await bindPhone(short, p, s.number);
     const challenge = await (await short.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify" })).json();
-    assert.ok(challenge.expires_at - Math.floor(Date.now() / 1000) <= 1);
-    await new Promise((r) => setTimeout(r, 2100));
+    assert.ok(challenge.expires_at - Math.floor(Date.now() / 1000) <= 2);
+    await new Promise((r) => setTimeout(r, 3100));
     const body = await signedEvidence(p.device, challenge, "verify", bindingId);
     const res = await problem(await short.post(`/v1/bindings/${bindingId}/verify`, body));
     assert.equal(res.code, "challenge_expired");

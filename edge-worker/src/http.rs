@@ -52,12 +52,13 @@ pub fn cors(
     origin: Option<&str>,
     allowed: &[String],
 ) -> worker::Result<()> {
+    // Every answer depends on the Origin header: caches must key on it.
+    response.headers_mut().set("vary", "Origin")?;
     let Some(origin) = origin.filter(|o| allowed.iter().any(|a| a == o)) else {
         return Ok(());
     };
     let headers = response.headers_mut();
     headers.set("access-control-allow-origin", origin)?;
-    headers.set("vary", "Origin")?;
     headers.set("access-control-allow-methods", "GET, POST, OPTIONS")?;
     headers.set(
         "access-control-allow-headers",

@@ -40,6 +40,9 @@ pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
 pub async fn audit(app: &App, id: &str) -> Result<Response, ApiError> {
     dev_only(app)?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
+    if app.store.binding(id.as_str()).await?.is_none() {
+        return Err(ApiError::NotFound(Missing::Binding));
+    }
     let (events, more) = app.store.audit_trail(id.as_str()).await?;
     json(
         &json!({ "binding_id": id.as_str(), "events": events, "more": more }),

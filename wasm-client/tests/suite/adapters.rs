@@ -12,6 +12,11 @@ use wasm_bindgen_test::*;
 const CHIP = { format: "simbind-p256", serial: "CHIP-0001", publicKey: "AgIX5hfwtkQ5KCePlpmeaaI6TywVK99tbN9m5bgCgtTt" };
 const SIM = { iccid: "8944100000000000018", imsi: "234150000000001", msisdn: "+447700900123" };
 const SIG = "A".repeat(85) + "Q"; // 64 bytes, base64url
+const TRANSCRIPT = "dHJhbnNjcmlwdA"; // base64url of the bytes "transcript", unpadded
+function signOnly(arg) {
+  if (arg !== TRANSCRIPT) throw new Error("asked to sign unexpected bytes: " + arg);
+  return SIG;
+}
 // Android: synchronous methods, strings in and out (like @JavascriptInterface).
 export function androidFake(mode) {
   let counter = 0;
@@ -19,7 +24,8 @@ export function androidFake(mode) {
     chipInfo() { if (mode === "throws") throw new Error("java.lang.SecurityException: chip locked"); return mode === "garbage" ? "{not json" : JSON.stringify(CHIP); },
     simInfo() { return JSON.stringify(SIM); },
     nextCounter() { counter += 1; return String(counter); },
-    chipSign(b64) { if (typeof b64 !== "string") throw new Error("Android passes strings"); return mode === "short" ? "AAAA" : SIG; },
+    chipSign(b64) { if (typeof b64 !== "string") throw new Error("Android passes strings"); return mode === "short" ? "AAAA" : signOnly(b64); },
+    ...(mode === "sim" ? { simSign: (b64) => signOnly(b64) } : {}),
   };
 }
 // iOS: webkit.messageHandlers[name].postMessage({method, args}) -> Promise.
@@ -32,7 +38,7 @@ export function installIosFake(name, mode) {
       case "chipInfo": return Promise.resolve(CHIP);
       case "simInfo": return Promise.resolve(mode === "garbage" ? { iccid: 42 } : JSON.stringify(SIM));
       case "nextCounter": counter += 1; return Promise.resolve(counter);
-      case "chipSign": return Promise.resolve(typeof args[0] === "string" ? SIG : "");
+      case "chipSign": try { return Promise.resolve(signOnly(args[0])); } catch (e) { return Promise.reject(e); }
       default: return Promise.reject(new Error("unknown method " + method));
     }
   } } } };
@@ -67,6 +73,10 @@ async fn android_adapter_reads_and_signs_through_strings() {
     assert_eq!(bridge.next_counter().await.unwrap(), 2);
     assert_eq!(bridge.chip_sign(b"transcript").await.unwrap().len(), 64);
     assert_eq!(bridge.sim_sign(b"transcript").await.unwrap(), None, "no simSign: no SIM key");
+    let e = bridge.chip_sign(b"other bytes").await.unwrap_err();
+    assert_eq!(e.code, "bridge_failed", "the fake saw exactly the transcript's base64url");
+    let with_sim = Bridge::from_android(android_fake("sim")).unwrap();
+    assert_eq!(with_sim.sim_sign(b"transcript").await.unwrap().map(|s| s.len()), Some(64));
 }
 
 #[wasm_bindgen_test]
