@@ -13,14 +13,14 @@ const PLAIN = {
   sim_changed: "This SIM card is not the one registered to this phone. The secure channel stays closed, and the owner of the number was alerted by SMS.",
   number_changed: "The SIM now reports a different phone number from the one registered to this phone.",
   chip_mismatch: "This phone's secure chip is not the one bound to the number. It looks like a cloned or different chip, so the request is refused.",
-  counter_replayed: "The secure chip's counter went backwards: a copy of this phone's key may be in use elsewhere.",
+  counter_replayed: "The secure chip's counter did not increase: a copy of this phone's key may be in use elsewhere.",
   challenge_reused: "This exact request was already used once. A replayed message is refused.",
-  challenge_expired: "The check took too long and its challenge expired. Try again.",
+  challenge_expired: "The request's challenge has expired (they last at most 2 minutes), so it is refused. Open the channel again for a fresh one.",
   challenge_invalid: "The server's challenge in this request is not valid.",
   challenge_wrong_ceremony: "The challenge in this request was issued for another kind of check.",
-  challenge_wrong_subject: "The challenge in this request was issued for another binding.",
+  challenge_wrong_subject: "The challenge in this request was issued for another binding or registration.",
   binding_suspended: "This binding is suspended after repeated failed checks. Re-verify your number with a new SMS code to restore it.",
-  binding_revoked: "This phone was unbound from the number. Register again to use it.",
+  binding_revoked: "This binding has ended (unbound by the phone or revoked by an operator). Register again to use it.",
   binding_not_found: "This binding does not exist (any more). Register again.",
   bad_signature: "The secure chip's signature does not match what was sent.",
   otp_invalid: "That code is not right. Check the SMS and try again.",
@@ -75,8 +75,17 @@ const state = {
   lastBindingId: null,
   bindingStatus: null,
   lastVerify: null, // { url, request } of the last verify request sent
-  ...JSON.parse(localStorage.getItem(SAVED) || "{}"),
+  ...savedState(),
 };
+
+/** What an earlier visit saved; nothing when storage is unreadable or corrupt. */
+function savedState() {
+  try {
+    return JSON.parse(localStorage.getItem(SAVED) || "{}");
+  } catch {
+    return {};
+  }
+}
 
 function persist() {
   const { number, registrationId, registeredAt, bindingId, lastBindingId, bindingStatus } = state;
@@ -537,7 +546,12 @@ function showGrant(g) {
 function explainDenial(err) {
   if (err.code === "binding_suspended") {
     offerReverify("The binding is suspended. Prove you still own the number with a new SMS code, using this phone and the SIM now in it.");
-  } else if (err.code === "sim_changed" || err.code === "number_changed") {
+  } else if (err.code === "binding_not_found") {
+    // The server no longer knows this binding (its local KV was reset): start over.
+    Object.assign(state, { bindingId: null, lastBindingId: null, bindingStatus: null });
+    persist();
+    refreshButtons();
+  } else if (err.code === "sim_changed") {
     offerReverify("Did you change your SIM yourself? Re-verify your number with a new SMS code to move the binding to the SIM now in this phone.");
   }
 }
@@ -645,7 +659,7 @@ async function main() {
   $("open-channel").addEventListener("click", openChannel);
   $("unbind").addEventListener("click", unbind);
   $("reverify").addEventListener("click", reverify);
-  $("audit-refresh").addEventListener("click", () => refreshAudit(true));
+  $("audit-refresh").addEventListener("click", () => refreshAudit(true).catch(() => announce("The audit trail could not be loaded.")));
   $("autofill-use").addEventListener("click", () => {
     ui.otp.value = $("autofill-code").textContent;
     $("autofill").hidden = true;
@@ -675,7 +689,11 @@ async function main() {
   refreshButtons();
   if (state.bindingId) setBindingStatus(state.bindingStatus);
   startInbox();
-  await refreshAudit();
+  try {
+    await refreshAudit();
+  } catch {
+    announce("The audit trail could not be loaded.");
+  }
   document.body.classList.add("ready");
   announce(state.bindingId ? `This phone is bound to ${state.number}. Open a secure channel (step 3).` : "Ready. Enter your number and send a code (step 1).");
 }

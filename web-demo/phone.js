@@ -160,12 +160,17 @@ export class Phone extends EventTarget {
   }
 
   #nextCounter() {
-    // Strictly increasing and persisted before it is handed out.
-    return this.#change(() => {
-      const chip = this.#activeChip();
-      chip.counter += 1;
-      return chip.counter;
-    });
+    // Strictly increasing, across tabs too: under a Web Lock, start from the
+    // highest value stored, and persist before handing it out.
+    const step = () =>
+      this.#change(async (r) => {
+        const stored = await load(this.#db);
+        const storedChip = stored && (r.chip === "clone" ? stored.clone : stored.real);
+        const chip = this.#activeChip();
+        chip.counter = Math.max(chip.counter, storedChip?.counter ?? 0) + 1;
+        return chip.counter;
+      });
+    return navigator.locks ? navigator.locks.request("simbind-demo-chip-counter", step) : step();
   }
 
   async #chipSign(transcript) {
