@@ -259,6 +259,43 @@ test("REQUIRE_SIM_SIGNATURE=true: a SIM without its own key cannot bind", async 
   }
 });
 
+test("vendor roots configured: a certificate from the root binds; a wrong one is refused", async () => {
+  // The vendor side, written from PROTOCOL.md §7 with node:crypto (P1363 signatures).
+  const { generateKeyPairSync, sign } = await import("node:crypto");
+  const root = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const other = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const { x, y } = root.publicKey.export({ format: "jwk" });
+  const rootSec1 = Buffer.concat([Buffer.from([2 + (Buffer.from(y, "base64url")[31] & 1)]), Buffer.from(x, "base64url")]);
+  const field = (b) => { const len = Buffer.alloc(4); len.writeUInt32BE(b.length); return Buffer.concat([len, Buffer.from(b)]); };
+  const certify = (chip, key, vendor) => {
+    const message = Buffer.concat([field("SIMBIND-CHIP-CERT"), field(chip.serial), field(Buffer.from(chip.publicKey, "base64url"))]);
+    return { vendor, signature: sign("sha256", message, { key, dsaEncoding: "ieee-p1363" }).toString("base64url") };
+  };
+  const strict = await startWorker({ bindings: { VENDOR_ROOTS: JSON.stringify({ acme: rootSec1.toString("base64url") }) } });
+  try {
+    const certified = (sim, key, vendor) => {
+      const device = new SoftwareBridge(`CERT-${vendor}-${Math.random().toString(36).slice(2, 8)}`);
+      device.insertSim(sim);
+      const host = {
+        chipInfo: () => ({ ...device.chipInfo(), certificate: certify(device.chipInfo(), key, vendor) }),
+        simInfo: () => device.simInfo(),
+        nextCounter: () => device.nextCounter(),
+        chipSign: (t) => device.chipSign(t),
+      };
+      return { client: new SimBindClient(strict.url, Bridge.fromObject(host)) };
+    };
+    const good = subscriber();
+    const p = certified(good.simA, root.privateKey, "acme");
+    const { bindingId } = await bindPhone(strict, p, good.number);
+    await p.client.verify(bindingId);
+    const s = subscriber();
+    assert.equal((await refusal(bindPhone(strict, certified(s.simA, other.privateKey, "acme"), s.number))).code, "chip_certificate_invalid");
+    assert.equal((await refusal(bindPhone(strict, certified(s.simA, root.privateKey, "globex"), s.number))).code, "chip_certificate_invalid");
+  } finally {
+    await strict.dispose();
+  }
+});
+
 test("vendor roots configured: a chip without a certificate cannot bind", async () => {
   const strict = await startWorker({
     bindings: { VENDOR_ROOTS: JSON.stringify({ acme: "A2sX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKW" }) },
