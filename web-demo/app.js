@@ -114,6 +114,11 @@ function announce(text) {
   ui.status.textContent = text;
 }
 
+/** An outcome for the status line: what happened, in words, then the code. */
+function refusedText(what, err) {
+  return `${what}. ${PLAIN[err.code] || err.detail || ""} (${err.code})`;
+}
+
 function time(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
@@ -278,7 +283,8 @@ function renderInbox(messages) {
     else $("inbox").removeAttribute("tabindex");
     inboxSeen = messages.length;
   }
-  for (const m of fresh) announce(`New SMS${m.kind === "alert" ? " (security alert)" : ""}: ${m.text}`);
+  // Own live region: an arriving SMS must not replace the outcome just announced.
+  for (const m of fresh) $("sms-status").textContent = `New SMS${m.kind === "alert" ? " (security alert)" : ""}: ${m.text}`;
   // One-time code autofill, like a phone's keyboard offers it.
   const code = [...messages].reverse().find((m) => m.kind === "otp" && m.at >= state.registeredAt - 5000);
   const digits = code && state.registrationId ? code.text.match(/\b\d{6}\b/) : null;
@@ -460,7 +466,7 @@ async function sendCode(event) {
       ui.otp.focus();
     } catch (e) {
       show("register-result", refusal(asError(e), "Not sent"));
-      announce(`Code not sent: ${asError(e).code}.`);
+      announce(refusedText("Code not sent", asError(e)));
     }
   });
 }
@@ -502,7 +508,7 @@ async function bind(event) {
     } catch (e) {
       const err = asError(e);
       show("bind-result", refusal(err, "Not bound"));
-      announce(`Not bound: ${err.code}.`);
+      announce(refusedText("Not bound", err));
     }
   });
 }
@@ -570,7 +576,7 @@ async function openChannel() {
       const err = asError(e);
       show("channel-result", refusal(err));
       explainDenial(err);
-      announce(`Secure channel refused: ${err.code}. ${PLAIN[err.code] || ""}`);
+      announce(refusedText("Secure channel refused", err));
     }
   });
 }
@@ -594,7 +600,7 @@ async function replay() {
       } else {
         const err = { code: body.code, status: res.status, source: "server", detail: body.detail };
         show("channel-result", refusal(err, "Replay refused"));
-        announce(`Replayed request refused: ${err.code}.`);
+        announce(refusedText("Replayed request refused", err));
       }
     } catch (e) {
       show("channel-result", refusal({ code: "network_error", status: 0, source: "client", detail: String(e.message || e) }, "Replay failed"));
@@ -617,13 +623,15 @@ async function unbind() {
     } catch (e) {
       const err = asError(e);
       show("unbind-result", refusal(err, "Not unbound"));
-      announce(`Not unbound: ${err.code}.`);
+      announce(refusedText("Not unbound", err));
     }
   });
 }
 
 async function reverify() {
   ui.number.value = state.number;
+  // Move focus before hiding the focused button, so it is never lost to <body>.
+  ui.number.focus();
   $("recover").hidden = true;
   await sendCode();
 }
