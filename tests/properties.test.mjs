@@ -259,6 +259,24 @@ test("REQUIRE_SIM_SIGNATURE=true: a SIM without its own key cannot bind", async 
   }
 });
 
+test("registrations per sender address are rate limited across numbers", async () => {
+  const limited = await startWorker({ bindings: { REGISTRATIONS_PER_IP_PER_HOUR: "2" } });
+  try {
+    const from = (ip) => ({ "cf-connecting-ip": ip });
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await limited.post("/v1/registrations", { phone_number: subscriber().number }, from("198.51.100.7"))).status, 201);
+    }
+    const res = await limited.post("/v1/registrations", { phone_number: subscriber().number }, from("198.51.100.7"));
+    assert.equal(res.status, 429);
+    assert.equal((await res.json()).code, "rate_limited");
+    assert.ok(Number(res.headers.get("retry-after")) > 0);
+    const other = await limited.post("/v1/registrations", { phone_number: subscriber().number }, from("198.51.100.8"));
+    assert.equal(other.status, 201, "another address is not affected");
+  } finally {
+    await limited.dispose();
+  }
+});
+
 test("vendor roots configured: a certificate from the root binds; a wrong one is refused", async () => {
   // The vendor side, written from PROTOCOL.md §7 with node:crypto (P1363 signatures).
   const { generateKeyPairSync, sign } = await import("node:crypto");

@@ -19,6 +19,8 @@ pub enum IdKind {
     Iccid,
     Imsi,
     ChipSerial,
+    /// A client's IP address (rate limiting only).
+    ClientAddress,
 }
 
 impl IdKind {
@@ -29,6 +31,7 @@ impl IdKind {
             Self::Iccid => "iccid",
             Self::Imsi => "imsi",
             Self::ChipSerial => "chip-serial",
+            Self::ClientAddress => "client-ip",
         }
     }
 }

@@ -39,6 +39,7 @@ pub struct Config {
     pub grant_ttl: u64,
     pub challenge_ttl: u64,
     pub registrations_per_hour: u32,
+    pub registrations_per_ip_per_hour: u32,
     pub keys: ChallengeKeyring,
     pub grant_signer: GrantSigner,
     pub pepper: Vec<u8>,
@@ -150,6 +151,7 @@ impl Config {
             challenge_ttl: number(env, "CHALLENGE_TTL_SECS", 120u64)?
                 .clamp(1, simbind_core::challenge::MAX_TTL_SECS),
             registrations_per_hour: number(env, "REGISTRATIONS_PER_HOUR", 5u32)?,
+            registrations_per_ip_per_hour: number(env, "REGISTRATIONS_PER_IP_PER_HOUR", 20u32)?,
             keys,
             grant_signer: GrantSigner {
                 kid: var(env, "GRANT_KEY_ID").unwrap_or_else(|| "g1".into()),

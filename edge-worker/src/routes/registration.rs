@@ -7,7 +7,7 @@ use simbind_core::api::{
 use simbind_core::binding::RegistrationRecord;
 use simbind_core::challenge::unverified_nonce;
 use simbind_core::decision::{BindPlan, challenge_consumed, decide_binding};
-use simbind_core::id_hash::IdKind;
+use simbind_core::id_hash::{IdHash, IdKind};
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId, PhoneNumber, REGISTRATION_PREFIX};
 use simbind_core::otp::{self, OtpState};
 use simbind_core::transcript::Ceremony;
@@ -22,20 +22,34 @@ use crate::sms::{self, SmsKind};
 
 const HOUR: u64 = 3600;
 
+/// Counts one registration against `limit` per hour for `subject`.
+async fn rate_limit(app: &App, scope: &str, subject: &IdHash, limit: u32) -> Result<(), ApiError> {
+    if app.store.count(scope, subject, HOUR, app.now).await? > limit {
+        return Err(ApiError::RateLimited {
+            retry_after: HOUR - app.now % HOUR,
+        });
+    }
+    Ok(())
+}
+
 /// `POST /v1/registrations`: sends a one-time code to the number.
 pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     let body: StartRegistrationRequest = read_json(req).await?;
     let number = PhoneNumber::parse(&body.phone_number)?;
     let number_hash = app.cfg.hasher.hash(IdKind::PhoneNumber, number.as_str());
-    let sent = app
-        .store
-        .count("registration", &number_hash, HOUR, app.now)
-        .await?;
-    if sent > app.cfg.registrations_per_hour {
-        return Err(ApiError::RateLimited {
-            retry_after: HOUR - app.now % HOUR,
-        });
+    // Per sender address (SMS pumping across many numbers), then per number.
+    if let Some(ip) = req.headers().get("cf-connecting-ip")? {
+        let ip_hash = app.cfg.hasher.hash(IdKind::ClientAddress, &ip);
+        let limit = app.cfg.registrations_per_ip_per_hour;
+        rate_limit(app, "registration-ip", &ip_hash, limit).await?;
     }
+    rate_limit(
+        app,
+        "registration",
+        &number_hash,
+        app.cfg.registrations_per_hour,
+    )
+    .await?;
     let id = OpaqueId::new(REGISTRATION_PREFIX, app.random()?);
     let code = otp::code_from_random(app.random()?);
     let record = RegistrationRecord {
