@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Denial;
 use crate::api::Claims;
 use crate::codec::b64;
 use crate::id_hash::{IdHash, IdHasher, IdKind};
@@ -86,6 +87,16 @@ impl BindingRecord {
 }
 
 impl BindingRecord {
+    /// Refuses a binding that is not active: the first check of every holder
+    /// ceremony, and of handing out its challenges.
+    pub fn ensure_active(&self) -> Result<(), Denial> {
+        match self.status {
+            BindingStatus::Active => Ok(()),
+            BindingStatus::Suspended => Err(Denial::BindingSuspended),
+            BindingStatus::Revoked => Err(Denial::BindingRevoked),
+        }
+    }
+
     /// Ends the binding. The sealed number goes too: an ended binding keeps
     /// no way to reach its owner.
     pub fn revoke(&mut self) {

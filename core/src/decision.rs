@@ -11,7 +11,7 @@ use crate::attestation::vendor::VendorRoots;
 use crate::binding::{BindingRecord, BindingStatus, RegistrationRecord, SimHashes};
 use crate::challenge::{self, ChallengeKeyring};
 use crate::codec::b64;
-use crate::id_hash::{IdHasher, IdKind};
+use crate::id_hash::IdHasher;
 use crate::transcript::Ceremony;
 
 /// Deployment policy.
@@ -139,13 +139,10 @@ pub fn decide_binding(
         return Err(Denial::BadSignature);
     }
     ctx.check_sim_signature(&transcript, evidence, None)?;
-    let sim_number = ctx
-        .hasher
-        .hash(IdKind::PhoneNumber, claims.sim.msisdn.as_str());
-    if !sim_number.ct_eq(&registration.msisdn) {
+    let fresh = BindingRecord::new(new_binding_id, claims, ctx.hasher, ctx.now);
+    if !fresh.sim.msisdn.ct_eq(&registration.msisdn) {
         return Err(Denial::NumberMismatch);
     }
-    let fresh = BindingRecord::new(new_binding_id, claims, ctx.hasher, ctx.now);
     let live = |b: &&BindingRecord| b.status != BindingStatus::Revoked;
     let existing = existing.filter(live);
     if let Some(holder) = chip_holder.filter(live) {
@@ -206,10 +203,8 @@ pub fn decide_holder(
         d.result = Err(denial);
         d
     };
-    match binding.status {
-        BindingStatus::Revoked => return deny(decision, Denial::BindingRevoked),
-        BindingStatus::Suspended => return deny(decision, Denial::BindingSuspended),
-        BindingStatus::Active => {}
+    if let Err(denial) = binding.ensure_active() {
+        return deny(decision, denial);
     }
     if let Err(denial) =
         ctx.check_challenge(evidence, ceremony, &binding.binding_id, challenge_used)

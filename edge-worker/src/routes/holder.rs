@@ -2,7 +2,7 @@
 //! (→ grant) and unbind, all signed by the bound chip.
 
 use simbind_core::api::{ChallengeRequest, EvidenceRequest, GrantResponse, UnbindResponse};
-use simbind_core::binding::{BindingRecord, BindingStatus};
+use simbind_core::binding::BindingRecord;
 use simbind_core::challenge::unverified_nonce;
 use simbind_core::codec::b64;
 use simbind_core::decision::{Decision, apply, challenge_consumed, decide_holder};
@@ -33,11 +33,7 @@ pub async fn challenge(app: &App, req: &mut Request, id: &str) -> Result<Respons
         _ => return Err(ValidationError::OutOfRange("ceremony").into()),
     };
     let binding = load(app, id).await?;
-    match binding.status {
-        BindingStatus::Active => {}
-        BindingStatus::Suspended => return Err(Denial::BindingSuspended.into()),
-        BindingStatus::Revoked => return Err(Denial::BindingRevoked.into()),
-    }
+    binding.ensure_active()?;
     json(&app.challenge(ceremony, &binding.binding_id)?, 200)
 }
 
@@ -59,14 +55,14 @@ async fn decide(
         app.store.use_nonce(&nonce).await?;
     }
     let effects = apply(&binding, &decision, &app.cfg.policy, app.now);
-    let record = match &effects.record {
+    let record = match effects.record {
         Some(changed) => {
-            app.store.put_binding(changed).await?;
-            changed.clone()
+            app.store.put_binding(&changed).await?;
+            changed
         }
-        None => binding.clone(),
+        None => binding,
     };
-    let id = binding.binding_id.as_str();
+    let id = record.binding_id.as_str();
     let label = Some(ceremony.label());
     match decision.result {
         Ok(()) if ceremony == Ceremony::Unbind => {
