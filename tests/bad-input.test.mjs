@@ -1,5 +1,5 @@
 // Bad input: every malformed request gets a problem+json 4xx with a stable
-// code, never a 500, and leaves KV exactly as it was.
+// code, never a 500, and leaves every object's storage and KV exactly as it was.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./lib/worker.mjs";
@@ -21,7 +21,7 @@ before(async () => {
 });
 after(() => w.dispose());
 
-/** Sends a raw request; asserts the problem status and code, and that KV did not change. */
+/** Sends a raw request; asserts the problem status and code, and that nothing stored changed. */
 async function refused(path, body, status, code, headers = { "content-type": "application/json" }) {
   const before = await w.dump();
   const res = await fetch(w.url + path, { method: "POST", headers, body });

@@ -41,13 +41,31 @@ test("after a full flow, no number, ICCID, IMSI or chip serial is stored or echo
     p.device.insertSim(s.simA);
     await p.client.unbind(bindingId);
     const secrets = [s.number, s.number.slice(1), s.simA.iccid, s.simA.imsi, s.simB.iccid, s.simB.imsi, p.serial];
-    const kv = await w.dump();
-    assert.ok(Object.keys(kv).length > 8, "the flow stored records");
-    for (const [key, value] of Object.entries(kv)) {
+    // Every row of every object, and every byte their SQLite files hold.
+    const { objects } = await w.dump();
+    const tables = Object.keys(objects);
+    for (const table of ["BindingObject/*/record", "BindingObject/*/audit", "BindingObject/*/used_nonce", "NumberObject/*/hourly", "NumberObject/*/used_nonce"]) {
+      const [cls, , name] = table.split("/");
+      assert.ok(tables.some((t) => t.startsWith(`${cls}/`) && t.endsWith(`/${name}`)), `the flow stored ${table}`);
+    }
+    for (const [table, rows] of Object.entries(objects)) {
+      const text = JSON.stringify(rows);
+      for (const secret of secrets) assert.ok(!text.includes(secret), `${table} holds an identifier`);
+    }
+    assert.ok(!tables.some((t) => t.endsWith("/bound") || t.endsWith("/holder")), "the unbind released the number and chip indexes");
+    const files = w.storageBytes();
+    assert.ok(Object.keys(files).length > 4, "the objects wrote their databases");
+    for (const [file, bytes] of Object.entries(files)) {
       for (const secret of secrets) {
-        assert.ok(!key.includes(secret), `key ${key} holds an identifier`);
-        assert.ok(!value.includes(secret), `value of ${key} holds an identifier`);
+        assert.ok(!bytes.includes(Buffer.from(secret)), `${file} holds an identifier in clear`);
+        assert.ok(!file.includes(secret), `${file} is named by an identifier`);
       }
+    }
+    // KV holds only the dev outbox, keyed by hashes.
+    for (const [key, value] of Object.entries(await w.kvDump())) {
+      assert.match(key, /^outbox:[0-9a-f]{64}:/);
+      for (const secret of secrets) assert.ok(!key.includes(secret), `KV key ${key} holds an identifier`);
+      assert.ok(!value.includes(s.simA.iccid) && !value.includes(s.simA.imsi), `outbox ${key} holds a SIM identifier`);
     }
     for (const exchange of p.exchanges) {
       const answer = JSON.stringify(exchange.response);

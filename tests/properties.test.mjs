@@ -4,8 +4,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./lib/worker.mjs";
-import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
-import { Bridge, SimBindClient, SoftwareBridge, buildTranscript } from "../wasm-client/pkg/node.js";
+import { bindPhone, phone, refusal, signedEvidence, subscriber } from "./lib/phone.mjs";
+import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/node.js";
 
 let w;
 before(async () => { w = await startWorker(); });
@@ -21,21 +21,6 @@ async function bound() {
 async function problem(res) {
   assert.equal(res.headers.get("content-type"), "application/problem+json");
   return { status: res.status, ...(await res.json()) };
-}
-
-/** Signs evidence by hand, for requests the client would never build. */
-async function signedEvidence(device, challenge, ceremony, subject) {
-  const chip = device.chipInfo();
-  const sim = device.simInfo();
-  const counter = device.nextCounter();
-  const transcript = buildTranscript(ceremony, challenge.challenge, challenge.audience, subject, chip, sim, counter);
-  return {
-    challenge: challenge.challenge,
-    chip: { format: chip.format, serial: chip.serial, public_key: chip.publicKey },
-    sim: { iccid: sim.iccid, imsi: sim.imsi, msisdn: sim.msisdn },
-    counter,
-    chip_signature: Buffer.from(device.chipSign(transcript)).toString("base64url"),
-  };
 }
 
 async function challengeFor(bindingId, ceremony = "verify") {
@@ -158,9 +143,9 @@ test("substitution: another chip (same serial, other key) is refused without ale
   impostor.device.setCounter(100);
   assert.equal((await refusal(impostor.client.verify(bindingId))).code, "chip_mismatch");
   const other = phone(w.url, { sim: s.simA });
-  const before = await w.kv.get(`binding:${bindingId}`);
+  const before = await w.bindingRecord(bindingId);
   for (let i = 0; i < 5; i++) assert.equal((await refusal(other.client.verify(bindingId))).code, "chip_mismatch");
-  assert.equal(await w.kv.get(`binding:${bindingId}`), before, "unauthenticated: the binding is unchanged");
+  assert.deepEqual(await w.bindingRecord(bindingId), before, "unauthenticated: the binding is unchanged");
   assert.equal((await w.outbox(s.number)).filter((m) => m.kind === "alert").length, 0, "unauthenticated: no SMS");
   const unverified = (await w.audit(bindingId)).filter((e) => e.event === "denied_unverified");
   assert.equal(unverified.length, 1, "repeats within a minute are one audit event, not a flood");

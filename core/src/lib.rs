@@ -18,6 +18,8 @@ pub mod grant;
 pub mod id_hash;
 pub mod identifiers;
 pub mod otp;
+pub mod registration_id;
+pub mod seal;
 pub mod transcript;
 
 pub use error::{Denial, ValidationError};

@@ -1,12 +1,12 @@
 //! Security alerts texted to a binding's number. The number is unsealed only
-//! here; a delivery failure is audited, never returned, so the caller still
-//! sees the decision that caused the alert.
+//! here. Alerts are sent after the state they report has been written; a
+//! delivery failure is audited, never returned, so the caller still sees the
+//! decision that caused the alert.
 
 use simbind_core::binding::BindingRecord;
 use simbind_core::{Denial, contact};
 
 use crate::App;
-use crate::problem::ApiError;
 use crate::sms::{self, SmsKind};
 
 /// Why the owner is told.
@@ -64,19 +64,23 @@ impl Alert {
     }
 }
 
-/// Texts the number of `binding` and audits the outcome.
-pub async fn send(app: &App, binding: &BindingRecord, alert: Alert) -> Result<(), ApiError> {
+/// Texts the number of `binding`; returns the audit event and code that
+/// record the outcome (`alert_sent` or `alert_failed`).
+pub async fn send(
+    app: &App,
+    binding: &BindingRecord,
+    alert: Alert,
+) -> (&'static str, &'static str) {
     let id = binding.binding_id.as_str();
     let number = binding
         .contact
         .as_deref()
         .and_then(|sealed| contact::open(&app.cfg.pepper, id, sealed));
-    let (event, code) = match number {
+    match number {
         None => ("alert_failed", "no_contact"),
         Some(number) => match sms::send(app, &number, SmsKind::Alert, &alert.text()).await {
             Ok(()) => ("alert_sent", alert.code()),
             Err(_) => ("alert_failed", "sms_delivery_failed"),
         },
-    };
-    app.audit(id, event, None, Some(code)).await
+    }
 }

@@ -11,6 +11,13 @@ pub const MAX_BODY: usize = 8 * 1024;
 /// Reads a JSON body: refuses other content types, bodies over 8 KiB and any
 /// JSON that does not match `T` exactly (unknown fields included).
 pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    Ok(read_json_bytes(req).await?.0)
+}
+
+/// [`read_json`], also returning the body's bytes (to forward to an object).
+pub async fn read_json_bytes<T: DeserializeOwned>(
+    req: &mut Request,
+) -> Result<(T, Vec<u8>), ApiError> {
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
     let media = content_type
         .split(';')
@@ -32,7 +39,8 @@ pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiE
     if body.len() > MAX_BODY {
         return Err(ApiError::BodyTooLarge);
     }
-    serde_json::from_slice(&body).map_err(|e| ApiError::from_json(&e))
+    let value = serde_json::from_slice(&body).map_err(|e| ApiError::from_json(&e))?;
+    Ok((value, body))
 }
 
 /// A JSON response with `status`.
@@ -71,4 +79,23 @@ pub fn cors(
 /// The answer to a CORS preflight (headers are added by [`cors`]).
 pub fn preflight() -> Result<Response, ApiError> {
     Ok(Response::empty()?.with_status(204))
+}
+
+/// A copy of `response` whose headers can be changed (a response that came
+/// from an object keeps its status, body, content type and `Retry-After`).
+pub async fn mutable(mut response: Response) -> worker::Result<Response> {
+    if response.headers_mut().set("vary", "Origin").is_ok() {
+        return Ok(response);
+    }
+    let status = response.status_code();
+    let headers = Headers::new();
+    for name in ["content-type", "cache-control", "retry-after"] {
+        if let Some(value) = response.headers().get(name)? {
+            headers.set(name, &value)?;
+        }
+    }
+    let body = response.bytes().await?;
+    Ok(Response::from_bytes(body)?
+        .with_status(status)
+        .with_headers(headers))
 }

@@ -1,16 +1,18 @@
-//! SimBind edge worker: HTTP API over Workers KV. Protocol logic (validation,
-//! transcripts, challenges, decisions, grants) comes from `simbind-core`;
-//! this crate is routing, storage, configuration and SMS delivery.
+//! SimBind edge worker: the HTTP API, with every piece of state a decision
+//! reads and then writes kept in a Durable Object ([`objects`]). Protocol
+//! logic (validation, transcripts, challenges, decisions, grants) comes from
+//! `simbind-core`; this crate is routing, storage, configuration and SMS.
 
 mod alert;
 mod config;
 mod http;
+mod objects;
+mod outbox;
 mod problem;
 mod routes;
 mod sms;
-mod store;
 
-use std::cell::Cell;
+use std::rc::Rc;
 
 use config::Config;
 use problem::ApiError;
@@ -18,21 +20,31 @@ use simbind_core::api::ChallengeResponse;
 use simbind_core::challenge;
 use simbind_core::codec::b64;
 use simbind_core::transcript::Ceremony;
-use store::{AuditEvent, Store};
 use worker::{Context, Env, Method, Request, Response, event};
 
-/// One request's view of the service.
+pub use objects::{BindingObject, ChipObject, LimiterObject, NumberObject};
+
+/// One request's view of the service, in the worker or in an object.
 pub struct App {
-    pub cfg: Config,
-    pub store: Store,
+    pub cfg: Rc<Config>,
+    pub env: Env,
     /// Unix seconds.
     pub now: u64,
     pub now_ms: u64,
-    /// Orders the audit events one request writes within its millisecond.
-    audit_seq: Cell<u16>,
 }
 
 impl App {
+    /// The service as of now.
+    pub fn new(cfg: Rc<Config>, env: Env) -> Self {
+        let now_ms = worker::Date::now().as_millis();
+        Self {
+            cfg,
+            env,
+            now: now_ms / 1000,
+            now_ms,
+        }
+    }
+
     /// The inputs every core decision takes.
     pub fn ctx(&self) -> simbind_core::decision::Context<'_> {
         simbind_core::decision::Context {
@@ -73,51 +85,6 @@ impl App {
         getrandom::fill(&mut buf).map_err(|e| ApiError::Platform(format!("getrandom: {e}")))?;
         Ok(buf)
     }
-
-    /// A short random suffix that keeps same-millisecond keys apart.
-    pub fn random_suffix(&self) -> Result<String, ApiError> {
-        Ok(b64(&self.random::<6>()?))
-    }
-
-    /// Appends an event to a binding's audit trail.
-    pub async fn audit(
-        &self,
-        binding_id: &str,
-        event: &str,
-        ceremony: Option<&str>,
-        code: Option<&str>,
-    ) -> Result<(), ApiError> {
-        let entry = AuditEvent {
-            at: self.now_ms,
-            event: event.into(),
-            ceremony: ceremony.map(Into::into),
-            code: code.map(Into::into),
-        };
-        let seq = self.audit_seq.get();
-        self.audit_seq.set(seq.saturating_add(1));
-        self.store
-            .audit(binding_id, &entry, seq, &self.random_suffix()?)
-            .await
-    }
-
-    /// Records a refusal nobody authenticated (anyone may send one): one
-    /// event per reason and minute, so such requests cannot flood the trail.
-    pub async fn audit_unverified(
-        &self,
-        binding_id: &str,
-        ceremony: Option<&str>,
-        code: &str,
-    ) -> Result<(), ApiError> {
-        let entry = AuditEvent {
-            at: self.now_ms,
-            event: "denied_unverified".into(),
-            ceremony: ceremony.map(Into::into),
-            code: Some(code.into()),
-        };
-        self.store
-            .audit_once_per_minute(binding_id, &entry, code)
-            .await
-    }
 }
 
 #[event(fetch)]
@@ -127,31 +94,26 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         Err(e) => (Err(e), Vec::new()),
         Ok(cfg) => {
             let origins = cfg.cors_origins.clone();
-            (serve(&mut req, &env, cfg).await, origins)
+            let app = App::new(Rc::new(cfg), env);
+            (serve(&mut req, &app).await, origins)
         }
     };
-    let mut response = match result {
+    let response = match result {
         Ok(response) => response,
         Err(error) => error.into_response()?,
     };
+    // Answers passed through from an object have immutable headers.
+    let mut response = http::mutable(response).await?;
     http::cors(&mut response, origin.as_deref(), &cors_origins)?;
     Ok(response)
 }
 
-async fn serve(req: &mut Request, env: &Env, cfg: Config) -> Result<Response, ApiError> {
-    let now_ms = worker::Date::now().as_millis();
-    let app = App {
-        store: Store::new(env.kv("SIMBIND_KV")?),
-        cfg,
-        now: now_ms / 1000,
-        now_ms,
-        audit_seq: Cell::new(0),
-    };
+async fn serve(req: &mut Request, app: &App) -> Result<Response, ApiError> {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
     if method == Method::Options {
         return http::preflight();
     }
-    routes::dispatch(&app, req, &method, &segments).await
+    routes::dispatch(app, req, &method, &segments).await
 }

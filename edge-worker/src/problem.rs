@@ -145,7 +145,7 @@ impl ApiError {
             }
             // A locked registration ends with its TTL; a new one may then start.
             Self::Denied(d) if d.http_status() == 429 => {
-                headers.set("retry-after", &crate::store::REGISTRATION_TTL.to_string())?
+                headers.set("retry-after", &crate::objects::REGISTRATION_TTL.to_string())?
             }
             _ => {}
         }

@@ -1,4 +1,5 @@
 //! SMS delivery: the dev outbox (KV) or a JSON webhook with a bearer secret.
+//! Called only after the state a message reports has been written.
 
 use serde::Serialize;
 use simbind_core::id_hash::IdKind;
@@ -7,8 +8,9 @@ use worker::{Fetch, Headers, Method, Request, RequestInit};
 
 use crate::App;
 use crate::config::SmsConfig;
+use crate::outbox::{self, OutboxMessage};
 use crate::problem::ApiError;
-use crate::store::OutboxMessage;
+use simbind_core::codec::b64;
 
 /// Why a message is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,9 +48,8 @@ pub async fn send(app: &App, to: &PhoneNumber, kind: SmsKind, text: &str) -> Res
                 kind: kind.label().into(),
                 text: text.into(),
             };
-            app.store
-                .put_outbox(&to_hash, &message, &app.random_suffix()?)
-                .await
+            let kv = app.env.kv(outbox::KV_BINDING)?;
+            outbox::put(&kv, &to_hash, &message, &b64(&app.random::<6>()?)).await
         }
         SmsConfig::Webhook { url, token } => {
             let body = serde_json::to_string(&WebhookMessage {

@@ -1,6 +1,6 @@
 // Simulated phones for the end-to-end tests, built on the wasm client's
 // SoftwareBridge, so transcripts come from the same core as the worker's.
-import { Bridge, SimBindClient, SoftwareBridge } from "../../wasm-client/pkg/node.js";
+import { Bridge, SimBindClient, SoftwareBridge, buildTranscript } from "../../wasm-client/pkg/node.js";
 
 export const NUMBER = "+447700900123";
 export const OTHER_NUMBER = "+447700900456";
@@ -60,4 +60,19 @@ export function subscriber() {
     msisdn: number,
   });
   return { number, simA: sim(1), simB: sim(2) };
+}
+
+/** Signs evidence by hand, for requests the client would never build. */
+export async function signedEvidence(device, challenge, ceremony, subject) {
+  const chip = device.chipInfo();
+  const sim = device.simInfo();
+  const counter = device.nextCounter();
+  const transcript = buildTranscript(ceremony, challenge.challenge, challenge.audience, subject, chip, sim, counter);
+  return {
+    challenge: challenge.challenge,
+    chip: { format: chip.format, serial: chip.serial, public_key: chip.publicKey },
+    sim: { iccid: sim.iccid, imsi: sim.imsi, msisdn: sim.msisdn },
+    counter,
+    chip_signature: Buffer.from(device.chipSign(transcript)).toString("base64url"),
+  };
 }

@@ -1,7 +1,19 @@
 // Starts the built edge worker in workerd through Miniflare, configured from
-// wrangler.toml's [vars] and .dev.vars, so tests run what `make dev` runs.
-import { readFileSync } from "node:fs";
+// wrangler.toml's [vars] and .dev.vars, so tests run what `make dev` runs:
+// the same Durable Object classes on SQLite, persisted to a throw-away
+// directory so tests can see every object that was ever written.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Miniflare } from "miniflare";
+
+/** The worker's Durable Object namespaces (binding → class), as in wrangler.toml. */
+export const OBJECTS = {
+  BINDINGS: "BindingObject",
+  NUMBERS: "NumberObject",
+  CHIPS: "ChipObject",
+  LIMITS: "LimiterObject",
+};
 
 const root = new URL("../../", import.meta.url);
 
@@ -36,6 +48,10 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
   const merged = { ...wranglerVars("vars"), ...devSecrets(), ...bindings };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   const build = new URL("edge-worker/build/", root).pathname;
+  const state = mkdtempSync(join(tmpdir(), "simbind-do-"));
+  const durableObjects = Object.fromEntries(
+    Object.entries(OBJECTS).map(([binding, className]) => [binding, { className, useSQLite: true }]),
+  );
   const mf = new Miniflare({
     modules: [
       { type: "ESModule", path: `${build}index.js` },
@@ -45,6 +61,8 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
     compatibilityDate: "2026-04-01",
     kvNamespaces: ["SIMBIND_KV"],
     kvPersist: false,
+    durableObjects,
+    durableObjectsPersist: state,
     cf: false,
     host: "127.0.0.1",
     port: 0,
@@ -57,8 +75,8 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
     mf,
     url,
     kv,
-    /** Every KV key and value. */
-    async dump() {
+    /** Every KV key and value (only the dev outbox lives there). */
+    async kvDump() {
       const out = {};
       let cursor;
       do {
@@ -66,6 +84,49 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
         for (const { name } of page.keys) out[name] = await kv.get(name);
         cursor = page.list_complete ? undefined : page.cursor;
       } while (cursor);
+      return out;
+    },
+    /**
+     * Every row of every table of every Durable Object ever written, keyed
+     * `Class/id/table`, read through the objects' dev-only `dump` operation.
+     */
+    async objectRows() {
+      const out = {};
+      for (const [binding, className] of Object.entries(OBJECTS)) {
+        const ns = await mf.getDurableObjectNamespace(binding);
+        for (const file of objectFiles(className)) {
+          const id = file.replace(/\.sqlite$/, "");
+          const res = await ns.get(ns.idFromString(id)).fetch("https://object/dump", { method: "POST", body: "{}" });
+          if (!res.ok) throw new Error(`dump of ${className}/${id}: ${res.status} ${await res.text()}`);
+          for (const [table, rows] of Object.entries(await res.json())) {
+            if (rows.length) out[`${className}/${id}/${table}`] = rows;
+          }
+        }
+      }
+      return out;
+    },
+    /** The rows of one object, by namespace binding and object name. */
+    async objectByName(binding, name) {
+      const ns = await mf.getDurableObjectNamespace(binding);
+      const res = await ns.get(ns.idFromName(name)).fetch("https://object/dump", { method: "POST", body: "{}" });
+      if (!res.ok) throw new Error(`dump of ${binding}/${name}: ${res.status}`);
+      return res.json();
+    },
+    /** The stored record of a binding (its object's `record` row). */
+    async bindingRecord(bindingId) {
+      const { record } = await this.objectByName("BINDINGS", bindingId);
+      return record?.[0] ? { version: record[0].version, ...JSON.parse(record[0].json) } : undefined;
+    },
+    /** Everything stored: KV and every object's rows. */
+    async dump() {
+      return { kv: await this.kvDump(), objects: await this.objectRows() };
+    },
+    /** The raw bytes of every file the objects' SQLite wrote (WAL included). */
+    storageBytes() {
+      const out = {};
+      for (const dir of readdirSync(state)) {
+        for (const file of readdirSync(join(state, dir))) out[`${dir}/${file}`] = readFileSync(join(state, dir, file));
+      }
       return out;
     },
     post(path, body, headers = {}) {
@@ -87,6 +148,17 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
       const res = await fetch(`${url}/dev/bindings/${bindingId}/audit`);
       return (await res.json()).events;
     },
-    dispose: () => mf.dispose(),
+    async dispose() {
+      await mf.dispose();
+      rmSync(state, { recursive: true, force: true });
+    },
   };
+
+  function objectFiles(className) {
+    try {
+      return readdirSync(join(state, `-${className}`)).filter((f) => /^[0-9a-f]{64}\.sqlite$/.test(f));
+    } catch {
+      return [];
+    }
+  }
 }

@@ -9,6 +9,8 @@ use worker::{Request, Response};
 
 use crate::App;
 use crate::http::json;
+use crate::objects::{self, BINDINGS};
+use crate::outbox;
 use crate::problem::{ApiError, Missing};
 
 fn dev_only(app: &App) -> Result<(), ApiError> {
@@ -29,10 +31,9 @@ pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
     dev_only(app)?;
     let query: OutboxQuery = req.query().map_err(|_| ApiError::MissingField)?;
     let number = PhoneNumber::parse(&query.phone_number)?;
-    let messages = app
-        .store
-        .outbox(&app.cfg.hasher.hash(IdKind::PhoneNumber, number.as_str()))
-        .await?;
+    let kv = app.env.kv(outbox::KV_BINDING)?;
+    let to = app.cfg.hasher.hash(IdKind::PhoneNumber, number.as_str());
+    let messages = outbox::list(&kv, &to).await?;
     json(&json!({ "messages": messages }), 200)
 }
 
@@ -40,12 +41,5 @@ pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
 pub async fn audit(app: &App, id: &str) -> Result<Response, ApiError> {
     dev_only(app)?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
-    if app.store.binding(id.as_str()).await?.is_none() {
-        return Err(ApiError::NotFound(Missing::Binding));
-    }
-    let (events, more) = app.store.audit_trail(id.as_str()).await?;
-    json(
-        &json!({ "binding_id": id.as_str(), "events": events, "more": more }),
-        200,
-    )
+    objects::call(&app.env, BINDINGS, id.as_str(), "audit", &json!({})).await
 }

@@ -28,9 +28,13 @@ pub async fn dispatch(
         (Post, ["v1", "bindings", id, "challenge"]) => holder::challenge(app, req, id).await,
         (Post, ["v1", "bindings", id, "verify"]) => holder::verify(app, req, id).await,
         (Post, ["v1", "bindings", id, "unbind"]) => holder::unbind(app, req, id).await,
-        (Get, ["v1", "admin", "bindings", id]) => admin::show(app, req, id).await,
-        (Get, ["v1", "admin", "bindings", id, "audit"]) => admin::audit(app, req, id).await,
-        (Post, ["v1", "admin", "bindings", id, "revoke"]) => admin::revoke(app, req, id).await,
+        (Get, ["v1", "admin", "bindings", id]) => admin::forward(app, req, id, "show").await,
+        (Get, ["v1", "admin", "bindings", id, "audit"]) => {
+            admin::forward(app, req, id, "audit").await
+        }
+        (Post, ["v1", "admin", "bindings", id, "revoke"]) => {
+            admin::forward(app, req, id, "revoke").await
+        }
         (Get, ["dev", "outbox"]) => dev::outbox(app, req).await,
         (Get, ["dev", "bindings", id, "audit"]) => dev::audit(app, id).await,
         (_, path) if known(path) => Err(ApiError::MethodNotAllowed),

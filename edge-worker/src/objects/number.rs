@@ -1,0 +1,424 @@
+//! Everything about one number, serialized in one object named by its
+//! [`NumberKey`]: its registrations (one-time-code attempts), the bind
+//! challenges they used, its hourly registration count, and the number →
+//! binding index. This object alone commits a binding of its number.
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use simbind_core::api::{BindRequest, BindResponse, ChallengeResponse};
+use simbind_core::binding::{BindingRecord, RegistrationRecord};
+use simbind_core::challenge::{self, unverified_nonce};
+use simbind_core::codec::b64;
+use simbind_core::decision::{BindPlan, challenge_consumed, decide_binding};
+use simbind_core::id_hash::{IdHash, IdKind};
+use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
+use simbind_core::transcript::Ceremony;
+use simbind_core::{Denial, contact, otp};
+use worker::{DurableObject, Env, Request, Response, State, durable_object};
+
+use super::binding::{Notice, RebindRequest, Versioned};
+use super::chip::{Claim, Claimed};
+use super::lock::Lock;
+use super::sql::{Db, int, text};
+use super::{Answer, BINDINGS, CHIPS, answer, ask, cached_config, parse, read_op, respond};
+use crate::App;
+use crate::config::Config;
+use crate::problem::{ApiError, Missing};
+
+/// How long a registration waits for its code.
+pub const REGISTRATION_TTL: u64 = 600;
+const HOUR: u64 = 3600;
+/// Times a bind re-decides when another object changed under it.
+const BIND_ROUNDS: usize = 3;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS registration (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS used_nonce (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS hourly (msisdn TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (msisdn, hour));
+CREATE TABLE IF NOT EXISTS bound (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL)";
+
+/// `start`: store a registration, within the number's hourly limit.
+#[derive(Serialize, Deserialize)]
+pub struct StartOp {
+    pub record: RegistrationRecord,
+    pub limit: u32,
+}
+
+/// `challenge` and `bind` name the registration.
+#[derive(Serialize, Deserialize)]
+pub struct RegistrationOp {
+    pub registration_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<BindRequest>,
+}
+
+/// `release`: an ended binding gives up the index.
+#[derive(Serialize, Deserialize)]
+pub struct ReleaseOp {
+    pub binding_id: String,
+}
+
+#[derive(Deserialize)]
+struct Json {
+    json: String,
+}
+
+#[derive(Deserialize)]
+struct BindingId {
+    binding_id: String,
+}
+
+#[derive(Deserialize)]
+struct Count {
+    count: u32,
+}
+
+/// The Durable Object class of numbers.
+#[durable_object]
+pub struct NumberObject {
+    state: State,
+    env: Env,
+    cfg: OnceCell<Rc<Config>>,
+    /// Held by a bind across its reads of other objects.
+    bind_lock: Lock,
+}
+
+impl DurableObject for NumberObject {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            state,
+            env,
+            cfg: OnceCell::new(),
+            bind_lock: Lock::default(),
+        }
+    }
+
+    // THE GATE RULE (see BindingObject::fetch): storage work is synchronous
+    // SQL; an await on another object or an SMS lets other requests in. A
+    // bind must read the binding and chip objects before it decides, so it
+    // holds `bind_lock` across those awaits: binds of one number run one at
+    // a time, and the code, the index and the nonce it checks cannot change
+    // under it. Every other operation is one synchronous step.
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        answer(self.serve(&mut req).await).await
+    }
+}
+
+impl NumberObject {
+    async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
+        let (op, body): (String, serde_json::Value) = read_op(req).await?;
+        let app = App::new(cached_config(&self.cfg, &self.env)?, self.env.clone());
+        let db = Db(self.state.storage().sql());
+        db.schema(SCHEMA)?;
+        purge(&db, app.now)?;
+        match op.as_str() {
+            "start" => respond(start(&db, &app, parse(body)?)),
+            "challenge" => respond(challenge_for(&db, &app, parse(body)?)),
+            "bind" => {
+                let _guard = self.bind_lock.acquire().await;
+                // The clock as of when this bind got its turn.
+                let app = App::new(app.cfg.clone(), self.env.clone());
+                respond(bind(&db, &app, parse(body)?).await)
+            }
+            "release" => respond(release(&db, parse(body)?)),
+            "dump" => respond(super::sql::dump(&db, &self.env)),
+            _ => Err(ApiError::NotFound(Missing::Route)),
+        }
+    }
+}
+
+fn purge(db: &Db, now: u64) -> Result<(), ApiError> {
+    db.run(
+        "DELETE FROM registration WHERE expires_at <= ?",
+        vec![int(now)],
+    )?;
+    db.run(
+        "DELETE FROM used_nonce WHERE expires_at <= ?",
+        vec![int(now)],
+    )?;
+    db.run("DELETE FROM hourly WHERE hour < ?", vec![int(now / HOUR)])
+}
+
+fn start(db: &Db, app: &App, op: StartOp) -> Result<serde_json::Value, ApiError> {
+    let msisdn = op.record.msisdn.as_str();
+    let hour = app.now / HOUR;
+    db.run(
+        "INSERT INTO hourly (msisdn, hour, count) VALUES (?, ?, 1) ON CONFLICT (msisdn, hour) DO UPDATE SET count = count + 1",
+        vec![text(msisdn), int(hour)],
+    )?;
+    let count = db
+        .first::<Count>(
+            "SELECT count FROM hourly WHERE msisdn = ? AND hour = ?",
+            vec![text(msisdn), int(hour)],
+        )?
+        .map_or(0, |c| c.count);
+    if count > op.limit {
+        return Err(ApiError::RateLimited {
+            retry_after: HOUR - app.now % HOUR,
+        });
+    }
+    put_registration(db, &op.record)?;
+    Ok(json!({}))
+}
+
+fn put_registration(db: &Db, r: &RegistrationRecord) -> Result<(), ApiError> {
+    let json = serde_json::to_string(r).map_err(|e| ApiError::Platform(e.to_string()))?;
+    db.run(
+        "INSERT INTO registration (id, expires_at, json) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
+        vec![text(&r.registration_id), int(r.created_at + REGISTRATION_TTL), text(&json)],
+    )
+}
+
+fn registration(db: &Db, id: &str) -> Result<RegistrationRecord, ApiError> {
+    let row = db
+        .first::<Json>("SELECT json FROM registration WHERE id = ?", vec![text(id)])?
+        .ok_or(ApiError::NotFound(Missing::Registration))?;
+    serde_json::from_str(&row.json)
+        .map_err(|e| ApiError::Platform(format!("corrupt registration: {e}")))
+}
+
+fn challenge_for(db: &Db, app: &App, op: RegistrationOp) -> Result<ChallengeResponse, ApiError> {
+    let registration = registration(db, &op.registration_id)?;
+    app.challenge(Ceremony::Bind, &registration.registration_id)
+}
+
+fn release(db: &Db, op: ReleaseOp) -> Result<serde_json::Value, ApiError> {
+    db.run(
+        "DELETE FROM bound WHERE binding_id = ?",
+        vec![text(&op.binding_id)],
+    )?;
+    Ok(json!({}))
+}
+
+fn bound_to(db: &Db, msisdn: &IdHash) -> Result<Option<String>, ApiError> {
+    Ok(db
+        .first::<BindingId>(
+            "SELECT binding_id FROM bound WHERE msisdn = ?",
+            vec![text(msisdn.as_str())],
+        )?
+        .map(|b| b.binding_id))
+}
+
+/// A binding's record and version, if that binding exists.
+async fn binding_of(app: &App, id: &str) -> Result<Option<Versioned>, ApiError> {
+    match ask(&app.env, BINDINGS, id, "get", &json!({})).await? {
+        Answer::Ok(v) => Ok(v),
+        Answer::Refused(_) => Err(ApiError::Platform("binding object refused a read".into())),
+    }
+}
+
+/// `bind`, holding the bind lock: the code, then the decision over the
+/// number's binding and the chip's holder, then the commit.
+async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, ApiError> {
+    let request = op.request.ok_or(ApiError::MissingField)?;
+    let code = otp::parse_code(&request.otp)?;
+    let evidence = request.evidence.validate()?;
+    let mut registration = registration(db, &op.registration_id)?;
+    let before = registration.otp.attempts;
+    let checked = registration.otp.check(
+        &app.cfg.pepper,
+        &registration.registration_id,
+        code,
+        app.now,
+    );
+    if registration.otp.attempts != before {
+        put_registration(db, &registration)?;
+    }
+    checked?;
+
+    let claims = &evidence.claims;
+    let nonce = b64(&unverified_nonce(&claims.challenge).ok_or(Denial::ChallengeInvalid)?);
+    let used = db
+        .first::<serde_json::Value>(
+            "SELECT 1 AS used FROM used_nonce WHERE nonce = ?",
+            vec![text(&nonce)],
+        )?
+        .is_some();
+    let consume = |plan: &Result<BindPlan, Denial>| -> Result<(), ApiError> {
+        if challenge_consumed(plan) {
+            let until = app.now + challenge::MAX_TTL_SECS + 60;
+            db.run(
+                "INSERT OR IGNORE INTO used_nonce (nonce, expires_at) VALUES (?, ?)",
+                vec![text(&nonce), int(until)],
+            )?;
+        }
+        Ok(())
+    };
+    let serial = app
+        .cfg
+        .hasher
+        .hash(IdKind::ChipSerial, claims.chip.serial.as_str());
+    let new_id = OpaqueId::new(BINDING_PREFIX, app.random()?);
+    for _ in 0..BIND_ROUNDS {
+        let bound_id = bound_to(db, &registration.msisdn)?;
+        let existing = match &bound_id {
+            Some(id) => binding_of(app, id).await?,
+            None => None,
+        };
+        let holder_id = chip_holder(app, &serial).await?;
+        let holder = match &holder_id {
+            Some(h) if Some(h) == bound_id.as_ref() => existing.as_ref().map(|v| v.record.clone()),
+            Some(h) => binding_of(app, h).await?.map(|v| v.record),
+            None => None,
+        };
+        let plan = decide_binding(
+            &app.ctx(),
+            &registration,
+            existing.as_ref().map(|v| &v.record),
+            holder.as_ref(),
+            &evidence,
+            used,
+            new_id.as_str(),
+        );
+        match plan {
+            Ok(BindPlan::Create(mut record)) => {
+                seal_contact(app, &mut record, claims)?;
+                let claim = Claim {
+                    serial: serial.clone(),
+                    expected: holder_id.clone(),
+                    binding_id: record.binding_id.clone(),
+                };
+                if !claim_chip(app, &claim).await? {
+                    continue; // another number took the chip meanwhile: decide again
+                }
+                let created: Answer<serde_json::Value> =
+                    ask(&app.env, BINDINGS, &record.binding_id, "create", &record).await?;
+                created
+                    .or_refusal()
+                    .map_err(|_| ApiError::Platform("binding create refused".into()))?;
+                // --- commit: one synchronous step ---
+                db.run(
+                    "INSERT INTO bound (msisdn, binding_id) VALUES (?, ?) ON CONFLICT (msisdn) DO UPDATE SET binding_id = excluded.binding_id",
+                    vec![text(registration.msisdn.as_str()), text(&record.binding_id)],
+                )?;
+                db.run(
+                    "DELETE FROM registration WHERE id = ?",
+                    vec![text(&registration.registration_id)],
+                )?;
+                consume(&Ok(BindPlan::Create(record.clone())))?;
+                if let Some(old) = existing.filter(|old| old.record.binding_id != record.binding_id)
+                {
+                    notify(app, &old.record.binding_id, "replaced", None, false).await;
+                }
+                return Ok(answer_for(&record, false));
+            }
+            Ok(BindPlan::Rebind(mut record)) => {
+                seal_contact(app, &mut record, claims)?;
+                let version = existing.as_ref().map_or(0, |v| v.version);
+                let rebind = RebindRequest {
+                    record: record.clone(),
+                    version,
+                };
+                let answer: Answer<serde_json::Value> =
+                    ask(&app.env, BINDINGS, &record.binding_id, "rebind", &rebind).await?;
+                let rebound = answer
+                    .or_refusal()
+                    .map_err(|_| ApiError::Platform("rebind refused".into()))?
+                    .get("rebound")
+                    .and_then(serde_json::Value::as_bool)
+                    == Some(true);
+                if !rebound {
+                    continue; // the binding changed since it was read: decide again
+                }
+                db.run(
+                    "DELETE FROM registration WHERE id = ?",
+                    vec![text(&registration.registration_id)],
+                )?;
+                consume(&Ok(BindPlan::Rebind(record.clone())))?;
+                if holder_id.as_deref() != Some(record.binding_id.as_str()) {
+                    // Repair a chip index that lost its entry.
+                    let claim = Claim {
+                        serial: serial.clone(),
+                        expected: holder_id.clone(),
+                        binding_id: record.binding_id.clone(),
+                    };
+                    claim_chip(app, &claim).await?;
+                }
+                return Ok(answer_for(&record, true));
+            }
+            Err(denial @ (Denial::BindingExists | Denial::ChipAlreadyBound)) => {
+                consume(&plan)?;
+                // The number was proven with a code (or the chip claimed) for
+                // another phone: tell the owner of the live binding.
+                let owner = if denial == Denial::BindingExists {
+                    existing.map(|v| v.record)
+                } else {
+                    holder
+                };
+                if let Some(owner) = owner {
+                    notify(app, &owner.binding_id, "denied", Some(denial.code()), true).await;
+                }
+                return Err(denial.into());
+            }
+            Err(denial) => {
+                consume(&plan)?;
+                return Err(denial.into());
+            }
+        }
+    }
+    Err(ApiError::Platform("bind did not settle".into()))
+}
+
+fn seal_contact(
+    app: &App,
+    record: &mut BindingRecord,
+    claims: &simbind_core::api::Claims,
+) -> Result<(), ApiError> {
+    record.contact = Some(contact::seal(
+        &app.cfg.pepper,
+        &record.binding_id,
+        &claims.sim.msisdn,
+        app.random()?,
+    ));
+    Ok(())
+}
+
+fn answer_for(record: &BindingRecord, rebound: bool) -> BindResponse {
+    BindResponse {
+        binding_id: record.binding_id.clone(),
+        status: record.status.label().into(),
+        rebound,
+    }
+}
+
+async fn chip_holder(app: &App, serial: &IdHash) -> Result<Option<String>, ApiError> {
+    match ask(
+        &app.env,
+        CHIPS,
+        serial.as_str(),
+        "get",
+        &json!({ "serial": serial }),
+    )
+    .await?
+    {
+        Answer::Ok(Claimed { binding_id }) => Ok(binding_id),
+        Answer::Refused(_) => Err(ApiError::Platform("chip index refused a read".into())),
+    }
+}
+
+/// Points the chip index at `claim.binding_id` if it still points where it
+/// did when the bind decided; false if another binding took it meanwhile.
+async fn claim_chip(app: &App, claim: &Claim) -> Result<bool, ApiError> {
+    match ask::<_, serde_json::Value>(&app.env, CHIPS, claim.serial.as_str(), "claim", claim)
+        .await?
+    {
+        Answer::Ok(_) => Ok(true),
+        Answer::Refused(_) => Ok(false),
+    }
+}
+
+/// Tells another binding what this bind did to it (audit, and an alert for
+/// a takeover attempt). Best effort: the bind's own answer stands.
+async fn notify(app: &App, binding_id: &str, event: &str, code: Option<&str>, takeover: bool) {
+    let notice = Notice {
+        event: event.into(),
+        code: code.map(Into::into),
+        takeover,
+    };
+    if let Err(e) = super::call(&app.env, BINDINGS, binding_id, "notify", &notice).await {
+        worker::console_error!("notify failed: {e}");
+    }
+}

@@ -1,0 +1,79 @@
+//! Typed helpers over an object's SQLite storage. `exec` is synchronous:
+//! code between two awaits runs, and commits, as one step.
+
+use serde::de::DeserializeOwned;
+use worker::{SqlStorage, SqlStorageValue};
+
+use crate::problem::ApiError;
+
+/// An object's database.
+pub struct Db(pub SqlStorage);
+
+impl Db {
+    /// Runs a statement to completion; returns its rows.
+    pub fn rows<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        params: Vec<SqlStorageValue>,
+    ) -> Result<Vec<T>, ApiError> {
+        let cursor = self.0.exec(query, params)?;
+        Ok(cursor.to_array()?)
+    }
+
+    /// Runs a statement that returns no rows.
+    pub fn run(&self, query: &str, params: Vec<SqlStorageValue>) -> Result<(), ApiError> {
+        self.rows::<serde::de::IgnoredAny>(query, params).map(drop)
+    }
+
+    /// The first row of a query, if any.
+    pub fn first<T: DeserializeOwned>(
+        &self,
+        query: &str,
+        params: Vec<SqlStorageValue>,
+    ) -> Result<Option<T>, ApiError> {
+        Ok(self.rows(query, params)?.into_iter().next())
+    }
+
+    /// Creates the schema (idempotent).
+    pub fn schema(&self, ddl: &str) -> Result<(), ApiError> {
+        for statement in ddl.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            self.run(statement, vec![])?;
+        }
+        Ok(())
+    }
+}
+
+/// A u64 as an SQL integer (every stored number is far below 2^53).
+pub fn int(v: u64) -> SqlStorageValue {
+    SqlStorageValue::Integer(i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+/// Text as an SQL value.
+pub fn text(v: &str) -> SqlStorageValue {
+    SqlStorageValue::String(v.to_owned())
+}
+
+#[derive(serde::Deserialize)]
+struct Table {
+    name: String,
+}
+
+/// Every row of every table, for the end-to-end tests' checks of what is
+/// stored. Dev mode only: elsewhere the operation does not exist.
+pub fn dump(db: &Db, env: &worker::Env) -> Result<serde_json::Value, ApiError> {
+    let dev = env.var("SIMBIND_ENV").map(|v| v.to_string()).ok();
+    if dev.as_deref() != Some("dev") {
+        return Err(ApiError::NotFound(crate::problem::Missing::Route));
+    }
+    let tables: Vec<Table> = db.rows(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+        vec![],
+    )?;
+    let mut out = serde_json::Map::new();
+    for t in tables {
+        let rows: Vec<serde_json::Value> =
+            db.rows(&format!("SELECT * FROM \"{}\"", t.name), vec![])?;
+        out.insert(t.name, serde_json::Value::Array(rows));
+    }
+    Ok(serde_json::Value::Object(out))
+}
