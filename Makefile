@@ -51,6 +51,7 @@ test: setup lint test-rust test-wasm test-e2e
 bench: build
 	cargo bench -p simbind-core --bench protocol
 	node tests/bench/verify-roundtrip.mjs
+	node tests/bench/concurrent-verify.mjs
 
 size: build
 	@for f in edge-worker/build/index_bg.wasm wasm-client/pkg/simbind_client_bg.wasm; do \
