@@ -313,3 +313,26 @@ fn sealed_contact_opens_only_for_its_binding_and_pepper() {
     assert_eq!(open(b"pepper", "bnd_a", "AAAA"), None);
     assert_eq!(open(b"pepper", "bnd_a", "!!"), None);
 }
+
+#[test]
+fn sealed_values_open_at_every_length_and_refuse_truncation() {
+    use simbind_core::seal::{OVERHEAD, open, seal};
+    for msg in [&b""[..], b"x", b"a longer message"] {
+        let sealed = seal(b"pepper", b"DOMAIN", b"aad", msg, [9; 12]);
+        assert_eq!(sealed.len(), OVERHEAD + msg.len());
+        assert_eq!(
+            open(b"pepper", b"DOMAIN", b"aad", &sealed).as_deref(),
+            Some(msg)
+        );
+        assert_eq!(
+            open(b"pepper", b"OTHER", b"aad", &sealed),
+            None,
+            "another domain's key"
+        );
+        assert_eq!(
+            open(b"pepper", b"DOMAIN", b"aad", &sealed[..sealed.len() - 1]),
+            None
+        );
+    }
+    assert_eq!(open(b"pepper", b"DOMAIN", b"aad", &[0; OVERHEAD - 1]), None);
+}
