@@ -92,7 +92,7 @@ struct Row {
 /// The Durable Object class of bindings.
 #[durable_object]
 pub struct BindingObject {
-    state: State,
+    db: Db,
     env: Env,
     cfg: OnceCell<Rc<Config>>,
 }
@@ -100,7 +100,7 @@ pub struct BindingObject {
 impl DurableObject for BindingObject {
     fn new(state: State, env: Env) -> Self {
         Self {
-            state,
+            db: Db::open(&state, SCHEMA),
             env,
             cfg: OnceCell::new(),
         }
@@ -118,28 +118,22 @@ impl DurableObject for BindingObject {
 }
 
 impl BindingObject {
-    fn db(&self) -> Result<Db, ApiError> {
-        let db = Db(self.state.storage().sql());
-        db.schema(SCHEMA)?;
-        Ok(db)
-    }
-
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body): (String, serde_json::Value) = read_op(req).await?;
         let app = App::new(cached_config(&self.cfg, &self.env)?, self.env.clone());
-        let db = self.db()?;
+        let db = &self.db;
         match op.as_str() {
-            "get" => respond(load(&db)),
-            "create" => respond(create(&db, &app, parse(body)?)),
-            "rebind" => respond(self.rebind(&db, &app, parse(body)?).await),
-            "notify" => respond(self.notify(&db, &app, parse(body)?).await),
-            "challenge" => respond(challenge_for(&db, &app, parse(body)?)),
-            "verify" => respond(self.holder(&db, &app, Ceremony::Verify, parse(body)?).await),
-            "unbind" => respond(self.holder(&db, &app, Ceremony::Unbind, parse(body)?).await),
-            "show" => respond(existing(&db).map(|b| summary(&b.record))),
-            "audit" => respond(trail(&db)),
-            "revoke" => respond(self.revoke(&db, &app).await),
-            "dump" => respond(super::sql::dump(&db, &self.env)),
+            "get" => respond(load(db)),
+            "create" => respond(create(db, &app, parse(body)?)),
+            "rebind" => respond(self.rebind(db, &app, parse(body)?).await),
+            "notify" => respond(self.notify(db, &app, parse(body)?).await),
+            "challenge" => respond(challenge_for(db, &app, parse(body)?)),
+            "verify" => respond(self.holder(db, &app, Ceremony::Verify, parse(body)?).await),
+            "unbind" => respond(self.holder(db, &app, Ceremony::Unbind, parse(body)?).await),
+            "show" => respond(existing(db).map(|b| summary(&b.record))),
+            "audit" => respond(trail(db)),
+            "revoke" => respond(self.revoke(db, &app).await),
+            "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
         }
     }

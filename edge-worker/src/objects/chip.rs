@@ -38,13 +38,16 @@ struct SerialOp {
 /// The Durable Object class of the chip index.
 #[durable_object]
 pub struct ChipObject {
-    state: State,
+    db: Db,
     env: Env,
 }
 
 impl DurableObject for ChipObject {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self {
+            db: Db::open(&state, SCHEMA),
+            env,
+        }
     }
 
     // Every operation is one synchronous SQL step (no await after reading
@@ -57,15 +60,14 @@ impl DurableObject for ChipObject {
 impl ChipObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body): (String, serde_json::Value) = read_op(req).await?;
-        let db = Db(self.state.storage().sql());
-        db.schema(SCHEMA)?;
+        let db = &self.db;
         match op.as_str() {
             "get" => {
                 let op: SerialOp = parse(body)?;
-                respond(holder(&db, &op.serial).map(|binding_id| Claimed { binding_id }))
+                respond(holder(db, &op.serial).map(|binding_id| Claimed { binding_id }))
             }
-            "claim" => respond(claim(&db, parse(body)?)),
-            "dump" => respond(super::sql::dump(&db, &self.env)),
+            "claim" => respond(claim(db, parse(body)?)),
+            "dump" => respond(super::sql::dump(db, &self.env)),
             "release" => {
                 let op: SerialOp = parse(body)?;
                 db.run(

@@ -29,13 +29,16 @@ struct Count {
 /// The Durable Object class of counters.
 #[durable_object]
 pub struct LimiterObject {
-    state: State,
+    db: Db,
     env: Env,
 }
 
 impl DurableObject for LimiterObject {
     fn new(state: State, env: Env) -> Self {
-        Self { state, env }
+        Self {
+            db: Db::open(&state, SCHEMA),
+            env,
+        }
     }
 
     // One synchronous SQL step per request: counts are exact.
@@ -47,11 +50,10 @@ impl DurableObject for LimiterObject {
 impl LimiterObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body): (String, serde_json::Value) = read_op(req).await?;
-        let db = Db(self.state.storage().sql());
-        db.schema(SCHEMA)?;
+        let db = &self.db;
         match op.as_str() {
             "hit" => {}
-            "dump" => return respond(super::sql::dump(&db, &self.env)),
+            "dump" => return respond(super::sql::dump(db, &self.env)),
             _ => return Err(ApiError::NotFound(Missing::Route)),
         }
         let hit: Hit = parse(body)?;

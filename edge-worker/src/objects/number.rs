@@ -79,7 +79,7 @@ struct Count {
 /// The Durable Object class of numbers.
 #[durable_object]
 pub struct NumberObject {
-    state: State,
+    db: Db,
     env: Env,
     cfg: OnceCell<Rc<Config>>,
     /// Held by a bind across its reads of other objects.
@@ -89,7 +89,7 @@ pub struct NumberObject {
 impl DurableObject for NumberObject {
     fn new(state: State, env: Env) -> Self {
         Self {
-            state,
+            db: Db::open(&state, SCHEMA),
             env,
             cfg: OnceCell::new(),
             bind_lock: Lock::default(),
@@ -111,20 +111,22 @@ impl NumberObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body): (String, serde_json::Value) = read_op(req).await?;
         let app = App::new(cached_config(&self.cfg, &self.env)?, self.env.clone());
-        let db = Db(self.state.storage().sql());
-        db.schema(SCHEMA)?;
-        purge(&db, app.now)?;
+        let db = &self.db;
+        purge(db, app.now)?;
         match op.as_str() {
-            "start" => respond(start(&db, &app, parse(body)?)),
-            "challenge" => respond(challenge_for(&db, &app, parse(body)?)),
+            "start" => respond(start(db, &app, parse(body)?)),
+            "challenge" => respond(challenge_for(db, &app, parse(body)?)),
             "bind" => {
                 let _guard = self.bind_lock.acquire().await;
                 // The clock as of when this bind got its turn.
                 let app = App::new(app.cfg.clone(), self.env.clone());
-                respond(bind(&db, &app, parse(body)?).await)
+                // A binding is created: 201.
+                bind(db, &app, parse(body)?)
+                    .await
+                    .and_then(|v| crate::http::json(&v, 201))
             }
-            "release" => respond(release(&db, parse(body)?)),
-            "dump" => respond(super::sql::dump(&db, &self.env)),
+            "release" => respond(release(db, parse(body)?)),
+            "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
         }
     }
@@ -237,15 +239,12 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
             vec![text(&nonce)],
         )?
         .is_some();
-    let consume = |plan: &Result<BindPlan, Denial>| -> Result<(), ApiError> {
-        if challenge_consumed(plan) {
-            let until = app.now + challenge::MAX_TTL_SECS + 60;
-            db.run(
-                "INSERT OR IGNORE INTO used_nonce (nonce, expires_at) VALUES (?, ?)",
-                vec![text(&nonce), int(until)],
-            )?;
-        }
-        Ok(())
+    let mark_used = || -> Result<(), ApiError> {
+        let until = app.now + challenge::MAX_TTL_SECS + 60;
+        db.run(
+            "INSERT OR IGNORE INTO used_nonce (nonce, expires_at) VALUES (?, ?)",
+            vec![text(&nonce), int(until)],
+        )
     };
     let serial = app
         .cfg
@@ -298,7 +297,7 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                     "DELETE FROM registration WHERE id = ?",
                     vec![text(&registration.registration_id)],
                 )?;
-                consume(&Ok(BindPlan::Create(record.clone())))?;
+                mark_used()?;
                 if let Some(old) = existing.filter(|old| old.record.binding_id != record.binding_id)
                 {
                     notify(app, &old.record.binding_id, "replaced", None, false).await;
@@ -327,7 +326,7 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                     "DELETE FROM registration WHERE id = ?",
                     vec![text(&registration.registration_id)],
                 )?;
-                consume(&Ok(BindPlan::Rebind(record.clone())))?;
+                mark_used()?;
                 if holder_id.as_deref() != Some(record.binding_id.as_str()) {
                     // Repair a chip index that lost its entry.
                     let claim = Claim {
@@ -340,7 +339,9 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                 return Ok(answer_for(&record, true));
             }
             Err(denial @ (Denial::BindingExists | Denial::ChipAlreadyBound)) => {
-                consume(&plan)?;
+                if challenge_consumed(&plan) {
+                    mark_used()?;
+                }
                 // The number was proven with a code (or the chip claimed) for
                 // another phone: tell the owner of the live binding.
                 let owner = if denial == Denial::BindingExists {
@@ -354,7 +355,9 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                 return Err(denial.into());
             }
             Err(denial) => {
-                consume(&plan)?;
+                if challenge_consumed(&plan) {
+                    mark_used()?;
+                }
                 return Err(denial.into());
             }
         }

@@ -34,12 +34,17 @@ impl Db {
         Ok(self.rows(query, params)?.into_iter().next())
     }
 
-    /// Creates the schema (idempotent).
-    pub fn schema(&self, ddl: &str) -> Result<(), ApiError> {
+    /// The object's database with `ddl` applied (idempotent `CREATE … IF
+    /// NOT EXISTS`), once per object instance rather than once per request.
+    pub fn open(state: &worker::State, ddl: &str) -> Self {
+        let db = Db(state.storage().sql());
         for statement in ddl.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            self.run(statement, vec![])?;
+            // A failure here shows again, as a typed error, on the first query.
+            if let Err(e) = db.run(statement, vec![]) {
+                worker::console_error!("schema: {e}");
+            }
         }
-        Ok(())
+        db
     }
 }
 

@@ -2,7 +2,6 @@
 //! bind with that code. The number's object holds the registration and
 //! commits the binding; this route validates, routes and texts the code.
 
-use serde_json::json;
 use simbind_core::api::{BindRequest, RegistrationResponse, StartRegistrationRequest};
 use simbind_core::binding::RegistrationRecord;
 use simbind_core::id_hash::IdKind;
@@ -101,16 +100,5 @@ pub async fn bind(app: &App, req: &mut Request, id: &str) -> Result<Response, Ap
         registration_id: id.into(),
         request: Some(body),
     };
-    let response = objects::call(&app.env, NUMBERS, &number, "bind", &op).await?;
-    // A binding is created: 201, as before the objects.
-    if response.status_code() == 200 {
-        return created(response).await;
-    }
-    Ok(response)
-}
-
-async fn created(mut response: Response) -> Result<Response, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(&response.bytes().await?)
-        .map_err(|e| ApiError::Platform(e.to_string()))?;
-    json(&json!(value), 201)
+    objects::call(&app.env, NUMBERS, &number, "bind", &op).await
 }
