@@ -119,134 +119,131 @@ impl DurableObject for BindingObject {
 
 impl BindingObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
-        let (op, body): (String, serde_json::Value) = read_op(req).await?;
+        let (op, body) = read_op(req).await?;
         let app = App::new(cached_config(&self.cfg, &self.env)?, self.env.clone());
         let db = &self.db;
         match op.as_str() {
             "get" => respond(load(db)),
-            "create" => respond(create(db, &app, parse(body)?)),
-            "rebind" => respond(self.rebind(db, &app, parse(body)?).await),
-            "notify" => respond(self.notify(db, &app, parse(body)?).await),
-            "challenge" => respond(challenge_for(db, &app, parse(body)?)),
-            "verify" => respond(self.holder(db, &app, Ceremony::Verify, parse(body)?).await),
-            "unbind" => respond(self.holder(db, &app, Ceremony::Unbind, parse(body)?).await),
+            "create" => respond(create(db, &app, parse(&body)?)),
+            "rebind" => respond(rebind(db, &app, parse(&body)?).await),
+            "notify" => respond(notify(db, &app, parse(&body)?).await),
+            "challenge" => respond(challenge_for(db, &app, parse(&body)?)),
+            "verify" => respond(holder(db, &app, Ceremony::Verify, parse(&body)?).await),
+            "unbind" => respond(holder(db, &app, Ceremony::Unbind, parse(&body)?).await),
             "show" => respond(existing(db).map(|b| summary(&b.record))),
             "audit" => respond(trail(db)),
-            "revoke" => respond(self.revoke(db, &app).await),
+            "revoke" => respond(revoke(db, &app).await),
             "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
         }
     }
+}
 
-    /// Verify or unbind: decision and effects in one synchronous step, then
-    /// the alert and (after an unbind) the index release.
-    async fn holder(
-        &self,
-        db: &Db,
-        app: &App,
-        ceremony: Ceremony,
-        body: EvidenceRequest,
-    ) -> Result<HolderAnswer, ApiError> {
-        let evidence = body.validate()?;
-        let nonce = unverified_nonce(&evidence.claims.challenge).ok_or(Denial::ChallengeInvalid)?;
-        // --- one synchronous step: read, decide, write ---
-        let current = existing(db)?;
-        let key = b64(&nonce);
+/// Verify or unbind: decision and effects in one synchronous step, then
+/// the alert and (after an unbind) the index release.
+async fn holder(
+    db: &Db,
+    app: &App,
+    ceremony: Ceremony,
+    body: EvidenceRequest,
+) -> Result<HolderAnswer, ApiError> {
+    let evidence = body.validate()?;
+    let nonce = unverified_nonce(&evidence.claims.challenge).ok_or(Denial::ChallengeInvalid)?;
+    // --- one synchronous step: read, decide, write ---
+    let current = existing(db)?;
+    let key = b64(&nonce);
+    db.run(
+        "DELETE FROM used_nonce WHERE expires_at <= ?",
+        vec![int(app.now)],
+    )?;
+    let used = db
+        .first::<serde_json::Value>(
+            "SELECT 1 AS used FROM used_nonce WHERE nonce = ?",
+            vec![text(&key)],
+        )?
+        .is_some();
+    let decision = decide_holder(&app.ctx(), &current.record, ceremony, &evidence, used);
+    if challenge_consumed(&decision.result) {
+        let until = app.now + challenge::MAX_TTL_SECS + 60;
         db.run(
-            "DELETE FROM used_nonce WHERE expires_at <= ?",
-            vec![int(app.now)],
+            "INSERT INTO used_nonce (nonce, expires_at) VALUES (?, ?)",
+            vec![text(&key), int(until)],
         )?;
-        let used = db
-            .first::<serde_json::Value>(
-                "SELECT 1 AS used FROM used_nonce WHERE nonce = ?",
-                vec![text(&key)],
-            )?
-            .is_some();
-        let decision = decide_holder(&app.ctx(), &current.record, ceremony, &evidence, used);
-        if challenge_consumed(&decision.result) {
-            let until = app.now + challenge::MAX_TTL_SECS + 60;
-            db.run(
-                "INSERT INTO used_nonce (nonce, expires_at) VALUES (?, ?)",
-                vec![text(&key), int(until)],
-            )?;
+    }
+    let effects = apply(&current.record, &decision, &app.cfg.policy, app.now);
+    let record = match &effects.record {
+        Some(changed) => {
+            put(db, changed, current.version + 1)?;
+            changed.clone()
         }
-        let effects = apply(&current.record, &decision, &app.cfg.policy, app.now);
-        let record = match &effects.record {
-            Some(changed) => {
-                put(db, changed, current.version + 1)?;
-                changed.clone()
-            }
-            None => current.record,
+        None => current.record,
+    };
+    record_outcome(db, app, &decision, &effects)?;
+    // --- state written: awaits from here on let other requests in ---
+    if let (Err(denial), true) = (decision.result, effects.alert) {
+        let why = Alert::Refused {
+            denial,
+            suspended: effects.suspended,
         };
-        record_outcome(db, app, &decision, &effects)?;
-        // --- state written: awaits from here on let other requests in ---
-        if let (Err(denial), true) = (decision.result, effects.alert) {
-            let why = Alert::Refused {
-                denial,
-                suspended: effects.suspended,
-            };
-            let (event, code) = alert::send(app, &record, why).await;
-            audit(db, app, event, None, Some(code))?;
-        }
-        if decision.result.is_ok() && ceremony == Ceremony::Unbind {
-            release_indexes(app, &record).await;
-        }
-        decision.result?;
-        Ok(HolderAnswer {
-            binding_id: record.binding_id.clone(),
-            status: record.status.label().into(),
-            counter: decision.counter,
-        })
+        alert_then_audit(db, app, &record, why).await?;
     }
+    if decision.result.is_ok() && ceremony == Ceremony::Unbind {
+        release_indexes(app, &record).await;
+    }
+    decision.result?;
+    Ok(HolderAnswer {
+        binding_id: record.binding_id.clone(),
+        status: record.status.label().into(),
+        counter: decision.counter,
+    })
+}
 
-    async fn rebind(
-        &self,
-        db: &Db,
-        app: &App,
-        op: RebindRequest,
-    ) -> Result<serde_json::Value, ApiError> {
-        let current = existing(db)?;
-        if current.version != op.version || current.record.binding_id != op.record.binding_id {
-            return Ok(json!({ "rebound": false }));
-        }
-        put(db, &op.record, current.version + 1)?;
-        audit(db, app, "rebound", Some("bind"), None)?;
-        let (event, code) = alert::send(app, &op.record, Alert::Rebound).await;
-        audit(db, app, event, None, Some(code))?;
-        Ok(json!({ "rebound": true }))
+async fn rebind(db: &Db, app: &App, op: RebindRequest) -> Result<serde_json::Value, ApiError> {
+    let current = existing(db)?;
+    if current.version != op.version || current.record.binding_id != op.record.binding_id {
+        return Ok(json!({ "rebound": false }));
     }
+    put(db, &op.record, current.version + 1)?;
+    audit(db, app, "rebound", Some("bind"), None)?;
+    alert_then_audit(db, app, &op.record, Alert::Rebound).await?;
+    Ok(json!({ "rebound": true }))
+}
 
-    async fn notify(
-        &self,
-        db: &Db,
-        app: &App,
-        notice: Notice,
-    ) -> Result<serde_json::Value, ApiError> {
-        let current = existing(db)?;
-        audit(db, app, &notice.event, Some("bind"), notice.code.as_deref())?;
-        let denial = notice
-            .code
-            .as_deref()
-            .and_then(|c| Denial::ALL.into_iter().find(|d| d.code() == c));
-        if let (true, Some(denial)) = (notice.takeover, denial) {
-            let (event, code) =
-                alert::send(app, &current.record, Alert::TakeoverAttempt(denial)).await;
-            audit(db, app, event, None, Some(code))?;
-        }
-        Ok(json!({}))
+async fn notify(db: &Db, app: &App, notice: Notice) -> Result<serde_json::Value, ApiError> {
+    let current = existing(db)?;
+    audit(db, app, &notice.event, Some("bind"), notice.code.as_deref())?;
+    let denial = notice
+        .code
+        .as_deref()
+        .and_then(|c| Denial::ALL.into_iter().find(|d| d.code() == c));
+    if let (true, Some(denial)) = (notice.takeover, denial) {
+        alert_then_audit(db, app, &current.record, Alert::TakeoverAttempt(denial)).await?;
     }
+    Ok(json!({}))
+}
 
-    async fn revoke(&self, db: &Db, app: &App) -> Result<serde_json::Value, ApiError> {
-        let mut current = existing(db)?;
-        if current.record.status != BindingStatus::Revoked {
-            current.record.revoke();
-            current.record.updated_at = app.now;
-            put(db, &current.record, current.version + 1)?;
-            audit(db, app, "revoked", None, Some("operator"))?;
-            release_indexes(app, &current.record).await;
-        }
-        Ok(summary(&current.record))
+async fn revoke(db: &Db, app: &App) -> Result<serde_json::Value, ApiError> {
+    let mut current = existing(db)?;
+    if current.record.status != BindingStatus::Revoked {
+        current.record.revoke();
+        current.record.updated_at = app.now;
+        put(db, &current.record, current.version + 1)?;
+        audit(db, app, "revoked", None, Some("operator"))?;
+        release_indexes(app, &current.record).await;
     }
+    Ok(summary(&current.record))
+}
+
+/// Texts `alert` to the binding's number (its state is already written),
+/// then audits whether it went out.
+async fn alert_then_audit(
+    db: &Db,
+    app: &App,
+    record: &BindingRecord,
+    alert: Alert,
+) -> Result<(), ApiError> {
+    let (event, code) = alert::send(app, record, alert).await;
+    audit(db, app, event, None, Some(code))
 }
 
 /// Audit events for a holder decision, written in the same step as it.
@@ -282,7 +279,7 @@ fn record_outcome(
 /// Clears the number and chip indexes that point at an ended binding. Best
 /// effort: an index left pointing at a revoked binding is treated as free.
 async fn release_indexes(app: &App, record: &BindingRecord) {
-    let body = json!({ "binding_id": record.binding_id, "number": record.sim.msisdn, "serial": record.chip_serial });
+    let body = json!({ "binding_id": record.binding_id, "serial": record.chip_serial });
     let number = NumberKey::of(&record.sim.msisdn).to_hex();
     for (ns, name) in [
         (NUMBERS, number.as_str()),

@@ -59,17 +59,17 @@ impl DurableObject for ChipObject {
 
 impl ChipObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
-        let (op, body): (String, serde_json::Value) = read_op(req).await?;
+        let (op, body) = read_op(req).await?;
         let db = &self.db;
         match op.as_str() {
             "get" => {
-                let op: SerialOp = parse(body)?;
+                let op: SerialOp = parse(&body)?;
                 respond(holder(db, &op.serial).map(|binding_id| Claimed { binding_id }))
             }
-            "claim" => respond(claim(db, parse(body)?)),
+            "claim" => respond(claim(db, parse(&body)?)),
             "dump" => respond(super::sql::dump(db, &self.env)),
             "release" => {
-                let op: SerialOp = parse(body)?;
+                let op: SerialOp = parse(&body)?;
                 db.run(
                     "DELETE FROM holder WHERE serial = ? AND binding_id = ?",
                     vec![text(op.serial.as_str()), op.binding_id.as_deref().into()],

@@ -49,14 +49,14 @@ impl DurableObject for LimiterObject {
 
 impl LimiterObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
-        let (op, body): (String, serde_json::Value) = read_op(req).await?;
+        let (op, body) = read_op(req).await?;
         let db = &self.db;
         match op.as_str() {
             "hit" => {}
             "dump" => return respond(super::sql::dump(db, &self.env)),
             _ => return Err(ApiError::NotFound(Missing::Route)),
         }
-        let hit: Hit = parse(body)?;
+        let hit: Hit = parse(&body)?;
         let now = worker::Date::now().as_millis() / 1000;
         let window = hit.window.max(1);
         let current = now / window;

@@ -113,12 +113,11 @@ pub async fn ask<T: Serialize, R: DeserializeOwned>(
     Answer::read(call(env, ns, name, op, body).await?).await
 }
 
-/// Reads an internal request: its op (the path) and JSON body.
-async fn read_op<T: DeserializeOwned>(req: &mut Request) -> Result<(String, T), ApiError> {
+/// Reads an internal request: its op (the path) and its body, parsed once
+/// by the op into its own type ([`parse`]).
+async fn read_op(req: &mut Request) -> Result<(String, Vec<u8>), ApiError> {
     let op = req.path().trim_start_matches('/').to_owned();
-    let bytes = req.bytes().await?;
-    let body = serde_json::from_slice(&bytes).map_err(|e| ApiError::from_json(&e))?;
-    Ok((op, body))
+    Ok((op, req.bytes().await?))
 }
 
 /// The configuration an object reads once: a deployment restarts objects.
@@ -141,8 +140,8 @@ fn respond<T: Serialize>(result: Result<T, ApiError>) -> Result<Response, ApiErr
 }
 
 /// Parses an operation's body.
-fn parse<T: DeserializeOwned>(body: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(body).map_err(|e| ApiError::from_json(&e))
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::from_json(&e))
 }
 
 /// The `fetch` of every object: `serve`'s answer, or its refusal as problem+json.

@@ -109,23 +109,23 @@ impl DurableObject for NumberObject {
 
 impl NumberObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
-        let (op, body): (String, serde_json::Value) = read_op(req).await?;
+        let (op, body) = read_op(req).await?;
         let app = App::new(cached_config(&self.cfg, &self.env)?, self.env.clone());
         let db = &self.db;
         purge(db, app.now)?;
         match op.as_str() {
-            "start" => respond(start(db, &app, parse(body)?)),
-            "challenge" => respond(challenge_for(db, &app, parse(body)?)),
+            "start" => respond(start(db, &app, parse(&body)?)),
+            "challenge" => respond(challenge_for(db, &app, parse(&body)?)),
             "bind" => {
                 let _guard = self.bind_lock.acquire().await;
                 // The clock as of when this bind got its turn.
                 let app = App::new(app.cfg.clone(), self.env.clone());
                 // A binding is created: 201.
-                bind(db, &app, parse(body)?)
+                bind(db, &app, parse(&body)?)
                     .await
                     .and_then(|v| crate::http::json(&v, 201))
             }
-            "release" => respond(release(db, parse(body)?)),
+            "release" => respond(release(db, parse(&body)?)),
             "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
         }
