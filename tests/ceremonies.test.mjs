@@ -39,7 +39,10 @@ test("register → SMS code → bind → verify → grant that verifies offline 
   assert.match(reg.registrationId, /^reg_[A-Za-z0-9_-]{59}$/);
   const sms = await w.outbox(s.number);
   assert.equal(sms.length, 1);
-  assert.match(sms[0].text, /^\d{6} is your SimBind code/);
+  // What the code is for, who sends it, and a WebOTP line the browser can fill from.
+  const code = sms[0].text.slice(0, 6);
+  assert.match(sms[0].text, /^\d{6} is your SimBind demo code to link this number to a new phone\./);
+  assert.ok(sms[0].text.endsWith(`\n\n@localhost #${code}`), sms[0].text);
 
   const binding = await p.client.completeBinding(reg.registrationId, await w.otp(s.number));
   assert.equal(binding.status, "active");

@@ -175,7 +175,7 @@ test("happy path: number → code from the inbox → bind → secure channel →
     await page.locator("#register-result .ok").waitFor();
     assert.equal(await page.evaluate(() => document.activeElement.id), "otp");
     const text = await sms(page, "otp");
-    assert.match(text, /\b\d{6}\b is your SimBind code/);
+    assert.match(text, /\b\d{6}\b is your SimBind demo code to link this number to a new phone/);
     await page.keyboard.type(text.match(/\b\d{6}\b/)[0]);
     await page.keyboard.press("Enter");
     await page.locator("#bind-result .ok").waitFor();

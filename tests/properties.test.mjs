@@ -50,7 +50,7 @@ test("replay: a captured binding message, sent again, is refused", async () => {
   assert.equal(again.code, "challenge_wrong_subject");
 });
 
-test("replay: a binding challenge is single-use even after a refused bind", async () => {
+test("replay: a refused bind with the right code uses up its registration, and with it the challenge", async () => {
   const s = subscriber();
   const other = subscriber();
   const p = phone(w.url, { sim: other.simA }); // carries another number: bind refused
@@ -59,7 +59,9 @@ test("replay: a binding challenge is single-use even after a refused bind", asyn
   assert.equal((await refusal(p.client.completeBinding(registrationId, code))).code, "number_mismatch");
   const captured = p.lastRequest();
   const again = await problem(await w.post(`/v1/registrations/${registrationId}/binding`, captured));
-  assert.equal(again.code, "challenge_reused");
+  assert.equal(again.code, "registration_not_found");
+  const fresh = await w.post(`/v1/registrations/${registrationId}/challenge`, {});
+  assert.equal(fresh.status, 404, "no new challenge for a used-up registration");
 });
 
 test("freshness: challenges expire", async () => {
@@ -147,9 +149,9 @@ test("substitution: another chip (same serial, other key) is refused without ale
   for (let i = 0; i < 5; i++) assert.equal((await refusal(other.client.verify(bindingId))).code, "chip_mismatch");
   assert.deepEqual(await w.bindingRecord(bindingId), before, "unauthenticated: the binding is unchanged");
   assert.equal((await w.outbox(s.number)).filter((m) => m.kind === "alert").length, 0, "unauthenticated: no SMS");
-  const unverified = (await w.audit(bindingId)).filter((e) => e.event === "denied_unverified");
-  assert.equal(unverified.length, 1, "repeats within a minute are one audit event, not a flood");
-  assert.equal(unverified[0].code, "chip_mismatch");
+  const trail = await w.trail(bindingId);
+  assert.equal(trail.events.filter((e) => e.event === "denied_unverified").length, 0, "not listed one by one");
+  assert.deepEqual(trail.tallies.map((t) => [t.event, t.code, t.count]), [["denied_unverified", "chip_mismatch", 6]], "counted per reason and hour");
   await p.client.verify(bindingId);
 });
 

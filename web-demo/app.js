@@ -54,6 +54,8 @@ const EVENTS = {
   unbound: "Unbound by the phone's chip",
   replaced: "Replaced by a new binding",
   revoked: "Revoked by an operator",
+  takeover_suppressed: "More takeover attempts (owner already alerted this hour)",
+  admin_unauthorized: "Admin request with a wrong token",
 };
 
 const ui = {
@@ -320,16 +322,19 @@ async function refreshAudit(log = false) {
     $("audit-hint").textContent = `The audit trail is unavailable (HTTP ${res.status}, ${body.code}).`;
     return;
   }
-  // The worker lists events oldest first, in the order each request wrote them.
+  // The worker lists events oldest first, in the order each request wrote them,
+  // and counts what nobody authenticated per hour (tallies): shown at their latest.
   const events = body.events || [];
+  const tallies = (body.tallies || []).map((t) => ({ at: t.last_at, event: t.event, code: t.code, count: t.count }));
+  const items = [...events, ...tallies].sort((a, b) => a.at - b.at);
   $("audit-hint").textContent = `Binding ${id}: ${events.length} event${events.length === 1 ? "" : "s"}, oldest first.`;
   $("timeline").replaceChildren(
-    ...events.map((e) =>
+    ...items.map((e) =>
       el(
         "li",
         { class: `event ev-${e.event}`, "data-event": e.event },
         el("time", { datetime: new Date(e.at).toISOString(), text: time(e.at) }),
-        el("span", { class: "ev-text" }, EVENTS[e.event] || e.event, e.code && e.event.startsWith("denied") ? `: ${PLAIN[e.code] ? shortReason(e.code) : e.code}` : ""),
+        el("span", { class: "ev-text" }, e.count > 1 ? `${e.count} × ` : "", EVENTS[e.event] || e.event, e.code && e.event.startsWith("denied") ? `: ${PLAIN[e.code] ? shortReason(e.code) : e.code}` : ""),
         el("span", { class: "ev-tags" }, el("code", { text: e.event }), e.ceremony ? el("code", { text: e.ceremony }) : null, e.code ? el("code", { class: "code", text: e.code }) : null),
       ),
     ),

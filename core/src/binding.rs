@@ -97,6 +97,21 @@ impl BindingRecord {
         }
     }
 
+    /// The binding's entry in the chip index. A serial that a vendor root
+    /// attests (`serial_attested`) is indexed alone: one binding per chip.
+    /// A serial nothing attests is only a claim, so it is indexed together
+    /// with the key that makes it: anyone may claim a victim's serial with
+    /// their own key, but that neither blocks the victim's chip nor tells
+    /// the claimant whether the serial is bound; the same key still cannot
+    /// bind two numbers.
+    pub fn chip_index(&self, hasher: &IdHasher, serial_attested: bool) -> IdHash {
+        if serial_attested {
+            return self.chip_serial.clone();
+        }
+        let claim = format!("{}:{}", self.chip_serial.as_str(), self.chip_public_key);
+        hasher.hash(IdKind::ChipKey, &claim)
+    }
+
     /// Ends the binding. The sealed number goes too: an ended binding keeps
     /// no way to reach its owner.
     pub fn revoke(&mut self) {

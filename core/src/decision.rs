@@ -25,6 +25,14 @@ pub struct Policy {
     pub vendor_roots: VendorRoots,
 }
 
+impl Policy {
+    /// Whether every bound chip's serial is vouched for (vendor roots are
+    /// configured, so a bind without a valid certificate is refused).
+    pub fn serials_attested(&self) -> bool {
+        !self.vendor_roots.0.is_empty()
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Self {

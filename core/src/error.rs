@@ -31,6 +31,10 @@ pub enum ValidationError {
     InvalidOtpFormat,
     #[error("field '{0}' is out of range")]
     OutOfRange(&'static str),
+    #[error("the client address is missing or malformed")]
+    InvalidSenderAddress,
+    #[error("this service does not send SMS to that country")]
+    CountryNotAllowed,
 }
 
 impl ValidationError {
@@ -50,6 +54,8 @@ impl ValidationError {
             Self::UnsupportedFormat(_) => "unsupported_attestation_format",
             Self::InvalidOtpFormat => "invalid_otp_format",
             Self::OutOfRange(_) => "out_of_range",
+            Self::InvalidSenderAddress => "invalid_sender_address",
+            Self::CountryNotAllowed => "country_not_allowed",
         }
     }
 }

@@ -19,6 +19,9 @@ pub enum IdKind {
     Iccid,
     Imsi,
     ChipSerial,
+    /// A chip serial together with the key that claims it (the chip index
+    /// of chips whose serial nothing attests).
+    ChipKey,
     /// A client's IP address (rate limiting only).
     ClientAddress,
 }
@@ -31,6 +34,7 @@ impl IdKind {
             Self::Iccid => "iccid",
             Self::Imsi => "imsi",
             Self::ChipSerial => "chip-serial",
+            Self::ChipKey => "chip-key",
             Self::ClientAddress => "client-ip",
         }
     }

@@ -43,6 +43,25 @@ impl PhoneNumber {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The ITU-T E.164 country calling code (`"44"`, `"1"`, `"358"`): one
+    /// digit in zones 1 and 7, two digits for the codes listed below, three
+    /// for every other. Country codes are prefix-free, so this is exact.
+    pub fn country_code(&self) -> &str {
+        const TWO_DIGIT: &[&str] = &[
+            "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45",
+            "46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61",
+            "62", "63", "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94",
+            "95", "98",
+        ];
+        let digits = &self.0[1..];
+        let len = match digits.as_bytes()[0] {
+            b'1' | b'7' => 1,
+            _ if TWO_DIGIT.contains(&&digits[..2]) => 2,
+            _ => 3,
+        };
+        &digits[..len]
+    }
 }
 
 /// Luhn (mod 10) check over a string of ASCII digits, check digit last.

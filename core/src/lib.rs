@@ -8,6 +8,7 @@
 pub mod api;
 pub mod attestation;
 pub mod binding;
+pub mod budget;
 pub mod challenge;
 pub mod codec;
 pub mod contact;
@@ -20,6 +21,7 @@ pub mod identifiers;
 pub mod otp;
 pub mod registration_id;
 pub mod seal;
+pub mod sender;
 pub mod transcript;
 
 pub use error::{Denial, ValidationError};

@@ -40,6 +40,18 @@ pub struct Config {
     pub challenge_ttl: u64,
     pub registrations_per_hour: u32,
     pub registrations_per_ip_per_hour: u32,
+    /// One-time-code SMS per hour, all numbers together.
+    pub sms_per_hour: u32,
+    /// One-time-code SMS per hour to one country calling code.
+    pub sms_per_country_per_hour: u32,
+    /// Country calling codes SMS may go to; `None` (dev only): any.
+    pub sms_countries: Option<Vec<String>>,
+    /// Failed admin authentications per sender per hour before lockout.
+    pub admin_failures_per_hour: u32,
+    /// The name the code's SMS gives the service.
+    pub service_name: String,
+    /// The host the WebOTP line (`@host #code`) names, if any.
+    pub webotp_domain: Option<String>,
     pub keys: ChallengeKeyring,
     pub grant_signer: GrantSigner,
     pub pepper: Vec<u8>,
@@ -152,6 +164,12 @@ impl Config {
                 .clamp(1, simbind_core::challenge::MAX_TTL_SECS),
             registrations_per_hour: number(env, "REGISTRATIONS_PER_HOUR", 5u32)?,
             registrations_per_ip_per_hour: number(env, "REGISTRATIONS_PER_IP_PER_HOUR", 20u32)?,
+            sms_per_hour: number(env, "SMS_PER_HOUR", 1000u32)?,
+            sms_per_country_per_hour: number(env, "SMS_PER_COUNTRY_PER_HOUR", 200u32)?,
+            sms_countries: sms_countries(var(env, "SMS_COUNTRIES").as_deref(), dev_mode)?,
+            admin_failures_per_hour: number(env, "ADMIN_FAILURES_PER_HOUR", 10u32)?,
+            service_name: var(env, "SERVICE_NAME").unwrap_or_else(|| "SimBind".into()),
+            webotp_domain: var(env, "WEBOTP_DOMAIN"),
             keys,
             grant_signer: GrantSigner {
                 kid: var(env, "GRANT_KEY_ID").unwrap_or_else(|| "g1".into()),
@@ -175,6 +193,26 @@ impl Config {
                 .unwrap_or_default(),
             sms,
         })
+    }
+}
+
+/// `SMS_COUNTRIES`: comma-separated country calling codes (`44,353`).
+/// Required outside dev mode: a deployment says where it may send SMS.
+fn sms_countries(list: Option<&str>, dev_mode: bool) -> Result<Option<Vec<String>>, ApiError> {
+    let bad = || {
+        ApiError::Misconfigured("SMS_COUNTRIES must list country calling codes, e.g. 44,353".into())
+    };
+    let Some(list) = list else {
+        return if dev_mode { Ok(None) } else { Err(bad()) };
+    };
+    let codes: Vec<String> = list.split(',').map(|c| c.trim().to_owned()).collect();
+    let valid = |c: &String| {
+        (1..=3).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_digit()) && !c.starts_with('0')
+    };
+    if codes.iter().all(valid) {
+        Ok(Some(codes))
+    } else {
+        Err(bad())
     }
 }
 

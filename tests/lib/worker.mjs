@@ -145,8 +145,13 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
       return messages.at(-1).text.match(/\d{6}/)[0];
     },
     async audit(bindingId) {
-      const res = await fetch(`${url}/dev/bindings/${bindingId}/audit`);
-      return (await res.json()).events;
+      return (await this.trail(bindingId)).events;
+    },
+    /** The whole audit listing: events, cursor and tallies. */
+    async trail(bindingId, before) {
+      const query = before === undefined ? "" : `?before=${before}`;
+      const res = await fetch(`${url}/dev/bindings/${bindingId}/audit${query}`);
+      return res.json();
     },
     async dispose() {
       await mf.dispose();

@@ -26,18 +26,26 @@ use crate::problem::{ApiError, Missing};
 
 /// How long audit events are kept, in milliseconds.
 const AUDIT_RETENTION_MS: u64 = 90 * 24 * 3600 * 1000;
-/// How many audit events a listing returns.
+/// How many audit events a listing page returns.
 pub const AUDIT_PAGE: u64 = 200;
+/// How many tallies (newest hours first) a listing returns.
+pub const TALLY_PAGE: u64 = 100;
+/// Takeover alerts to one binding: at most one text per this many ms.
+const TAKEOVER_ALERT_EVERY_MS: u64 = 3600 * 1000;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS record (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS used_nonce (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, event TEXT NOT NULL, ceremony TEXT, code TEXT, once TEXT UNIQUE);
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, event TEXT NOT NULL, ceremony TEXT, code TEXT);
+CREATE TABLE IF NOT EXISTS tally (event TEXT NOT NULL, code TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (event, code, hour));
+CREATE TABLE IF NOT EXISTS throttle (kind TEXT PRIMARY KEY, sent_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at)";
 
 /// One entry of a binding's audit trail. Holds no subscriber identifier.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuditEvent {
+    /// Position in the trail: the listing's cursor (`before`).
+    pub seq: u64,
     pub at: u64,
     pub event: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +84,32 @@ pub struct HolderAnswer {
     pub binding_id: String,
     pub status: String,
     pub counter: u64,
+}
+
+/// Events nobody authenticated (or repeats the service keeps quiet about),
+/// counted per event, code and hour instead of listed one by one, so they
+/// can never push real events out of the trail.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Tally {
+    pub event: String,
+    pub code: String,
+    /// Start of the hour, Unix seconds.
+    pub hour: u64,
+    pub count: u64,
+    pub first_at: u64,
+    pub last_at: u64,
+}
+
+/// `audit`: a page of the trail, newest events before `before` (a `seq`).
+#[derive(Default, Serialize, Deserialize)]
+pub struct TrailOp {
+    #[serde(default)]
+    pub before: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct SentAt {
+    sent_at: u64,
 }
 
 #[derive(Deserialize)]
@@ -131,7 +165,11 @@ impl BindingObject {
             "verify" => respond(holder(db, &app, Ceremony::Verify, parse(&body)?).await),
             "unbind" => respond(holder(db, &app, Ceremony::Unbind, parse(&body)?).await),
             "show" => respond(existing(db).map(|b| summary(&b.record))),
-            "audit" => respond(trail(db)),
+            "audit" => respond(trail(db, parse(&body)?)),
+            "admin_denied" => respond(
+                existing(db)
+                    .and_then(|_| count(db, &app, "admin_unauthorized", "admin_unauthorized")),
+            ),
             "revoke" => respond(revoke(db, &app).await),
             "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
@@ -211,14 +249,30 @@ async fn rebind(db: &Db, app: &App, op: RebindRequest) -> Result<serde_json::Val
 
 async fn notify(db: &Db, app: &App, notice: Notice) -> Result<serde_json::Value, ApiError> {
     let current = existing(db)?;
-    audit(db, app, &notice.event, Some("bind"), notice.code.as_deref())?;
     let denial = notice
         .code
         .as_deref()
         .and_then(|c| Denial::ALL.into_iter().find(|d| d.code() == c));
-    if let (true, Some(denial)) = (notice.takeover, denial) {
-        alert_then_audit(db, app, &current.record, Alert::TakeoverAttempt(denial)).await?;
+    let Some(denial) = denial.filter(|_| notice.takeover) else {
+        audit(db, app, &notice.event, Some("bind"), notice.code.as_deref())?;
+        return Ok(json!({}));
+    };
+    // Takeover attempts: one audited event and one text per hour; the rest
+    // are counted. Decided and written in one step, texted after.
+    let last = db.first::<SentAt>(
+        "SELECT sent_at FROM throttle WHERE kind = 'takeover'",
+        vec![],
+    )?;
+    if last.is_some_and(|l| app.now_ms < l.sent_at + TAKEOVER_ALERT_EVERY_MS) {
+        count(db, app, "takeover_suppressed", denial.code())?;
+        return Ok(json!({}));
     }
+    db.run(
+        "INSERT INTO throttle (kind, sent_at) VALUES ('takeover', ?) ON CONFLICT (kind) DO UPDATE SET sent_at = excluded.sent_at",
+        vec![int(app.now_ms)],
+    )?;
+    audit(db, app, &notice.event, Some("bind"), Some(denial.code()))?;
+    alert_then_audit(db, app, &current.record, Alert::TakeoverAttempt(denial)).await?;
     Ok(json!({}))
 }
 
@@ -257,15 +311,8 @@ fn record_outcome(
     match decision.result {
         Ok(()) if decision.ceremony == Ceremony::Unbind => audit(db, app, "unbound", label, None),
         Ok(()) => audit(db, app, "verified", label, None),
-        // Anyone can send these: kept at most once a minute per reason.
-        Err(denial) if !decision.authentic => {
-            let minute = app.now_ms - app.now_ms % 60_000;
-            let once = format!("unverified:{}:{minute}", denial.code());
-            db.run(
-                "INSERT OR IGNORE INTO audit (at, event, ceremony, code, once) VALUES (?, 'denied_unverified', ?, ?, ?)",
-                vec![int(app.now_ms), label.into(), text(denial.code()), text(&once)],
-            )
-        }
+        // Anyone can send these: counted, never listed one by one.
+        Err(denial) if !decision.authentic => count(db, app, "denied_unverified", denial.code()),
         Err(denial) => {
             audit(db, app, "denied", label, Some(denial.code()))?;
             if effects.suspended {
@@ -279,12 +326,10 @@ fn record_outcome(
 /// Clears the number and chip indexes that point at an ended binding. Best
 /// effort: an index left pointing at a revoked binding is treated as free.
 async fn release_indexes(app: &App, record: &BindingRecord) {
-    let body = json!({ "binding_id": record.binding_id, "serial": record.chip_serial });
+    let chip = record.chip_index(&app.cfg.hasher, app.cfg.policy.serials_attested());
+    let body = json!({ "binding_id": record.binding_id, "serial": chip });
     let number = NumberKey::of(&record.sim.msisdn).to_hex();
-    for (ns, name) in [
-        (NUMBERS, number.as_str()),
-        (CHIPS, record.chip_serial.as_str()),
-    ] {
+    for (ns, name) in [(NUMBERS, number.as_str()), (CHIPS, chip.as_str())] {
         if let Err(e) = call(&app.env, ns, name, "release", &body).await {
             worker::console_error!("index release failed: {e}");
         }
@@ -292,6 +337,9 @@ async fn release_indexes(app: &App, record: &BindingRecord) {
 }
 
 fn load(db: &Db) -> Result<Option<Versioned>, ApiError> {
+    if !db.has_schema()? {
+        return Ok(None);
+    }
     let Some(row) = db.first::<Row>("SELECT version, json FROM record WHERE id = 1", vec![])?
     else {
         return Ok(None);
@@ -317,6 +365,7 @@ fn put(db: &Db, record: &BindingRecord, version: u64) -> Result<(), ApiError> {
 }
 
 fn create(db: &Db, app: &App, record: BindingRecord) -> Result<serde_json::Value, ApiError> {
+    db.create_schema()?;
     if load(db)?.is_some() {
         return Err(ApiError::Platform("binding id already in use".into()));
     }
@@ -354,18 +403,49 @@ fn audit(
     )
 }
 
-/// The newest events (at most [`AUDIT_PAGE`]), oldest first, and whether
-/// older ones exist.
-fn trail(db: &Db) -> Result<serde_json::Value, ApiError> {
+/// Counts one `event` with `code` in the current hour's tally.
+fn count(db: &Db, app: &App, event: &str, code: &str) -> Result<(), ApiError> {
+    let hour = app.now - app.now % 3600;
+    db.run(
+        "DELETE FROM tally WHERE last_at < ?",
+        vec![int(app.now_ms.saturating_sub(AUDIT_RETENTION_MS))],
+    )?;
+    db.run(
+        "INSERT INTO tally (event, code, hour, count, first_at, last_at) VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (event, code, hour) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+        vec![text(event), text(code), int(hour), int(app.now_ms), int(app.now_ms)],
+    )
+}
+
+/// A page of the trail: the newest events (at most [`AUDIT_PAGE`]) before
+/// the cursor, oldest first; `next` is the cursor of the page before it
+/// (`null` at the start of the trail). Tallies (newest hours first, at most
+/// [`TALLY_PAGE`]) come with every page.
+fn trail(db: &Db, op: TrailOp) -> Result<serde_json::Value, ApiError> {
     let binding = existing(db)?;
+    let before = op.before.unwrap_or(simbind_core::api::MAX_COUNTER);
     let mut events: Vec<AuditEvent> = db.rows(
-        "SELECT at, event, ceremony, code FROM audit ORDER BY seq DESC LIMIT ?",
-        vec![int(AUDIT_PAGE + 1)],
+        "SELECT seq, at, event, ceremony, code FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+        vec![int(before), int(AUDIT_PAGE + 1)],
     )?;
     let more = events.len() as u64 > AUDIT_PAGE;
     events.truncate(AUDIT_PAGE as usize);
     events.reverse();
-    Ok(json!({ "binding_id": binding.record.binding_id, "events": events, "more": more }))
+    let next = if more {
+        events.first().map(|e| e.seq)
+    } else {
+        None
+    };
+    let tallies: Vec<Tally> = db.rows(
+        "SELECT event, code, hour, count, first_at, last_at FROM tally ORDER BY hour DESC, event, code LIMIT ?",
+        vec![int(TALLY_PAGE)],
+    )?;
+    Ok(json!({
+        "binding_id": binding.record.binding_id,
+        "events": events,
+        "more": more,
+        "next": next,
+        "tallies": tallies,
+    }))
 }
 
 fn summary(b: &BindingRecord) -> serde_json::Value {

@@ -61,6 +61,7 @@ impl ChipObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body) = read_op(req).await?;
         let db = &self.db;
+        db.create_schema()?;
         match op.as_str() {
             "get" => {
                 let op: SerialOp = parse(&body)?;

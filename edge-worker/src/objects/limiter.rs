@@ -1,32 +1,31 @@
-//! Hourly counters that must be exact, one object per subject (a sender
-//! address's keyed hash): the Workers Rate Limiting binding counts only 10 s
-//! and 60 s windows, too short for hourly budgets.
+//! Limits that must be exact, one object per subject (a sender address
+//! bucket, the global or one country's SMS budget, a sender's failed admin
+//! logins): token buckets ([`simbind_core::budget`]), refilled continuously.
+//! The Workers Rate Limiting binding counts only 10 s and 60 s windows, too
+//! short for hourly budgets.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use simbind_core::budget::{Bucket, Limit};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
 use super::sql::{Db, int};
 use super::{answer, parse, read_op, respond};
 use crate::problem::{ApiError, Missing};
 
-const SCHEMA: &str =
-    "CREATE TABLE IF NOT EXISTS hits (slot INTEGER PRIMARY KEY, count INTEGER NOT NULL)";
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS bucket (id INTEGER PRIMARY KEY CHECK (id = 1), level INTEGER NOT NULL, at_ms INTEGER NOT NULL)";
 
-/// `hit`: count one event in the current window of `window` seconds;
-/// refused (429) once the count passes `limit`.
+/// `take`: one token, or 429 with `Retry-After`.
+/// `guard`: 429 while the bucket is empty; takes a token only if `failed`
+/// (a lockout that failures fill and time drains).
 #[derive(Serialize, Deserialize)]
-pub struct Hit {
-    pub window: u64,
-    pub limit: u32,
+pub struct Take {
+    pub limit: Limit,
+    #[serde(default)]
+    pub failed: bool,
 }
 
-#[derive(Deserialize)]
-struct Count {
-    count: u32,
-}
-
-/// The Durable Object class of counters.
+/// The Durable Object class of limits.
 #[durable_object]
 pub struct LimiterObject {
     db: Db,
@@ -51,28 +50,27 @@ impl LimiterObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body) = read_op(req).await?;
         let db = &self.db;
-        match op.as_str() {
-            "hit" => {}
+        db.create_schema()?;
+        let guard = match op.as_str() {
+            "take" => false,
+            "guard" => true,
             "dump" => return respond(super::sql::dump(db, &self.env)),
             _ => return Err(ApiError::NotFound(Missing::Route)),
+        };
+        let take: Take = parse(&body)?;
+        let now_ms = worker::Date::now().as_millis();
+        let stored = db.first::<Bucket>("SELECT level, at_ms FROM bucket WHERE id = 1", vec![])?;
+        let (after, result) = take.limit.take(stored, now_ms);
+        let store = !guard || (take.failed && result.is_ok());
+        if store {
+            db.run(
+                "INSERT INTO bucket (id, level, at_ms) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET level = excluded.level, at_ms = excluded.at_ms",
+                vec![int(after.level), int(after.at_ms)],
+            )?;
         }
-        let hit: Hit = parse(&body)?;
-        let now = worker::Date::now().as_millis() / 1000;
-        let window = hit.window.max(1);
-        let current = now / window;
-        db.run("DELETE FROM hits WHERE slot < ?", vec![int(current)])?;
-        db.run(
-            "INSERT INTO hits (slot, count) VALUES (?, 1) ON CONFLICT (slot) DO UPDATE SET count = count + 1",
-            vec![int(current)],
-        )?;
-        let count = db
-            .first::<Count>("SELECT count FROM hits WHERE slot = ?", vec![int(current)])?
-            .map_or(0, |c| c.count);
-        if count > hit.limit {
-            return Err(ApiError::RateLimited {
-                retry_after: window - now % window,
-            });
+        match result {
+            Ok(()) => respond(Ok(json!({}))),
+            Err(retry_after) => Err(ApiError::RateLimited { retry_after }),
         }
-        respond(Ok(json!({ "count": count })))
     }
 }

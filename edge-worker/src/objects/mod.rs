@@ -21,9 +21,9 @@ mod lock;
 mod number;
 mod sql;
 
-pub use binding::{BindingObject, HolderAnswer};
+pub use binding::{BindingObject, HolderAnswer, TrailOp};
 pub use chip::ChipObject;
-pub use limiter::{Hit, LimiterObject};
+pub use limiter::{LimiterObject, Take};
 pub use number::{NumberObject, REGISTRATION_TTL, RegistrationOp, StartOp};
 
 use std::rc::Rc;

@@ -1,7 +1,7 @@
 //! Everything about one number, serialized in one object named by its
-//! [`NumberKey`]: its registrations (one-time-code attempts), the bind
-//! challenges they used, its hourly registration count, and the number →
-//! binding index. This object alone commits a binding of its number.
+//! [`NumberKey`]: its registrations (one-time-code attempts), its
+//! registration limit (a token bucket), and the number → binding index.
+//! This object alone commits a binding of its number.
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -10,10 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simbind_core::api::{BindRequest, BindResponse, ChallengeResponse};
 use simbind_core::binding::{BindingRecord, RegistrationRecord};
-use simbind_core::challenge::{self, unverified_nonce};
-use simbind_core::codec::b64;
-use simbind_core::decision::{BindPlan, challenge_consumed, decide_binding};
-use simbind_core::id_hash::{IdHash, IdKind};
+use simbind_core::budget::{Bucket, Limit};
+use simbind_core::decision::{BindPlan, decide_binding};
+use simbind_core::id_hash::IdHash;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
 use simbind_core::transcript::Ceremony;
 use simbind_core::{Denial, contact, otp};
@@ -30,21 +29,19 @@ use crate::problem::{ApiError, Missing};
 
 /// How long a registration waits for its code.
 pub const REGISTRATION_TTL: u64 = 600;
-const HOUR: u64 = 3600;
 /// Times a bind re-decides when another object changed under it.
 const BIND_ROUNDS: usize = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS registration (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS used_nonce (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS hourly (msisdn TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (msisdn, hour));
+CREATE TABLE IF NOT EXISTS bucket (msisdn TEXT PRIMARY KEY, level INTEGER NOT NULL, at_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bound (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL)";
 
-/// `start`: store a registration, within the number's hourly limit.
+/// `start`: store a registration, within the number's registration limit.
 #[derive(Serialize, Deserialize)]
 pub struct StartOp {
     pub record: RegistrationRecord,
-    pub limit: u32,
+    pub limit: Limit,
 }
 
 /// `challenge` and `bind` name the registration.
@@ -69,11 +66,6 @@ struct Json {
 #[derive(Deserialize)]
 struct BindingId {
     binding_id: String,
-}
-
-#[derive(Deserialize)]
-struct Count {
-    count: u32,
 }
 
 /// The Durable Object class of numbers.
@@ -112,6 +104,7 @@ impl NumberObject {
         let (op, body) = read_op(req).await?;
         let app = App::new(cached_config(&self.cfg, &self.env)?, self.env.clone());
         let db = &self.db;
+        db.create_schema()?;
         purge(db, app.now)?;
         match op.as_str() {
             "start" => respond(start(db, &app, parse(&body)?)),
@@ -136,32 +129,21 @@ fn purge(db: &Db, now: u64) -> Result<(), ApiError> {
     db.run(
         "DELETE FROM registration WHERE expires_at <= ?",
         vec![int(now)],
-    )?;
-    db.run(
-        "DELETE FROM used_nonce WHERE expires_at <= ?",
-        vec![int(now)],
-    )?;
-    db.run("DELETE FROM hourly WHERE hour < ?", vec![int(now / HOUR)])
+    )
 }
 
 fn start(db: &Db, app: &App, op: StartOp) -> Result<serde_json::Value, ApiError> {
     let msisdn = op.record.msisdn.as_str();
-    let hour = app.now / HOUR;
-    db.run(
-        "INSERT INTO hourly (msisdn, hour, count) VALUES (?, ?, 1) ON CONFLICT (msisdn, hour) DO UPDATE SET count = count + 1",
-        vec![text(msisdn), int(hour)],
+    let stored = db.first::<Bucket>(
+        "SELECT level, at_ms FROM bucket WHERE msisdn = ?",
+        vec![text(msisdn)],
     )?;
-    let count = db
-        .first::<Count>(
-            "SELECT count FROM hourly WHERE msisdn = ? AND hour = ?",
-            vec![text(msisdn), int(hour)],
-        )?
-        .map_or(0, |c| c.count);
-    if count > op.limit {
-        return Err(ApiError::RateLimited {
-            retry_after: HOUR - app.now % HOUR,
-        });
-    }
+    let (after, taken) = op.limit.take(stored, app.now_ms);
+    db.run(
+        "INSERT INTO bucket (msisdn, level, at_ms) VALUES (?, ?, ?) ON CONFLICT (msisdn) DO UPDATE SET level = excluded.level, at_ms = excluded.at_ms",
+        vec![text(msisdn), int(after.level), int(after.at_ms)],
+    )?;
+    taken.map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     put_registration(db, &op.record)?;
     Ok(json!({}))
 }
@@ -230,27 +212,20 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
         put_registration(db, &registration)?;
     }
     checked?;
-
+    // The code was right: this attempt uses up the registration, whatever it
+    // decides. One code buys one bind attempt (and at most one takeover text).
+    db.run(
+        "DELETE FROM registration WHERE id = ?",
+        vec![text(&registration.registration_id)],
+    )?;
     let claims = &evidence.claims;
-    let nonce = b64(&unverified_nonce(&claims.challenge).ok_or(Denial::ChallengeInvalid)?);
-    let used = db
-        .first::<serde_json::Value>(
-            "SELECT 1 AS used FROM used_nonce WHERE nonce = ?",
-            vec![text(&nonce)],
-        )?
-        .is_some();
-    let mark_used = || -> Result<(), ApiError> {
-        let until = app.now + challenge::MAX_TTL_SECS + 60;
-        db.run(
-            "INSERT OR IGNORE INTO used_nonce (nonce, expires_at) VALUES (?, ?)",
-            vec![text(&nonce), int(until)],
-        )
-    };
-    let serial = app
-        .cfg
-        .hasher
-        .hash(IdKind::ChipSerial, claims.chip.serial.as_str());
+    // No used-nonce store for bind challenges: a challenge is MACed to its
+    // registration, and the registration is gone after this attempt.
+    let used = false;
     let new_id = OpaqueId::new(BINDING_PREFIX, app.random()?);
+    // The chip index entry this bind claims (see BindingRecord::chip_index).
+    let serial = BindingRecord::new(new_id.as_str(), claims, &app.cfg.hasher, app.now)
+        .chip_index(&app.cfg.hasher, app.cfg.policy.serials_attested());
     for _ in 0..BIND_ROUNDS {
         let bound_id = bound_to(db, &registration.msisdn)?;
         let existing = match &bound_id {
@@ -293,11 +268,6 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                     "INSERT INTO bound (msisdn, binding_id) VALUES (?, ?) ON CONFLICT (msisdn) DO UPDATE SET binding_id = excluded.binding_id",
                     vec![text(registration.msisdn.as_str()), text(&record.binding_id)],
                 )?;
-                db.run(
-                    "DELETE FROM registration WHERE id = ?",
-                    vec![text(&registration.registration_id)],
-                )?;
-                mark_used()?;
                 if let Some(old) = existing.filter(|old| old.record.binding_id != record.binding_id)
                 {
                     notify(app, &old.record.binding_id, "replaced", None, false).await;
@@ -322,11 +292,6 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                 if !rebound {
                     continue; // the binding changed since it was read: decide again
                 }
-                db.run(
-                    "DELETE FROM registration WHERE id = ?",
-                    vec![text(&registration.registration_id)],
-                )?;
-                mark_used()?;
                 if holder_id.as_deref() != Some(record.binding_id.as_str()) {
                     // Repair a chip index that lost its entry.
                     let claim = Claim {
@@ -339,9 +304,6 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                 return Ok(answer_for(&record, true));
             }
             Err(denial @ (Denial::BindingExists | Denial::ChipAlreadyBound)) => {
-                if challenge_consumed(&plan) {
-                    mark_used()?;
-                }
                 // The number was proven with a code (or the chip claimed) for
                 // another phone: tell the owner of the live binding.
                 let owner = if denial == Denial::BindingExists {
@@ -354,12 +316,7 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                 }
                 return Err(denial.into());
             }
-            Err(denial) => {
-                if challenge_consumed(&plan) {
-                    mark_used()?;
-                }
-                return Err(denial.into());
-            }
+            Err(denial) => return Err(denial.into()),
         }
     }
     Err(ApiError::Platform("bind did not settle".into()))

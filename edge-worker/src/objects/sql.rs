@@ -6,8 +6,12 @@ use worker::{SqlStorage, SqlStorageValue};
 
 use crate::problem::ApiError;
 
-/// An object's database.
-pub struct Db(pub SqlStorage);
+/// An object's database and its schema.
+pub struct Db {
+    sql: SqlStorage,
+    ddl: &'static str,
+    ready: std::cell::Cell<bool>,
+}
 
 impl Db {
     /// Runs a statement to completion; returns its rows.
@@ -16,7 +20,7 @@ impl Db {
         query: &str,
         params: Vec<SqlStorageValue>,
     ) -> Result<Vec<T>, ApiError> {
-        let cursor = self.0.exec(query, params)?;
+        let cursor = self.sql.exec(query, params)?;
         Ok(cursor.to_array()?)
     }
 
@@ -34,17 +38,41 @@ impl Db {
         Ok(self.rows(query, params)?.into_iter().next())
     }
 
-    /// The object's database with `ddl` applied (idempotent `CREATE … IF
-    /// NOT EXISTS`), once per object instance rather than once per request.
-    pub fn open(state: &worker::State, ddl: &str) -> Self {
-        let db = Db(state.storage().sql());
-        for statement in ddl.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            // A failure here shows again, as a typed error, on the first query.
-            if let Err(e) = db.run(statement, vec![]) {
-                worker::console_error!("schema: {e}");
-            }
+    /// The object's database; `ddl` (idempotent `CREATE … IF NOT EXISTS`)
+    /// is applied by [`Db::create_schema`], once per object instance.
+    pub fn open(state: &worker::State, ddl: &'static str) -> Self {
+        Self {
+            sql: state.storage().sql(),
+            ddl,
+            ready: std::cell::Cell::new(false),
         }
-        db
+    }
+
+    /// Creates the schema (a write: call it only on paths that may store).
+    pub fn create_schema(&self) -> Result<(), ApiError> {
+        if self.ready.get() {
+            return Ok(());
+        }
+        for statement in self.ddl.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            self.run(statement, vec![])?;
+        }
+        self.ready.set(true);
+        Ok(())
+    }
+
+    /// Whether the schema exists, without creating it: an object that a
+    /// stranger merely names (a made-up binding id) stores nothing at all.
+    pub fn has_schema(&self) -> Result<bool, ApiError> {
+        if self.ready.get() {
+            return Ok(true);
+        }
+        let tables: Vec<Table> = self.rows(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+            vec![],
+        )?;
+        let exists = !tables.is_empty();
+        self.ready.set(exists);
+        Ok(exists)
     }
 }
 

@@ -1,27 +1,72 @@
 //! Operator routes behind the admin bearer token, answered by the binding's
-//! object.
+//! object. Failed authentications are counted per sender (a token bucket in
+//! a limiter object): once a sender used up its budget, every admin request
+//! from it is refused with 429 until the bucket refills, whatever token it
+//! carries. Each failure is also tallied on the binding it named.
 
+use serde_json::json;
+use simbind_core::budget::Limit;
 use simbind_core::crypto::secret_eq;
+use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
 use worker::{Request, Response};
 
+use super::registration::sender;
 use crate::App;
-use crate::objects::{self, BINDINGS};
-use crate::problem::ApiError;
+use crate::objects::{self, Answer, BINDINGS, LIMITS, Take, TrailOp};
+use crate::problem::{ApiError, Missing};
 
-fn authorize(app: &App, req: &Request) -> Result<(), ApiError> {
+fn token_ok(app: &App, req: &Request) -> Result<bool, ApiError> {
     let header = req.headers().get("authorization")?.unwrap_or_default();
     let token = header.strip_prefix("Bearer ").unwrap_or("");
-    if secret_eq(token.as_bytes(), app.cfg.admin_token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::AdminUnauthorized)
-    }
+    Ok(secret_eq(token.as_bytes(), app.cfg.admin_token.as_bytes()))
 }
 
 /// Sends an operator's `op` to the binding's object.
 pub async fn forward(app: &App, req: &Request, id: &str, op: &str) -> Result<Response, ApiError> {
-    authorize(app, req)?;
+    let authorized = token_ok(app, req)?;
+    let bucket = sender(app, req)?.unwrap_or_else(|| "unknown".into());
+    let name = format!(
+        "admin-failures:{}",
+        app.cfg.hasher.hash(IdKind::ClientAddress, &bucket).as_str()
+    );
+    let guard = Take {
+        limit: Limit {
+            capacity: app.cfg.admin_failures_per_hour,
+            period_secs: 3600,
+        },
+        failed: !authorized,
+    };
+    let guarded = objects::ask::<_, serde_json::Value>(&app.env, LIMITS, &name, "guard", &guard);
+    if let Answer::Refused(locked) = guarded.await? {
+        return Ok(locked);
+    }
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
-    objects::call(&app.env, BINDINGS, id.as_str(), op, &serde_json::json!({})).await
+    if !authorized {
+        let empty = json!({});
+        let tallied = objects::call(&app.env, BINDINGS, id.as_str(), "admin_denied", &empty);
+        if let Err(e) = tallied.await {
+            worker::console_error!("admin failure tally: {e}");
+        }
+        return Err(ApiError::AdminUnauthorized);
+    }
+    let body = if op == "audit" {
+        serde_json::to_value(trail_op(req)?).map_err(|e| ApiError::Platform(e.to_string()))?
+    } else {
+        json!({})
+    };
+    objects::call(&app.env, BINDINGS, id.as_str(), op, &body).await
+}
+
+/// The audit listing's cursor, `?before={seq}`.
+pub fn trail_op(req: &Request) -> Result<TrailOp, ApiError> {
+    let url = req.url()?;
+    let mut op = TrailOp::default();
+    for (key, value) in url.query_pairs() {
+        match key.as_ref() {
+            "before" => op.before = Some(value.parse().map_err(|_| ApiError::InvalidField)?),
+            _ => return Err(ApiError::NotFound(Missing::Route)),
+        }
+    }
+    Ok(op)
 }

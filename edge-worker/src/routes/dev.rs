@@ -38,8 +38,9 @@ pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
 }
 
 /// `GET /dev/bindings/{id}/audit`: the audit trail, for the demo page.
-pub async fn audit(app: &App, id: &str) -> Result<Response, ApiError> {
+pub async fn audit(app: &App, req: &Request, id: &str) -> Result<Response, ApiError> {
     dev_only(app)?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
-    objects::call(&app.env, BINDINGS, id.as_str(), "audit", &json!({})).await
+    let op = super::admin::trail_op(req)?;
+    objects::call(&app.env, BINDINGS, id.as_str(), "audit", &op).await
 }

@@ -36,7 +36,7 @@ pub async fn dispatch(
             admin::forward(app, req, id, "revoke").await
         }
         (Get, ["dev", "outbox"]) => dev::outbox(app, req).await,
-        (Get, ["dev", "bindings", id, "audit"]) => dev::audit(app, id).await,
+        (Get, ["dev", "bindings", id, "audit"]) => dev::audit(app, req, id).await,
         (_, path) if known(path) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound(Missing::Route)),
     }

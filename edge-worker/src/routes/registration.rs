@@ -2,42 +2,94 @@
 //! bind with that code. The number's object holds the registration and
 //! commits the binding; this route validates, routes and texts the code.
 
+use simbind_core::ValidationError;
 use simbind_core::api::{BindRequest, RegistrationResponse, StartRegistrationRequest};
 use simbind_core::binding::RegistrationRecord;
+use simbind_core::budget::Limit;
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::PhoneNumber;
 use simbind_core::otp::{self, OtpState};
 use simbind_core::registration_id::{self, NumberKey};
+use simbind_core::sender;
 use simbind_core::transcript::Ceremony;
 use worker::{Request, Response};
 
 use crate::App;
 use crate::http::{json, read_json};
 use crate::objects::{self, Answer, LIMITS, NUMBERS};
-use crate::objects::{Hit, RegistrationOp, StartOp};
+use crate::objects::{RegistrationOp, StartOp, Take};
 use crate::problem::{ApiError, Missing};
 use crate::sms::{self, SmsKind};
 
 const HOUR: u64 = 3600;
 
+/// The client's sender bucket (IPv4 address or IPv6 /64). Outside dev mode
+/// a request without `cf-connecting-ip` (which Cloudflare always sets) is
+/// refused rather than let past the per-sender limit.
+pub fn sender(app: &App, req: &Request) -> Result<Option<String>, ApiError> {
+    match req.headers().get("cf-connecting-ip")? {
+        Some(address) => Ok(Some(sender::bucket(&address)?)),
+        None if app.cfg.dev_mode => Ok(None),
+        None => Err(ValidationError::InvalidSenderAddress.into()),
+    }
+}
+
+/// Takes a token from the limit named `name`; `Some(429 response)` if none was left.
+pub async fn take(app: &App, name: &str, capacity: u32) -> Result<Option<Response>, ApiError> {
+    let take = Take {
+        limit: Limit {
+            capacity,
+            period_secs: HOUR,
+        },
+        failed: false,
+    };
+    match objects::ask::<_, serde_json::Value>(&app.env, LIMITS, name, "take", &take).await? {
+        Answer::Ok(_) => Ok(None),
+        Answer::Refused(r) => Ok(Some(r)),
+    }
+}
+
+/// The code's SMS: what it is for, who sends it, and a WebOTP line.
+fn code_text(app: &App, code: &str) -> String {
+    let service = &app.cfg.service_name;
+    let mut text = format!(
+        "{code} is your {service} code to link this number to a new phone. It expires in 5 minutes. Never share it."
+    );
+    if let Some(domain) = &app.cfg.webotp_domain {
+        text.push_str(&format!("\n\n@{domain} #{code}"));
+    }
+    text
+}
+
 /// `POST /v1/registrations`: sends a one-time code to the number.
+///
+/// Limits, cheapest first, each a token bucket in its own object: the
+/// destination country allow-list, the sender (address or /64), the global
+/// and the country's SMS budget, then the number's own limit (in the
+/// number's object, where the registration is stored).
 pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     let body: StartRegistrationRequest = read_json(req).await?;
     let number = PhoneNumber::parse(&body.phone_number)?;
+    let country = number.country_code();
+    if let Some(allowed) = &app.cfg.sms_countries
+        && !allowed.iter().any(|c| c == country)
+    {
+        return Err(ValidationError::CountryNotAllowed.into());
+    }
     let number_hash = app.cfg.hasher.hash(IdKind::PhoneNumber, number.as_str());
-    // Per sender address (SMS pumping across many numbers), then per number.
-    if let Some(ip) = req.headers().get("cf-connecting-ip")? {
-        let ip_hash = app.cfg.hasher.hash(IdKind::ClientAddress, &ip);
-        let hit = Hit {
-            window: HOUR,
-            limit: app.cfg.registrations_per_ip_per_hour,
-        };
-        let name = format!("registration-ip:{}", ip_hash.as_str());
-        if let Answer::Refused(r) =
-            objects::ask::<_, serde_json::Value>(&app.env, LIMITS, &name, "hit", &hit).await?
-        {
-            return Ok(r);
+    if let Some(bucket) = sender(app, req)? {
+        let hash = app.cfg.hasher.hash(IdKind::ClientAddress, &bucket);
+        let name = format!("registration-sender:{}", hash.as_str());
+        if let Some(refused) = take(app, &name, app.cfg.registrations_per_ip_per_hour).await? {
+            return Ok(refused);
         }
+    }
+    if let Some(refused) = take(app, "sms-budget:global", app.cfg.sms_per_hour).await? {
+        return Ok(refused);
+    }
+    let country_budget = format!("sms-budget:country:{country}");
+    if let Some(refused) = take(app, &country_budget, app.cfg.sms_per_country_per_hour).await? {
+        return Ok(refused);
     }
     let key = NumberKey::of(&number_hash);
     let id = registration_id::new(&app.cfg.pepper, &key, app.random()?);
@@ -54,7 +106,10 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     };
     let start = StartOp {
         record,
-        limit: app.cfg.registrations_per_hour,
+        limit: Limit {
+            capacity: app.cfg.registrations_per_hour,
+            period_secs: HOUR,
+        },
     };
     let stored =
         objects::ask::<_, serde_json::Value>(&app.env, NUMBERS, &key.to_hex(), "start", &start)
@@ -62,8 +117,7 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     if let Answer::Refused(r) = stored {
         return Ok(r);
     }
-    let text = format!("{code} is your SimBind code. It expires in 5 minutes. Never share it.");
-    sms::send(app, &number, SmsKind::Otp, &text).await?;
+    sms::send(app, &number, SmsKind::Otp, &code_text(app, &code)).await?;
     let response = RegistrationResponse {
         registration_id: id.clone(),
         otp_expires_at: start.record.otp.expires_at,
