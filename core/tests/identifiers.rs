@@ -134,3 +134,45 @@ fn debug_output_never_shows_identifiers() {
         assert!(!text.contains(secret), "{text}");
     }
 }
+
+#[test]
+fn an_unattested_chip_is_indexed_with_its_key_an_attested_one_by_serial_alone() {
+    use simbind_core::binding::BindingRecord;
+    use simbind_core::id_hash::IdHasher;
+    let hasher = IdHasher::new(b"pepper");
+    let record = |key: &str| {
+        let mut r: BindingRecord = serde_json::from_value(serde_json::json!({
+            "binding_id": "bnd_a", "status": "active", "chip_format": "simbind-p256",
+            "chip_serial": "aa", "chip_public_key": key,
+            "sim": { "iccid": "bb", "imsi": "cc", "msisdn": "dd" },
+            "sim_public_key": null, "counter": 1, "consecutive_failures": 0,
+            "created_at": 0, "updated_at": 0
+        }))
+        .unwrap();
+        r.chip_serial = hasher.hash(simbind_core::id_hash::IdKind::ChipSerial, "SERIAL-1");
+        r
+    };
+    let (mine, theirs) = (record("KEY-A"), record("KEY-B"));
+    assert_eq!(mine.chip_index(&hasher, true), mine.chip_serial);
+    assert_eq!(
+        mine.chip_index(&hasher, true),
+        theirs.chip_index(&hasher, true)
+    );
+    assert_ne!(
+        mine.chip_index(&hasher, false),
+        theirs.chip_index(&hasher, false)
+    );
+    assert_ne!(mine.chip_index(&hasher, false), mine.chip_serial);
+    assert_eq!(
+        mine.chip_index(&hasher, false),
+        record("KEY-A").chip_index(&hasher, false)
+    );
+}
+
+#[test]
+fn binding_statuses_have_their_wire_labels() {
+    use simbind_core::binding::BindingStatus;
+    assert_eq!(BindingStatus::Active.label(), "active");
+    assert_eq!(BindingStatus::Suspended.label(), "suspended");
+    assert_eq!(BindingStatus::Revoked.label(), "revoked");
+}

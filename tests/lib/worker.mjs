@@ -90,7 +90,7 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
      * Every row of every table of every Durable Object ever written, keyed
      * `Class/id/table`, read through the objects' dev-only `dump` operation.
      */
-    async objectRows() {
+    async objectRows({ includeEmpty = false } = {}) {
       const out = {};
       for (const [binding, className] of Object.entries(OBJECTS)) {
         const ns = await mf.getDurableObjectNamespace(binding);
@@ -99,7 +99,7 @@ export async function startWorker({ bindings = {}, outboundService } = {}) {
           const res = await ns.get(ns.idFromString(id)).fetch("https://object/dump", { method: "POST", body: "{}" });
           if (!res.ok) throw new Error(`dump of ${className}/${id}: ${res.status} ${await res.text()}`);
           for (const [table, rows] of Object.entries(await res.json())) {
-            if (rows.length) out[`${className}/${id}/${table}`] = rows;
+            if (rows.length || includeEmpty) out[`${className}/${id}/${table}`] = rows;
           }
         }
       }

@@ -50,7 +50,6 @@ impl LimiterObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body) = read_op(req).await?;
         let db = &self.db;
-        db.create_schema()?;
         let guard = match op.as_str() {
             "take" => false,
             "guard" => true,
@@ -59,10 +58,15 @@ impl LimiterObject {
         };
         let take: Take = parse(&body)?;
         let now_ms = worker::Date::now().as_millis();
-        let stored = db.first::<Bucket>("SELECT level, at_ms FROM bucket WHERE id = 1", vec![])?;
+        let stored = if db.has_schema()? {
+            db.first::<Bucket>("SELECT level, at_ms FROM bucket WHERE id = 1", vec![])?
+        } else {
+            None
+        };
         let (after, result) = take.limit.take(stored, now_ms);
         let store = !guard || (take.failed && result.is_ok());
         if store {
+            db.create_schema()?;
             db.run(
                 "INSERT INTO bucket (id, level, at_ms) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET level = excluded.level, at_ms = excluded.at_ms",
                 vec![int(after.level), int(after.at_ms)],

@@ -62,15 +62,23 @@ impl Db {
 
     /// Whether the schema exists, without creating it: an object that a
     /// stranger merely names (a made-up binding id) stores nothing at all.
+    /// Looks for the schema's first table (the runtime keeps tables of its
+    /// own in the same database).
     pub fn has_schema(&self) -> Result<bool, ApiError> {
         if self.ready.get() {
             return Ok(true);
         }
-        let tables: Vec<Table> = self.rows(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
-            vec![],
+        let first = self
+            .ddl
+            .split("CREATE TABLE IF NOT EXISTS ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_default();
+        let found: Vec<Table> = self.rows(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
+            vec![text(first)],
         )?;
-        let exists = !tables.is_empty();
+        let exists = !found.is_empty();
         self.ready.set(exists);
         Ok(exists)
     }
