@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { startWorker } from "./lib/worker.mjs";
 import { bindPhone, phone, signedEvidence, subscriber } from "./lib/phone.mjs";
+import { Bridge, SimBindClient } from "../wasm-client/pkg/node.js";
 
 const ADMIN = "Bearer dev-only-admin-token";
 
@@ -194,5 +195,75 @@ test("admin guessing: failures are tallied and lock the sender out, even with th
     assert.deepEqual(trail.tallies.map((t) => [t.event, t.count]), [["admin_unauthorized", 3]]);
   } finally {
     await guarded.dispose();
+  }
+});
+
+// ---------- transaction binding ----------
+
+const sha256 = async (text) => Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+const claimsOf = (grant) => JSON.parse(Buffer.from(grant.split(".")[1], "base64url"));
+
+test("transaction binding: the grant carries what the chip signed, and nothing else passes for it", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  const pay42 = await sha256("pay 42.00 EUR to ACME Ltd");
+  const pay4200 = await sha256("pay 4200.00 EUR to EVIL Ltd");
+  const paid = await p.client.verify(bindingId, pay42);
+  assert.equal(claimsOf(paid.grant).txn, pay42.toString("base64url"), "the grant names its transaction");
+  assert.notEqual(claimsOf(paid.grant).txn, pay4200.toString("base64url"));
+  const opened = await p.client.verify(bindingId);
+  assert.equal(claimsOf(opened.grant).txn, undefined, "an 'app opened' grant names none");
+
+  // A challenge for one payment, a signature over another: refused.
+  const challenge = await (await w.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify", transaction: pay42.toString("base64url") })).json();
+  assert.equal(challenge.transaction, pay42.toString("base64url"), "echoed for the phone to show and sign");
+  const swapped = await signedEvidence(p.device, { ...challenge, transaction: pay4200.toString("base64url") }, "verify", bindingId);
+  assert.equal(await codeOf(await w.post(`/v1/bindings/${bindingId}/verify`, swapped)), "bad_signature");
+  // Rewriting the transaction inside the challenge breaks its MAC.
+  const raw = Buffer.from(challenge.challenge, "base64url");
+  raw[raw.length - 33] ^= 1;
+  const forged = await signedEvidence(p.device, { ...challenge, challenge: raw.toString("base64url") }, "verify", bindingId);
+  assert.equal(await codeOf(await w.post(`/v1/bindings/${bindingId}/verify`, forged)), "challenge_invalid");
+  // At most 64 bytes, canonical base64url.
+  for (const transaction of [Buffer.alloc(65, 1).toString("base64url"), "", "AQID="]) {
+    const res = await w.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify", transaction });
+    assert.equal(res.status, 400, JSON.stringify(transaction));
+  }
+});
+
+test("transaction binding: a relay that swaps the transaction in the challenge is refused before anything is signed", async () => {
+  const { createServer } = await import("node:http");
+  const evil = Buffer.alloc(32, 0xee).toString("base64url");
+  const relay = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const upstream = await fetch(w.url + req.url, { method: req.method, headers: { "content-type": "application/json" }, body: req.method === "POST" ? Buffer.concat(chunks) : undefined });
+    let body = await upstream.text();
+    if (req.url.endsWith("/challenge") && upstream.ok) body = JSON.stringify({ ...JSON.parse(body), transaction: evil });
+    res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/json" });
+    res.end(body);
+  });
+  await new Promise((r) => relay.listen(0, "127.0.0.1", r));
+  try {
+    const s = subscriber();
+    const direct = phone(w.url, { sim: s.simA });
+    const { bindingId } = await bindPhone(w, direct, s.number);
+    let signed = 0;
+    const host = {
+      chipInfo: () => direct.device.chipInfo(),
+      simInfo: () => direct.device.simInfo(),
+      nextCounter: () => direct.device.nextCounter(),
+      chipSign: (t) => { signed++; return direct.device.chipSign(t); },
+    };
+    const through = (url) => new SimBindClient(url, Bridge.fromObject(host));
+    const e = await through(`http://127.0.0.1:${relay.address().port}`).verify(bindingId, await sha256("pay 1 EUR")).catch((x) => x);
+    assert.equal(e.code, "transaction_mismatch");
+    assert.equal(e.source, "client");
+    assert.equal(signed, 0, "the chip signed nothing");
+    await through(w.url).verify(bindingId, await sha256("pay 1 EUR"));
+    assert.equal(signed, 1, "the same host signs when the challenge is the one asked for");
+  } finally {
+    relay.close();
   }
 });

@@ -28,7 +28,8 @@ test("transcript vectors: client encoding matches, WebCrypto verifies the signat
     const sim = { iccid: v.iccid, imsi: v.imsi, msisdn: v.msisdn };
     if (v.sim_public_key_hex) sim.publicKey = hex(v.sim_public_key_hex).toString("base64url");
     const challenge = hex(v.challenge_hex).toString("base64url");
-    const bytes = buildTranscript(v.ceremony, challenge, v.audience, v.subject, chip, sim, v.counter);
+    const transaction = v.transaction_hex ? hex(v.transaction_hex) : undefined;
+    const bytes = buildTranscript(v.ceremony, challenge, v.audience, v.subject, chip, sim, v.counter, transaction);
     assert.equal(Buffer.from(bytes).toString("hex"), v.transcript_hex);
     assert.ok(await ecdsaVerify(v.chip_public_key_hex, v.chip_signature_hex, bytes), "chip signature");
     if (v.sim_signature_hex) assert.ok(await ecdsaVerify(v.sim_public_key_hex, v.sim_signature_hex, bytes), "SIM signature");
@@ -61,6 +62,12 @@ test("challenge and hash vectors match Node's own HMAC-SHA256", async () => {
   assert.equal(body.readBigUInt64BE(2), BigInt(c.issued_at));
   assert.equal(body.readBigUInt64BE(10), BigInt(c.issued_at + c.ttl));
   assert.equal(body.subarray(18, 34).toString("hex"), c.nonce_hex);
+  // The challenge body ends with field(transaction) (PROTOCOL.md §4).
+  const txn = hex(c.transaction_hex);
+  assert.deepEqual(body.subarray(body.length - 4 - txn.length), field(txn));
+  const { createHash } = await import("node:crypto");
+  const worked = createHash("sha256").update("SIMBIND-EXAMPLE-PAYMENT\namount=42.00 EUR\npayee=ACME Ltd").digest("hex");
+  assert.equal(c.transaction_hex, worked, "the worked example's hash");
   for (const v of vectors.id_hashes) {
     const h = createHmac("sha256", v.pepper_utf8).update(Buffer.concat([field("SIMBIND-ID"), field(v.kind), field(v.value)])).digest("hex");
     assert.equal(h, v.hash_hex);

@@ -37,7 +37,7 @@ fn request(chip: &SecretKey, challenge: &[u8], counter: u64) -> EvidenceRequest 
         sim_signature: None,
     };
     let claims = req.validate().expect("valid").claims;
-    let transcript = claims.transcript(Ceremony::Verify, "aud", BINDING);
+    let transcript = claims.transcript(Ceremony::Verify, "aud", BINDING, &[]);
     req.chip_signature = b64(&chip.sign(&transcript).to_bytes());
     req
 }
@@ -54,7 +54,7 @@ fn benches(c: &mut Criterion) {
         policy: &policy,
         now: NOW,
     };
-    let ch = challenge::issue(&keys, Ceremony::Verify, BINDING, NOW, 120, [3; 16]);
+    let ch = challenge::issue(&keys, Ceremony::Verify, BINDING, &[], NOW, 120, [3; 16]);
     let req = request(&chip, &ch, 2);
     let evidence = req.validate().expect("valid");
     let binding = BindingRecord::new(
@@ -68,10 +68,12 @@ fn benches(c: &mut Criterion) {
         b.iter(|| black_box(&req).validate())
     });
     c.bench_function("encode transcript", |b| {
-        b.iter(|| black_box(&evidence.claims).transcript(Ceremony::Verify, "aud", BINDING))
+        b.iter(|| black_box(&evidence.claims).transcript(Ceremony::Verify, "aud", BINDING, &[]))
     });
     c.bench_function("p256 verify", |b| {
-        let t = evidence.claims.transcript(Ceremony::Verify, "aud", BINDING);
+        let t = evidence
+            .claims
+            .transcript(Ceremony::Verify, "aud", BINDING, &[]);
         b.iter(|| {
             evidence
                 .claims
@@ -86,6 +88,7 @@ fn benches(c: &mut Criterion) {
                 &keys,
                 Ceremony::Verify,
                 BINDING,
+                &[],
                 NOW,
                 120,
                 black_box([3; 16]),
@@ -118,6 +121,7 @@ fn benches(c: &mut Criterion) {
         exp: NOW + 120,
         jti: "j".into(),
         ctr: 2,
+        txn: None,
     };
     c.bench_function("grant sign (ES256)", |b| {
         b.iter(|| signer.sign(black_box(&claims)))

@@ -21,7 +21,12 @@ fn key(seed: u8) -> SecretKey {
     SecretKey::from_bytes(&[seed; 32]).expect("fixed scalar")
 }
 
-fn transcript_vector(ceremony: Ceremony, sim_key: Option<SecretKey>, counter: u64) -> Value {
+fn transcript_vector(
+    ceremony: Ceremony,
+    sim_key: Option<SecretKey>,
+    counter: u64,
+    transaction: &[u8],
+) -> Value {
     let chip = key(0x11);
     let challenge: Vec<u8> = (0u8..48).collect();
     let serial = ChipSerial::parse("CHIP-0001").expect("valid");
@@ -41,6 +46,7 @@ fn transcript_vector(ceremony: Ceremony, sim_key: Option<SecretKey>, counter: u6
         challenge: &challenge,
         audience: "simbind-dev",
         subject,
+        transaction,
         chip_serial: &serial,
         chip_public_key: &chip.public_key(),
         sim: &sim,
@@ -53,6 +59,7 @@ fn transcript_vector(ceremony: Ceremony, sim_key: Option<SecretKey>, counter: u6
         "challenge_hex": hex(&challenge),
         "audience": "simbind-dev",
         "subject": subject,
+        "transaction_hex": hex(transaction),
         "chip_serial": "CHIP-0001",
         "chip_secret_key_hex": hex(&chip.to_bytes()),
         "chip_public_key_hex": hex(&chip.public_key().to_compressed()),
@@ -68,12 +75,21 @@ fn transcript_vector(ceremony: Ceremony, sim_key: Option<SecretKey>, counter: u6
     })
 }
 
+/// The worked example of PROTOCOL.md §4: what a bank's backend hashes for
+/// "pay 42.00 EUR to ACME Ltd" before asking for a challenge.
+fn payment() -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(b"SIMBIND-EXAMPLE-PAYMENT\namount=42.00 EUR\npayee=ACME Ltd").to_vec()
+}
+
 fn main() {
     let keys = ChallengeKeyring::single("c1", b"challenge-key-for-vectors");
+    let txn = payment();
     let challenge = challenge::issue(
         &keys,
         Ceremony::Verify,
         "bnd_AQEBAQEBAQEBAQEBAQEBAQ",
+        &txn,
         1_800_000_000,
         120,
         [0xab; 16],
@@ -92,14 +108,16 @@ fn main() {
         exp: 1_800_000_120,
         jti: "AAAAAAAAAAAAAAAAAAAAAA".into(),
         ctr: 7,
+        txn: Some(b64(&txn)),
     };
     let root = key(0x33);
     let serial = ChipSerial::parse("CHIP-0001").expect("valid");
     let cert = vendor::certify("acme", &root, &serial, &key(0x11).public_key());
     let vectors = json!({
         "transcripts": [
-            transcript_vector(Ceremony::Bind, None, 1),
-            transcript_vector(Ceremony::Verify, Some(key(0x44)), 2),
+            transcript_vector(Ceremony::Bind, None, 1, &[]),
+            transcript_vector(Ceremony::Verify, Some(key(0x44)), 2, &[]),
+            transcript_vector(Ceremony::Verify, None, 3, &txn),
         ],
         "challenge": {
             "key_id": "c1",
@@ -109,6 +127,7 @@ fn main() {
             "issued_at": 1_800_000_000u64,
             "ttl": 120,
             "nonce_hex": hex(&[0xab; 16]),
+            "transaction_hex": hex(&txn),
             "challenge_hex": hex(&challenge),
             "challenge_b64url": b64(&challenge),
         },
@@ -134,6 +153,7 @@ fn main() {
             "signature_hex": hex(&cert.signature.to_bytes()),
         },
         "grant": {
+            "transaction_hex": hex(&txn),
             "kid": "g1",
             "secret_key_hex": hex(&grant_key.to_bytes()),
             "claims": claims,

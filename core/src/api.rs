@@ -38,6 +38,10 @@ pub struct ChallengeResponse {
     pub ceremony: String,
     pub audience: String,
     pub expires_at: u64,
+    /// The transaction value the challenge is bound to (base64url), echoed
+    /// so the client signs (and can show) exactly what was requested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
 }
 
 /// `POST /v1/bindings/{id}/challenge`
@@ -46,6 +50,35 @@ pub struct ChallengeResponse {
 pub struct ChallengeRequest {
     /// `verify` or `unbind`.
     pub ceremony: String,
+    /// A relying-party transaction value to bind the ceremony to: 1 to 64
+    /// bytes, base64url (a hash of what the user approves, or a nonce).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
+}
+
+impl ChallengeRequest {
+    /// The validated ceremony and transaction bytes (empty for none).
+    pub fn validate(&self) -> Result<(Ceremony, Vec<u8>), ValidationError> {
+        let ceremony = match Ceremony::from_label(&self.ceremony) {
+            Some(c @ (Ceremony::Verify | Ceremony::Unbind)) => c,
+            _ => return Err(ValidationError::OutOfRange("ceremony")),
+        };
+        let transaction = match &self.transaction {
+            None => Vec::new(),
+            Some(t) => parse_transaction(t)?,
+        };
+        Ok((ceremony, transaction))
+    }
+}
+
+/// A transaction value: canonical base64url of 1 to
+/// [`crate::challenge::MAX_TRANSACTION_LEN`] bytes.
+pub fn parse_transaction(text: &str) -> Result<Vec<u8>, ValidationError> {
+    let bytes = unb64(text, "transaction")?;
+    if bytes.is_empty() || bytes.len() > crate::challenge::MAX_TRANSACTION_LEN {
+        return Err(ValidationError::OutOfRange("transaction"));
+    }
+    Ok(bytes)
 }
 
 /// Chip information as read from the native bridge.
@@ -189,13 +222,21 @@ impl Claims {
         })
     }
 
-    /// The transcript these claims make for `ceremony`, `audience`, `subject`.
-    pub fn transcript(&self, ceremony: Ceremony, audience: &str, subject: &str) -> Vec<u8> {
+    /// The transcript these claims make for `ceremony`, `audience`,
+    /// `subject` and `transaction` (empty for none).
+    pub fn transcript(
+        &self,
+        ceremony: Ceremony,
+        audience: &str,
+        subject: &str,
+        transaction: &[u8],
+    ) -> Vec<u8> {
         Transcript {
             ceremony,
             challenge: &self.challenge,
             audience,
             subject,
+            transaction,
             chip_serial: &self.chip.serial,
             chip_public_key: &self.chip.public_key,
             sim: &self.sim,

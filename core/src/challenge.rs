@@ -4,11 +4,15 @@
 //! HMAC-SHA256 under a server key named by a key id (for rotation):
 //!
 //! ```text
-//! body = u8(1) || u8(ceremony code) || u64be(issued_at) || u64be(expires_at)
-//!        || nonce[16] || field(kid) || field(subject)
+//! body = u8(2) || u8(ceremony code) || u64be(issued_at) || u64be(expires_at)
+//!        || nonce[16] || field(kid) || field(subject) || field(transaction)
 //! mac  = HMAC-SHA256(key[kid], field("SIMBIND-CHALLENGE") || body)
 //! challenge = body || mac
 //! ```
+//!
+//! `transaction` is the relying party's value the ceremony is bound to
+//! (empty for none, at most [`MAX_TRANSACTION_LEN`] bytes): the signed
+//! transcript and the grant carry the same bytes.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -23,7 +27,9 @@ pub const DOMAIN: &[u8] = b"SIMBIND-CHALLENGE";
 pub const MAX_TTL_SECS: u64 = 120;
 /// Tolerated clock skew for `issued_at` in the future, in seconds.
 pub const CLOCK_SKEW_SECS: u64 = 5;
-const FORMAT: u8 = 1;
+/// The longest transaction value a challenge carries, in bytes.
+pub const MAX_TRANSACTION_LEN: usize = 64;
+const FORMAT: u8 = 2;
 const MAC_LEN: usize = 32;
 
 /// One HMAC key with its id.
@@ -67,6 +73,8 @@ pub struct ChallengeClaims {
     pub expires_at: u64,
     pub nonce: [u8; 16],
     pub subject: String,
+    /// The relying party's transaction value (empty for none).
+    pub transaction: Vec<u8>,
 }
 
 fn mac(secret: &[u8], body: &[u8]) -> Hmac<Sha256> {
@@ -75,12 +83,14 @@ fn mac(secret: &[u8], body: &[u8]) -> Hmac<Sha256> {
     mac
 }
 
-/// Issues a challenge for `ceremony` and `subject`, valid `ttl` seconds
-/// (clamped to [`MAX_TTL_SECS`]); `nonce` must come from a CSPRNG.
+/// Issues a challenge for `ceremony`, `subject` and `transaction` (empty
+/// for none; callers validate its length), valid `ttl` seconds (clamped to
+/// [`MAX_TTL_SECS`]); `nonce` must come from a CSPRNG.
 pub fn issue(
     keys: &ChallengeKeyring,
     ceremony: Ceremony,
     subject: &str,
+    transaction: &[u8],
     now: u64,
     ttl: u64,
     nonce: [u8; 16],
@@ -94,6 +104,7 @@ pub fn issue(
     body.extend_from_slice(&nonce);
     put_field(&mut body, keys.current.kid.as_bytes());
     put_field(&mut body, subject.as_bytes());
+    put_field(&mut body, transaction);
     let tag = mac(&keys.current.secret, &body).finalize().into_bytes();
     body.extend_from_slice(&tag);
     body
@@ -127,10 +138,18 @@ pub fn verify(
         let nonce: [u8; 16] = r.take(16)?.try_into().ok()?;
         let kid = r.field()?;
         let subject = r.field()?;
-        (format == FORMAT && r.is_empty())
-            .then_some((code, issued_at, expires_at, nonce, kid, subject))
+        let transaction = r.field()?;
+        (format == FORMAT && r.is_empty() && transaction.len() <= MAX_TRANSACTION_LEN).then_some((
+            code,
+            issued_at,
+            expires_at,
+            nonce,
+            kid,
+            subject,
+            transaction,
+        ))
     })();
-    let (code, issued_at, expires_at, nonce, kid, got_subject) =
+    let (code, issued_at, expires_at, nonce, kid, got_subject, transaction) =
         parsed.ok_or(Denial::ChallengeInvalid)?;
     let key = keys.find(kid).ok_or(Denial::ChallengeInvalid)?;
     mac(&key.secret, body)
@@ -158,5 +177,6 @@ pub fn verify(
         expires_at,
         nonce,
         subject: subject.to_owned(),
+        transaction: transaction.to_vec(),
     })
 }

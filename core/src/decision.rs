@@ -60,8 +60,8 @@ impl Context<'_> {
         ceremony: Ceremony,
         subject: &str,
         challenge_used: bool,
-    ) -> Result<(), Denial> {
-        challenge::verify(
+    ) -> Result<challenge::ChallengeClaims, Denial> {
+        let claims = challenge::verify(
             self.keys,
             &evidence.claims.challenge,
             ceremony,
@@ -71,7 +71,7 @@ impl Context<'_> {
         if challenge_used {
             return Err(Denial::ChallengeReused);
         }
-        Ok(())
+        Ok(claims)
     }
 
     fn check_sim_signature(
@@ -131,7 +131,7 @@ pub fn decide_binding(
     new_binding_id: &str,
 ) -> Result<BindPlan, Denial> {
     let claims = &evidence.claims;
-    ctx.check_challenge(
+    let challenge = ctx.check_challenge(
         evidence,
         Ceremony::Bind,
         &registration.registration_id,
@@ -142,7 +142,12 @@ pub fn decide_binding(
         &claims.chip.public_key,
         claims.chip.certificate.as_ref(),
     )?;
-    let transcript = claims.transcript(Ceremony::Bind, ctx.audience, &registration.registration_id);
+    let transcript = claims.transcript(
+        Ceremony::Bind,
+        ctx.audience,
+        &registration.registration_id,
+        &challenge.transaction,
+    );
     if !claims.chip.verify(&transcript, &evidence.chip_signature) {
         return Err(Denial::BadSignature);
     }
@@ -190,6 +195,9 @@ pub struct Decision {
     pub authentic: bool,
     /// The counter the request carried.
     pub counter: u64,
+    /// The transaction value of the accepted challenge (empty for none): the
+    /// chip signed it, and a grant echoes it.
+    pub transaction: Vec<u8>,
 }
 
 /// Decides a verify or unbind request from the holder of `binding`.
@@ -206,6 +214,7 @@ pub fn decide_holder(
         result: Ok(()),
         authentic: false,
         counter: claims.counter,
+        transaction: Vec::new(),
     };
     let deny = |mut d: Decision, denial| {
         d.result = Err(denial);
@@ -214,16 +223,20 @@ pub fn decide_holder(
     if let Err(denial) = binding.ensure_active() {
         return deny(decision, denial);
     }
-    if let Err(denial) =
-        ctx.check_challenge(evidence, ceremony, &binding.binding_id, challenge_used)
-    {
-        return deny(decision, denial);
+    match ctx.check_challenge(evidence, ceremony, &binding.binding_id, challenge_used) {
+        Ok(challenge) => decision.transaction = challenge.transaction,
+        Err(denial) => return deny(decision, denial),
     }
     let presented = BindingRecord::new(&binding.binding_id, claims, ctx.hasher, ctx.now);
     if !same_chip(binding, &presented) {
         return deny(decision, Denial::ChipMismatch);
     }
-    let transcript = claims.transcript(ceremony, ctx.audience, &binding.binding_id);
+    let transcript = claims.transcript(
+        ceremony,
+        ctx.audience,
+        &binding.binding_id,
+        &decision.transaction,
+    );
     if !claims.chip.verify(&transcript, &evidence.chip_signature) {
         return deny(decision, Denial::BadSignature);
     }

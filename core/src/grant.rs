@@ -28,6 +28,10 @@ pub struct GrantClaims {
     pub jti: String,
     /// The chip counter that earned the grant.
     pub ctr: u64,
+    /// The relying party's transaction value the chip signed (base64url),
+    /// absent when the verification was bound to none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txn: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -53,6 +57,8 @@ pub enum GrantError {
     WrongAudience,
     #[error("grant has expired")]
     Expired,
+    #[error("grant is bound to another transaction (or to none)")]
+    WrongTransaction,
 }
 
 /// A public key in JWK form (RFC 7517/7518).
@@ -136,12 +142,15 @@ impl GrantSigner {
 }
 
 /// Verifies a grant as an app backend would: signature by a key of `jwks`,
-/// issuer, audience and expiry.
+/// issuer, audience, expiry, and the transaction it must be bound to
+/// (`None`: a grant bound to any transaction is refused too, so a payment's
+/// grant never opens something else, nor the other way round).
 pub fn verify_grant(
     token: &str,
     jwks: &Jwks,
     issuer: &str,
     audience: &str,
+    transaction: Option<&[u8]>,
     now: u64,
 ) -> Result<GrantClaims, GrantError> {
     let mut parts = token.split('.');
@@ -180,6 +189,15 @@ pub fn verify_grant(
     }
     if now >= claims.exp {
         return Err(GrantError::Expired);
+    }
+    let expected = transaction.map(crate::codec::b64);
+    let same = match (&claims.txn, &expected) {
+        (None, None) => true,
+        (Some(got), Some(want)) => crate::crypto::secret_eq(got.as_bytes(), want.as_bytes()),
+        _ => false,
+    };
+    if !same {
+        return Err(GrantError::WrongTransaction);
     }
     Ok(claims)
 }

@@ -5,8 +5,9 @@
 //! is ever signed.
 //!
 //! ```text
-//! field("SIMBIND-TRANSCRIPT") || u16be(version = 1)
+//! field("SIMBIND-TRANSCRIPT") || u16be(version = 2)
 //! || field(ceremony) || field(challenge) || field(audience) || field(subject)
+//! || field(transaction)
 //! || field(chip serial) || field(chip public key, SEC1 compressed)
 //! || field(field(iccid) || field(imsi) || field(msisdn))
 //! || field(SIM public key, SEC1 compressed, or empty) || u64be(counter)
@@ -19,7 +20,7 @@ use crate::identifiers::{ChipSerial, SimIdentity};
 /// Domain label: the first field of every transcript.
 pub const DOMAIN: &[u8] = b"SIMBIND-TRANSCRIPT";
 /// Transcript layout version.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 
 /// The ceremony a signature is for. A signature made for one never verifies
 /// for another.
@@ -77,6 +78,9 @@ pub struct Transcript<'a> {
     pub audience: &'a str,
     /// Registration id (bind) or binding id (verify, unbind).
     pub subject: &'a str,
+    /// The relying party's transaction value the challenge was issued for
+    /// (empty for none).
+    pub transaction: &'a [u8],
     pub chip_serial: &'a ChipSerial,
     pub chip_public_key: &'a PublicKey,
     pub sim: &'a SimIdentity,
@@ -95,6 +99,7 @@ impl Transcript<'_> {
         put_field(&mut out, self.challenge);
         put_field(&mut out, self.audience.as_bytes());
         put_field(&mut out, self.subject.as_bytes());
+        put_field(&mut out, self.transaction);
         put_field(&mut out, self.chip_serial.as_str().as_bytes());
         put_field(&mut out, &self.chip_public_key.to_compressed());
         let mut sim = Vec::with_capacity(64);
@@ -117,6 +122,7 @@ pub struct DecodedTranscript {
     pub challenge: Vec<u8>,
     pub audience: String,
     pub subject: String,
+    pub transaction: Vec<u8>,
     pub chip_serial: String,
     pub chip_public_key: Vec<u8>,
     pub iccid: String,
@@ -139,6 +145,7 @@ pub fn decode(bytes: &[u8]) -> Option<DecodedTranscript> {
     let challenge = r.field()?.to_vec();
     let audience = text(r.field()?)?;
     let subject = text(r.field()?)?;
+    let transaction = r.field()?.to_vec();
     let chip_serial = text(r.field()?)?;
     let chip_public_key = r.field()?.to_vec();
     let mut sim = Reader::new(r.field()?);
@@ -159,6 +166,7 @@ pub fn decode(bytes: &[u8]) -> Option<DecodedTranscript> {
         challenge,
         audience,
         subject,
+        transaction,
         chip_serial,
         chip_public_key,
         iccid,

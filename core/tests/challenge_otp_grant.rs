@@ -2,6 +2,7 @@
 
 use simbind_core::Denial;
 use simbind_core::challenge::{self, ChallengeKey, ChallengeKeyring, MAX_TTL_SECS};
+use simbind_core::codec::b64;
 use simbind_core::crypto::SecretKey;
 use simbind_core::grant::{GrantClaims, GrantError, GrantSigner, Jwks, verify_grant};
 use simbind_core::id_hash::{IdHasher, IdKind};
@@ -16,7 +17,7 @@ fn keys() -> ChallengeKeyring {
 
 #[test]
 fn challenge_verifies_for_its_ceremony_and_subject_until_expiry() {
-    let c = challenge::issue(&keys(), Ceremony::Verify, "bnd_x", NOW, 120, [5; 16]);
+    let c = challenge::issue(&keys(), Ceremony::Verify, "bnd_x", &[], NOW, 120, [5; 16]);
     let claims = challenge::verify(&keys(), &c, Ceremony::Verify, "bnd_x", NOW + 119).unwrap();
     assert_eq!(
         (claims.issued_at, claims.expires_at, claims.nonce),
@@ -30,14 +31,14 @@ fn challenge_verifies_for_its_ceremony_and_subject_until_expiry() {
 
 #[test]
 fn challenge_lifetime_is_capped_at_two_minutes() {
-    let c = challenge::issue(&keys(), Ceremony::Verify, "s", NOW, 3600, [0; 16]);
+    let c = challenge::issue(&keys(), Ceremony::Verify, "s", &[], NOW, 3600, [0; 16]);
     let claims = challenge::verify(&keys(), &c, Ceremony::Verify, "s", NOW).unwrap();
     assert_eq!(claims.expires_at - claims.issued_at, MAX_TTL_SECS);
 }
 
 #[test]
 fn challenge_is_tied_to_ceremony_and_subject() {
-    let c = challenge::issue(&keys(), Ceremony::Bind, "reg_a", NOW, 120, [5; 16]);
+    let c = challenge::issue(&keys(), Ceremony::Bind, "reg_a", &[], NOW, 120, [5; 16]);
     assert_eq!(
         challenge::verify(&keys(), &c, Ceremony::Verify, "reg_a", NOW),
         Err(Denial::ChallengeWrongCeremony)
@@ -50,7 +51,7 @@ fn challenge_is_tied_to_ceremony_and_subject() {
 
 #[test]
 fn challenge_refuses_any_flipped_bit_and_other_keys() {
-    let c = challenge::issue(&keys(), Ceremony::Verify, "s", NOW, 120, [5; 16]);
+    let c = challenge::issue(&keys(), Ceremony::Verify, "s", &[], NOW, 120, [5; 16]);
     for i in 0..c.len() {
         let mut bad = c.clone();
         bad[i] ^= 0x01;
@@ -105,7 +106,7 @@ fn secrets_compare_in_constant_time_including_length() {
 
 #[test]
 fn challenge_from_the_future_is_refused() {
-    let c = challenge::issue(&keys(), Ceremony::Verify, "s", NOW + 60, 120, [5; 16]);
+    let c = challenge::issue(&keys(), Ceremony::Verify, "s", &[], NOW + 60, 120, [5; 16]);
     assert_eq!(
         challenge::verify(&keys(), &c, Ceremony::Verify, "s", NOW),
         Err(Denial::ChallengeInvalid)
@@ -114,7 +115,7 @@ fn challenge_from_the_future_is_refused() {
 
 #[test]
 fn rotated_keys_still_verify_old_challenges_by_kid() {
-    let old = challenge::issue(&keys(), Ceremony::Verify, "s", NOW, 120, [5; 16]);
+    let old = challenge::issue(&keys(), Ceremony::Verify, "s", &[], NOW, 120, [5; 16]);
     let rotated = ChallengeKeyring {
         current: ChallengeKey {
             kid: "k2".into(),
@@ -126,7 +127,7 @@ fn rotated_keys_still_verify_old_challenges_by_kid() {
         }],
     };
     assert!(challenge::verify(&rotated, &old, Ceremony::Verify, "s", NOW).is_ok());
-    let new = challenge::issue(&rotated, Ceremony::Verify, "s", NOW, 120, [5; 16]);
+    let new = challenge::issue(&rotated, Ceremony::Verify, "s", &[], NOW, 120, [5; 16]);
     assert!(challenge::verify(&keys(), &new, Ceremony::Verify, "s", NOW).is_err());
 }
 
@@ -220,6 +221,7 @@ fn claims(ttl: u64) -> GrantClaims {
         exp: NOW + ttl,
         jti: "j1".into(),
         ctr: 4,
+        txn: None,
     }
 }
 
@@ -229,7 +231,7 @@ fn grant_round_trips_through_jwks() {
     let jwks: Jwks =
         serde_json::from_str(&serde_json::to_string(&signer().jwks()).unwrap()).unwrap();
     assert_eq!(
-        verify_grant(&token, &jwks, "simbind", "app", NOW + 299),
+        verify_grant(&token, &jwks, "simbind", "app", None, NOW + 299),
         Ok(claims(300))
     );
     let header = token.split('.').next().unwrap();
@@ -250,15 +252,15 @@ fn grant_refusals() {
     let jwks = signer().jwks();
     let token = signer().sign(&claims(60)).unwrap();
     assert_eq!(
-        verify_grant(&token, &jwks, "simbind", "app", NOW + 60),
+        verify_grant(&token, &jwks, "simbind", "app", None, NOW + 60),
         Err(GrantError::Expired)
     );
     assert_eq!(
-        verify_grant(&token, &jwks, "simbind", "other", NOW),
+        verify_grant(&token, &jwks, "simbind", "other", None, NOW),
         Err(GrantError::WrongAudience)
     );
     assert_eq!(
-        verify_grant(&token, &jwks, "evil", "app", NOW),
+        verify_grant(&token, &jwks, "evil", "app", None, NOW),
         Err(GrantError::WrongAudience)
     );
     let other = GrantSigner {
@@ -266,7 +268,7 @@ fn grant_refusals() {
         key: SecretKey::from_bytes(&[12; 32]).unwrap(),
     };
     assert_eq!(
-        verify_grant(&token, &other.jwks(), "simbind", "app", NOW),
+        verify_grant(&token, &other.jwks(), "simbind", "app", None, NOW),
         Err(GrantError::BadSignature)
     );
     let unknown = GrantSigner {
@@ -274,7 +276,7 @@ fn grant_refusals() {
         ..signer()
     };
     assert_eq!(
-        verify_grant(&token, &unknown.jwks(), "simbind", "app", NOW),
+        verify_grant(&token, &unknown.jwks(), "simbind", "app", None, NOW),
         Err(GrantError::UnknownKey)
     );
     // Payload swapped for another one: signature no longer covers it.
@@ -288,12 +290,12 @@ fn grant_refusals() {
     let other_parts: Vec<&str> = forged_payload.split('.').collect();
     let spliced = format!("{}.{}.{}", parts[0], other_parts[1], parts[2]);
     assert_eq!(
-        verify_grant(&spliced, &jwks, "simbind", "app", NOW),
+        verify_grant(&spliced, &jwks, "simbind", "app", None, NOW),
         Err(GrantError::BadSignature)
     );
     for bad in ["", "a.b", "a.b.c.d", "!!.!!.!!"] {
         assert_eq!(
-            verify_grant(bad, &jwks, "simbind", "app", NOW),
+            verify_grant(bad, &jwks, "simbind", "app", None, NOW),
             Err(GrantError::Malformed),
             "{bad:?}"
         );
@@ -335,4 +337,109 @@ fn sealed_values_open_at_every_length_and_refuse_truncation() {
         );
     }
     assert_eq!(open(b"pepper", b"DOMAIN", b"aad", &[0; OVERHEAD - 1]), None);
+}
+
+#[test]
+fn a_challenge_carries_its_transaction_and_a_changed_one_fails_the_mac() {
+    let txn = [0x5a; 32];
+    let c = challenge::issue(&keys(), Ceremony::Verify, "bnd_x", &txn, NOW, 120, [5; 16]);
+    let claims = challenge::verify(&keys(), &c, Ceremony::Verify, "bnd_x", NOW).unwrap();
+    assert_eq!(claims.transaction, txn);
+    let mut changed = c.clone();
+    let at = c.len() - 32 - 1; // last transaction byte, before the MAC
+    changed[at] ^= 1;
+    assert_eq!(
+        challenge::verify(&keys(), &changed, Ceremony::Verify, "bnd_x", NOW),
+        Err(Denial::ChallengeInvalid)
+    );
+    let plain = challenge::issue(&keys(), Ceremony::Verify, "bnd_x", &[], NOW, 120, [5; 16]);
+    assert!(
+        challenge::verify(&keys(), &plain, Ceremony::Verify, "bnd_x", NOW)
+            .unwrap()
+            .transaction
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_challenge_with_an_oversized_transaction_is_invalid_even_if_authentic() {
+    let long = [1u8; 65];
+    let c = challenge::issue(&keys(), Ceremony::Verify, "s", &long, NOW, 120, [5; 16]);
+    assert_eq!(
+        challenge::verify(&keys(), &c, Ceremony::Verify, "s", NOW),
+        Err(Denial::ChallengeInvalid)
+    );
+    let max = challenge::issue(
+        &keys(),
+        Ceremony::Verify,
+        "s",
+        &long[..64],
+        NOW,
+        120,
+        [5; 16],
+    );
+    assert!(challenge::verify(&keys(), &max, Ceremony::Verify, "s", NOW).is_ok());
+}
+
+#[test]
+fn transaction_values_are_1_to_64_canonical_base64url_bytes() {
+    use simbind_core::ValidationError;
+    use simbind_core::api::{ChallengeRequest, parse_transaction};
+    assert_eq!(parse_transaction("AQID"), Ok(vec![1, 2, 3]));
+    assert_eq!(parse_transaction(&b64(&[7; 64])).map(|v| v.len()), Ok(64));
+    assert_eq!(
+        parse_transaction(&b64(&[7; 65])),
+        Err(ValidationError::OutOfRange("transaction"))
+    );
+    assert_eq!(
+        parse_transaction(""),
+        Err(ValidationError::OutOfRange("transaction"))
+    );
+    assert_eq!(
+        parse_transaction("AQID="),
+        Err(ValidationError::InvalidBase64("transaction"))
+    );
+    let req = |c: &str, t: Option<&str>| ChallengeRequest {
+        ceremony: c.into(),
+        transaction: t.map(Into::into),
+    };
+    assert_eq!(
+        req("verify", Some("AQID")).validate(),
+        Ok((Ceremony::Verify, vec![1, 2, 3]))
+    );
+    assert_eq!(
+        req("unbind", None).validate(),
+        Ok((Ceremony::Unbind, vec![]))
+    );
+    assert_eq!(
+        req("bind", None).validate(),
+        Err(ValidationError::OutOfRange("ceremony"))
+    );
+}
+
+#[test]
+fn verify_grant_refuses_a_grant_for_another_transaction_or_for_none() {
+    let s = signer();
+    let jwks = s.jwks();
+    let paid = GrantClaims {
+        txn: Some(b64(b"pay 42")),
+        ..claims(120)
+    };
+    let token = s.sign(&paid).unwrap();
+    assert_eq!(
+        verify_grant(&token, &jwks, "simbind", "app", Some(b"pay 42"), NOW),
+        Ok(paid)
+    );
+    for other in [Some(&b"pay 4200"[..]), None] {
+        assert_eq!(
+            verify_grant(&token, &jwks, "simbind", "app", other, NOW),
+            Err(GrantError::WrongTransaction)
+        );
+    }
+    let plain = s.sign(&claims(120)).unwrap();
+    assert_eq!(
+        verify_grant(&plain, &jwks, "simbind", "app", Some(b"pay 42"), NOW),
+        Err(GrantError::WrongTransaction),
+        "an 'app opened' grant never authorises a payment"
+    );
 }

@@ -797,3 +797,66 @@ fn only_accepted_challenges_are_consumed() {
         assert!(!challenge_consumed(&Err::<(), _>(d)), "{d:?}");
     }
 }
+
+// ---------- transaction binding ----------
+
+/// A verify request over a challenge issued for `issued_for`, signed as if
+/// the transaction were `signed`.
+fn verify_bound(
+    world: &World,
+    binding: &simbind_core::binding::BindingRecord,
+    issued_for: &[u8],
+    signed: &[u8],
+) -> Decision {
+    let ch = b64(&simbind_core::challenge::issue(
+        &world.keys,
+        Ceremony::Verify,
+        &binding.binding_id,
+        issued_for,
+        world.now,
+        120,
+        [4; 16],
+    ));
+    let c = next(&chip());
+    let mut req = request(&c, &sim_a(), &ch, Ceremony::Verify, &binding.binding_id);
+    let claims = evidence(&req).claims;
+    let transcript = claims.transcript(Ceremony::Verify, AUDIENCE, &binding.binding_id, signed);
+    req.chip_signature = b64(&c.key.sign(&transcript).to_bytes());
+    decide_holder(
+        &world.ctx(),
+        binding,
+        Ceremony::Verify,
+        &evidence(&req),
+        false,
+    )
+}
+
+#[test]
+fn verify_signed_over_its_challenges_transaction_passes_and_reports_it() {
+    let world = World::new();
+    let binding = bound(&world, &chip(), &sim_a());
+    let d = verify_bound(
+        &world,
+        &binding,
+        b"pay 42 EUR to ACME",
+        b"pay 42 EUR to ACME",
+    );
+    assert_eq!(d.result, Ok(()));
+    assert_eq!(d.transaction, b"pay 42 EUR to ACME");
+    let plain = verify(&world, &binding, &next(&chip()), &sim_a());
+    assert_eq!((plain.result, plain.transaction), (Ok(()), vec![]));
+}
+
+#[test]
+fn verify_signed_over_another_transaction_or_none_is_a_bad_signature() {
+    let world = World::new();
+    let binding = bound(&world, &chip(), &sim_a());
+    for (issued, signed) in [
+        (&b"pay 42 EUR to ACME"[..], &b"pay 4200 EUR to EVIL"[..]),
+        (b"pay 42 EUR to ACME", b""),
+        (b"", b"pay 42 EUR to ACME"),
+    ] {
+        let d = verify_bound(&world, &binding, issued, signed);
+        assert_eq!((d.result, d.authentic), (Err(Denial::BadSignature), false));
+    }
+}

@@ -12,6 +12,7 @@ struct Input {
     challenge: Vec<u8>,
     audience: String,
     subject: String,
+    transaction: Vec<u8>,
     serial: String,
     chip_seed: u8,
     iccid: String,
@@ -38,6 +39,7 @@ fn input() -> impl Strategy<Value = Input> {
         proptest::collection::vec(any::<u8>(), 0..80),
         ".{0,12}",
         ".{0,12}",
+        proptest::collection::vec(any::<u8>(), 0..=64),
         "[A-Za-z0-9:._-]{4,16}",
         1u8..=30,
         "89[0-9]{16,17}",
@@ -52,6 +54,7 @@ fn input() -> impl Strategy<Value = Input> {
                 challenge,
                 audience,
                 subject,
+                transaction,
                 serial,
                 chip_seed,
                 iccid,
@@ -64,6 +67,7 @@ fn input() -> impl Strategy<Value = Input> {
                 challenge,
                 audience,
                 subject,
+                transaction,
                 serial,
                 chip_seed,
                 iccid: luhn_complete(&iccid),
@@ -92,6 +96,7 @@ fn encode(i: &Input) -> Vec<u8> {
         challenge: &i.challenge,
         audience: &i.audience,
         subject: &i.subject,
+        transaction: &i.transaction,
         chip_serial: &ChipSerial::parse(&i.serial).unwrap(),
         chip_public_key: &chip_key,
         sim: &sim,
@@ -103,11 +108,12 @@ fn encode(i: &Input) -> Vec<u8> {
 
 fn expected(i: &Input) -> DecodedTranscript {
     DecodedTranscript {
-        version: 1,
+        version: 2,
         ceremony: i.ceremony.label().into(),
         challenge: i.challenge.clone(),
         audience: i.audience.clone(),
         subject: i.subject.clone(),
+        transaction: i.transaction.clone(),
         chip_serial: i.serial.clone(),
         chip_public_key: SecretKey::from_bytes(&[i.chip_seed; 32])
             .unwrap()
@@ -163,6 +169,7 @@ fn moving_bytes_between_adjacent_fields_changes_the_encoding() {
         challenge: vec![1, 2, 3],
         audience: "ab".into(),
         subject: "c".into(),
+        transaction: vec![],
         serial: "CHIP-0001".into(),
         chip_seed: 7,
         iccid: "8944100000000000018".into(),
@@ -177,6 +184,35 @@ fn moving_bytes_between_adjacent_fields_changes_the_encoding() {
         ..base.clone()
     };
     assert_ne!(encode(&base), encode(&shifted));
+    // The same between the subject and the transaction that follows it.
+    let into_txn = Input {
+        subject: String::new(),
+        transaction: b"c".to_vec(),
+        ..base.clone()
+    };
+    assert_ne!(encode(&base), encode(&into_txn));
+}
+
+#[test]
+fn the_transaction_is_signed_bytes() {
+    let mut i = Input {
+        ceremony: Ceremony::Verify,
+        challenge: vec![1, 2, 3],
+        audience: "simbind".into(),
+        subject: "bnd_x".into(),
+        transaction: vec![0xaa; 32],
+        serial: "CHIP-0001".into(),
+        chip_seed: 7,
+        iccid: "8944100000000000018".into(),
+        imsi: "234150000000001".into(),
+        msisdn: "+447700900123".into(),
+        sim_seed: None,
+        counter: 1,
+    };
+    let paid = encode(&i);
+    assert_eq!(decode(&paid).unwrap().transaction, vec![0xaa; 32]);
+    i.transaction[0] ^= 1;
+    assert_ne!(paid, encode(&i), "another transaction, other bytes");
 }
 
 #[test]
@@ -186,6 +222,7 @@ fn ceremonies_change_the_bytes() {
         challenge: vec![],
         audience: String::new(),
         subject: String::new(),
+        transaction: vec![],
         serial: "CHIP-0001".into(),
         chip_seed: 7,
         iccid: "8944100000000000018".into(),
@@ -197,7 +234,7 @@ fn ceremonies_change_the_bytes() {
     let bind = encode(&i);
     i.ceremony = Ceremony::Verify;
     assert_ne!(bind, encode(&i));
-    assert!(bind.starts_with(b"\0\0\0\x12SIMBIND-TRANSCRIPT\0\x01\0\0\0\x04bind"));
+    assert!(bind.starts_with(b"\0\0\0\x12SIMBIND-TRANSCRIPT\0\x02\0\0\0\x04bind"));
 }
 
 #[test]

@@ -36,7 +36,7 @@ fn text(v: &Value) -> &str {
 fn transcripts_encode_and_signatures_verify() {
     let all = vectors();
     let transcripts = all["transcripts"].as_array().expect("array");
-    assert_eq!(transcripts.len(), 2);
+    assert_eq!(transcripts.len(), 3);
     for v in transcripts {
         let chip = SecretKey::from_bytes(&bytes(&v["chip_secret_key_hex"])).unwrap();
         let chip_public = PublicKey::from_sec1(&bytes(&v["chip_public_key_hex"])).unwrap();
@@ -55,6 +55,7 @@ fn transcripts_encode_and_signatures_verify() {
             challenge: &bytes(&v["challenge_hex"]),
             audience: text(&v["audience"]),
             subject: text(&v["subject"]),
+            transaction: &bytes(&v["transaction_hex"]),
             chip_serial: &ChipSerial::parse(text(&v["chip_serial"])).unwrap(),
             chip_public_key: &chip_public,
             sim: &sim,
@@ -92,6 +93,7 @@ fn challenge_vector_matches_and_verifies() {
         &keys,
         Ceremony::Verify,
         subject,
+        &bytes(&v["transaction_hex"]),
         issued_at,
         v["ttl"].as_u64().unwrap(),
         nonce,
@@ -153,8 +155,16 @@ fn grant_vector_is_reproduced_and_verifies() {
     assert_eq!(signer.sign(&claims).unwrap(), text(&v["jwt"]));
     let jwks: Jwks = serde_json::from_value(v["jwks"].clone()).unwrap();
     assert_eq!(jwks, signer.jwks());
-    let verified =
-        verify_grant(text(&v["jwt"]), &jwks, &claims.iss, &claims.aud, claims.iat).unwrap();
+    let txn = bytes(&v["transaction_hex"]);
+    let verified = verify_grant(
+        text(&v["jwt"]),
+        &jwks,
+        &claims.iss,
+        &claims.aud,
+        Some(&txn),
+        claims.iat,
+    )
+    .unwrap();
     assert_eq!(verified, claims);
 }
 

@@ -56,17 +56,20 @@ impl App {
         }
     }
 
-    /// A fresh challenge for `ceremony` and `subject`, as the API returns it.
+    /// A fresh challenge for `ceremony`, `subject` and `transaction` (empty
+    /// for none), as the API returns it.
     pub fn challenge(
         &self,
         ceremony: Ceremony,
         subject: &str,
+        transaction: &[u8],
     ) -> Result<ChallengeResponse, ApiError> {
         let ttl = self.cfg.challenge_ttl;
         let bytes = challenge::issue(
             &self.cfg.keys,
             ceremony,
             subject,
+            transaction,
             self.now,
             ttl,
             self.random()?,
@@ -76,6 +79,7 @@ impl App {
             ceremony: ceremony.label().into(),
             audience: self.cfg.audience.clone(),
             expires_at: self.now + ttl,
+            transaction: (!transaction.is_empty()).then(|| b64(transaction)),
         })
     }
 

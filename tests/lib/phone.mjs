@@ -67,7 +67,8 @@ export async function signedEvidence(device, challenge, ceremony, subject) {
   const chip = device.chipInfo();
   const sim = device.simInfo();
   const counter = device.nextCounter();
-  const transcript = buildTranscript(ceremony, challenge.challenge, challenge.audience, subject, chip, sim, counter);
+  const transaction = challenge.transaction ? Buffer.from(challenge.transaction, "base64url") : undefined;
+  const transcript = buildTranscript(ceremony, challenge.challenge, challenge.audience, subject, chip, sim, counter, transaction);
   return {
     challenge: challenge.challenge,
     chip: { format: chip.format, serial: chip.serial, public_key: chip.publicKey },

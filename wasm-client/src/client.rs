@@ -156,7 +156,7 @@ impl SimBindClient {
             let path = format!("/v1/registrations/{}/challenge", encode(&registration_id));
             let challenge: ChallengeResponse = inner.post(&path, &NoBody {}).await?;
             let evidence = inner
-                .evidence(Ceremony::Bind, &challenge, &registration_id)
+                .evidence(Ceremony::Bind, &challenge, &registration_id, &[])
                 .await?;
             let path = format!("/v1/registrations/{}/binding", encode(&registration_id));
             let r: BindResponse = inner.post(&path, &BindRequest { otp, evidence }).await?;
@@ -169,12 +169,21 @@ impl SimBindClient {
     }
 
     /// Real-time verification: reads chip and SIM afresh, signs a fresh
-    /// challenge, and returns the worker's grant.
+    /// challenge, and returns the worker's grant. `transaction` (1 to 64
+    /// bytes, e.g. SHA-256 of the payment the user approves) binds the
+    /// signature and the grant (`txn`) to that one action.
     #[wasm_bindgen(unchecked_return_type = "Promise<Grant>")]
-    pub fn verify(&self, #[wasm_bindgen(js_name = bindingId)] binding_id: String) -> Promise {
+    pub fn verify(
+        &self,
+        #[wasm_bindgen(js_name = bindingId)] binding_id: String,
+        transaction: Option<Vec<u8>>,
+    ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let r: GrantResponse = inner.holder_ceremony(Ceremony::Verify, &binding_id).await?;
+            let txn = transaction.unwrap_or_default();
+            let r: GrantResponse = inner
+                .holder_ceremony(Ceremony::Verify, &binding_id, &txn)
+                .await?;
             to_js(&Grant {
                 grant: r.grant,
                 token_type: r.token_type,
@@ -188,7 +197,9 @@ impl SimBindClient {
     pub fn unbind(&self, #[wasm_bindgen(js_name = bindingId)] binding_id: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let r: UnbindResponse = inner.holder_ceremony(Ceremony::Unbind, &binding_id).await?;
+            let r: UnbindResponse = inner
+                .holder_ceremony(Ceremony::Unbind, &binding_id, &[])
+                .await?;
             to_js(&Unbound {
                 binding_id: r.binding_id,
                 status: r.status,
@@ -243,14 +254,29 @@ impl Inner {
         &self,
         ceremony: Ceremony,
         binding_id: &str,
+        transaction: &[u8],
     ) -> Result<T, ClientError> {
         let base = format!("/v1/bindings/{}", encode(binding_id));
         let request = ChallengeRequest {
             ceremony: ceremony.label().into(),
+            transaction: (!transaction.is_empty()).then(|| b64(transaction)),
         };
+        request
+            .validate()
+            .map_err(|e| ClientError::from_validation(e, "client"))?;
         let challenge: ChallengeResponse =
             self.post(&format!("{base}/challenge"), &request).await?;
-        let evidence = self.evidence(ceremony, &challenge, binding_id).await?;
+        // Sign only the transaction that was asked for, never another one a
+        // server or relay substituted.
+        if challenge.transaction != request.transaction {
+            return Err(ClientError::client(
+                "transaction_mismatch",
+                "the challenge is bound to another transaction than the one requested",
+            ));
+        }
+        let evidence = self
+            .evidence(ceremony, &challenge, binding_id, transaction)
+            .await?;
         self.post(&format!("{base}/{}", ceremony.label()), &evidence)
             .await
     }
@@ -262,13 +288,14 @@ impl Inner {
         ceremony: Ceremony,
         challenge: &ChallengeResponse,
         subject: &str,
+        transaction: &[u8],
     ) -> Result<EvidenceRequest, ClientError> {
         let chip = self.bridge.chip_info().await?;
         let sim = self.bridge.sim_info().await?;
         let counter = self.bridge.next_counter().await?;
         let claims = Claims::validate(&challenge.challenge, &chip, &sim, counter)
             .map_err(|e| ClientError::from_validation(e, "bridge"))?;
-        let transcript = claims.transcript(ceremony, &challenge.audience, subject);
+        let transcript = claims.transcript(ceremony, &challenge.audience, subject, transaction);
         let chip_signature = b64(&self.bridge.chip_sign(&transcript).await?);
         let sim_signature = match &sim.public_key {
             None => None,

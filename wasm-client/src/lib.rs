@@ -21,8 +21,11 @@ use wasm_bindgen::prelude::*;
 use crate::error::ClientError;
 
 /// Builds the exact transcript bytes a chip signs (docs/PROTOCOL.md §3).
-/// `chip` and `sim` take the bridge's shapes (`chipInfo()`, `simInfo()`).
+/// `chip` and `sim` take the bridge's shapes (`chipInfo()`, `simInfo()`);
+/// `transaction` is the challenge response's transaction, decoded (omit it
+/// for none).
 #[wasm_bindgen(js_name = buildTranscript)]
+#[allow(clippy::too_many_arguments)]
 pub fn build_transcript(
     ceremony: &str,
     challenge: &str,
@@ -31,6 +34,7 @@ pub fn build_transcript(
     chip: JsValue,
     sim: JsValue,
     counter: f64,
+    transaction: Option<Vec<u8>>,
 ) -> Result<Vec<u8>, JsValue> {
     let ceremony = Ceremony::from_label(ceremony).ok_or_else(|| {
         ClientError::client(
@@ -43,5 +47,13 @@ pub fn build_transcript(
     let counter = bridge::counter_from_f64(counter).map_err(JsValue::from)?;
     let claims = Claims::validate(challenge, &chip, &sim, counter)
         .map_err(|e| ClientError::from_validation(e, "client"))?;
-    Ok(claims.transcript(ceremony, audience, subject))
+    let transaction = transaction.unwrap_or_default();
+    if transaction.len() > simbind_core::challenge::MAX_TRANSACTION_LEN {
+        return Err(ClientError::client(
+            "invalid_transaction",
+            "a transaction is at most 64 bytes",
+        )
+        .into());
+    }
+    Ok(claims.transcript(ceremony, audience, subject, &transaction))
 }

@@ -101,7 +101,13 @@ impl World {
 
     pub fn challenge(&self, ceremony: Ceremony, subject: &str) -> String {
         b64(&challenge::issue(
-            &self.keys, ceremony, subject, self.now, 120, [9; 16],
+            &self.keys,
+            ceremony,
+            subject,
+            &[],
+            self.now,
+            120,
+            [9; 16],
         ))
     }
 
@@ -156,7 +162,7 @@ pub fn request(
 pub fn sign(req: &mut EvidenceRequest, chip: &Chip, sim: &Sim, ceremony: Ceremony, subject: &str) {
     req.chip_signature = b64(&[1; 64]); // placeholder so the claims validate
     let claims = req.validate().expect("fixture request is valid").claims;
-    let transcript = claims.transcript(ceremony, AUDIENCE, subject);
+    let transcript = claims.transcript(ceremony, AUDIENCE, subject, &[]);
     req.chip_signature = b64(&chip.key.sign(&transcript).to_bytes());
     req.sim_signature = sim
         .key

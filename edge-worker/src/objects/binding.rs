@@ -8,7 +8,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simbind_core::Denial;
-use simbind_core::api::{ChallengeResponse, EvidenceRequest};
+use simbind_core::api::{ChallengeRequest, ChallengeResponse, EvidenceRequest};
 use simbind_core::binding::{BindingRecord, BindingStatus};
 use simbind_core::challenge::{self, unverified_nonce};
 use simbind_core::codec::b64;
@@ -84,6 +84,8 @@ pub struct HolderAnswer {
     pub binding_id: String,
     pub status: String,
     pub counter: u64,
+    /// The transaction the chip signed (base64url), for the grant's `txn`.
+    pub transaction: Option<String>,
 }
 
 /// Events nobody authenticated (or repeats the service keeps quiet about),
@@ -110,11 +112,6 @@ pub struct TrailOp {
 #[derive(Deserialize)]
 struct SentAt {
     sent_at: u64,
-}
-
-#[derive(Deserialize)]
-struct ChallengeOp {
-    ceremony: String,
 }
 
 #[derive(Deserialize)]
@@ -233,6 +230,7 @@ async fn holder(
         binding_id: record.binding_id.clone(),
         status: record.status.label().into(),
         counter: decision.counter,
+        transaction: (!decision.transaction.is_empty()).then(|| b64(&decision.transaction)),
     })
 }
 
@@ -375,14 +373,11 @@ fn create(db: &Db, app: &App, record: BindingRecord) -> Result<serde_json::Value
     Ok(json!({}))
 }
 
-fn challenge_for(db: &Db, app: &App, op: ChallengeOp) -> Result<ChallengeResponse, ApiError> {
-    let ceremony = match Ceremony::from_label(&op.ceremony) {
-        Some(c @ (Ceremony::Verify | Ceremony::Unbind)) => c,
-        _ => return Err(simbind_core::ValidationError::OutOfRange("ceremony").into()),
-    };
+fn challenge_for(db: &Db, app: &App, op: ChallengeRequest) -> Result<ChallengeResponse, ApiError> {
+    let (ceremony, transaction) = op.validate()?;
     let binding = existing(db)?;
     binding.record.ensure_active()?;
-    app.challenge(ceremony, &binding.record.binding_id)
+    app.challenge(ceremony, &binding.record.binding_id, &transaction)
 }
 
 /// Appends an event to the trail (and drops events past retention).

@@ -166,7 +166,7 @@ fn registration(db: &Db, id: &str) -> Result<RegistrationRecord, ApiError> {
 
 fn challenge_for(db: &Db, app: &App, op: RegistrationOp) -> Result<ChallengeResponse, ApiError> {
     let registration = registration(db, &op.registration_id)?;
-    app.challenge(Ceremony::Bind, &registration.registration_id)
+    app.challenge(Ceremony::Bind, &registration.registration_id, &[])
 }
 
 fn release(db: &Db, op: ReleaseOp) -> Result<serde_json::Value, ApiError> {

@@ -2,7 +2,6 @@
 //! (→ grant) and unbind, all signed by the bound chip. Each is one round
 //! trip to the binding's object, which decides and applies its effects.
 
-use simbind_core::ValidationError;
 use simbind_core::api::{ChallengeRequest, EvidenceRequest, GrantResponse};
 use simbind_core::codec::b64;
 use simbind_core::grant::GrantClaims;
@@ -15,15 +14,12 @@ use crate::http::{json, read_json, read_json_bytes};
 use crate::objects::{self, Answer, BINDINGS, HolderAnswer};
 use crate::problem::ApiError;
 
-/// `POST /v1/bindings/{id}/challenge` with `{"ceremony": "verify" | "unbind"}`.
+/// `POST /v1/bindings/{id}/challenge` with `{"ceremony": "verify" | "unbind",
+/// "transaction"?: b64u(1..64 bytes)}`.
 pub async fn challenge(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
     let body: ChallengeRequest = read_json(req).await?;
-    if !matches!(
-        Ceremony::from_label(&body.ceremony),
-        Some(Ceremony::Verify | Ceremony::Unbind)
-    ) {
-        return Err(ValidationError::OutOfRange("ceremony").into());
-    }
+    // Refuse a bad ceremony or transaction here, before any object is touched.
+    body.validate()?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
     objects::call(&app.env, BINDINGS, id.as_str(), "challenge", &body).await
 }
@@ -58,6 +54,7 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
         exp: app.now + app.cfg.grant_ttl,
         jti: b64(&app.random::<16>()?),
         ctr: passed.counter,
+        txn: passed.transaction,
     };
     let grant = app
         .cfg

@@ -121,7 +121,7 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     let response = RegistrationResponse {
         registration_id: id.clone(),
         otp_expires_at: start.record.otp.expires_at,
-        challenge: app.challenge(Ceremony::Bind, &id)?,
+        challenge: app.challenge(Ceremony::Bind, &id, &[])?,
     };
     json(&response, 201)
 }
