@@ -310,3 +310,23 @@ test("unbind: signed by the chip, the binding ends", async () => {
     assert.equal(await page.getByRole("button", { name: "Open secure channel", exact: true }).isDisabled(), true);
   }, { refusals: false });
 });
+
+test("confirm a payment: the amount and payee are shown, signed, and bound into the grant's txn", async () => {
+  await withPage("payment", async (page) => {
+    const { bindingId } = await bindPhone(page);
+    await page.getByLabel("Amount (EUR)").fill("42.00");
+    await page.getByLabel("Payee", { exact: true }).fill("ACME Ltd");
+    await page.getByRole("button", { name: "Confirm payment", exact: true }).click();
+    await page.locator("#payment-proof").waitFor();
+    const claims = await expectGrant(page, bindingId);
+    assert.equal(await page.locator("#payment-summary").innerText(), "42.00 EUR to ACME Ltd");
+    // PROTOCOL.md §4's worked example: SHA-256 of the canonical payment text.
+    assert.equal(claims.txn, "f0uflq6I8cHh5RKHYObZUNl1_rOHwy5BDKcXInTQkAY");
+    assert.equal(await page.locator("#grant-txn").innerText(), claims.txn);
+    assert.match(await page.locator("#payment-proof").innerText(), /accepts the grant for that payment only/);
+    // A plain secure channel afterwards carries no transaction.
+    await openChannel(page);
+    const plain = await expectGrant(page, bindingId);
+    assert.equal(plain.txn, undefined);
+  });
+});

@@ -62,7 +62,7 @@ const ui = {
   status: $("status"),
   number: $("number"),
   otp: $("otp"),
-  buttons: ["send-code", "bind", "open-channel", "audit-refresh", "unbind", "swap-sim", "clone-chip", "replay", "restore", "reverify", "autofill-use"].map($),
+  buttons: ["send-code", "bind", "open-channel", "confirm-payment", "audit-refresh", "unbind", "swap-sim", "clone-chip", "replay", "restore", "reverify", "autofill-use"].map($),
 };
 
 let client;
@@ -388,6 +388,7 @@ function refreshButtons() {
   $("channel-needs").hidden = Boolean(state.bindingId);
   $("bind").disabled = !state.registrationId;
   $("open-channel").disabled = !state.bindingId;
+  $("confirm-payment").disabled = !state.bindingId;
   $("unbind").disabled = !state.bindingId;
   $("audit-refresh").disabled = !state.lastBindingId;
   $("replay").disabled = !state.lastVerify;
@@ -509,6 +510,7 @@ async function bind(event) {
       ui.otp.value = "";
       announce(b.rebound ? "Rebound: the binding is active again. Open a secure channel (step 3)." : "Bound. Now open a secure channel (step 3).");
       $("open-channel").disabled = false;
+      $("confirm-payment").disabled = false;
       $("open-channel").focus();
     } catch (e) {
       const err = asError(e);
@@ -524,7 +526,15 @@ function decodeJwt(token) {
   return { header: part(header), claims: part(claims) };
 }
 
-function showGrant(g) {
+/** What a bank's backend hashes for a payment (PROTOCOL.md §4's worked example). */
+async function paymentTransaction(amount, payee) {
+  const text = `SIMBIND-EXAMPLE-PAYMENT\namount=${amount} EUR\npayee=${payee}`;
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+function showGrant(g, payment) {
   clearInterval(grantTimer);
   const { header, claims } = decodeJwt(g.grant);
   const expiry = el("span", { class: "expiry", id: "grant-expiry" });
@@ -549,6 +559,12 @@ function showGrant(g) {
         el("div", {}, el("p", { class: "ex-label", text: "Header" }), el("pre", { id: "grant-header", text: pretty(header) })),
         el("div", {}, el("p", { class: "ex-label", text: "Claims" }), el("pre", { id: "grant-claims", text: pretty(claims) }))),
       el("p", { class: "hint caption" }, "sub is the binding id, ctr the chip counter it was signed with, exp the moment the grant stops being accepted (", time(claims.exp * 1000), "), jti its unique id."),
+      payment
+        ? el("p", { class: "payment-proof", id: "payment-proof" },
+            "Payment confirmed: ", el("strong", { id: "payment-summary", text: `${payment.amount} EUR to ${payment.payee}` }),
+            ". The grant's ", el("code", { text: "txn" }), " is SHA-256 of exactly that, ", el("code", { id: "grant-txn", text: claims.txn }),
+            claims.txn === payment.txn ? ": the backend recomputes it from the payment it executes and accepts the grant for that payment only." : ": it does NOT match the payment.")
+        : el("p", { class: "hint caption" }, "No transaction is bound (no txn claim): a backend must not accept this grant for a payment."),
       el("details", { class: "raw" }, el("summary", {}, "The grant as sent (ES256 JWT)"), el("pre", { class: "token", text: g.grant })),
     ),
   );
@@ -582,6 +598,33 @@ async function openChannel() {
       show("channel-result", refusal(err));
       explainDenial(err);
       announce(refusedText("Secure channel refused", err));
+    }
+  });
+}
+
+async function confirmPayment(event) {
+  event.preventDefault();
+  if (!state.bindingId) return;
+  const amount = $("pay-amount").value.trim();
+  const payee = $("pay-payee").value.trim();
+  if (!/^\d{1,9}(\.\d{2})?$/.test(amount) || !payee) {
+    announce("Enter an amount such as 42.00 and a payee.");
+    return;
+  }
+  await act("channel-log", `Confirming a payment of ${amount} EUR to ${payee}`, async () => {
+    clearInterval(grantTimer);
+    $("recover").hidden = true;
+    try {
+      const txn = await paymentTransaction(amount, payee);
+      const g = await client.verify(state.bindingId, txn);
+      showGrant(g, { amount, payee, txn: b64url(txn) });
+      announce(`Payment of ${amount} EUR to ${payee} confirmed: the grant is bound to it.`);
+    } catch (e) {
+      clearInterval(grantTimer);
+      const err = asError(e);
+      show("channel-result", refusal(err));
+      explainDenial(err);
+      announce(refusedText("Payment refused", err));
     }
   });
 }
@@ -670,6 +713,7 @@ async function main() {
   $("register-form").addEventListener("submit", sendCode);
   $("bind-form").addEventListener("submit", bind);
   $("open-channel").addEventListener("click", openChannel);
+  $("payment-form").addEventListener("submit", confirmPayment);
   $("unbind").addEventListener("click", unbind);
   $("reverify").addEventListener("click", reverify);
   $("audit-refresh").addEventListener("click", () => refreshAudit(true).catch(() => announce("The audit trail could not be loaded.")));
