@@ -443,3 +443,54 @@ fn verify_grant_refuses_a_grant_for_another_transaction_or_for_none() {
         "an 'app opened' grant never authorises a payment"
     );
 }
+
+#[test]
+fn a_challenge_from_up_to_5_s_ahead_is_accepted_and_short_lifetimes_too() {
+    let ahead = challenge::issue(&keys(), Ceremony::Verify, "s", &[], NOW + 5, 60, [5; 16]);
+    assert!(challenge::verify(&keys(), &ahead, Ceremony::Verify, "s", NOW).is_ok());
+    let further = challenge::issue(&keys(), Ceremony::Verify, "s", &[], NOW + 6, 60, [5; 16]);
+    assert_eq!(
+        challenge::verify(&keys(), &further, Ceremony::Verify, "s", NOW),
+        Err(Denial::ChallengeInvalid)
+    );
+    let short = challenge::issue(&keys(), Ceremony::Verify, "s", &[], NOW, 10, [5; 16]);
+    assert!(challenge::verify(&keys(), &short, Ceremony::Verify, "s", NOW + 9).is_ok());
+}
+
+#[test]
+fn verify_grant_refuses_another_algorithm_or_type_and_jwks_of_another_curve() {
+    use simbind_core::grant::Jwk;
+    let s = signer();
+    let jwks = s.jwks();
+    let token = s.sign(&claims(120)).unwrap();
+    let rest = token.split_once('.').unwrap().1;
+    for header in [
+        r#"{"alg":"ES256","kid":"g1","typ":"JOSE"}"#,
+        r#"{"alg":"HS256","kid":"g1","typ":"JWT"}"#,
+    ] {
+        let forged = format!("{}.{rest}", b64(header.as_bytes()));
+        assert_eq!(
+            verify_grant(&forged, &jwks, "simbind", "app", None, NOW),
+            Err(GrantError::Malformed),
+            "{header}"
+        );
+    }
+    let good: Jwk = jwks.keys[0].clone();
+    assert!(good.public_key().is_some());
+    assert!(
+        Jwk {
+            crv: "P-384".into(),
+            ..good.clone()
+        }
+        .public_key()
+        .is_none()
+    );
+    assert!(
+        Jwk {
+            kty: "OKP".into(),
+            ..good
+        }
+        .public_key()
+        .is_none()
+    );
+}

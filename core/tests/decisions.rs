@@ -262,8 +262,9 @@ fn bind_policy_can_require_a_sim_key() {
 
 #[test]
 fn rebind_on_the_same_chip_moves_to_the_new_sim() {
-    let world = World::new();
+    let mut world = World::new();
     let mut existing = bound(&world, &chip(), &sim_a());
+    world.now += 600; // the re-bind happens later: the binding keeps its birth date
     existing.status = BindingStatus::Suspended;
     existing.consecutive_failures = 3;
     let c = next(&chip());
@@ -286,6 +287,8 @@ fn rebind_on_the_same_chip_moves_to_the_new_sim() {
     assert_eq!(record.consecutive_failures, 0);
     assert_ne!(record.sim, existing.sim);
     assert_eq!(record.counter, 1);
+    assert_eq!(record.created_at, existing.created_at);
+    assert_eq!(record.updated_at, world.now);
 }
 
 #[test]
@@ -859,4 +862,29 @@ fn verify_signed_over_another_transaction_or_none_is_a_bad_signature() {
         let d = verify_bound(&world, &binding, issued, signed);
         assert_eq!((d.result, d.authentic), (Err(Denial::BadSignature), false));
     }
+}
+
+#[test]
+fn serials_count_as_attested_only_when_vendor_roots_are_configured() {
+    let mut world = World::new();
+    assert!(!world.policy.serials_attested());
+    world.policy.vendor_roots = VendorRoots(vec![("acme".into(), key(9).public_key())]);
+    assert!(world.policy.serials_attested());
+}
+
+#[test]
+fn counters_stop_at_2_pow_53_minus_1() {
+    use simbind_core::ValidationError;
+    use simbind_core::api::MAX_COUNTER;
+    assert_eq!(MAX_COUNTER, 9_007_199_254_740_991);
+    let world = World::new();
+    let ch = world.challenge(Ceremony::Verify, BINDING_ID);
+    let mut req = request(&chip(), &sim_a(), &ch, Ceremony::Verify, BINDING_ID);
+    req.counter = MAX_COUNTER;
+    assert!(req.validate().is_ok());
+    req.counter = MAX_COUNTER + 1;
+    assert_eq!(
+        req.validate().err(),
+        Some(ValidationError::OutOfRange("counter"))
+    );
 }
