@@ -256,7 +256,7 @@ test("transaction binding: a relay that swaps the transaction in the challenge i
       nextCounter: () => direct.device.nextCounter(),
       chipSign: (t) => { signed++; return direct.device.chipSign(t); },
     };
-    const through = (url) => new SimBindClient(url, Bridge.fromObject(host));
+    const through = (url) => new SimBindClient(url, Bridge.fromObject(host), "simbind-dev");
     const e = await through(`http://127.0.0.1:${relay.address().port}`).verify(bindingId, await sha256("pay 1 EUR")).catch((x) => x);
     assert.equal(e.code, "transaction_mismatch");
     assert.equal(e.source, "client");
@@ -266,4 +266,32 @@ test("transaction binding: a relay that swaps the transaction in the challenge i
   } finally {
     relay.close();
   }
+});
+
+test("the client signs only for its own audience, and talks https (or localhost) only", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  let signed = 0;
+  const host = {
+    chipInfo: () => p.device.chipInfo(),
+    simInfo: () => p.device.simInfo(),
+    nextCounter: () => p.device.nextCounter(),
+    chipSign: (t) => { signed++; return p.device.chipSign(t); },
+  };
+  // A client configured for another deployment, pointed (as by a relay) at this one.
+  const misled = new SimBindClient(w.url, Bridge.fromObject(host), "simbind-production");
+  const e = await misled.verify(bindingId).catch((x) => x);
+  assert.equal(e.code, "audience_mismatch");
+  assert.equal(e.source, "client");
+  assert.equal(signed, 0, "nothing signed for another audience");
+  await new SimBindClient(w.url, Bridge.fromObject(host), "simbind-dev").verify(bindingId);
+  assert.equal(signed, 1);
+  for (const url of ["http://simbind.example", "ftp://127.0.0.1", "http://127.0.0.1.evil.example", "http://localhost.evil.example:8787"]) {
+    assert.throws(() => new SimBindClient(url, Bridge.fromObject(host), "simbind-dev"), (x) => x.code === "insecure_base_url", url);
+  }
+  for (const url of ["https://simbind.example", "http://localhost:8787", "http://127.0.0.1", "http://[::1]:8787/"]) {
+    assert.ok(new SimBindClient(url, Bridge.fromObject(host), "simbind-dev"), url);
+  }
+  assert.throws(() => new SimBindClient("https://simbind.example", Bridge.fromObject(host), ""), (x) => x.code === "missing_audience");
 });

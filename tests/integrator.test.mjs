@@ -41,7 +41,7 @@ test("the packed npm package works from a fresh project", { timeout: 120_000 }, 
     const [url, number, simA, simB] = process.argv.slice(2).map((a, i) => (i < 2 ? a : JSON.parse(a)));
     const phone = new SoftwareBridge("INTEGRATOR-1");
     phone.insertSim(simA);
-    const client = new SimBindClient(url, Bridge.fromObject(phone));
+    const client = new SimBindClient(url, Bridge.fromObject(phone), "simbind-dev");
     const out = {};
     const { registrationId } = await client.startRegistration(number);
     const outbox = await (await fetch(url + "/dev/outbox?phone_number=" + encodeURIComponent(number))).json();

@@ -227,7 +227,7 @@ test("SIM applet key: a SIM bound with a key must sign again, with that key", as
     chipSign: (t) => p.device.chipSign(t),
     simSign: (t) => forger.simSign(t), // right SIM key claimed, wrong key signs
   };
-  const client = new SimBindClient(w.url, Bridge.fromObject(host));
+  const client = new SimBindClient(w.url, Bridge.fromObject(host), "simbind-dev");
   assert.equal((await refusal(client.verify(bindingId))).code, "bad_sim_signature");
   await p.client.verify(bindingId);
 });
@@ -287,7 +287,7 @@ test("vendor roots configured: a certificate from the root binds; a wrong one is
         nextCounter: () => device.nextCounter(),
         chipSign: (t) => device.chipSign(t),
       };
-      return { client: new SimBindClient(strict.url, Bridge.fromObject(host)) };
+      return { client: new SimBindClient(strict.url, Bridge.fromObject(host), "simbind-dev") };
     };
     const good = subscriber();
     const p = certified(good.simA, root.privateKey, "acme");

@@ -6,6 +6,8 @@ import { openPhone } from "./phone.js";
 
 const $ = (id) => document.getElementById(id);
 const API = location.origin;
+/** The deployment this page's client signs for (wrangler.toml's dev AUDIENCE). */
+const AUDIENCE = "simbind-dev";
 const SAVED = "simbind-demo";
 
 /** What a user should read for each stable code (the code is shown too). */
@@ -701,7 +703,7 @@ async function main() {
     announce(`The demo could not start: ${e.message || e}. It needs a browser with WebAssembly, WebCrypto and IndexedDB.`);
     throw e;
   }
-  client = new SimBindClient(API, Bridge.fromObject(phone.bridge));
+  client = new SimBindClient(API, Bridge.fromObject(phone.bridge), AUDIENCE);
   client.onExchange((exchange) => {
     current?.push(exchange);
     if (exchange.method === "POST" && /\/v1\/bindings\/[^/]+\/verify$/.test(path(exchange.url))) {

@@ -1,6 +1,13 @@
 //! Native cost of the protocol steps on the verification hot path:
 //! `cargo bench -p simbind-core --bench protocol`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -122,6 +129,7 @@ fn benches(c: &mut Criterion) {
         jti: "j".into(),
         ctr: 2,
         txn: None,
+        nbf: None,
     };
     c.bench_function("grant sign (ES256)", |b| {
         b.iter(|| signer.sign(black_box(&claims)))

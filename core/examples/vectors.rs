@@ -2,6 +2,13 @@
 //! `cargo run -p simbind-core --example vectors`. The `vectors` test checks
 //! that the document's copy matches this output byte for byte.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use serde_json::{Value, json};
 use simbind_core::attestation::vendor;
 use simbind_core::challenge::{self, ChallengeKeyring};
@@ -109,6 +116,7 @@ fn main() {
         jti: "AAAAAAAAAAAAAAAAAAAAAA".into(),
         ctr: 7,
         txn: Some(b64(&txn)),
+        nbf: None,
     };
     let root = key(0x33);
     let serial = ChipSerial::parse("CHIP-0001").expect("valid");

@@ -131,8 +131,8 @@ pub fn verify(
     let (body, tag) = challenge.split_at(body_len);
     let mut r = Reader::new(body);
     let parsed = (|| {
-        let format = r.take(1)?[0];
-        let code = r.take(1)?[0];
+        let format = *r.take(1)?.first()?;
+        let code = *r.take(1)?.first()?;
         let issued_at = r.u64()?;
         let expires_at = r.u64()?;
         let nonce: [u8; 16] = r.take(16)?.try_into().ok()?;

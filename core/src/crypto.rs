@@ -48,6 +48,8 @@ impl PublicKey {
     }
 
     /// Affine coordinates `(x, y)`, 32 bytes each, for JWK.
+    // A 65-byte uncompressed SEC1 point: the constant ranges are in bounds.
+    #[allow(clippy::indexing_slicing)]
     pub fn coordinates(&self) -> ([u8; 32], [u8; 32]) {
         let raw = self.to_uncompressed();
         let mut x = [0u8; 32];

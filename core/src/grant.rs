@@ -32,6 +32,10 @@ pub struct GrantClaims {
     /// absent when the verification was bound to none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub txn: Option<String>,
+    /// Not valid before (Unix seconds); SimBind does not set it, a verifier
+    /// honours it when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -59,7 +63,12 @@ pub enum GrantError {
     Expired,
     #[error("grant is bound to another transaction (or to none)")]
     WrongTransaction,
+    #[error("grant is not valid yet (iat or nbf in the future)")]
+    NotYetValid,
 }
+
+/// Clock difference a grant verifier tolerates for `iat` and `nbf`, in seconds.
+pub const GRANT_CLOCK_SKEW_SECS: u64 = 60;
 
 /// A public key in JWK form (RFC 7517/7518).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,8 +150,10 @@ impl GrantSigner {
     }
 }
 
-/// Verifies a grant as an app backend would: signature by a key of `jwks`,
-/// issuer, audience, expiry, and the transaction it must be bound to
+/// Verifies a grant as an app backend would: signature by an ES256 signing
+/// key of `jwks` (`alg` and `use` checked), issuer, audience, lifetime (at
+/// most [`MAX_GRANT_TTL_SECS`]), `iat`/`nbf` not in the future (beyond
+/// [`GRANT_CLOCK_SKEW_SECS`]), expiry, and the transaction it must be bound to
 /// (`None`: a grant bound to any transaction is refused too, so a payment's
 /// grant never opens something else, nor the other way round).
 pub fn verify_grant(
@@ -169,15 +180,18 @@ pub fn verify_grant(
     let key = jwks
         .keys
         .iter()
-        .find(|k| k.kid == header.kid)
+        .find(|k| k.kid == header.kid && k.alg == "ES256" && k.use_ == "sig")
         .and_then(Jwk::public_key)
         .ok_or(GrantError::UnknownKey)?;
     let signature = unb64(s, "signature")
         .ok()
         .and_then(|b| Signature::from_bytes(&b).ok())
         .ok_or(GrantError::Malformed)?;
-    let signing_input_len = h.len() + 1 + p.len();
-    if !key.verify(&token.as_bytes()[..signing_input_len], &signature) {
+    let signing_input = token
+        .as_bytes()
+        .get(..h.len() + 1 + p.len())
+        .ok_or(GrantError::Malformed)?;
+    if !key.verify(signing_input, &signature) {
         return Err(GrantError::BadSignature);
     }
     let claims: GrantClaims = unb64(p, "payload")
@@ -186,6 +200,14 @@ pub fn verify_grant(
         .ok_or(GrantError::Malformed)?;
     if claims.iss != issuer || claims.aud != audience {
         return Err(GrantError::WrongAudience);
+    }
+    let lifetime = claims.exp.saturating_sub(claims.iat);
+    if lifetime == 0 || lifetime > MAX_GRANT_TTL_SECS {
+        return Err(GrantError::Lifetime);
+    }
+    let not_before = claims.nbf.unwrap_or(0).max(claims.iat);
+    if not_before > now.saturating_add(GRANT_CLOCK_SKEW_SECS) {
+        return Err(GrantError::NotYetValid);
     }
     if now >= claims.exp {
         return Err(GrantError::Expired);

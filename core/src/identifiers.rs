@@ -54,13 +54,14 @@ impl PhoneNumber {
             "62", "63", "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94",
             "95", "98",
         ];
-        let digits = &self.0[1..];
-        let len = match digits.as_bytes()[0] {
-            b'1' | b'7' => 1,
-            _ if TWO_DIGIT.contains(&&digits[..2]) => 2,
+        // A parsed number is '+' and at least 7 digits, so every `get` hits.
+        let digits = self.0.get(1..).unwrap_or_default();
+        let len = match digits.as_bytes().first() {
+            Some(b'1' | b'7') => 1,
+            _ if digits.get(..2).is_some_and(|two| TWO_DIGIT.contains(&two)) => 2,
             _ => 3,
         };
-        &digits[..len]
+        digits.get(..len).unwrap_or(digits)
     }
 }
 

@@ -5,6 +5,8 @@
 //! does I/O. The edge worker and the wasm client both compile this crate, so a
 //! transcript or a decision has exactly one implementation.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod attestation;
 pub mod binding;

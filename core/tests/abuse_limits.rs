@@ -1,6 +1,13 @@
 //! The pure parts of abuse limits: token buckets, sender buckets, country
 //! codes and the chip index.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use simbind_core::budget::{Bucket, Limit};
 use simbind_core::identifiers::PhoneNumber;
 use simbind_core::sender;

@@ -1,5 +1,12 @@
 //! Stateless challenges, one-time codes, identifier hashes and grants.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use simbind_core::Denial;
 use simbind_core::challenge::{self, ChallengeKey, ChallengeKeyring, MAX_TTL_SECS};
 use simbind_core::codec::b64;
@@ -222,6 +229,7 @@ fn claims(ttl: u64) -> GrantClaims {
         jti: "j1".into(),
         ctr: 4,
         txn: None,
+        nbf: None,
     }
 }
 
@@ -493,4 +501,70 @@ fn verify_grant_refuses_another_algorithm_or_type_and_jwks_of_another_curve() {
         .public_key()
         .is_none()
     );
+}
+
+#[test]
+fn verify_grant_checks_lifetime_iat_nbf_and_the_keys_alg_and_use() {
+    use simbind_core::grant::{GRANT_CLOCK_SKEW_SECS, Jwk};
+    let s = signer();
+    let jwks = s.jwks();
+    let check = |c: &GrantClaims, now: u64| {
+        let token = s.sign(c).unwrap();
+        verify_grant(&token, &jwks, "simbind", "app", None, now)
+    };
+    // Issued in the future (beyond the skew), or not valid before a later time.
+    let ahead = GrantClaims {
+        iat: NOW + GRANT_CLOCK_SKEW_SECS + 1,
+        exp: NOW + 200,
+        ..claims(120)
+    };
+    assert_eq!(check(&ahead, NOW), Err(GrantError::NotYetValid));
+    let within = GrantClaims {
+        iat: NOW + GRANT_CLOCK_SKEW_SECS,
+        exp: NOW + 200,
+        ..claims(120)
+    };
+    assert!(check(&within, NOW).is_ok());
+    let later = GrantClaims {
+        nbf: Some(NOW + GRANT_CLOCK_SKEW_SECS + 1),
+        ..claims(120)
+    };
+    assert_eq!(check(&later, NOW), Err(GrantError::NotYetValid));
+    assert!(check(&later, NOW + GRANT_CLOCK_SKEW_SECS + 1).is_ok());
+    // A lifetime over 300 s is refused even when signed by the right key.
+    let long = GrantClaims {
+        exp: NOW + 301,
+        ..claims(120)
+    };
+    let mut header_payload = s.sign(&claims(120)).unwrap();
+    header_payload.truncate(header_payload.rfind('.').unwrap());
+    let payload = b64(&serde_json::to_vec(&long).unwrap());
+    let head = header_payload.split('.').next().unwrap();
+    let input = format!("{head}.{payload}");
+    let sig = SecretKey::from_bytes(&[11; 32])
+        .unwrap()
+        .sign(input.as_bytes());
+    let forged_long = format!("{input}.{}", b64(&sig.to_bytes()));
+    assert_eq!(
+        verify_grant(&forged_long, &jwks, "simbind", "app", None, NOW),
+        Err(GrantError::Lifetime)
+    );
+    // A key published for another algorithm or use is not a grant key.
+    let token = s.sign(&claims(120)).unwrap();
+    for bad in [
+        Jwk {
+            alg: "ES384".into(),
+            ..jwks.keys[0].clone()
+        },
+        Jwk {
+            use_: "enc".into(),
+            ..jwks.keys[0].clone()
+        },
+    ] {
+        let other = Jwks { keys: vec![bad] };
+        assert_eq!(
+            verify_grant(&token, &other, "simbind", "app", None, NOW),
+            Err(GrantError::UnknownKey)
+        );
+    }
 }

@@ -1,6 +1,13 @@
 //! P-256 wrapper: key parsing refusals, signature encoding, and the full
 //! Wycheproof ECDSA P-256/SHA-256 (P1363 encoding) suite.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use simbind_core::ValidationError as E;
 use simbind_core::crypto::{PublicKey, SecretKey, Signature};
 use wycheproof::TestResult;

@@ -2,6 +2,13 @@
 //! them changes. Each refusal test would pass a request through if its check
 //! were removed.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use common::*;

@@ -1,5 +1,12 @@
 //! Every validator: what it accepts and each way it refuses.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use simbind_core::ValidationError as E;
 use simbind_core::identifiers::*;
 

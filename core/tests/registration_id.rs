@@ -1,5 +1,12 @@
 //! Registration ids: they name their number's storage, sealed.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use simbind_core::ValidationError;
 use simbind_core::id_hash::{IdHasher, IdKind};
 use simbind_core::registration_id::{self, BODY_LEN, NumberKey};

@@ -1,6 +1,13 @@
 //! Transcript encoding: exact layout, round trip, and injectivity (two
 //! different inputs never encode to the same bytes), by property tests.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use proptest::prelude::*;
 use simbind_core::crypto::SecretKey;
 use simbind_core::identifiers::*;

@@ -40,7 +40,7 @@ try {
       await m.default();
       const phone = new m.SoftwareBridge("BENCH-CHROMIUM");
       phone.insertSim({ iccid: "8944100000000000018", imsi: "234150000000001", msisdn: number });
-      const client = new m.SimBindClient(location.origin, m.Bridge.fromObject(phone));
+      const client = new m.SimBindClient(location.origin, m.Bridge.fromObject(phone), "simbind-dev");
       const { registrationId } = await client.startRegistration(number);
       const outbox = await (await fetch(`/dev/outbox?phone_number=${encodeURIComponent(number)}`)).json();
       const { bindingId } = await client.completeBinding(registrationId, outbox.messages.at(-1).text.slice(0, 6));

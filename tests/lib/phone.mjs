@@ -9,11 +9,14 @@ export const SIM_B = { iccid: "8944100000000000026", imsi: "234150000000002", ms
 
 let serials = 0;
 
+/** The dev deployment's audience (wrangler.toml `AUDIENCE`): what every test client signs for. */
+export const AUDIENCE = "simbind-dev";
+
 /** A phone: a software chip with a SIM, and a client bound to `url`. */
-export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key } = {}) {
+export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key, audience = AUDIENCE } = {}) {
   const device = key ? SoftwareBridge.withKey(serial, key) : new SoftwareBridge(serial);
   device.insertSim(sim);
-  const client = new SimBindClient(url, Bridge.fromObject(device));
+  const client = new SimBindClient(url, Bridge.fromObject(device), audience);
   const exchanges = [];
   client.onExchange((e) => exchanges.push(e));
   return { device, client, serial, exchanges, lastRequest: () => exchanges.at(-1).request };

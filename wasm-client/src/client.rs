@@ -95,26 +95,63 @@ pub struct SimBindClient {
 #[derive(Clone)]
 struct Inner {
     base: String,
+    /// The deployment this client signs for: a challenge naming another
+    /// audience is refused before anything is signed.
+    audience: String,
     bridge: Bridge,
     listener: Option<Function>,
 }
 
+/// `https://`, or plain `http://` to this machine only (development).
+fn base_allowed(base: &str) -> bool {
+    if base.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = base.strip_prefix("http://") else {
+        return false;
+    };
+    ["localhost", "127.0.0.1", "[::1]"].iter().any(|host| {
+        rest.strip_prefix(host).is_some_and(|after| {
+            after.is_empty() || after.starts_with(':') || after.starts_with('/')
+        })
+    })
+}
+
 #[wasm_bindgen]
 impl SimBindClient {
-    /// A client for the worker at `baseUrl` (e.g. `https://api.example`),
-    /// reading the phone through `bridge`.
+    /// A client for the worker at `baseUrl` (`https://`; plain `http://`
+    /// only to localhost), reading the phone through `bridge`, signing only
+    /// for `audience` (the deployment's `AUDIENCE`, e.g. `"simbind"`). A
+    /// relay at another address that forwards the real server's challenges
+    /// gets nothing signed: the challenge names the real audience.
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(js_name = baseUrl)] base_url: &str,
         bridge: &Bridge,
-    ) -> SimBindClient {
-        SimBindClient {
+        audience: &str,
+    ) -> Result<SimBindClient, JsValue> {
+        if !base_allowed(base_url) {
+            return Err(ClientError::client(
+                "insecure_base_url",
+                "the base URL must be https:// (plain http only to localhost)",
+            )
+            .into());
+        }
+        if audience.is_empty() {
+            return Err(ClientError::client(
+                "missing_audience",
+                "the expected audience is required",
+            )
+            .into());
+        }
+        Ok(SimBindClient {
             inner: Inner {
                 base: base_url.trim_end_matches('/').to_owned(),
+                audience: audience.to_owned(),
                 bridge: bridge.clone(),
                 listener: None,
             },
-        }
+        })
     }
 
     /// Calls `listener(exchange)` after every HTTP exchange (for logs and demos).
@@ -290,6 +327,12 @@ impl Inner {
         subject: &str,
         transaction: &[u8],
     ) -> Result<EvidenceRequest, ClientError> {
+        if challenge.audience != self.audience {
+            return Err(ClientError::client(
+                "audience_mismatch",
+                "the challenge is for another deployment than this client's audience",
+            ));
+        }
         let chip = self.bridge.chip_info().await?;
         let sim = self.bridge.sim_info().await?;
         let counter = self.bridge.next_counter().await?;

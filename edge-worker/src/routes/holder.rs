@@ -55,6 +55,7 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
         jti: b64(&app.random::<16>()?),
         ctr: passed.counter,
         txn: passed.transaction,
+        nbf: None,
     };
     let grant = app
         .cfg
