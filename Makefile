@@ -17,10 +17,14 @@ setup:
 
 build: setup build-worker build-client
 
+# Two builds: edge-worker/build (production: no dev routes, no outbox; the top
+# level of wrangler.toml) and edge-worker/build-dev (cargo feature `dev`:
+# `make dev`, the tests).
 build-worker:
 	cd edge-worker && worker-build --release 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }
+	cd edge-worker && worker-build --release --out-dir build-dev --features dev 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }
 	# worker-build keeps the name sections; strip them (about 95 KB of the upload).
-	wasm-opt -Oz --strip-debug --strip-producers edge-worker/build/index_bg.wasm -o edge-worker/build/index_bg.wasm
+	for b in build build-dev; do wasm-opt -Oz --strip-debug --strip-producers edge-worker/$$b/index_bg.wasm -o edge-worker/$$b/index_bg.wasm; done
 
 build-client:
 	cd wasm-client && wasm-pack --quiet build --release --target web --out-dir pkg --out-name simbind_client
@@ -28,13 +32,14 @@ build-client:
 
 dev: build
 	@echo "SimBind: API and demo on http://127.0.0.1:8787 (Ctrl-C to stop)"
-	wrangler dev --ip 127.0.0.1 --port 8787 --persist-to .wrangler/state < /dev/null
+	wrangler dev --env dev --ip 127.0.0.1 --port 8787 --persist-to .wrangler/state < /dev/null
 
 lint: setup
 	cargo fmt --all --check
 	cargo clippy -p simbind-core --all-targets -- -D warnings
 	cargo clippy -p simbind-core --lib --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker -p simbind-client --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker --features dev --all-targets -- -D warnings
 
 test-rust: setup
 	cargo test -p simbind-core
@@ -54,8 +59,8 @@ bench: build
 	node tests/bench/concurrent-verify.mjs
 
 size: build
-	@for f in edge-worker/build/index_bg.wasm wasm-client/pkg/simbind_client_bg.wasm; do \
+	@for f in edge-worker/build/index_bg.wasm edge-worker/build-dev/index_bg.wasm wasm-client/pkg/simbind_client_bg.wasm; do \
 	  printf '%-45s %8d bytes raw %8d gzip\n' $$f $$(stat -c %s $$f) $$(gzip -9c $$f | wc -c); done
 
 clean:
-	rm -rf edge-worker/build wasm-client/pkg dist
+	rm -rf edge-worker/build edge-worker/build-dev wasm-client/pkg dist

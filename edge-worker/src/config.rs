@@ -93,6 +93,11 @@ impl Config {
     /// Reads and checks the configuration; any problem refuses service.
     pub fn from_env(env: &Env) -> Result<Self, ApiError> {
         let dev_mode = var(env, "SIMBIND_ENV").as_deref() == Some("dev");
+        if dev_mode && !cfg!(feature = "dev") {
+            return Err(ApiError::Misconfigured(
+                "SIMBIND_ENV=dev needs a dev build (cargo feature dev)".into(),
+            ));
+        }
         let secret = |name: &str| -> Result<String, ApiError> {
             let value = env
                 .secret(name)

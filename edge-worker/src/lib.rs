@@ -7,6 +7,7 @@ mod alert;
 mod config;
 mod http;
 mod objects;
+#[cfg(feature = "dev")]
 mod outbox;
 mod problem;
 mod routes;
@@ -91,6 +92,15 @@ impl App {
     }
 }
 
+/// Whether the request was addressed to this machine.
+fn local(req: &Request) -> Result<bool, ApiError> {
+    let url = req.url()?;
+    Ok(matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    ))
+}
+
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let origin = req.headers().get("origin")?;
@@ -113,6 +123,12 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
 }
 
 async fn serve(req: &mut Request, app: &App) -> Result<Response, ApiError> {
+    if app.cfg.dev_mode && !local(req)? {
+        // Dev mode opens the outbox and token-less routes: never for a real host.
+        return Err(ApiError::Misconfigured(
+            "dev mode serves localhost only".into(),
+        ));
+    }
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();

@@ -2,15 +2,14 @@
 //! Called only after the state a message reports has been written.
 
 use serde::Serialize;
-use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::PhoneNumber;
 use worker::{Fetch, Headers, Method, Request, RequestInit};
 
 use crate::App;
 use crate::config::SmsConfig;
+#[cfg(feature = "dev")]
 use crate::outbox::{self, OutboxMessage};
 use crate::problem::ApiError;
-use simbind_core::codec::b64;
 
 /// Why a message is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,15 +40,24 @@ struct WebhookMessage<'a> {
 /// Sends `text` to `to` through the configured provider.
 pub async fn send(app: &App, to: &PhoneNumber, kind: SmsKind, text: &str) -> Result<(), ApiError> {
     match &app.cfg.sms {
+        #[cfg(not(feature = "dev"))]
+        SmsConfig::Outbox => Err(ApiError::Misconfigured(
+            "the outbox needs a dev build".into(),
+        )),
+        #[cfg(feature = "dev")]
         SmsConfig::Outbox => {
-            let to_hash = app.cfg.hasher.hash(IdKind::PhoneNumber, to.as_str());
+            let to_hash = app
+                .cfg
+                .hasher
+                .hash(simbind_core::id_hash::IdKind::PhoneNumber, to.as_str());
             let message = OutboxMessage {
                 at: app.now_ms,
                 kind: kind.label().into(),
                 text: text.into(),
             };
             let kv = app.env.kv(outbox::KV_BINDING)?;
-            outbox::put(&kv, &to_hash, &message, &b64(&app.random::<6>()?)).await
+            let suffix = simbind_core::codec::b64(&app.random::<6>()?);
+            outbox::put(&kv, &to_hash, &message, &suffix).await
         }
         SmsConfig::Webhook { url, token } => {
             let body = serde_json::to_string(&WebhookMessage {

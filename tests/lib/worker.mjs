@@ -1,5 +1,6 @@
-// Starts the built edge worker in workerd through Miniflare, configured from
-// wrangler.toml's [vars] and .dev.vars, so tests run what `make dev` runs:
+// Starts the built edge worker (the dev build) in workerd through Miniflare,
+// configured from wrangler.toml's [env.dev.vars] and .dev.vars, so tests run
+// what `make dev` runs:
 // the same Durable Object classes on SQLite, persisted to a throw-away
 // directory so tests can see every object that was ever written.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -18,7 +19,7 @@ export const OBJECTS = {
 const root = new URL("../../", import.meta.url);
 
 /** Key/value pairs of one `[section]` of wrangler.toml (flat string values). */
-export function wranglerVars(section = "vars") {
+export function wranglerVars(section = "env.dev.vars") {
   const vars = {};
   let inside = false;
   for (const line of readFileSync(new URL("wrangler.toml", root), "utf8").split("\n")) {
@@ -44,10 +45,10 @@ export function devSecrets() {
  * Starts the worker on a free loopback port. `bindings` override the dev
  * configuration (a value of `undefined` removes a binding).
  */
-export async function startWorker({ bindings = {}, outboundService } = {}) {
-  const merged = { ...wranglerVars("vars"), ...devSecrets(), ...bindings };
+export async function startWorker({ bindings = {}, outboundService, build: buildDir = "build-dev" } = {}) {
+  const merged = { ...wranglerVars("env.dev.vars"), ...devSecrets(), ...bindings };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-  const build = new URL("edge-worker/build/", root).pathname;
+  const build = new URL(`edge-worker/${buildDir}/`, root).pathname;
   const state = mkdtempSync(join(tmpdir(), "simbind-do-"));
   const durableObjects = Object.fromEntries(
     Object.entries(OBJECTS).map(([binding, className]) => [binding, { className, useSQLite: true }]),

@@ -21,7 +21,7 @@ function freePort() {
 export async function startWranglerDev({ timeoutMs = 60_000 } = {}) {
   const port = await freePort();
   const state = mkdtempSync(join(tmpdir(), "simbind-wrangler-"));
-  const child = spawn(join(root, "node_modules/.bin/wrangler"), ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn"], {
+  const child = spawn(join(root, "node_modules/.bin/wrangler"), ["dev", "--env", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn"], {
     cwd: root,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],

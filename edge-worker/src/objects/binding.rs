@@ -168,6 +168,7 @@ impl BindingObject {
                     .and_then(|_| count(db, &app, "admin_unauthorized", "admin_unauthorized")),
             ),
             "revoke" => respond(revoke(db, &app).await),
+            #[cfg(feature = "dev")]
             "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
         }

@@ -39,6 +39,8 @@ struct SerialOp {
 #[durable_object]
 pub struct ChipObject {
     db: Db,
+    /// Read only by the dev build's dump operation.
+    #[cfg_attr(not(feature = "dev"), allow(dead_code))]
     env: Env,
 }
 
@@ -68,6 +70,7 @@ impl ChipObject {
                 respond(holder(db, &op.serial).map(|binding_id| Claimed { binding_id }))
             }
             "claim" => respond(claim(db, parse(&body)?)),
+            #[cfg(feature = "dev")]
             "dump" => respond(super::sql::dump(db, &self.env)),
             "release" => {
                 let op: SerialOp = parse(&body)?;

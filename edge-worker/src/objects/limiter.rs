@@ -29,6 +29,8 @@ pub struct Take {
 #[durable_object]
 pub struct LimiterObject {
     db: Db,
+    /// Read only by the dev build's dump operation.
+    #[cfg_attr(not(feature = "dev"), allow(dead_code))]
     env: Env,
 }
 
@@ -53,6 +55,7 @@ impl LimiterObject {
         let guard = match op.as_str() {
             "take" => false,
             "guard" => true,
+            #[cfg(feature = "dev")]
             "dump" => return respond(super::sql::dump(db, &self.env)),
             _ => return Err(ApiError::NotFound(Missing::Route)),
         };

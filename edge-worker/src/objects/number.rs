@@ -119,6 +119,7 @@ impl NumberObject {
                     .and_then(|v| crate::http::json(&v, 201))
             }
             "release" => respond(release(db, parse(&body)?)),
+            #[cfg(feature = "dev")]
             "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
         }

@@ -74,7 +74,7 @@ impl Db {
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_default();
-        let found: Vec<Table> = self.rows(
+        let found: Vec<serde::de::IgnoredAny> = self.rows(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
             vec![text(first)],
         )?;
@@ -94,13 +94,15 @@ pub fn text(v: &str) -> SqlStorageValue {
     SqlStorageValue::String(v.to_owned())
 }
 
+#[cfg(feature = "dev")]
 #[derive(serde::Deserialize)]
 struct Table {
     name: String,
 }
 
 /// Every row of every table, for the end-to-end tests' checks of what is
-/// stored. Dev mode only: elsewhere the operation does not exist.
+/// stored. Dev builds in dev mode only: elsewhere the operation does not exist.
+#[cfg(feature = "dev")]
 pub fn dump(db: &Db, env: &worker::Env) -> Result<serde_json::Value, ApiError> {
     let dev = env.var("SIMBIND_ENV").map(|v| v.to_string()).ok();
     if dev.as_deref() != Some("dev") {

@@ -1,5 +1,6 @@
 //! Dev-only routes: the SMS outbox and the audit trail without a token.
-//! Both answer 404 unless `SIMBIND_ENV = "dev"`.
+//! Compiled only into dev builds (cargo feature `dev`), and even there they
+//! answer 404 unless `SIMBIND_ENV = "dev"` (which serves localhost only).
 
 use serde::Deserialize;
 use serde_json::json;
@@ -12,6 +13,15 @@ use crate::http::json;
 use crate::objects::{self, BINDINGS};
 use crate::outbox;
 use crate::problem::{ApiError, Missing};
+
+/// Header on every dev-route answer; its absence from a build's wasm is how a
+/// test proves the production bundle has no dev route.
+pub const DEV_BUILD_MARKER: &str = "x-simbind-dev-build";
+
+fn marked(mut response: Response) -> Result<Response, ApiError> {
+    response.headers_mut().set(DEV_BUILD_MARKER, "1")?;
+    Ok(response)
+}
 
 fn dev_only(app: &App) -> Result<(), ApiError> {
     if app.cfg.dev_mode {
@@ -34,7 +44,7 @@ pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
     let kv = app.env.kv(outbox::KV_BINDING)?;
     let to = app.cfg.hasher.hash(IdKind::PhoneNumber, number.as_str());
     let messages = outbox::list(&kv, &to).await?;
-    json(&json!({ "messages": messages }), 200)
+    marked(json(&json!({ "messages": messages }), 200)?)
 }
 
 /// `GET /dev/bindings/{id}/audit`: the audit trail, for the demo page.
@@ -42,5 +52,8 @@ pub async fn audit(app: &App, req: &Request, id: &str) -> Result<Response, ApiEr
     dev_only(app)?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
     let op = super::admin::trail_op(req)?;
-    objects::call(&app.env, BINDINGS, id.as_str(), "audit", &op).await
+    marked(
+        crate::http::mutable(objects::call(&app.env, BINDINGS, id.as_str(), "audit", &op).await?)
+            .await?,
+    )
 }

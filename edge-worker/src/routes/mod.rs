@@ -1,6 +1,7 @@
 //! The route table.
 
 mod admin;
+#[cfg(feature = "dev")]
 mod dev;
 mod holder;
 mod meta;
@@ -35,7 +36,9 @@ pub async fn dispatch(
         (Post, ["v1", "admin", "bindings", id, "revoke"]) => {
             admin::forward(app, req, id, "revoke").await
         }
+        #[cfg(feature = "dev")]
         (Get, ["dev", "outbox"]) => dev::outbox(app, req).await,
+        #[cfg(feature = "dev")]
         (Get, ["dev", "bindings", id, "audit"]) => dev::audit(app, req, id).await,
         (_, path) if known(path) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound(Missing::Route)),
@@ -52,7 +55,6 @@ fn known(path: &[&str]) -> bool {
             | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
             | ["v1", "admin", "bindings", _]
             | ["v1", "admin", "bindings", _, "audit" | "revoke"]
-            | ["dev", "outbox"]
-            | ["dev", "bindings", _, "audit"]
-    )
+    ) || (cfg!(feature = "dev")
+        && matches!(path, ["dev", "outbox"] | ["dev", "bindings", _, "audit"]))
 }
