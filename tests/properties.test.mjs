@@ -272,22 +272,24 @@ test("vendor roots configured: a certificate from the root binds; a wrong one is
   const { x, y } = root.publicKey.export({ format: "jwk" });
   const rootSec1 = Buffer.concat([Buffer.from([2 + (Buffer.from(y, "base64url")[31] & 1)]), Buffer.from(x, "base64url")]);
   const field = (b) => { const len = Buffer.alloc(4); len.writeUInt32BE(b.length); return Buffer.concat([len, Buffer.from(b)]); };
-  const certify = (chip, key, vendor) => {
-    const message = Buffer.concat([field("SIMBIND-CHIP-CERT"), field(chip.serial), field(Buffer.from(chip.publicKey, "base64url"))]);
-    return { vendor, signature: sign("sha256", message, { key, dsaEncoding: "ieee-p1363" }).toString("base64url") };
+  const u64 = (n) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
+  const inAYear = Math.floor(Date.now() / 1000) + 365 * 86400;
+  const certify = (chip, key, vendor, notAfter = inAYear) => {
+    const message = Buffer.concat([field("SIMBIND-CHIP-CERT"), field("simbind-p256"), field(vendor), u64(notAfter), field(chip.serial), field(Buffer.from(chip.publicKey, "base64url"))]);
+    return { vendor, notAfter, signature: sign("sha256", message, { key, dsaEncoding: "ieee-p1363" }).toString("base64url") };
   };
   const strict = await startWorker({ bindings: { VENDOR_ROOTS: JSON.stringify({ acme: rootSec1.toString("base64url") }) } });
   try {
-    const certified = (sim, key, vendor) => {
+    const certified = (sim, key, vendor, notAfter) => {
       const device = new SoftwareBridge(`CERT-${vendor}-${Math.random().toString(36).slice(2, 8)}`);
       device.insertSim(sim);
       const host = {
-        chipInfo: () => ({ ...device.chipInfo(), certificate: certify(device.chipInfo(), key, vendor) }),
+        chipInfo: () => ({ ...device.chipInfo(), certificate: certify(device.chipInfo(), key, vendor, notAfter) }),
         simInfo: () => device.simInfo(),
         nextCounter: () => device.nextCounter(),
         chipSign: (t) => device.chipSign(t),
       };
-      return { client: new SimBindClient(strict.url, Bridge.fromObject(host), "simbind-dev") };
+      return { client: new SimBindClient(strict.url, Bridge.fromObject(host), "simbind-dev"), device };
     };
     const good = subscriber();
     const p = certified(good.simA, root.privateKey, "acme");
@@ -296,6 +298,8 @@ test("vendor roots configured: a certificate from the root binds; a wrong one is
     const s = subscriber();
     assert.equal((await refusal(bindPhone(strict, certified(s.simA, other.privateKey, "acme"), s.number))).code, "chip_certificate_invalid");
     assert.equal((await refusal(bindPhone(strict, certified(s.simA, root.privateKey, "globex"), s.number))).code, "chip_certificate_invalid");
+    const expired = Math.floor(Date.now() / 1000) - 1;
+    assert.equal((await refusal(bindPhone(strict, certified(s.simA, root.privateKey, "acme", expired), s.number))).code, "chip_certificate_expired");
   } finally {
     await strict.dispose();
   }
@@ -311,5 +315,29 @@ test("vendor roots configured: a chip without a certificate cannot bind", async 
     assert.equal(e.code, "chip_certificate_required");
   } finally {
     await strict.dispose();
+  }
+});
+
+test("REVOKED_CHIPS: a chip revoked by serial or by key cannot bind; others can", async () => {
+  const bySerial = phone("http://127.0.0.1", { sim: subscriber().simA, serial: `REVOKED-${process.pid}` });
+  const byKey = new SoftwareBridge(`KEYED-${process.pid}`);
+  const revoked = JSON.stringify({ serials: [bySerial.serial], keys: [byKey.chipInfo().publicKey] });
+  const strict = await startWorker({ bindings: { REVOKED_CHIPS: revoked } });
+  try {
+    const s = subscriber();
+    assert.equal((await refusal(bindPhone(strict, phone(strict.url, { sim: s.simA, serial: bySerial.serial }), s.number))).code, "chip_revoked");
+    const k = subscriber();
+    const keyed = phone(strict.url, { sim: k.simA, key: byKey.exportKey() });
+    assert.equal((await refusal(bindPhone(strict, keyed, k.number))).code, "chip_revoked");
+    const ok = subscriber();
+    await bindPhone(strict, phone(strict.url, { sim: ok.simA }), ok.number);
+  } finally {
+    await strict.dispose();
+  }
+  const bad = await startWorker({ bindings: { REVOKED_CHIPS: '{"serials":["no spaces allowed"]}' } });
+  try {
+    assert.equal((await fetch(`${bad.url}/v1/health`)).status, 503, "a malformed deny-list refuses to serve");
+  } finally {
+    await bad.dispose();
   }
 });

@@ -120,7 +120,14 @@ fn main() {
     };
     let root = key(0x33);
     let serial = ChipSerial::parse("CHIP-0001").expect("valid");
-    let cert = vendor::certify("acme", &root, &serial, &key(0x11).public_key());
+    let chip_key = key(0x11).public_key();
+    let certified = vendor::Certified {
+        format: "simbind-p256",
+        serial: &serial,
+        public_key: &chip_key,
+    };
+    let not_after = 1_900_000_000u64;
+    let cert = vendor::certify(certified, "acme", &root, not_after);
     let vectors = json!({
         "transcripts": [
             transcript_vector(Ceremony::Bind, None, 1, &[]),
@@ -157,7 +164,9 @@ fn main() {
             "root_public_key_hex": hex(&root.public_key().to_compressed()),
             "serial": "CHIP-0001",
             "chip_public_key_hex": hex(&key(0x11).public_key().to_compressed()),
-            "message_hex": hex(&vendor::certified_message(&serial, &key(0x11).public_key())),
+            "format": "simbind-p256",
+            "not_after": not_after,
+            "message_hex": hex(&vendor::certified_message(certified, "acme", not_after)),
             "signature_hex": hex(&cert.signature.to_bytes()),
         },
         "grant": {

@@ -98,6 +98,8 @@ pub struct ChipInfo {
 #[serde(deny_unknown_fields)]
 pub struct ChipCertificate {
     pub vendor: String,
+    /// Unix seconds from which the certificate is refused.
+    pub not_after: u64,
     /// 64-byte `r || s`, base64url.
     pub signature: String,
 }
@@ -196,6 +198,7 @@ impl Claims {
         let certificate = match &chip.certificate {
             Some(c) => Some(VendorCertificate {
                 vendor: c.vendor.clone(),
+                not_after: c.not_after,
                 signature: signature(&c.signature, "chip.certificate.signature")?,
             }),
             None => None,

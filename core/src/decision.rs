@@ -7,11 +7,11 @@
 
 use crate::Denial;
 use crate::api::Evidence;
-use crate::attestation::vendor::VendorRoots;
+use crate::attestation::vendor::{Certified, RevokedChips, VendorRoots};
 use crate::binding::{BindingRecord, BindingStatus, RegistrationRecord, SimHashes};
 use crate::challenge::{self, ChallengeKeyring};
 use crate::codec::b64;
-use crate::id_hash::IdHasher;
+use crate::id_hash::{IdHasher, IdKind};
 use crate::transcript::Ceremony;
 
 /// Deployment policy.
@@ -23,6 +23,8 @@ pub struct Policy {
     pub require_sim_signature: bool,
     /// Chip vendor roots; empty means certificates are optional.
     pub vendor_roots: VendorRoots,
+    /// Chips refused whatever they present.
+    pub revoked: RevokedChips,
 }
 
 impl Policy {
@@ -39,6 +41,7 @@ impl Default for Policy {
             max_consecutive_failures: 3,
             require_sim_signature: false,
             vendor_roots: VendorRoots::default(),
+            revoked: RevokedChips::default(),
         }
     }
 }
@@ -137,11 +140,21 @@ pub fn decide_binding(
         &registration.registration_id,
         challenge_used,
     )?;
-    ctx.policy.vendor_roots.check(
-        &claims.chip.serial,
-        &claims.chip.public_key,
-        claims.chip.certificate.as_ref(),
-    )?;
+    let chip = Certified {
+        format: claims.chip.format.label(),
+        serial: &claims.chip.serial,
+        public_key: &claims.chip.public_key,
+    };
+    ctx.policy
+        .vendor_roots
+        .check(chip, claims.chip.certificate.as_ref(), ctx.now)?;
+    let serial = ctx
+        .hasher
+        .hash(IdKind::ChipSerial, claims.chip.serial.as_str());
+    let key = RevokedChips::key_form(&claims.chip.public_key);
+    if ctx.policy.revoked.contains(&serial, &key) {
+        return Err(Denial::ChipRevoked);
+    }
     let transcript = claims.transcript(
         Ceremony::Bind,
         ctx.audience,
@@ -222,6 +235,13 @@ pub fn decide_holder(
     };
     if let Err(denial) = binding.ensure_active() {
         return deny(decision, denial);
+    }
+    if ctx
+        .policy
+        .revoked
+        .contains(&binding.chip_serial, &binding.chip_public_key)
+    {
+        return deny(decision, Denial::ChipRevoked);
     }
     match ctx.check_challenge(evidence, ceremony, &binding.binding_id, challenge_used) {
         Ok(challenge) => decision.transaction = challenge.transaction,

@@ -93,6 +93,10 @@ pub enum Denial {
     ChipCertificateRequired,
     #[error("the chip vendor certificate does not verify")]
     ChipCertificateInvalid,
+    #[error("the chip vendor certificate has expired")]
+    ChipCertificateExpired,
+    #[error("this chip is no longer trusted by the deployment")]
+    ChipRevoked,
     #[error("the binding is suspended until the owner re-proves the number")]
     BindingSuspended,
     #[error("the binding was revoked")]
@@ -128,6 +132,8 @@ impl Denial {
             Self::BadSimSignature => "bad_sim_signature",
             Self::ChipCertificateRequired => "chip_certificate_required",
             Self::ChipCertificateInvalid => "chip_certificate_invalid",
+            Self::ChipCertificateExpired => "chip_certificate_expired",
+            Self::ChipRevoked => "chip_revoked",
             Self::BindingSuspended => "binding_suspended",
             Self::BindingRevoked => "binding_revoked",
             Self::OtpInvalid => "otp_invalid",
@@ -171,7 +177,7 @@ impl Denial {
     }
 
     /// Every denial, for documentation and exhaustive tests.
-    pub const ALL: [Denial; 22] = [
+    pub const ALL: [Denial; 24] = [
         Self::ChallengeInvalid,
         Self::ChallengeExpired,
         Self::ChallengeWrongCeremony,
@@ -187,6 +193,8 @@ impl Denial {
         Self::BadSimSignature,
         Self::ChipCertificateRequired,
         Self::ChipCertificateInvalid,
+        Self::ChipCertificateExpired,
+        Self::ChipRevoked,
         Self::BindingSuspended,
         Self::BindingRevoked,
         Self::OtpInvalid,

@@ -14,7 +14,7 @@ mod common;
 use common::*;
 use simbind_core::Denial;
 use simbind_core::api::ChipCertificate;
-use simbind_core::attestation::vendor::{VendorRoots, certify};
+use simbind_core::attestation::vendor::{Certified, VendorRoots, certify};
 use simbind_core::binding::BindingStatus;
 use simbind_core::codec::b64;
 use simbind_core::decision::{BindPlan, Decision, apply, decide_binding, decide_holder};
@@ -189,33 +189,119 @@ fn bind_with_vendor_roots_requires_a_valid_certificate() {
 
     let ch = world.challenge(Ceremony::Bind, REG_ID);
     let c = chip();
-    let with_cert = |signer: &simbind_core::crypto::SecretKey, vendor: &str| {
-        let mut req = request(&c, &sim_a(), &ch, Ceremony::Bind, REG_ID);
-        let claims = evidence(&req).claims;
-        let cert = certify(vendor, signer, &claims.chip.serial, &claims.chip.public_key);
-        req.chip.certificate = Some(ChipCertificate {
-            vendor: cert.vendor,
-            signature: b64(&cert.signature.to_bytes()),
-        });
-        sign(&mut req, &c, &sim_a(), Ceremony::Bind, REG_ID);
-        decide_binding(
-            &world.ctx(),
-            &world.registration(NUMBER),
-            None,
-            None,
-            &evidence(&req),
-            false,
-            BINDING_ID,
-        )
-    };
-    assert!(matches!(with_cert(&root, "acme"), Ok(BindPlan::Create(_))));
+    let with_cert =
+        |signer: &simbind_core::crypto::SecretKey, vendor: &str, format: &str, not_after: u64| {
+            let mut req = request(&c, &sim_a(), &ch, Ceremony::Bind, REG_ID);
+            let claims = evidence(&req).claims;
+            let certified = Certified {
+                format,
+                serial: &claims.chip.serial,
+                public_key: &claims.chip.public_key,
+            };
+            let cert = certify(certified, vendor, signer, not_after);
+            req.chip.certificate = Some(ChipCertificate {
+                vendor: cert.vendor,
+                not_after: cert.not_after,
+                signature: b64(&cert.signature.to_bytes()),
+            });
+            sign(&mut req, &c, &sim_a(), Ceremony::Bind, REG_ID);
+            decide_binding(
+                &world.ctx(),
+                &world.registration(NUMBER),
+                None,
+                None,
+                &evidence(&req),
+                false,
+                BINDING_ID,
+            )
+        };
+    let year = world.now + 365 * 86_400;
+    assert!(matches!(
+        with_cert(&root, "acme", "simbind-p256", year),
+        Ok(BindPlan::Create(_))
+    ));
     assert_eq!(
-        with_cert(&key(41), "acme"),
+        with_cert(&key(41), "acme", "simbind-p256", year),
         Err(Denial::ChipCertificateInvalid)
     );
     assert_eq!(
-        with_cert(&root, "other-vendor"),
+        with_cert(&root, "other-vendor", "simbind-p256", year),
         Err(Denial::ChipCertificateInvalid)
+    );
+    assert_eq!(
+        with_cert(&root, "acme", "android-key", year),
+        Err(Denial::ChipCertificateInvalid),
+        "a certificate for another format"
+    );
+    assert_eq!(
+        with_cert(&root, "acme", "simbind-p256", world.now),
+        Err(Denial::ChipCertificateExpired)
+    );
+    assert!(matches!(
+        with_cert(&root, "acme", "simbind-p256", world.now + 1),
+        Ok(BindPlan::Create(_))
+    ));
+    // Tampering with the date breaks the signature rather than extending it.
+    let mut req = request(&c, &sim_a(), &ch, Ceremony::Bind, REG_ID);
+    let claims = evidence(&req).claims;
+    let certified = Certified {
+        format: "simbind-p256",
+        serial: &claims.chip.serial,
+        public_key: &claims.chip.public_key,
+    };
+    let cert = certify(certified, "acme", &root, world.now);
+    req.chip.certificate = Some(ChipCertificate {
+        vendor: cert.vendor,
+        not_after: year,
+        signature: b64(&cert.signature.to_bytes()),
+    });
+    sign(&mut req, &c, &sim_a(), Ceremony::Bind, REG_ID);
+    let plan = decide_binding(
+        &world.ctx(),
+        &world.registration(NUMBER),
+        None,
+        None,
+        &evidence(&req),
+        false,
+        BINDING_ID,
+    );
+    assert_eq!(plan, Err(Denial::ChipCertificateInvalid));
+}
+
+#[test]
+fn a_revoked_chip_cannot_bind_or_verify_by_serial_or_by_key() {
+    use simbind_core::attestation::vendor::RevokedChips;
+    use simbind_core::id_hash::IdKind;
+    let mut world = World::new();
+    let binding = bound(&world, &chip(), &sim_a());
+    assert_eq!(
+        verify(&world, &binding, &next(&chip()), &sim_a()).result,
+        Ok(())
+    );
+    world.policy.revoked = RevokedChips {
+        serials: vec![world.hasher.hash(IdKind::ChipSerial, chip().serial)],
+        keys: vec![],
+    };
+    assert_eq!(bind(&world, &chip(), &sim_a()), Err(Denial::ChipRevoked));
+    let d = verify(&world, &binding, &next(&chip()), &sim_a());
+    assert_eq!((d.result, d.authentic), (Err(Denial::ChipRevoked), false));
+    world.policy.revoked = RevokedChips {
+        serials: vec![],
+        keys: vec![RevokedChips::key_form(&chip().key.public_key())],
+    };
+    assert_eq!(bind(&world, &chip(), &sim_a()), Err(Denial::ChipRevoked));
+    assert_eq!(
+        verify(&world, &binding, &next(&chip()), &sim_a()).result,
+        Err(Denial::ChipRevoked)
+    );
+    world.policy.revoked = RevokedChips {
+        serials: vec![world.hasher.hash(IdKind::ChipSerial, "CHIP-9999")],
+        keys: vec![RevokedChips::key_form(&key(99).public_key())],
+    };
+    assert_eq!(
+        verify(&world, &binding, &next(&chip()), &sim_a()).result,
+        Ok(()),
+        "other chips only"
     );
 }
 

@@ -9,7 +9,9 @@
 )]
 
 use serde_json::Value;
-use simbind_core::attestation::vendor::{VendorCertificate, VendorRoots, certified_message};
+use simbind_core::attestation::vendor::{
+    Certified, VendorCertificate, VendorRoots, certified_message,
+};
 use simbind_core::challenge::{self, ChallengeKeyring};
 use simbind_core::codec::b64;
 use simbind_core::crypto::{PublicKey, SecretKey, Signature};
@@ -139,16 +141,27 @@ fn chip_certificate_vector_verifies() {
     let root = PublicKey::from_sec1(&bytes(&v["root_public_key_hex"])).unwrap();
     let chip = PublicKey::from_sec1(&bytes(&v["chip_public_key_hex"])).unwrap();
     let serial = ChipSerial::parse(text(&v["serial"])).unwrap();
+    let certified = Certified {
+        format: text(&v["format"]),
+        serial: &serial,
+        public_key: &chip,
+    };
+    let not_after = v["not_after"].as_u64().unwrap();
     assert_eq!(
-        hex::encode(certified_message(&serial, &chip)),
+        hex::encode(certified_message(certified, text(&v["vendor"]), not_after)),
         text(&v["message_hex"])
     );
     let cert = VendorCertificate {
         vendor: text(&v["vendor"]).into(),
+        not_after,
         signature: Signature::from_bytes(&bytes(&v["signature_hex"])).unwrap(),
     };
     let roots = VendorRoots(vec![(text(&v["vendor"]).into(), root)]);
-    assert_eq!(roots.check(&serial, &chip, Some(&cert)), Ok(()));
+    assert_eq!(roots.check(certified, Some(&cert), not_after - 1), Ok(()));
+    assert_eq!(
+        roots.check(certified, Some(&cert), not_after),
+        Err(simbind_core::Denial::ChipCertificateExpired)
+    );
 }
 
 #[test]

@@ -5,13 +5,15 @@
 
 use std::collections::HashMap;
 
-use simbind_core::attestation::vendor::VendorRoots;
+use simbind_core::attestation::vendor::{RevokedChips, VendorRoots};
 use simbind_core::challenge::{ChallengeKey, ChallengeKeyring};
 use simbind_core::codec::unb64;
 use simbind_core::crypto::{PublicKey, SecretKey};
 use simbind_core::decision::Policy;
 use simbind_core::grant::GrantSigner;
 use simbind_core::id_hash::IdHasher;
+use simbind_core::id_hash::IdKind;
+use simbind_core::identifiers::ChipSerial;
 use worker::Env;
 
 use crate::problem::ApiError;
@@ -135,6 +137,10 @@ impl Config {
             });
         }
         let pepper = secret("ID_HASH_PEPPER")?.into_bytes();
+        let revoked = revoked_chips(
+            var(env, "REVOKED_CHIPS").as_deref(),
+            &IdHasher::new(&pepper),
+        )?;
         let sms = match var(env, "SMS_PROVIDER").as_deref() {
             Some("outbox") if dev_mode => SmsConfig::Outbox,
             Some("outbox") => {
@@ -187,6 +193,7 @@ impl Config {
                 max_consecutive_failures: number(env, "MAX_CONSECUTIVE_FAILURES", 3u32)?.max(1),
                 require_sim_signature: flag(env, "REQUIRE_SIM_SIGNATURE")?,
                 vendor_roots: vendor_roots(var(env, "VENDOR_ROOTS").as_deref())?,
+                revoked,
             },
             cors_origins: var(env, "CORS_ALLOWED_ORIGINS")
                 .map(|v| {
@@ -219,6 +226,43 @@ fn sms_countries(list: Option<&str>, dev_mode: bool) -> Result<Option<Vec<String
     } else {
         Err(bad())
     }
+}
+
+/// `REVOKED_CHIPS`: `{"serials": [chip serial], "keys": [b64u SEC1 key]}`,
+/// chips refused at bind and at every verification.
+fn revoked_chips(json: Option<&str>, hasher: &IdHasher) -> Result<RevokedChips, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct List {
+        #[serde(default)]
+        serials: Vec<String>,
+        #[serde(default)]
+        keys: Vec<String>,
+    }
+    let Some(json) = json else {
+        return Ok(RevokedChips::default());
+    };
+    let bad = || {
+        ApiError::Misconfigured(
+            "REVOKED_CHIPS must be {\"serials\": [serial], \"keys\": [b64u SEC1 key]}".into(),
+        )
+    };
+    let list: List = serde_json::from_str(json).map_err(|_| bad())?;
+    let mut revoked = RevokedChips::default();
+    for serial in list.serials {
+        let serial = ChipSerial::parse(&serial).map_err(|_| bad())?;
+        revoked
+            .serials
+            .push(hasher.hash(IdKind::ChipSerial, serial.as_str()));
+    }
+    for key in list.keys {
+        let key = unb64(&key, "REVOKED_CHIPS")
+            .ok()
+            .and_then(|b| PublicKey::from_sec1(&b).ok())
+            .ok_or_else(bad)?;
+        revoked.keys.push(RevokedChips::key_form(&key));
+    }
+    Ok(revoked)
 }
 
 /// `VENDOR_ROOTS`: a JSON object of vendor name → base64url SEC1 public key.

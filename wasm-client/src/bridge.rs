@@ -6,7 +6,7 @@
 //! ```ts
 //! interface SimBindBridge {
 //!   chipInfo(): { format?: "simbind-p256"; serial: string; publicKey: string;
-//!                 certificate?: { vendor: string; signature: string } };
+//!                 certificate?: { vendor: string; notAfter: number; signature: string } };
 //!   simInfo(): { iccid: string; imsi: string; msisdn: string; publicKey?: string };
 //!   nextCounter(): number;                       // increments, then returns
 //!   chipSign(transcript: Uint8Array): Uint8Array; // 64 bytes r || s
@@ -45,9 +45,11 @@ pub struct BridgeChip {
 
 /// A chip vendor certificate as the bridge returns it.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BridgeCertificate {
     pub vendor: String,
+    /// Unix seconds from which the certificate is refused.
+    pub not_after: u64,
     pub signature: String,
 }
 
@@ -86,6 +88,7 @@ pub fn chip_from_js(value: JsValue) -> Result<ChipInfo, ClientError> {
         public_key: chip.public_key,
         certificate: chip.certificate.map(|c| ChipCertificate {
             vendor: c.vendor,
+            not_after: c.not_after,
             signature: c.signature,
         }),
     })
