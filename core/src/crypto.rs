@@ -63,11 +63,6 @@ impl PublicKey {
     pub fn verify(&self, message: &[u8], signature: &Signature) -> bool {
         self.0.verify(message, &signature.0).is_ok()
     }
-
-    /// Constant-time equality on the compressed encodings.
-    pub fn ct_eq(&self, other: &PublicKey) -> bool {
-        self.to_compressed().ct_eq(&other.to_compressed()).into()
-    }
 }
 
 /// An ECDSA signature in its only accepted encoding: 64 bytes `r || s`.

@@ -131,3 +131,11 @@ fn wycheproof_ecdsa_p256_sha256_p1363() {
     // The figures docs/SECURITY.md states: every valid vector accepted, every invalid refused.
     assert_eq!((run, accepted, refused), (262, 173, 89));
 }
+
+#[test]
+fn a_secret_key_never_prints_itself() {
+    let key = SecretKey::from_bytes(&[0x42; 32]).unwrap();
+    let shown = format!("{key:?}");
+    assert_eq!(shown, "SecretKey(<redacted>)");
+    assert!(!shown.contains("42"));
+}

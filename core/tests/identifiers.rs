@@ -183,3 +183,12 @@ fn binding_statuses_have_their_wire_labels() {
     assert_eq!(BindingStatus::Suspended.label(), "suspended");
     assert_eq!(BindingStatus::Revoked.label(), "revoked");
 }
+
+#[test]
+fn identifier_hashes_print_as_their_hash_and_numbers_redacted() {
+    use simbind_core::id_hash::{IdHasher, IdKind};
+    let h = IdHasher::new(b"pepper").hash(IdKind::PhoneNumber, "+447700900123");
+    assert_eq!(format!("{h:?}"), format!("IdHash({})", h.as_str()));
+    let n = simbind_core::identifiers::PhoneNumber::parse("+447700900123").unwrap();
+    assert!(!format!("{n:?}").contains("447700900123"));
+}

@@ -1,0 +1,99 @@
+//! Every denial and validation error has its stable code and HTTP status:
+//! the API's contract (docs/API.md "Error codes").
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use simbind_core::{Denial, ValidationError};
+
+#[test]
+fn every_denial_has_its_code_status_and_challenge_rule() {
+    use Denial::*;
+    // (denial, code, status, decided after the challenge was accepted)
+    let table = [
+        (ChallengeInvalid, "challenge_invalid", 401, false),
+        (ChallengeExpired, "challenge_expired", 410, false),
+        (
+            ChallengeWrongCeremony,
+            "challenge_wrong_ceremony",
+            401,
+            false,
+        ),
+        (ChallengeWrongSubject, "challenge_wrong_subject", 401, false),
+        (ChallengeReused, "challenge_reused", 403, false),
+        (ChipMismatch, "chip_mismatch", 403, true),
+        (BadSignature, "bad_signature", 401, true),
+        (CounterReplayed, "counter_replayed", 403, true),
+        (SimChanged, "sim_changed", 403, true),
+        (NumberChanged, "number_changed", 403, true),
+        (NumberMismatch, "number_mismatch", 403, true),
+        (SimSignatureRequired, "sim_signature_required", 403, true),
+        (BadSimSignature, "bad_sim_signature", 401, true),
+        (
+            ChipCertificateRequired,
+            "chip_certificate_required",
+            403,
+            true,
+        ),
+        (
+            ChipCertificateInvalid,
+            "chip_certificate_invalid",
+            403,
+            true,
+        ),
+        (
+            ChipCertificateExpired,
+            "chip_certificate_expired",
+            403,
+            true,
+        ),
+        (ChipRevoked, "chip_revoked", 403, true),
+        (BindingSuspended, "binding_suspended", 403, false),
+        (BindingRevoked, "binding_revoked", 403, false),
+        (OtpInvalid, "otp_invalid", 401, true),
+        (OtpExpired, "otp_expired", 410, true),
+        (OtpAttemptsExhausted, "otp_attempts_exhausted", 429, true),
+        (BindingExists, "binding_exists", 409, true),
+        (ChipAlreadyBound, "chip_already_bound", 409, true),
+    ];
+    assert_eq!(table.len(), Denial::ALL.len());
+    for ((denial, code, status, after), listed) in table.into_iter().zip(Denial::ALL) {
+        assert_eq!(denial, listed, "ALL lists every denial, in order");
+        assert_eq!(denial.code(), code);
+        assert_eq!(denial.http_status(), status, "{code}");
+        assert_eq!(denial.after_challenge_accepted(), after, "{code}");
+        assert!(!denial.to_string().is_empty());
+    }
+}
+
+#[test]
+fn every_validation_error_has_its_code() {
+    use ValidationError::*;
+    let table = [
+        (InvalidPhoneNumber, "invalid_phone_number"),
+        (InvalidIccid, "invalid_iccid"),
+        (IccidChecksum, "invalid_iccid_checksum"),
+        (InvalidImsi, "invalid_imsi"),
+        (InvalidChipSerial, "invalid_chip_serial"),
+        (InvalidId("reg_"), "invalid_id"),
+        (InvalidBase64("x"), "invalid_base64"),
+        (InvalidPublicKey, "invalid_public_key"),
+        (InvalidSecretKey, "invalid_secret_key"),
+        (InvalidSignatureEncoding, "invalid_signature_encoding"),
+        (
+            UnsupportedFormat("x".into()),
+            "unsupported_attestation_format",
+        ),
+        (InvalidOtpFormat, "invalid_otp_format"),
+        (OutOfRange("x"), "out_of_range"),
+        (InvalidSenderAddress, "invalid_sender_address"),
+        (CountryNotAllowed, "country_not_allowed"),
+    ];
+    for (error, code) in table {
+        assert_eq!(error.code(), code);
+    }
+}
