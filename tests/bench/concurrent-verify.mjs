@@ -65,7 +65,7 @@ try {
   console.log(`\n${PHONES} concurrent phones, ${SECONDS} s per phase, against ${process.env.SIMBIND_URL ? url : "wrangler dev"}\n`);
   console.log("| route | requests/s | p50 ms | p99 ms | requests | errors |");
   console.log("|---|---|---|---|---|---|");
-  console.log(row("admin show (one read)", show));
+  console.log(row("admin show (lockout check + one object read)", show));
   console.log(row("verify (challenge + verify)", verify));
   console.log(`\nverify / show throughput ratio: ${(verify.rps / show.rps).toFixed(2)}`);
 } finally {
