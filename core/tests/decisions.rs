@@ -189,31 +189,39 @@ fn bind_with_vendor_roots_requires_a_valid_certificate() {
 
     let ch = world.challenge(Ceremony::Bind, REG_ID);
     let c = chip();
+    // A certificate signed for (format, not_after) and sent claiming `sent_not_after`.
+    let bind_with = |signer: &simbind_core::crypto::SecretKey,
+                     vendor: &str,
+                     format: &str,
+                     not_after: u64,
+                     sent_not_after: u64| {
+        let mut req = request(&c, &sim_a(), &ch, Ceremony::Bind, REG_ID);
+        let claims = evidence(&req).claims;
+        let certified = Certified {
+            format,
+            serial: &claims.chip.serial,
+            public_key: &claims.chip.public_key,
+        };
+        let cert = certify(certified, vendor, signer, not_after);
+        req.chip.certificate = Some(ChipCertificate {
+            vendor: cert.vendor,
+            not_after: sent_not_after,
+            signature: b64(&cert.signature.to_bytes()),
+        });
+        sign(&mut req, &c, &sim_a(), Ceremony::Bind, REG_ID);
+        decide_binding(
+            &world.ctx(),
+            &world.registration(NUMBER),
+            None,
+            None,
+            &evidence(&req),
+            false,
+            BINDING_ID,
+        )
+    };
     let with_cert =
         |signer: &simbind_core::crypto::SecretKey, vendor: &str, format: &str, not_after: u64| {
-            let mut req = request(&c, &sim_a(), &ch, Ceremony::Bind, REG_ID);
-            let claims = evidence(&req).claims;
-            let certified = Certified {
-                format,
-                serial: &claims.chip.serial,
-                public_key: &claims.chip.public_key,
-            };
-            let cert = certify(certified, vendor, signer, not_after);
-            req.chip.certificate = Some(ChipCertificate {
-                vendor: cert.vendor,
-                not_after: cert.not_after,
-                signature: b64(&cert.signature.to_bytes()),
-            });
-            sign(&mut req, &c, &sim_a(), Ceremony::Bind, REG_ID);
-            decide_binding(
-                &world.ctx(),
-                &world.registration(NUMBER),
-                None,
-                None,
-                &evidence(&req),
-                false,
-                BINDING_ID,
-            )
+            bind_with(signer, vendor, format, not_after, not_after)
         };
     let year = world.now + 365 * 86_400;
     assert!(matches!(
@@ -241,31 +249,11 @@ fn bind_with_vendor_roots_requires_a_valid_certificate() {
         with_cert(&root, "acme", "simbind-p256", world.now + 1),
         Ok(BindPlan::Create(_))
     ));
-    // Tampering with the date breaks the signature rather than extending it.
-    let mut req = request(&c, &sim_a(), &ch, Ceremony::Bind, REG_ID);
-    let claims = evidence(&req).claims;
-    let certified = Certified {
-        format: "simbind-p256",
-        serial: &claims.chip.serial,
-        public_key: &claims.chip.public_key,
-    };
-    let cert = certify(certified, "acme", &root, world.now);
-    req.chip.certificate = Some(ChipCertificate {
-        vendor: cert.vendor,
-        not_after: year,
-        signature: b64(&cert.signature.to_bytes()),
-    });
-    sign(&mut req, &c, &sim_a(), Ceremony::Bind, REG_ID);
-    let plan = decide_binding(
-        &world.ctx(),
-        &world.registration(NUMBER),
-        None,
-        None,
-        &evidence(&req),
-        false,
-        BINDING_ID,
+    assert_eq!(
+        bind_with(&root, "acme", "simbind-p256", world.now, year),
+        Err(Denial::ChipCertificateInvalid),
+        "tampering with the date breaks the signature rather than extending it"
     );
-    assert_eq!(plan, Err(Denial::ChipCertificateInvalid));
 }
 
 #[test]
