@@ -5,8 +5,16 @@
 //! Android Key Attestation or Apple App Attest would be new modules beside
 //! [`simbind_p256`], selected by a new [`ChipFormat`] variant.
 
+pub mod android_key;
+pub mod apple_appattest;
+pub mod key_description;
+pub mod refusal;
 pub mod simbind_p256;
+pub mod status_list;
 pub mod vendor;
+pub mod x509;
+
+pub use refusal::AttestationRefusal;
 
 use crate::ValidationError;
 use crate::crypto::{PublicKey, Signature};

@@ -2,6 +2,8 @@
 //! chip that signs evidence the way a phone would.
 #![allow(dead_code)]
 
+pub mod attestation;
+
 use simbind_core::api::{ChipInfo, Evidence, EvidenceRequest, SimInfo};
 use simbind_core::attestation::vendor::VendorRoots;
 use simbind_core::binding::{BindingRecord, RegistrationRecord};

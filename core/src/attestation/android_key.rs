@@ -1,0 +1,222 @@
+//! Format `android-key`: Android Key Attestation. The chip key is a Keystore
+//! key in the TEE or StrongBox; its certificate chain, leaf first, leads to
+//! one of Google's attestation roots, and the leaf's KeyDescription says
+//! where the key lives, which challenge it was made for, the boot state and
+//! which app made it.
+//!
+//! Chain rules follow Google's own verifier (`android/keyattestation`):
+//! names and signatures link by link; roots pinned by public key (the root
+//! certificate itself may be absent); every intermediate valid at the
+//! instant, except that expired intermediates of factory-provisioned chains
+//! still pass; the leaf's own dates are not checked; basicConstraints are
+//! not required (real factory intermediates lack them); only the leaf may
+//! carry a KeyDescription. Chain checks all run before any policy check.
+
+use super::AttestationRefusal;
+use super::key_description::{ApplicationId, BootState, KeyDescription, SecurityLevel};
+use super::x509::{self, Cert};
+use crate::crypto::secret_eq;
+use der::asn1::ObjectIdentifier;
+
+/// The KeyDescription extension.
+pub const KEY_DESCRIPTION: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.1.17");
+/// The X.520 serialNumber attribute: factory intermediates are named by it.
+const SERIAL_NUMBER_ATTRIBUTE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.5");
+
+/// Google's attestation root keys (DER SubjectPublicKeyInfo): the RSA-4096
+/// key reissued as several certificates, and the P-384 "Key Attestation CA1".
+pub const GOOGLE_ROOTS: [&[u8]; 2] = [
+    include_bytes!("roots/google-rsa-4096.spki.der"),
+    include_bytes!("roots/google-key-attestation-ca1.spki.der"),
+];
+
+/// An app allowed to bind: its package name and the SHA-256 of its signing
+/// certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllowedApp {
+    /// Android package name.
+    pub package: String,
+    /// SHA-256 of the APK signing certificate.
+    pub signing_cert_sha256: [u8; 32],
+}
+
+/// What a deployment requires of an Android attestation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AndroidPolicy {
+    /// Lowest accepted key security level (never below the TEE).
+    pub min_level: SecurityLevel,
+    /// Refuse devices whose bootloader is unlocked.
+    pub require_locked: bool,
+    /// Refuse devices that did not boot a verified system.
+    pub require_verified_boot: bool,
+    /// Apps allowed to bind; `None` leaves the app unchecked (the operator
+    /// command only: a worker requires a list).
+    pub allowed_apps: Option<Vec<AllowedApp>>,
+}
+
+impl Default for AndroidPolicy {
+    /// The strict default: TEE or better, locked, verified boot, and an
+    /// empty allow-list (nothing binds until apps are listed).
+    fn default() -> Self {
+        Self {
+            min_level: SecurityLevel::TrustedEnvironment,
+            require_locked: true,
+            require_verified_boot: true,
+            allowed_apps: Some(Vec::new()),
+        }
+    }
+}
+
+/// What a verified Android attestation proves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AndroidAttestation {
+    /// The attested key, an uncompressed SEC1 P-256 point.
+    pub public_key: Vec<u8>,
+    /// Where the key lives (the lower of attestation and key level).
+    pub level: SecurityLevel,
+    /// Whether the bootloader was locked.
+    pub device_locked: bool,
+    /// The verified-boot state.
+    pub boot_state: BootState,
+    /// The app that made the key, as Keystore recorded it.
+    pub application: Option<ApplicationId>,
+}
+
+/// The serials (lowercase hex) of every certificate the chain's status
+/// checks cover, leaf first: what a caller looks up in the status list.
+pub fn status_serials(chain: &[Vec<u8>]) -> Result<Vec<String>, AttestationRefusal> {
+    Ok(x509::parse_chain(chain)?
+        .iter()
+        .map(Cert::serial_hex)
+        .collect())
+}
+
+/// Verifies an attestation chain (DER certificates, leaf first) made for
+/// `challenge`, against the pinned `roots`, at `now` (Unix seconds), under
+/// `policy`. `revoked` says whether a serial (lowercase hex) is revoked or
+/// suspended in the status list.
+pub fn verify(
+    chain: &[Vec<u8>],
+    challenge: &[u8],
+    roots: &[&[u8]],
+    revoked: &dyn Fn(&str) -> bool,
+    policy: &AndroidPolicy,
+    now: u64,
+) -> Result<AndroidAttestation, AttestationRefusal> {
+    let certs = x509::parse_chain(chain)?;
+    let leaf = check_chain(&certs, roots, revoked, now)?;
+    let (extension, critical) = leaf
+        .extension(&KEY_DESCRIPTION)
+        .ok_or(AttestationRefusal::Malformed)?;
+    if critical {
+        return Err(AttestationRefusal::Malformed);
+    }
+    let description = KeyDescription::parse(extension)?;
+    let public_key = x509::p256_point(leaf.spki())?;
+    if !secret_eq(&description.challenge, challenge) {
+        return Err(AttestationRefusal::ChallengeMismatch);
+    }
+    check_policy(description, public_key, policy)
+}
+
+/// Names, signatures, dates, extension placement and status of the chain;
+/// returns the leaf.
+fn check_chain<'c, 'a>(
+    certs: &'c [Cert<'a>],
+    roots: &[&[u8]],
+    revoked: &dyn Fn(&str) -> bool,
+    now: u64,
+) -> Result<&'c Cert<'a>, AttestationRefusal> {
+    // The chain without its root certificate, if the root is there.
+    let (path, root) = match certs.split_last() {
+        Some((last, rest)) if roots.contains(&last.spki()) => (rest, Some(last)),
+        _ => (certs, None),
+    };
+    let (leaf, intermediates) = path.split_first().ok_or(AttestationRefusal::Malformed)?;
+    let top = intermediates.last().ok_or(AttestationRefusal::Malformed)?;
+    for pair in path.windows(2) {
+        if let [child, parent] = pair {
+            child.issued_by(parent)?;
+        }
+    }
+    match root {
+        Some(root) => top.issued_by(root)?,
+        None => {
+            if !roots.iter().any(|spki| top.signed_by(spki).is_ok()) {
+                return Err(AttestationRefusal::UntrustedRoot);
+            }
+        }
+    }
+    let factory = names_serial_number(top);
+    for cert in intermediates {
+        let (not_before, not_after) = cert.validity();
+        if now < not_before || (now > not_after && !factory) {
+            return Err(AttestationRefusal::Expired);
+        }
+        if cert.extension(&KEY_DESCRIPTION).is_some() {
+            return Err(AttestationRefusal::Malformed);
+        }
+    }
+    if path.iter().any(|cert| revoked(&cert.serial_hex())) {
+        return Err(AttestationRefusal::Revoked);
+    }
+    Ok(leaf)
+}
+
+/// Whether the certificate's subject has a serialNumber attribute: the mark
+/// of a factory-provisioned intermediate (remotely provisioned ones are
+/// named "Droid CA2").
+fn names_serial_number(cert: &Cert<'_>) -> bool {
+    cert.parsed
+        .tbs_certificate()
+        .subject()
+        .iter()
+        .any(|attribute| attribute.oid == SERIAL_NUMBER_ATTRIBUTE)
+}
+
+fn check_policy(
+    description: KeyDescription,
+    public_key: Vec<u8>,
+    policy: &AndroidPolicy,
+) -> Result<AndroidAttestation, AttestationRefusal> {
+    let level = description.attestation_level.min(description.key_level);
+    let floor = policy.min_level.max(SecurityLevel::TrustedEnvironment);
+    if !description.generated
+        || description.attestation_level != description.key_level
+        || level < floor
+    {
+        return Err(AttestationRefusal::SecurityLevel);
+    }
+    let root = description
+        .root_of_trust
+        .ok_or(AttestationRefusal::BootNotVerified)?;
+    if policy.require_locked && !root.device_locked {
+        return Err(AttestationRefusal::DeviceNotLocked);
+    }
+    if policy.require_verified_boot && root.boot_state != BootState::Verified {
+        return Err(AttestationRefusal::BootNotVerified);
+    }
+    if let Some(allowed) = &policy.allowed_apps {
+        let app = description.application.as_ref();
+        let listed = |a: &AllowedApp| {
+            app.is_some_and(|id| {
+                id.packages.contains(&a.package)
+                    && id
+                        .signatures
+                        .iter()
+                        .any(|s| s.as_slice() == a.signing_cert_sha256.as_slice())
+            })
+        };
+        if !allowed.iter().any(listed) {
+            return Err(AttestationRefusal::AppNotAllowed);
+        }
+    }
+    Ok(AndroidAttestation {
+        public_key,
+        level,
+        device_locked: root.device_locked,
+        boot_state: root.boot_state,
+        application: description.application,
+    })
+}

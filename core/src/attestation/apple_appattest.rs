@@ -1,0 +1,332 @@
+//! Format `apple-appattest`: Apple App Attest. The chip key is a Secure
+//! Enclave key; a CBOR attestation object whose X.509 chain leads to
+//! Apple's App Attestation root proves it once, and every later request is
+//! an *assertion*: an ECDSA signature over `SHA-256(authData ‖
+//! clientDataHash)` whose authenticator data carries a counter the Secure
+//! Enclave advances.
+//!
+//! The checks are Apple's ("Validating apps that connect to your server"):
+//! the chain to the pinned root, the nonce extension, key id = SHA-256 of
+//! the key = credential id, rpIdHash = SHA-256 of the App ID, counter 0,
+//! aaguid per environment. Extra data after the attested credential data is
+//! tolerated (newer iOS appends it without setting the ED flag). The receipt
+//! can only be checked with Apple's server: it is returned for the caller
+//! to keep.
+
+use der::asn1::ObjectIdentifier;
+use minicbor::Decoder;
+use p256::ecdsa::signature::Verifier;
+use sha2::{Digest, Sha256};
+
+use super::AttestationRefusal;
+use super::x509::{self, Cert};
+use crate::crypto::secret_eq;
+
+/// Apple's App Attestation root key (DER SubjectPublicKeyInfo, P-384).
+pub const APPLE_ROOT: &[u8] = include_bytes!("roots/apple-app-attestation-root.spki.der");
+/// The leaf extension holding the nonce.
+const NONCE_EXTENSION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113635.100.8.2");
+/// Authenticator-data flag: attested credential data is present.
+const FLAG_ATTESTED: u8 = 0x40;
+
+/// Which App Attest environment a key was made in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    /// App Store and TestFlight builds.
+    Production,
+    /// Development builds.
+    Development,
+}
+
+impl Environment {
+    /// Label used in configuration and verdicts.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Development => "development",
+        }
+    }
+
+    /// Inverse of [`Environment::label`].
+    pub fn from_label(label: &str) -> Option<Self> {
+        [Self::Production, Self::Development]
+            .into_iter()
+            .find(|e| e.label() == label)
+    }
+
+    /// The aaguid App Attest writes for this environment.
+    pub fn aaguid(self) -> [u8; 16] {
+        match self {
+            Self::Production => *b"appattest\0\0\0\0\0\0\0",
+            Self::Development => *b"appattestdevelop",
+        }
+    }
+}
+
+/// What a deployment requires of an App Attest key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplePolicy {
+    /// App IDs (`TEAMID.bundle.id`) allowed to bind.
+    pub app_ids: Vec<String>,
+    /// The environment accepted.
+    pub environment: Environment,
+}
+
+impl Default for ApplePolicy {
+    /// The strict default: production only, and no app until one is listed.
+    fn default() -> Self {
+        Self {
+            app_ids: Vec::new(),
+            environment: Environment::Production,
+        }
+    }
+}
+
+/// What a verified App Attest attestation proves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppleAttestation {
+    /// The attested key, an uncompressed SEC1 P-256 point.
+    pub public_key: Vec<u8>,
+    /// SHA-256 of the key: App Attest's key id and the credential id.
+    pub key_id: [u8; 32],
+    /// The App ID whose rpIdHash the attestation carries.
+    pub app_id: String,
+    /// The environment it was made in.
+    pub environment: Environment,
+    /// Apple's receipt, to keep with the binding (only Apple can check it).
+    pub receipt: Vec<u8>,
+}
+
+/// The parts of authenticator data a verifier reads.
+struct AuthData<'a> {
+    rp_id_hash: &'a [u8],
+    flags: u8,
+    counter: u32,
+    rest: &'a [u8],
+}
+
+impl<'a> AuthData<'a> {
+    fn parse(bytes: &'a [u8]) -> Result<Self, AttestationRefusal> {
+        let malformed = AttestationRefusal::Malformed;
+        let (rp_id_hash, rest) = bytes.split_at_checked(32).ok_or(malformed)?;
+        let (&flags, rest) = rest.split_first().ok_or(malformed)?;
+        let (counter, rest) = rest.split_first_chunk::<4>().ok_or(malformed)?;
+        Ok(Self {
+            rp_id_hash,
+            flags,
+            counter: u32::from_be_bytes(*counter),
+            rest,
+        })
+    }
+
+    /// `(aaguid, credential id)` of the attested credential data; whatever
+    /// follows (the COSE key, extensions) is not read.
+    fn credential(&self) -> Result<(&'a [u8], &'a [u8]), AttestationRefusal> {
+        let malformed = AttestationRefusal::Malformed;
+        if self.flags & FLAG_ATTESTED == 0 {
+            return Err(malformed);
+        }
+        let (aaguid, rest) = self.rest.split_at_checked(16).ok_or(malformed)?;
+        let (len, rest) = rest.split_first_chunk::<2>().ok_or(malformed)?;
+        let (id, _) = rest
+            .split_at_checked(usize::from(u16::from_be_bytes(*len)))
+            .ok_or(malformed)?;
+        Ok((aaguid, id))
+    }
+}
+
+/// The decoded attestation object.
+struct Statement {
+    chain: Vec<Vec<u8>>,
+    receipt: Vec<u8>,
+    auth_data: Vec<u8>,
+}
+
+fn decode_statement(bytes: &[u8]) -> Result<Statement, minicbor::decode::Error> {
+    let mut d = Decoder::new(bytes);
+    let (mut fmt, mut chain, mut receipt, mut auth_data) = (None, None, None, None);
+    for _ in 0..definite(d.map()?)? {
+        match d.str()? {
+            "fmt" => fmt = Some(d.str()?),
+            "authData" => auth_data = Some(d.bytes()?.to_vec()),
+            "attStmt" => {
+                for _ in 0..definite(d.map()?)? {
+                    match d.str()? {
+                        "x5c" => {
+                            let n = definite(d.array()?)?;
+                            if n > x509::MAX_CHAIN_LEN as u64 {
+                                return Err(minicbor::decode::Error::message("chain too long"));
+                            }
+                            let mut certs = Vec::new();
+                            for _ in 0..n {
+                                certs.push(d.bytes()?.to_vec());
+                            }
+                            chain = Some(certs);
+                        }
+                        "receipt" => receipt = Some(d.bytes()?.to_vec()),
+                        _ => d.skip()?,
+                    }
+                }
+            }
+            _ => d.skip()?,
+        }
+    }
+    let missing = || minicbor::decode::Error::message("missing field");
+    if fmt != Some("apple-appattest") {
+        return Err(missing());
+    }
+    Ok(Statement {
+        chain: chain.ok_or_else(missing)?,
+        receipt: receipt.ok_or_else(missing)?,
+        auth_data: auth_data.ok_or_else(missing)?,
+    })
+}
+
+fn definite(len: Option<u64>) -> Result<u64, minicbor::decode::Error> {
+    len.ok_or_else(|| minicbor::decode::Error::message("indefinite length"))
+}
+
+/// Verifies an App Attest attestation object made with `client_data_hash`,
+/// for `key_id` (what the app was told), against the pinned `root`, at `now`
+/// (Unix seconds), under `policy`.
+pub fn verify_attestation(
+    attestation: &[u8],
+    client_data_hash: &[u8],
+    key_id: &[u8],
+    root: &[u8],
+    policy: &ApplePolicy,
+    now: u64,
+) -> Result<AppleAttestation, AttestationRefusal> {
+    let statement = decode_statement(attestation).map_err(|_| AttestationRefusal::Malformed)?;
+    let certs = x509::parse_chain(&statement.chain)?;
+    let leaf = check_chain(&certs, root, now)?;
+    let auth = AuthData::parse(&statement.auth_data)?;
+    let (aaguid, credential_id) = auth.credential()?;
+
+    let nonce = Sha256::new()
+        .chain_update(&statement.auth_data)
+        .chain_update(client_data_hash)
+        .finalize();
+    let (extension, _) = leaf
+        .extension(&NONCE_EXTENSION)
+        .ok_or(AttestationRefusal::Malformed)?;
+    if !secret_eq(&nonce_of(extension)?, &nonce) {
+        return Err(AttestationRefusal::ChallengeMismatch);
+    }
+    let public_key = x509::p256_point(leaf.spki())?;
+    let digest: [u8; 32] = Sha256::digest(&public_key).into();
+    if !secret_eq(&digest, key_id) || !secret_eq(&digest, credential_id) {
+        return Err(AttestationRefusal::KeyMismatch);
+    }
+    if auth.counter != 0 {
+        return Err(AttestationRefusal::CounterNotZero);
+    }
+    if aaguid != policy.environment.aaguid() {
+        return Err(AttestationRefusal::Environment);
+    }
+    let app_id = allowed_app(&policy.app_ids, auth.rp_id_hash)?;
+    Ok(AppleAttestation {
+        public_key,
+        key_id: digest,
+        app_id,
+        environment: policy.environment,
+        receipt: statement.receipt,
+    })
+}
+
+/// Leaf issued by the intermediate, the intermediate signed by the pinned
+/// root, every certificate valid at `now`.
+fn check_chain<'c, 'a>(
+    certs: &'c [Cert<'a>],
+    root: &[u8],
+    now: u64,
+) -> Result<&'c Cert<'a>, AttestationRefusal> {
+    let [leaf, intermediate] = certs else {
+        return Err(AttestationRefusal::Malformed);
+    };
+    leaf.issued_by(intermediate)?;
+    if intermediate.signed_by(root).is_err() {
+        return Err(AttestationRefusal::UntrustedRoot);
+    }
+    for cert in certs {
+        let (not_before, not_after) = cert.validity();
+        if now < not_before || now > not_after {
+            return Err(AttestationRefusal::Expired);
+        }
+    }
+    Ok(leaf)
+}
+
+/// The nonce in extension 1.2.840.113635.100.8.2:
+/// `SEQUENCE { [1] EXPLICIT OCTET STRING }`.
+fn nonce_of(extension: &[u8]) -> Result<Vec<u8>, AttestationRefusal> {
+    use der::asn1::{AnyRef, OctetStringRef};
+    use der::{Decode, Tag, TagNumber, Tagged};
+    let malformed = |_| AttestationRefusal::Malformed;
+    let outer = AnyRef::from_der(extension).map_err(malformed)?;
+    let tagged = AnyRef::from_der(outer.value()).map_err(malformed)?;
+    let expected = Tag::ContextSpecific {
+        constructed: true,
+        number: TagNumber(1),
+    };
+    if outer.tag() != Tag::Sequence || tagged.tag() != expected {
+        return Err(AttestationRefusal::Malformed);
+    }
+    let nonce = <&OctetStringRef>::from_der(tagged.value()).map_err(malformed)?;
+    Ok(nonce.as_bytes().to_vec())
+}
+
+/// The listed App ID whose SHA-256 is `rp_id_hash`.
+fn allowed_app(app_ids: &[String], rp_id_hash: &[u8]) -> Result<String, AttestationRefusal> {
+    app_ids
+        .iter()
+        .find(|id| secret_eq(&Sha256::digest(id.as_bytes()), rp_id_hash))
+        .cloned()
+        .ok_or(AttestationRefusal::AppNotAllowed)
+}
+
+/// Verifies an App Attest assertion (CBOR `{signature, authenticatorData}`)
+/// over `client_data_hash` by the attested `public_key` (uncompressed SEC1)
+/// for `app_id`, and returns the counter the Secure Enclave wrote into it.
+/// The caller refuses a counter that did not increase.
+pub fn verify_assertion(
+    assertion: &[u8],
+    client_data_hash: &[u8],
+    public_key: &[u8],
+    app_id: &str,
+) -> Result<u32, AttestationRefusal> {
+    let (signature, auth_data) =
+        decode_assertion(assertion).map_err(|_| AttestationRefusal::Malformed)?;
+    let auth = AuthData::parse(auth_data)?;
+    if !secret_eq(&Sha256::digest(app_id.as_bytes()), auth.rp_id_hash) {
+        return Err(AttestationRefusal::AppNotAllowed);
+    }
+    let nonce = Sha256::new()
+        .chain_update(auth_data)
+        .chain_update(client_data_hash)
+        .finalize();
+    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
+        .map_err(|_| AttestationRefusal::Malformed)?;
+    let signature = p256::ecdsa::DerSignature::from_bytes(signature)
+        .map_err(|_| AttestationRefusal::Malformed)?;
+    key.verify(&nonce, &signature)
+        .map_err(|_| AttestationRefusal::SignatureInvalid)?;
+    Ok(auth.counter)
+}
+
+fn decode_assertion(bytes: &[u8]) -> Result<(&[u8], &[u8]), minicbor::decode::Error> {
+    let mut d = Decoder::new(bytes);
+    let (mut signature, mut auth_data) = (None, None);
+    for _ in 0..definite(d.map()?)? {
+        match d.str()? {
+            "signature" => signature = Some(d.bytes()?),
+            "authenticatorData" => auth_data = Some(d.bytes()?),
+            _ => d.skip()?,
+        }
+    }
+    let missing = || minicbor::decode::Error::message("missing field");
+    Ok((
+        signature.ok_or_else(missing)?,
+        auth_data.ok_or_else(missing)?,
+    ))
+}

@@ -1,0 +1,55 @@
+//! Google's attestation status list: certificates (by serial, lowercase
+//! hex) that are revoked or suspended, in the JSON shape Google publishes:
+//!
+//! ```json
+//! {"entries": {"2c85cdc15c3042f2": {"status": "REVOKED", "reason": "KEY_COMPROMISE"}}}
+//! ```
+//!
+//! Every listed serial is refused, whatever its status: a suspended
+//! certificate is as untrustworthy for binding as a revoked one (Google's
+//! own verifier only refuses `REVOKED`; this is stricter on purpose).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One listed certificate.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+pub struct StatusEntry {
+    /// `REVOKED`, `SUSPENDED`, or a status Google adds later.
+    pub status: String,
+    /// Why, for example `KEY_COMPROMISE`.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The parsed list, keyed by lowercase hex serial.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatusList {
+    /// Listed serials and their entries.
+    pub entries: BTreeMap<String, StatusEntry>,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    entries: BTreeMap<String, StatusEntry>,
+}
+
+impl StatusList {
+    /// Parses the published JSON; serials are lowercased.
+    pub fn parse(json: &str) -> Result<Self, serde_json::Error> {
+        let wire: Wire = serde_json::from_str(json)?;
+        Ok(Self {
+            entries: wire
+                .entries
+                .into_iter()
+                .map(|(serial, entry)| (serial.to_ascii_lowercase(), entry))
+                .collect(),
+        })
+    }
+
+    /// Whether a certificate with this serial (lowercase hex) is refused.
+    pub fn refuses(&self, serial: &str) -> bool {
+        self.entries.contains_key(serial)
+    }
+}
