@@ -220,3 +220,92 @@ fn check_policy(
         application: description.application,
     })
 }
+
+/// A policy file or variable that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("the policy is not valid JSON of the documented shape")]
+    Shape,
+    #[error("minSecurityLevel must be \"tee\" or \"strongbox\"")]
+    Level,
+    #[error("signingCertSha256 must be 32 bytes of hex (colons allowed)")]
+    Digest,
+}
+
+/// The JSON shape of an Android policy, all fields optional (absent means
+/// the strict default; an absent `allowedApps` leaves the app unchecked,
+/// which a worker refuses to start with):
+///
+/// ```json
+/// {"minSecurityLevel": "tee", "requireLocked": true, "requireVerifiedBoot": true,
+///  "allowedApps": [{"package": "com.example.bank", "signingCertSha256": "hex"}]}
+/// ```
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PolicyJson {
+    min_security_level: Option<String>,
+    require_locked: Option<bool>,
+    require_verified_boot: Option<bool>,
+    allowed_apps: Option<Vec<AppJson>>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AppJson {
+    package: String,
+    signing_cert_sha256: String,
+}
+
+impl AndroidPolicy {
+    /// Reads a policy from its JSON shape (see [`PolicyJson`]'s docs).
+    pub fn from_json(json: &str) -> Result<Self, PolicyError> {
+        let wire: PolicyJson = serde_json::from_str(json).map_err(|_| PolicyError::Shape)?;
+        let strict = Self::default();
+        let min_level = match wire.min_security_level.as_deref() {
+            None => strict.min_level,
+            Some(label) => match SecurityLevel::from_label(label) {
+                Some(level) if level >= SecurityLevel::TrustedEnvironment => level,
+                _ => return Err(PolicyError::Level),
+            },
+        };
+        let allowed_apps = wire
+            .allowed_apps
+            .map(|apps| {
+                apps.into_iter()
+                    .map(|app| {
+                        Ok(AllowedApp {
+                            signing_cert_sha256: digest_hex(&app.signing_cert_sha256)?,
+                            package: app.package,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, PolicyError>>()
+            })
+            .transpose()?;
+        Ok(Self {
+            min_level,
+            require_locked: wire.require_locked.unwrap_or(strict.require_locked),
+            require_verified_boot: wire
+                .require_verified_boot
+                .unwrap_or(strict.require_verified_boot),
+            allowed_apps,
+        })
+    }
+}
+
+/// 32 bytes from hex, with or without `:` between bytes (as `apksigner` and
+/// `keytool` print them).
+fn digest_hex(text: &str) -> Result<[u8; 32], PolicyError> {
+    let digits: Vec<u8> = text.bytes().filter(|b| *b != b':').collect();
+    let nibble = |b: u8| char::from(b).to_digit(16).ok_or(PolicyError::Digest);
+    let mut out = [0u8; 32];
+    if digits.len() != out.len() * 2 {
+        return Err(PolicyError::Digest);
+    }
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        if let [high, low] = pair {
+            let value = nibble(*high)? * 16 + nibble(*low)?;
+            *byte = u8::try_from(value).map_err(|_| PolicyError::Digest)?;
+        }
+    }
+    Ok(out)
+}

@@ -187,12 +187,13 @@ fn definite(len: Option<u64>) -> Result<u64, minicbor::decode::Error> {
 }
 
 /// Verifies an App Attest attestation object made with `client_data_hash`,
-/// for `key_id` (what the app was told), against the pinned `root`, at `now`
-/// (Unix seconds), under `policy`.
+/// against the pinned `root`, at `now` (Unix seconds), under `policy`. When
+/// `key_id` is given (the key id the app was handed), it must be the
+/// attested key's.
 pub fn verify_attestation(
     attestation: &[u8],
     client_data_hash: &[u8],
-    key_id: &[u8],
+    key_id: Option<&[u8]>,
     root: &[u8],
     policy: &ApplePolicy,
     now: u64,
@@ -215,7 +216,8 @@ pub fn verify_attestation(
     }
     let public_key = x509::p256_point(leaf.spki())?;
     let digest: [u8; 32] = Sha256::digest(&public_key).into();
-    if !secret_eq(&digest, key_id) || !secret_eq(&digest, credential_id) {
+    let claimed = key_id.is_none_or(|id| secret_eq(&digest, id));
+    if !claimed || !secret_eq(&digest, credential_id) {
         return Err(AttestationRefusal::KeyMismatch);
     }
     if auth.counter != 0 {

@@ -1,0 +1,315 @@
+//! The operator command (`--example attest`) gives the verdicts listed in
+//! tests/fixtures/attestation/PROVENANCE.md, with its documented exit codes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::process::Command;
+
+use common::attestation::DIR;
+use serde_json::Value;
+
+/// Runs the command exactly as documented: `cargo run -q -p simbind-core
+/// --example attest -- ARGS`.
+fn attest(args: &[&str]) -> (i32, Value) {
+    let out = Command::new(env!("CARGO"))
+        .args(["run", "-q", "-p", "simbind-core", "--example", "attest", "--"])
+        .args(args)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    if code == 2 {
+        return (code, Value::Null);
+    }
+    assert!(
+        stdout.starts_with("{\"verdict\":"),
+        "verdict first: {stdout}"
+    );
+    (code, serde_json::from_str(&stdout).unwrap())
+}
+
+fn ascii_hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn android(file: &str, challenge_hex: &str, at: &str, policy: Option<&str>) -> (i32, Value) {
+    let chain = format!("{DIR}/android/{file}");
+    let mut args = vec![
+        "--format",
+        "android-key",
+        "--chain",
+        &chain,
+        "--challenge-hex",
+        challenge_hex,
+        "--at",
+        at,
+    ];
+    if let Some(p) = policy {
+        args.extend(["--policy", p]);
+    }
+    attest(&args)
+}
+
+#[test]
+fn android_verdicts_match_the_provenance_table() {
+    let rows = [
+        (
+            "tegu_sdk36_TEE_EC_2026_ROOT.pem",
+            ascii_hex("6417f92c-daef-4cc1-8828-5bb39338ffd5"),
+            "1771894563",
+            "accepted",
+            "tee",
+        ),
+        (
+            "tegu_sdk36_SB_EC_2026_ROOT.pem",
+            ascii_hex("90578e1d-f5bf-4ccf-a27f-a4f4d89ee21f"),
+            "1771979841",
+            "accepted",
+            "strongbox",
+        ),
+        (
+            "caiman_sdk36_TEE_EC_RKP.pem",
+            ascii_hex("d688d763-6118-4ca6-94b2-e6cd9ed7e4e4"),
+            "1758900680",
+            "accepted",
+            "tee",
+        ),
+        (
+            "sony-xperia10-iii_sdk33_TEE_EC.pem",
+            "3eafe4d5dd0090de5a42b432b42481af5ce29963656b2584c59a492de16d00c9".into(),
+            "1780585145",
+            "accepted",
+            "tee",
+        ),
+    ];
+    for (file, challenge, at, verdict, level) in rows {
+        let (code, v) = android(file, &challenge, at, None);
+        assert_eq!(
+            (code, v["verdict"].as_str()),
+            (0, Some(verdict)),
+            "{file}: {v}"
+        );
+        assert_eq!(v["securityLevel"], level, "{file}");
+        assert_eq!(v["deviceLocked"], true);
+        assert_eq!(v["bootState"], "verified");
+    }
+    let refused = [
+        (
+            "tegu_sdk37_TEE_TRUSTED_CONF.pem",
+            ascii_hex("b1631dab-2e6c-465f-8a7f-24a6152a518a"),
+            "1782942965",
+            "attestation_device_not_locked",
+        ),
+        (
+            "marlin_sdk29_TEE_EC_NONE.pem",
+            ascii_hex("challenge"),
+            "1572308512",
+            "attestation_untrusted_root",
+        ),
+        (
+            "invalid_tags_not_in_ascending_order.pem",
+            ascii_hex("challenge"),
+            "1770940800",
+            "attestation_signature_invalid",
+        ),
+        (
+            "tegu_sdk36_TEE_EC_2026_ROOT.pem",
+            ascii_hex("another challenge"),
+            "1771894563",
+            "attestation_challenge_mismatch",
+        ),
+    ];
+    for (file, challenge, at, expected) in refused {
+        let (code, v) = android(file, &challenge, at, None);
+        assert_eq!(
+            (code, v["verdict"].as_str()),
+            (1, Some("refused")),
+            "{file}: {v}"
+        );
+        assert_eq!(v["code"], expected, "{file}");
+    }
+}
+
+#[test]
+fn a_policy_file_relaxes_or_tightens_the_verdict() {
+    let dir = std::env::temp_dir().join(format!("attest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, body: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let unlocked = ascii_hex("b1631dab-2e6c-465f-8a7f-24a6152a518a");
+    let lenient = write(
+        "lenient.json",
+        r#"{"requireLocked": false, "requireVerifiedBoot": false}"#,
+    );
+    let (code, v) = android(
+        "tegu_sdk37_TEE_TRUSTED_CONF.pem",
+        &unlocked,
+        "1782942965",
+        Some(&lenient),
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["deviceLocked"], false);
+    assert_eq!(v["bootState"], "unverified");
+
+    let tee = ascii_hex("6417f92c-daef-4cc1-8828-5bb39338ffd5");
+    let other_app = write(
+        "apps.json",
+        r#"{"allowedApps": [{"package": "com.example.bank", "signingCertSha256": "10:39:38:EE:45:37:E5:9E:8E:E7:92:F6:54:50:4F:B8:34:6F:C6:B3:46:D0:BB:C4:41:5F:C3:39:FC:FC:8E:C1"}]}"#,
+    );
+    let (code, v) = android(
+        "tegu_sdk36_TEE_EC_2026_ROOT.pem",
+        &tee,
+        "1771894563",
+        Some(&other_app),
+    );
+    assert_eq!(
+        (code, v["code"].as_str()),
+        (1, Some("attestation_app_not_allowed"))
+    );
+    let this_app = write(
+        "this.json",
+        r#"{"allowedApps": [{"package": "com.google.android.attestation", "signingCertSha256": "103938ee4537e59e8ee792f654504fb8346fc6b346d0bbc4415fc339fcfc8ec1"}]}"#,
+    );
+    let (code, _) = android(
+        "tegu_sdk36_TEE_EC_2026_ROOT.pem",
+        &tee,
+        "1771894563",
+        Some(&this_app),
+    );
+    assert_eq!(code, 0);
+    let strongbox = write("sb.json", r#"{"minSecurityLevel": "strongbox"}"#);
+    let (code, v) = android(
+        "tegu_sdk36_TEE_EC_2026_ROOT.pem",
+        &tee,
+        "1771894563",
+        Some(&strongbox),
+    );
+    assert_eq!(
+        (code, v["code"].as_str()),
+        (1, Some("attestation_security_level"))
+    );
+    let revoked = write(
+        "revoked.json",
+        r#"{"statusList": {"entries": {"2c85cdc15c3042f25698906669c35137": {"status": "REVOKED", "reason": "KEY_COMPROMISE"}}}}"#,
+    );
+    let (code, v) = android(
+        "tegu_sdk36_TEE_EC_2026_ROOT.pem",
+        &tee,
+        "1771894563",
+        Some(&revoked),
+    );
+    assert_eq!((code, v["code"].as_str()), (1, Some("attestation_revoked")));
+    for bad in [
+        r#"{"minSecurityLevel": "software"}"#,
+        r#"{"unknown": 1}"#,
+        "not json",
+    ] {
+        let p = write("bad.json", bad);
+        assert_eq!(
+            android(
+                "tegu_sdk36_TEE_EC_2026_ROOT.pem",
+                &tee,
+                "1771894563",
+                Some(&p)
+            )
+            .0,
+            2,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn apple_verdicts_for_the_real_attestations() {
+    let samples: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{DIR}/apple/devicecheck-appattest.json")).unwrap(),
+    )
+    .unwrap();
+    let s = &samples[0];
+    let file = std::env::temp_dir().join(format!("attest-apple-{}.b64", std::process::id()));
+    std::fs::write(&file, s["attestation"].as_str().unwrap()).unwrap();
+    let hash: String = common::attestation::unb64(s["clientDataHash"].as_str().unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let at = s["at"].to_string();
+    let run = |app: &str, env: &str, at: &str| {
+        attest(&[
+            "--format",
+            "apple-appattest",
+            "--attestation-b64",
+            file.to_str().unwrap(),
+            "--client-data-hash-hex",
+            &hash,
+            "--app-id",
+            app,
+            "--environment",
+            env,
+            "--at",
+            at,
+        ])
+    };
+    let app = s["appId"].as_str().unwrap();
+    let (code, v) = run(app, "development", &at);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["keyId"], s["keyId"]);
+    assert_eq!(v["appId"], app);
+    assert_eq!(
+        run(app, "production", &at).1["code"],
+        "attestation_environment"
+    );
+    assert_eq!(
+        run("ABCDE12345.com.example", "development", &at).1["code"],
+        "attestation_app_not_allowed"
+    );
+    assert_eq!(
+        run(app, "development", "2000000000").1["code"],
+        "attestation_expired"
+    );
+    assert_eq!(run(app, "staging", &at).0, 2);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(attest(&[]).0, 2);
+    assert_eq!(attest(&["--format", "android-key", "--at", "1"]).0, 2);
+    assert_eq!(attest(&["--format", "tpm", "--at", "1"]).0, 2);
+    assert_eq!(
+        attest(&[
+            "--format",
+            "android-key",
+            "--chain",
+            "/nonexistent",
+            "--challenge-hex",
+            "00",
+            "--at",
+            "1"
+        ])
+        .0,
+        2
+    );
+    assert_eq!(
+        attest(&[
+            "--format",
+            "android-key",
+            "--chain",
+            "x",
+            "--challenge-hex",
+            "zz",
+            "--at",
+            "1"
+        ])
+        .0,
+        2
+    );
+}

@@ -1,0 +1,318 @@
+//! Apple App Attest on real attestations and assertions from real iPhones
+//! (see tests/fixtures/attestation/PROVENANCE.md), and mutations of them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::attestation::{flipped, text, unb64};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use simbind_core::attestation::AttestationRefusal as R;
+use simbind_core::attestation::android_key::GOOGLE_ROOTS;
+use simbind_core::attestation::apple_appattest::{
+    self, APPLE_ROOT, AppleAttestation, ApplePolicy, Environment,
+};
+
+struct Sample {
+    name: String,
+    attestation: Vec<u8>,
+    client_data_hash: Vec<u8>,
+    key_id: Vec<u8>,
+    app_id: String,
+    at: u64,
+    assertions: Vec<(Vec<u8>, Vec<u8>, u32)>,
+}
+
+fn samples() -> Vec<Sample> {
+    let v: Value = serde_json::from_str(&text("apple/devicecheck-appattest.json")).unwrap();
+    let mut out: Vec<Sample> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| Sample {
+            name: s["source"].as_str().unwrap().into(),
+            attestation: unb64(s["attestation"].as_str().unwrap()),
+            client_data_hash: unb64(s["clientDataHash"].as_str().unwrap()),
+            key_id: unb64(s["keyId"].as_str().unwrap()),
+            app_id: s["appId"].as_str().unwrap().into(),
+            at: s["at"].as_u64().unwrap(),
+            assertions: s["assertions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    (
+                        unb64(a["assertion"].as_str().unwrap()),
+                        unb64(a["clientDataHash"].as_str().unwrap()),
+                        u32::try_from(a["counter"].as_u64().unwrap()).unwrap(),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    let node: Value =
+        serde_json::from_str(&text("apple/node-app-attest_attestation-development.json")).unwrap();
+    // Its challenge is base64 of the ASCII text whose SHA-256 is the hash.
+    let client_data = unb64(node["challenge"].as_str().unwrap());
+    out.push(Sample {
+        name: "node-app-attest".into(),
+        attestation: unb64(node["attestation"].as_str().unwrap()),
+        client_data_hash: Sha256::digest(&client_data).to_vec(),
+        key_id: unb64(node["keyId"].as_str().unwrap()),
+        app_id: "V8H6LQ9448.io.uebelacker.AppAttestExample".into(),
+        at: 1707000000, // 2024-02-03 22:40 UTC, just after it was issued
+        assertions: vec![],
+    });
+    out
+}
+
+fn policy(s: &Sample) -> ApplePolicy {
+    ApplePolicy {
+        app_ids: vec!["ABCDE12345.com.example.other".into(), s.app_id.clone()],
+        environment: Environment::Development,
+    }
+}
+
+fn check(
+    s: &Sample,
+    attestation: &[u8],
+    policy: &ApplePolicy,
+    at: u64,
+) -> Result<AppleAttestation, R> {
+    apple_appattest::verify_attestation(
+        attestation,
+        &s.client_data_hash,
+        Some(&s.key_id),
+        APPLE_ROOT,
+        policy,
+        at,
+    )
+}
+
+#[test]
+fn every_real_attestation_verifies_at_its_instant() {
+    let all = samples();
+    assert_eq!(all.len(), 4);
+    for s in &all {
+        let got = check(s, &s.attestation, &policy(s), s.at)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", s.name));
+        assert_eq!(got.key_id.as_slice(), s.key_id.as_slice(), "{}", s.name);
+        assert_eq!(got.app_id, s.app_id);
+        assert_eq!(got.environment, Environment::Development);
+        assert_eq!(got.public_key.len(), 65);
+        assert!(!got.receipt.is_empty(), "{}: the receipt is kept", s.name);
+    }
+}
+
+#[test]
+fn every_real_assertion_verifies_with_the_attested_key_and_gives_its_counter() {
+    let mut seen = 0;
+    for s in samples() {
+        let attested = check(&s, &s.attestation, &policy(&s), s.at).unwrap();
+        for (assertion, hash, counter) in &s.assertions {
+            let got =
+                apple_appattest::verify_assertion(assertion, hash, &attested.public_key, &s.app_id);
+            assert_eq!(got, Ok(*counter), "{}", s.name);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 3);
+}
+
+#[test]
+fn an_assertion_is_refused_for_other_data_another_key_another_app_or_a_flipped_byte() {
+    let all = samples();
+    let s = &all[0];
+    let attested = check(s, &s.attestation, &policy(s), s.at).unwrap();
+    let (assertion, hash, _) = &s.assertions[0];
+    let key = &attested.public_key;
+    let verify =
+        |a: &[u8], h: &[u8], k: &[u8], app: &str| apple_appattest::verify_assertion(a, h, k, app);
+    assert_eq!(
+        verify(assertion, &flipped(hash, 0), key, &s.app_id),
+        Err(R::SignatureInvalid)
+    );
+    let other = check(&all[1], &all[1].attestation, &policy(&all[1]), all[1].at).unwrap();
+    assert_eq!(
+        verify(assertion, hash, &other.public_key, &s.app_id),
+        Err(R::SignatureInvalid)
+    );
+    assert_eq!(
+        verify(assertion, hash, key, "ABCDE12345.com.example.other"),
+        Err(R::AppNotAllowed)
+    );
+    // Every byte of the authenticator data is signed: the counter too.
+    let auth_at = assertion.len() - 37;
+    for at in [auth_at + 35, auth_at + 36, auth_at + 32] {
+        let got = verify(&flipped(assertion, at), hash, key, &s.app_id);
+        assert_eq!(got, Err(R::SignatureInvalid), "byte {at}");
+    }
+    assert_eq!(
+        verify(&assertion[..assertion.len() - 1], hash, key, &s.app_id),
+        Err(R::Malformed)
+    );
+    assert_eq!(verify(b"\xa0", hash, key, &s.app_id), Err(R::Malformed));
+}
+
+#[test]
+fn the_environment_and_the_app_id_must_be_allowed() {
+    for s in samples() {
+        let production = ApplePolicy {
+            environment: Environment::Production,
+            ..policy(&s)
+        };
+        assert_eq!(
+            check(&s, &s.attestation, &production, s.at),
+            Err(R::Environment),
+            "{}",
+            s.name
+        );
+        let others = ApplePolicy {
+            app_ids: vec!["ABCDE12345.com.example.other".into()],
+            ..policy(&s)
+        };
+        assert_eq!(
+            check(&s, &s.attestation, &others, s.at),
+            Err(R::AppNotAllowed)
+        );
+        // The strict default lists no app and wants production.
+        assert!(check(&s, &s.attestation, &ApplePolicy::default(), s.at).is_err());
+    }
+}
+
+#[test]
+fn the_attestation_is_bound_to_its_client_data_and_its_key_id() {
+    let all = samples();
+    let s = &all[0];
+    let wrong_hash = apple_appattest::verify_attestation(
+        &s.attestation,
+        &flipped(&s.client_data_hash, 31),
+        Some(&s.key_id),
+        APPLE_ROOT,
+        &policy(s),
+        s.at,
+    );
+    assert_eq!(wrong_hash, Err(R::ChallengeMismatch));
+    let other_key = apple_appattest::verify_attestation(
+        &s.attestation,
+        &s.client_data_hash,
+        Some(&all[1].key_id),
+        APPLE_ROOT,
+        &policy(s),
+        s.at,
+    );
+    assert_eq!(other_key, Err(R::KeyMismatch));
+    let unclaimed = apple_appattest::verify_attestation(
+        &s.attestation,
+        &s.client_data_hash,
+        None,
+        APPLE_ROOT,
+        &policy(s),
+        s.at,
+    );
+    assert_eq!(unclaimed.unwrap().key_id.as_slice(), s.key_id.as_slice());
+}
+
+#[test]
+fn only_apples_root_is_trusted_and_only_inside_the_validity() {
+    for s in samples() {
+        let google = apple_appattest::verify_attestation(
+            &s.attestation,
+            &s.client_data_hash,
+            Some(&s.key_id),
+            GOOGLE_ROOTS[1],
+            &policy(&s),
+            s.at,
+        );
+        assert_eq!(google, Err(R::UntrustedRoot), "{}", s.name);
+        assert_eq!(
+            check(&s, &s.attestation, &policy(&s), 1_900_000_000),
+            Err(R::Expired)
+        );
+        assert_eq!(
+            check(&s, &s.attestation, &policy(&s), 1_500_000_000),
+            Err(R::Expired)
+        );
+    }
+}
+
+/// Offsets of the two certificates and the authenticator data inside the
+/// CBOR attestation object (found by their DER and byte-string headers).
+fn locate(attestation: &[u8]) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 4 < attestation.len() {
+        // A CBOR byte string of 2-byte length (0x59 len) holding DER (0x30 0x82).
+        if attestation[i] == 0x59 && attestation[i + 3] == 0x30 && attestation[i + 4] == 0x82 {
+            let len = usize::from(u16::from_be_bytes([attestation[i + 1], attestation[i + 2]]));
+            found.push((i + 3, len));
+            i += 3 + len;
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+#[test]
+fn a_flipped_byte_in_either_certificate_or_in_the_authenticator_data_is_refused() {
+    let all = samples();
+    let s = &all[0];
+    let certs = locate(&s.attestation);
+    assert_eq!(certs.len(), 2, "leaf and intermediate");
+    for (start, len) in certs {
+        for at in [start + len - 1, start + len / 2] {
+            let got = check(s, &flipped(&s.attestation, at), &policy(s), s.at);
+            assert!(
+                matches!(
+                    got,
+                    Err(R::SignatureInvalid | R::Malformed | R::UntrustedRoot)
+                ),
+                "byte {at}: {got:?}"
+            );
+        }
+    }
+    // The authenticator data is the object's last byte string: any change
+    // breaks the nonce the leaf certifies.
+    let end = s.attestation.len();
+    for at in [end - 1, end - 100, end - 150] {
+        let got = check(s, &flipped(&s.attestation, at), &policy(s), s.at);
+        assert!(got.is_err(), "byte {at}");
+    }
+}
+
+#[test]
+fn authenticator_data_without_attested_credential_data_is_malformed() {
+    // authData is the object's last byte string: 37 fixed bytes, aaguid,
+    // credential id length and id, COSE key (164 bytes for these samples).
+    for s in samples() {
+        let flags = s.attestation.len() - 164 + 32;
+        let got = check(&s, &flipped(&s.attestation, flags), &policy(&s), s.at);
+        let cleared = s.attestation[flags] & !0x40;
+        let mut no_credential = s.attestation.clone();
+        no_credential[flags] = cleared;
+        assert_eq!(
+            check(&s, &no_credential, &policy(&s), s.at),
+            Err(R::Malformed),
+            "{}",
+            s.name
+        );
+        assert!(got.is_err());
+        // A credential id longer than what follows it.
+        let mut long_id = s.attestation.clone();
+        let len_at = flags + 1 + 4 + 16;
+        long_id[len_at] = 0xff;
+        assert_eq!(
+            check(&s, &long_id, &policy(&s), s.at),
+            Err(R::Malformed),
+            "{}",
+            s.name
+        );
+    }
+}
