@@ -55,7 +55,7 @@ fn transcript_vector(
         subject,
         transaction,
         chip_serial: &serial,
-        chip_public_key: &chip.public_key(),
+        chip_public_key: Some(&chip.public_key()),
         sim: &sim,
         sim_public_key: sim_public.as_ref(),
         counter,

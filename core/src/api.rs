@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
 use crate::attestation::vendor::VendorCertificate;
-use crate::attestation::{ChipFormat, ChipIdentity};
+use crate::attestation::{ChipEvidence, ChipFormat, ChipIdentity};
 use crate::codec::unb64;
 use crate::crypto::{PublicKey, Signature};
 use crate::identifiers::{ChipSerial, Iccid, Imsi, PhoneNumber, SimIdentity};
@@ -81,16 +81,112 @@ pub fn parse_transaction(text: &str) -> Result<Vec<u8>, ValidationError> {
     Ok(bytes)
 }
 
-/// Chip information as read from the native bridge.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// Chip information as read from the native bridge. Which fields are
+/// present depends on `format` (docs/PROTOCOL.md §2):
+///
+/// - `simbind-p256`: `serial`, `public_key`, optionally `certificate`;
+/// - `android-key`: `key_id`, and at bind `certificate_chain`;
+/// - `apple-appattest`: `key_id`, and at bind `attestation`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChipInfo {
     pub format: String,
-    pub serial: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
     /// SEC1 public key (compressed or uncompressed), base64url.
-    pub public_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<ChipCertificate>,
+    /// Base64url SHA-256 of the attested key's uncompressed SEC1 point.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Android Key Attestation chain, leaf first, base64url DER each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_chain: Option<Vec<String>>,
+    /// App Attest attestation object (CBOR), base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
+}
+
+/// Largest App Attest attestation object accepted, in bytes.
+pub const MAX_ATTESTATION_LEN: usize = 16 * 1024;
+/// Largest App Attest assertion accepted, in bytes.
+pub const MAX_ASSERTION_LEN: usize = 1024;
+
+impl ChipInfo {
+    /// Validates the chip fields for its format.
+    pub fn validate(&self) -> Result<ChipIdentity, ValidationError> {
+        let format = ChipFormat::parse(&self.format)?;
+        let shape = ValidationError::ChipShape;
+        if format == ChipFormat::SimbindP256 {
+            if self.key_id.is_some()
+                || self.certificate_chain.is_some()
+                || self.attestation.is_some()
+            {
+                return Err(shape);
+            }
+            let (Some(serial), Some(key)) = (&self.serial, &self.public_key) else {
+                return Err(shape);
+            };
+            let certificate = match &self.certificate {
+                Some(c) => Some(VendorCertificate {
+                    vendor: c.vendor.clone(),
+                    not_after: c.not_after,
+                    signature: signature(&c.signature, "chip.certificate.signature")?,
+                }),
+                None => None,
+            };
+            return Ok(ChipIdentity {
+                format,
+                serial: ChipSerial::parse(serial)?,
+                public_key: Some(public_key(key, "chip.public_key")?),
+                certificate,
+                evidence: None,
+            });
+        }
+        if self.serial.is_some() || self.public_key.is_some() || self.certificate.is_some() {
+            return Err(shape);
+        }
+        let key_id = self.key_id.as_deref().ok_or(shape.clone())?;
+        if unb64(key_id, "chip.key_id")?.len() != 32 {
+            return Err(ValidationError::OutOfRange("chip.key_id"));
+        }
+        let evidence = match (format, &self.certificate_chain, &self.attestation) {
+            (ChipFormat::AndroidKey, Some(chain), None) => {
+                if chain.is_empty() || chain.len() > crate::attestation::x509::MAX_CHAIN_LEN {
+                    return Err(ValidationError::OutOfRange("chip.certificate_chain"));
+                }
+                let ders = chain
+                    .iter()
+                    .map(|c| unb64(c, "chip.certificate_chain"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if ders
+                    .iter()
+                    .any(|d| d.len() > crate::attestation::x509::MAX_CERT_LEN)
+                {
+                    return Err(ValidationError::OutOfRange("chip.certificate_chain"));
+                }
+                Some(ChipEvidence::AndroidChain(ders))
+            }
+            (ChipFormat::AppleAppAttest, None, Some(object)) => {
+                let bytes = unb64(object, "chip.attestation")?;
+                if bytes.len() > MAX_ATTESTATION_LEN {
+                    return Err(ValidationError::OutOfRange("chip.attestation"));
+                }
+                Some(ChipEvidence::AppleAttestation(bytes))
+            }
+            (_, None, None) => None,
+            _ => return Err(shape),
+        };
+        Ok(ChipIdentity {
+            format,
+            serial: ChipSerial::parse(key_id)?,
+            public_key: None,
+            certificate: None,
+            evidence,
+        })
+    }
 }
 
 /// A chip vendor certificate on the wire.
@@ -124,7 +220,8 @@ pub struct EvidenceRequest {
     pub chip: ChipInfo,
     pub sim: SimInfo,
     pub counter: u64,
-    /// 64-byte `r || s` over the transcript, base64url.
+    /// Base64url: 64-byte `r || s` over the transcript, or for
+    /// `apple-appattest` the CBOR assertion over SHA-256 of it.
     pub chip_signature: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sim_signature: Option<String>,
@@ -195,22 +292,15 @@ impl Claims {
         if counter > MAX_COUNTER {
             return Err(ValidationError::OutOfRange("counter"));
         }
-        let certificate = match &chip.certificate {
-            Some(c) => Some(VendorCertificate {
-                vendor: c.vendor.clone(),
-                not_after: c.not_after,
-                signature: signature(&c.signature, "chip.certificate.signature")?,
-            }),
-            None => None,
-        };
+        let chip = chip.validate()?;
+        // The Secure Enclave writes App Attest's counter into each assertion:
+        // the transcript carries 0 and the assertion's counter counts.
+        if chip.format == ChipFormat::AppleAppAttest && counter != 0 {
+            return Err(ValidationError::OutOfRange("counter"));
+        }
         Ok(Self {
             challenge: unb64(challenge, "challenge")?,
-            chip: ChipIdentity {
-                format: ChipFormat::parse(&chip.format)?,
-                serial: ChipSerial::parse(&chip.serial)?,
-                public_key: public_key(&chip.public_key, "chip.public_key")?,
-                certificate,
-            },
+            chip,
             sim: SimIdentity {
                 iccid: Iccid::parse(&sim.iccid)?,
                 imsi: Imsi::parse(&sim.imsi)?,
@@ -241,7 +331,7 @@ impl Claims {
             subject,
             transaction,
             chip_serial: &self.chip.serial,
-            chip_public_key: &self.chip.public_key,
+            chip_public_key: self.chip.public_key.as_ref(),
             sim: &self.sim,
             sim_public_key: self.sim_public_key.as_ref(),
             counter: self.counter,
@@ -250,20 +340,39 @@ impl Claims {
     }
 }
 
+/// The chip's answer to a transcript.
+#[derive(Clone, Debug)]
+pub enum ChipSignature {
+    /// ECDSA P-256 over the transcript (`simbind-p256`, `android-key`).
+    Ecdsa(Signature),
+    /// An App Attest assertion over SHA-256 of the transcript.
+    Assertion(Vec<u8>),
+}
+
 /// Claims with their signatures.
 #[derive(Clone, Debug)]
 pub struct Evidence {
     pub claims: Claims,
-    pub chip_signature: Signature,
+    pub chip_signature: ChipSignature,
     pub sim_signature: Option<Signature>,
 }
 
 impl EvidenceRequest {
     /// Validates every field; refuses before anything is looked up or stored.
     pub fn validate(&self) -> Result<Evidence, ValidationError> {
+        let claims = Claims::validate(&self.challenge, &self.chip, &self.sim, self.counter)?;
+        let chip_signature = if claims.chip.format == ChipFormat::AppleAppAttest {
+            let bytes = unb64(&self.chip_signature, "chip_signature")?;
+            if bytes.is_empty() || bytes.len() > MAX_ASSERTION_LEN {
+                return Err(ValidationError::OutOfRange("chip_signature"));
+            }
+            ChipSignature::Assertion(bytes)
+        } else {
+            ChipSignature::Ecdsa(signature(&self.chip_signature, "chip_signature")?)
+        };
         Ok(Evidence {
-            claims: Claims::validate(&self.challenge, &self.chip, &self.sim, self.counter)?,
-            chip_signature: signature(&self.chip_signature, "chip_signature")?,
+            claims,
+            chip_signature,
             sim_signature: self
                 .sim_signature
                 .as_deref()

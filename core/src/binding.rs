@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::Denial;
 use crate::api::Claims;
+use crate::attestation::ChipFormat;
 use crate::codec::b64;
+use crate::crypto::PublicKey;
 use crate::id_hash::{IdHash, IdHasher, IdKind};
 use crate::otp::OtpState;
 
@@ -59,19 +61,30 @@ pub struct BindingRecord {
     /// The bound number, sealed for alert delivery (see [`crate::contact`]).
     #[serde(default)]
     pub contact: Option<String>,
+    /// App Attest: Apple's receipt for the key, base64url, kept for a
+    /// later check with Apple's server (SimBind cannot check it offline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation_receipt: Option<String>,
     pub created_at: u64,
     pub updated_at: u64,
 }
 
 impl BindingRecord {
-    /// A new active binding from validated bind claims.
-    pub fn new(binding_id: &str, claims: &Claims, hasher: &IdHasher, now: u64) -> Self {
+    /// A new active binding from validated bind claims and the chip key they
+    /// were proven with (the presented key, or a real format's attested one).
+    pub fn new(
+        binding_id: &str,
+        claims: &Claims,
+        chip_key: &PublicKey,
+        hasher: &IdHasher,
+        now: u64,
+    ) -> Self {
         Self {
             binding_id: binding_id.to_owned(),
             status: BindingStatus::Active,
             chip_format: claims.chip.format.label().to_owned(),
             chip_serial: hasher.hash(IdKind::ChipSerial, claims.chip.serial.as_str()),
-            chip_public_key: b64(&claims.chip.public_key.to_compressed()),
+            chip_public_key: b64(&chip_key.to_compressed()),
             sim: SimHashes::of(claims, hasher),
             sim_public_key: claims
                 .sim_public_key
@@ -80,6 +93,7 @@ impl BindingRecord {
             counter: claims.counter,
             consecutive_failures: 0,
             contact: None,
+            attestation_receipt: None,
             created_at: now,
             updated_at: now,
         }
@@ -104,8 +118,11 @@ impl BindingRecord {
     /// their own key, but that neither blocks the victim's chip nor tells
     /// the claimant whether the serial is bound; the same key still cannot
     /// bind two numbers.
+    /// A real format's key id is attested by the key itself.
     pub fn chip_index(&self, hasher: &IdHasher, serial_attested: bool) -> IdHash {
-        if serial_attested {
+        let key_is_identity =
+            ChipFormat::parse(&self.chip_format).is_ok_and(|f| f.key_is_identity());
+        if serial_attested || key_is_identity {
             return self.chip_serial.clone();
         }
         let claim = format!("{}:{}", self.chip_serial.as_str(), self.chip_public_key);

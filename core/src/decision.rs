@@ -5,13 +5,19 @@
 //! so a SIM-change denial (which alerts the owner and counts towards
 //! suspension) is only ever reached by a request the bound chip really signed.
 
+use sha2::{Digest, Sha256};
+
 use crate::Denial;
-use crate::api::Evidence;
+use crate::api::{ChipSignature, Claims, Evidence};
 use crate::attestation::vendor::{Certified, RevokedChips, VendorRoots};
+use crate::attestation::{
+    self, AttestationPolicy, AttestationRefusal, ChipFormat, StatusFacts, apple_appattest,
+};
 use crate::binding::{BindingRecord, BindingStatus, RegistrationRecord, SimHashes};
 use crate::challenge::{self, ChallengeKeyring};
-use crate::codec::b64;
-use crate::id_hash::{IdHasher, IdKind};
+use crate::codec::{b64, unb64};
+use crate::crypto::PublicKey;
+use crate::id_hash::{IdHash, IdHasher, IdKind};
 use crate::transcript::Ceremony;
 
 /// Deployment policy.
@@ -25,6 +31,8 @@ pub struct Policy {
     pub vendor_roots: VendorRoots,
     /// Chips refused whatever they present.
     pub revoked: RevokedChips,
+    /// Accepted chip formats and what real attestations must prove.
+    pub attestation: AttestationPolicy,
 }
 
 impl Policy {
@@ -35,6 +43,21 @@ impl Policy {
     }
 }
 
+/// The chip index entry a bind with `claims` claims (see
+/// [`BindingRecord::chip_index`]), known before the bind is decided.
+pub fn claimed_chip_index(ctx: &Context<'_>, claims: &Claims) -> IdHash {
+    let serial = ctx
+        .hasher
+        .hash(IdKind::ChipSerial, claims.chip.serial.as_str());
+    match &claims.chip.public_key {
+        Some(key) if !ctx.policy.serials_attested() => {
+            let claim = format!("{}:{}", serial.as_str(), b64(&key.to_compressed()));
+            ctx.hasher.hash(IdKind::ChipKey, &claim)
+        }
+        _ => serial,
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Self {
@@ -42,6 +65,7 @@ impl Default for Policy {
             require_sim_signature: false,
             vendor_roots: VendorRoots::default(),
             revoked: RevokedChips::default(),
+            attestation: AttestationPolicy::default(),
         }
     }
 }
@@ -75,6 +99,35 @@ impl Context<'_> {
             return Err(Denial::ChallengeReused);
         }
         Ok(claims)
+    }
+
+    /// Checks the chip's answer to `transcript` with `key`, and returns the
+    /// counter it proves: the request's, or App Attest's own.
+    fn check_chip_signature(
+        &self,
+        format: ChipFormat,
+        key: &PublicKey,
+        transcript: &[u8],
+        evidence: &Evidence,
+    ) -> Result<u64, Denial> {
+        match (format, &evidence.chip_signature) {
+            (ChipFormat::AppleAppAttest, ChipSignature::Assertion(assertion)) => {
+                let hash = Sha256::digest(transcript);
+                let app_ids = &self.policy.attestation.apple.app_ids;
+                apple_appattest::verify_assertion(assertion, &hash, &key.to_uncompressed(), app_ids)
+                    .map(u64::from)
+                    .map_err(|refusal| match refusal {
+                        AttestationRefusal::AppNotAllowed => refusal.into(),
+                        _ => Denial::BadSignature,
+                    })
+            }
+            (ChipFormat::SimbindP256 | ChipFormat::AndroidKey, ChipSignature::Ecdsa(signature))
+                if key.verify(transcript, signature) =>
+            {
+                Ok(evidence.claims.counter)
+            }
+            _ => Err(Denial::BadSignature),
+        }
     }
 
     fn check_sim_signature(
@@ -132,6 +185,7 @@ pub fn decide_binding(
     evidence: &Evidence,
     challenge_used: bool,
     new_binding_id: &str,
+    status: &StatusFacts,
 ) -> Result<BindPlan, Denial> {
     let claims = &evidence.claims;
     let challenge = ctx.check_challenge(
@@ -140,19 +194,21 @@ pub fn decide_binding(
         &registration.registration_id,
         challenge_used,
     )?;
-    let chip = Certified {
-        format: claims.chip.format.label(),
-        serial: &claims.chip.serial,
-        public_key: &claims.chip.public_key,
-    };
-    ctx.policy
-        .vendor_roots
-        .check(chip, claims.chip.certificate.as_ref(), ctx.now)?;
+    let format = claims.chip.format;
+    if !ctx.policy.attestation.formats.contains(&format) {
+        return Err(AttestationRefusal::FormatNotAllowed.into());
+    }
     let serial = ctx
         .hasher
         .hash(IdKind::ChipSerial, claims.chip.serial.as_str());
-    let key = RevokedChips::key_form(&claims.chip.public_key);
-    if ctx.policy.revoked.contains(&serial, &key) {
+    let live = |b: &&BindingRecord| b.status != BindingStatus::Revoked;
+    let existing = existing.filter(live);
+    let (key, receipt) = bind_key(ctx, registration, existing, &serial, evidence, status)?;
+    if ctx
+        .policy
+        .revoked
+        .contains(&serial, &RevokedChips::key_form(&key))
+    {
         return Err(Denial::ChipRevoked);
     }
     let transcript = claims.transcript(
@@ -161,16 +217,14 @@ pub fn decide_binding(
         &registration.registration_id,
         &challenge.transaction,
     );
-    if !claims.chip.verify(&transcript, &evidence.chip_signature) {
-        return Err(Denial::BadSignature);
-    }
+    let counter = ctx.check_chip_signature(format, &key, &transcript, evidence)?;
     ctx.check_sim_signature(&transcript, evidence, None)?;
-    let fresh = BindingRecord::new(new_binding_id, claims, ctx.hasher, ctx.now);
+    let mut fresh = BindingRecord::new(new_binding_id, claims, &key, ctx.hasher, ctx.now);
+    fresh.counter = counter;
+    fresh.attestation_receipt = receipt;
     if !fresh.sim.msisdn.ct_eq(&registration.msisdn) {
         return Err(Denial::NumberMismatch);
     }
-    let live = |b: &&BindingRecord| b.status != BindingStatus::Revoked;
-    let existing = existing.filter(live);
     if let Some(holder) = chip_holder.filter(live) {
         let same_binding = existing.is_some_and(|e| e.binding_id == holder.binding_id);
         if !same_binding {
@@ -183,7 +237,7 @@ pub fn decide_binding(
     if !same_chip(current, &fresh) {
         return Err(Denial::BindingExists);
     }
-    if claims.counter <= current.counter {
+    if fresh.counter <= current.counter {
         return Err(Denial::CounterReplayed);
     }
     Ok(BindPlan::Rebind(BindingRecord {
@@ -191,6 +245,59 @@ pub fn decide_binding(
         created_at: current.created_at,
         ..fresh
     }))
+}
+
+/// The key a bind is proven with, and the receipt to keep: the presented
+/// key (with its vendor certificate checked), or what a real-format
+/// attestation proves; a real-format chip without one may only re-prove a
+/// number it is already bound to, with its bound key.
+fn bind_key(
+    ctx: &Context<'_>,
+    registration: &RegistrationRecord,
+    existing: Option<&BindingRecord>,
+    serial: &IdHash,
+    evidence: &Evidence,
+    status: &StatusFacts,
+) -> Result<(PublicKey, Option<String>), Denial> {
+    let chip = &evidence.claims.chip;
+    if let Some(key) = &chip.public_key {
+        let certified = Certified {
+            format: chip.format.label(),
+            serial: &chip.serial,
+            public_key: key,
+        };
+        ctx.policy
+            .vendor_roots
+            .check(certified, chip.certificate.as_ref(), ctx.now)?;
+        return Ok((key.clone(), None));
+    }
+    if let Some(material) = &chip.evidence {
+        let challenge = attestation::bind_challenge(
+            &evidence.claims.challenge,
+            ctx.audience,
+            &registration.registration_id,
+        );
+        let attested = attestation::verify_bind_evidence(
+            chip,
+            material,
+            &challenge,
+            &ctx.policy.attestation,
+            status,
+            ctx.now,
+        )?;
+        return Ok((attested.key, attested.receipt));
+    }
+    let bound = existing
+        .filter(|b| b.chip_format == chip.format.label() && b.chip_serial.ct_eq(serial))
+        .ok_or(AttestationRefusal::Required)?;
+    Ok((bound_key(bound)?, bound.attestation_receipt.clone()))
+}
+
+/// A binding's stored chip key.
+fn bound_key(binding: &BindingRecord) -> Result<PublicKey, Denial> {
+    unb64(&binding.chip_public_key, "chip_public_key")
+        .and_then(|bytes| PublicKey::from_sec1(&bytes))
+        .map_err(|_| Denial::BadSignature)
 }
 
 fn same_chip(a: &BindingRecord, b: &BindingRecord) -> bool {
@@ -247,7 +354,19 @@ pub fn decide_holder(
         Ok(challenge) => decision.transaction = challenge.transaction,
         Err(denial) => return deny(decision, denial),
     }
-    let presented = BindingRecord::new(&binding.binding_id, claims, ctx.hasher, ctx.now);
+    let key = match bound_key(binding) {
+        Ok(key) => key,
+        Err(denial) => return deny(decision, denial),
+    };
+    // A real-format chip presents only its key id: the bound key answers.
+    let presented_key = claims.chip.public_key.as_ref().unwrap_or(&key);
+    let presented = BindingRecord::new(
+        &binding.binding_id,
+        claims,
+        presented_key,
+        ctx.hasher,
+        ctx.now,
+    );
     if !same_chip(binding, &presented) {
         return deny(decision, Denial::ChipMismatch);
     }
@@ -257,11 +376,12 @@ pub fn decide_holder(
         &binding.binding_id,
         &decision.transaction,
     );
-    if !claims.chip.verify(&transcript, &evidence.chip_signature) {
-        return deny(decision, Denial::BadSignature);
+    match ctx.check_chip_signature(claims.chip.format, &key, &transcript, evidence) {
+        Ok(counter) => decision.counter = counter,
+        Err(denial) => return deny(decision, denial),
     }
     decision.authentic = true;
-    if claims.counter <= binding.counter {
+    if decision.counter <= binding.counter {
         return deny(decision, Denial::CounterReplayed);
     }
     if let Err(denial) = compare_sim(&binding.sim, &presented.sim) {

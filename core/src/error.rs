@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::attestation::AttestationRefusal;
+
 /// Input that is malformed or invalid: a 400-class problem, never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ValidationError {
@@ -25,8 +27,10 @@ pub enum ValidationError {
     InvalidSecretKey,
     #[error("signature must be 64 bytes r||s with 0 < r, s < n")]
     InvalidSignatureEncoding,
-    #[error("attestation format '{0}' is not supported")]
-    UnsupportedFormat(String),
+    #[error("the chip format is not one this service knows")]
+    UnsupportedFormat,
+    #[error("the chip's fields do not match its format")]
+    ChipShape,
     #[error("one-time code must be 6 digits")]
     InvalidOtpFormat,
     #[error("field '{0}' is out of range")]
@@ -51,7 +55,8 @@ impl ValidationError {
             Self::InvalidPublicKey => "invalid_public_key",
             Self::InvalidSecretKey => "invalid_secret_key",
             Self::InvalidSignatureEncoding => "invalid_signature_encoding",
-            Self::UnsupportedFormat(_) => "unsupported_attestation_format",
+            Self::UnsupportedFormat => "unsupported_attestation_format",
+            Self::ChipShape => "invalid_chip_shape",
             Self::InvalidOtpFormat => "invalid_otp_format",
             Self::OutOfRange(_) => "out_of_range",
             Self::InvalidSenderAddress => "invalid_sender_address",
@@ -111,6 +116,14 @@ pub enum Denial {
     BindingExists,
     #[error("this chip is already bound to another number")]
     ChipAlreadyBound,
+    #[error("{0}")]
+    Attestation(AttestationRefusal),
+}
+
+impl From<AttestationRefusal> for Denial {
+    fn from(refusal: AttestationRefusal) -> Self {
+        Self::Attestation(refusal)
+    }
 }
 
 impl Denial {
@@ -141,6 +154,7 @@ impl Denial {
             Self::OtpAttemptsExhausted => "otp_attempts_exhausted",
             Self::BindingExists => "binding_exists",
             Self::ChipAlreadyBound => "chip_already_bound",
+            Self::Attestation(refusal) => refusal.code(),
         }
     }
 
@@ -166,6 +180,7 @@ impl Denial {
             Self::ChallengeExpired | Self::OtpExpired => 410,
             Self::OtpAttemptsExhausted => 429,
             Self::BindingExists | Self::ChipAlreadyBound => 409,
+            Self::Attestation(AttestationRefusal::Malformed | AttestationRefusal::Required) => 400,
             Self::ChallengeInvalid
             | Self::ChallengeWrongCeremony
             | Self::ChallengeWrongSubject
@@ -177,7 +192,7 @@ impl Denial {
     }
 
     /// Every denial, for documentation and exhaustive tests.
-    pub const ALL: [Denial; 24] = [
+    pub const ALL: [Denial; 41] = [
         Self::ChallengeInvalid,
         Self::ChallengeExpired,
         Self::ChallengeWrongCeremony,
@@ -202,5 +217,22 @@ impl Denial {
         Self::OtpAttemptsExhausted,
         Self::BindingExists,
         Self::ChipAlreadyBound,
+        Self::Attestation(AttestationRefusal::Malformed),
+        Self::Attestation(AttestationRefusal::Required),
+        Self::Attestation(AttestationRefusal::FormatNotAllowed),
+        Self::Attestation(AttestationRefusal::UntrustedRoot),
+        Self::Attestation(AttestationRefusal::SignatureInvalid),
+        Self::Attestation(AttestationRefusal::Expired),
+        Self::Attestation(AttestationRefusal::Revoked),
+        Self::Attestation(AttestationRefusal::StatusUnavailable),
+        Self::Attestation(AttestationRefusal::ChallengeMismatch),
+        Self::Attestation(AttestationRefusal::KeyMismatch),
+        Self::Attestation(AttestationRefusal::UnsupportedKey),
+        Self::Attestation(AttestationRefusal::SecurityLevel),
+        Self::Attestation(AttestationRefusal::DeviceNotLocked),
+        Self::Attestation(AttestationRefusal::BootNotVerified),
+        Self::Attestation(AttestationRefusal::AppNotAllowed),
+        Self::Attestation(AttestationRefusal::Environment),
+        Self::Attestation(AttestationRefusal::CounterNotZero),
     ];
 }

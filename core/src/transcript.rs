@@ -8,7 +8,8 @@
 //! field("SIMBIND-TRANSCRIPT") || u16be(version = 2)
 //! || field(ceremony) || field(challenge) || field(audience) || field(subject)
 //! || field(transaction)
-//! || field(chip serial) || field(chip public key, SEC1 compressed)
+//! || field(chip serial or key id) || field(chip public key, SEC1 compressed,
+//!    or empty for real formats)
 //! || field(field(iccid) || field(imsi) || field(msisdn))
 //! || field(SIM public key, SEC1 compressed, or empty) || u64be(counter)
 //! ```
@@ -81,8 +82,11 @@ pub struct Transcript<'a> {
     /// The relying party's transaction value the challenge was issued for
     /// (empty for none).
     pub transaction: &'a [u8],
+    /// The chip serial, or a real-format chip's key id.
     pub chip_serial: &'a ChipSerial,
-    pub chip_public_key: &'a PublicKey,
+    /// `simbind-p256`'s key; `None` (an empty field) for real formats, whose
+    /// key the app may not even see (App Attest).
+    pub chip_public_key: Option<&'a PublicKey>,
     pub sim: &'a SimIdentity,
     pub sim_public_key: Option<&'a PublicKey>,
     /// The chip's monotonic counter.
@@ -101,7 +105,8 @@ impl Transcript<'_> {
         put_field(&mut out, self.subject.as_bytes());
         put_field(&mut out, self.transaction);
         put_field(&mut out, self.chip_serial.as_str().as_bytes());
-        put_field(&mut out, &self.chip_public_key.to_compressed());
+        let chip_key = self.chip_public_key.map(PublicKey::to_compressed);
+        put_field(&mut out, chip_key.as_deref().unwrap_or_default());
         let mut sim = Vec::with_capacity(64);
         put_field(&mut sim, self.sim.iccid.as_str().as_bytes());
         put_field(&mut sim, self.sim.imsi.as_str().as_bytes());

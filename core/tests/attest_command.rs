@@ -19,7 +19,15 @@ use serde_json::Value;
 /// --example attest -- ARGS`.
 fn attest(args: &[&str]) -> (i32, Value) {
     let out = Command::new(env!("CARGO"))
-        .args(["run", "-q", "-p", "simbind-core", "--example", "attest", "--"])
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "simbind-core",
+            "--example",
+            "attest",
+            "--",
+        ])
         .args(args)
         .output()
         .unwrap();

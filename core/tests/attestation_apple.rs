@@ -116,8 +116,12 @@ fn every_real_assertion_verifies_with_the_attested_key_and_gives_its_counter() {
     for s in samples() {
         let attested = check(&s, &s.attestation, &policy(&s), s.at).unwrap();
         for (assertion, hash, counter) in &s.assertions {
-            let got =
-                apple_appattest::verify_assertion(assertion, hash, &attested.public_key, &s.app_id);
+            let got = apple_appattest::verify_assertion(
+                assertion,
+                hash,
+                &attested.public_key,
+                &[s.app_id.clone()],
+            );
             assert_eq!(got, Ok(*counter), "{}", s.name);
             seen += 1;
         }
@@ -132,8 +136,9 @@ fn an_assertion_is_refused_for_other_data_another_key_another_app_or_a_flipped_b
     let attested = check(s, &s.attestation, &policy(s), s.at).unwrap();
     let (assertion, hash, _) = &s.assertions[0];
     let key = &attested.public_key;
-    let verify =
-        |a: &[u8], h: &[u8], k: &[u8], app: &str| apple_appattest::verify_assertion(a, h, k, app);
+    let verify = |a: &[u8], h: &[u8], k: &[u8], app: &str| {
+        apple_appattest::verify_assertion(a, h, k, &[app.to_string()])
+    };
     assert_eq!(
         verify(assertion, &flipped(hash, 0), key, &s.app_id),
         Err(R::SignatureInvalid)

@@ -14,6 +14,7 @@ mod common;
 use common::*;
 use simbind_core::Denial;
 use simbind_core::api::ChipCertificate;
+use simbind_core::attestation::StatusFacts;
 use simbind_core::attestation::vendor::{Certified, VendorRoots, certify};
 use simbind_core::binding::BindingStatus;
 use simbind_core::codec::b64;
@@ -31,6 +32,7 @@ fn bind(world: &World, chip: &Chip, sim: &Sim) -> Result<BindPlan, Denial> {
         &evidence(&req),
         false,
         BINDING_ID,
+        &StatusFacts::default(),
     )
 }
 
@@ -108,6 +110,7 @@ fn bind_refuses_a_signature_by_another_key() {
         &evidence(&req),
         false,
         BINDING_ID,
+        &StatusFacts::default(),
     );
     assert_eq!(got, Err(Denial::BadSignature));
 }
@@ -126,6 +129,7 @@ fn bind_refuses_a_tampered_field_after_signing() {
         &evidence(&req),
         false,
         BINDING_ID,
+        &StatusFacts::default(),
     );
     assert_eq!(got, Err(Denial::BadSignature));
 }
@@ -138,7 +142,16 @@ fn bind_refuses_used_foreign_or_verify_challenges() {
     let req = request(&chip(), &sim_a(), &ch, Ceremony::Bind, REG_ID);
     let ev = evidence(&req);
     assert_eq!(
-        decide_binding(&world.ctx(), &reg, None, None, &ev, true, BINDING_ID),
+        decide_binding(
+            &world.ctx(),
+            &reg,
+            None,
+            None,
+            &ev,
+            true,
+            BINDING_ID,
+            &StatusFacts::default()
+        ),
         Err(Denial::ChallengeReused)
     );
     let foreign = world.challenge(Ceremony::Bind, "reg_BBBBBBBBBBBBBBBBBBBBBB");
@@ -151,7 +164,8 @@ fn bind_refuses_used_foreign_or_verify_challenges() {
             None,
             &evidence(&req),
             false,
-            BINDING_ID
+            BINDING_ID,
+            &StatusFacts::default()
         ),
         Err(Denial::ChallengeWrongSubject)
     );
@@ -165,14 +179,24 @@ fn bind_refuses_used_foreign_or_verify_challenges() {
             None,
             &evidence(&req),
             false,
-            BINDING_ID
+            BINDING_ID,
+            &StatusFacts::default()
         ),
         Err(Denial::ChallengeWrongCeremony)
     );
     let mut late = World::new();
     late.now += 121;
     assert_eq!(
-        decide_binding(&late.ctx(), &reg, None, None, &ev, false, BINDING_ID),
+        decide_binding(
+            &late.ctx(),
+            &reg,
+            None,
+            None,
+            &ev,
+            false,
+            BINDING_ID,
+            &StatusFacts::default()
+        ),
         Err(Denial::ChallengeExpired)
     );
 }
@@ -200,7 +224,7 @@ fn bind_with_vendor_roots_requires_a_valid_certificate() {
         let certified = Certified {
             format,
             serial: &claims.chip.serial,
-            public_key: &claims.chip.public_key,
+            public_key: claims.chip.public_key.as_ref().unwrap(),
         };
         let cert = certify(certified, vendor, signer, not_after);
         req.chip.certificate = Some(ChipCertificate {
@@ -217,6 +241,7 @@ fn bind_with_vendor_roots_requires_a_valid_certificate() {
             &evidence(&req),
             false,
             BINDING_ID,
+            &StatusFacts::default(),
         )
     };
     let with_cert =
@@ -316,6 +341,7 @@ fn bind_checks_sim_signature_when_the_sim_has_a_key() {
         &evidence(&req),
         false,
         BINDING_ID,
+        &StatusFacts::default(),
     );
     assert_eq!(got, Err(Denial::BadSimSignature));
     req.sim_signature = None;
@@ -327,6 +353,7 @@ fn bind_checks_sim_signature_when_the_sim_has_a_key() {
         &evidence(&req),
         false,
         BINDING_ID,
+        &StatusFacts::default(),
     );
     assert_eq!(got, Err(Denial::BadSimSignature));
 }
@@ -359,6 +386,7 @@ fn rebind_on_the_same_chip_moves_to_the_new_sim() {
         &evidence(&req),
         false,
         OTHER_BINDING_ID,
+        &StatusFacts::default(),
     );
     let Ok(BindPlan::Rebind(record)) = plan else {
         panic!("{plan:?}")
@@ -396,6 +424,7 @@ fn rebind_with_an_old_counter_is_refused() {
         &evidence(&req),
         false,
         OTHER_BINDING_ID,
+        &StatusFacts::default(),
     );
     assert_eq!(got, Err(Denial::CounterReplayed));
 }
@@ -419,6 +448,7 @@ fn another_chip_cannot_take_over_a_live_binding() {
         &evidence(&req),
         false,
         OTHER_BINDING_ID,
+        &StatusFacts::default(),
     );
     assert_eq!(got, Err(Denial::BindingExists));
     // Same serial, cloned into another key: still not the bound chip.
@@ -435,6 +465,7 @@ fn another_chip_cannot_take_over_a_live_binding() {
         &evidence(&req),
         false,
         OTHER_BINDING_ID,
+        &StatusFacts::default(),
     );
     assert_eq!(got, Err(Denial::BindingExists));
 }
@@ -459,6 +490,7 @@ fn after_unbind_or_revoke_a_new_chip_may_bind() {
         &evidence(&req),
         false,
         OTHER_BINDING_ID,
+        &StatusFacts::default(),
     );
     assert!(matches!(got, Ok(BindPlan::Create(r)) if r.binding_id == OTHER_BINDING_ID));
 }
@@ -482,6 +514,7 @@ fn a_chip_bound_to_another_number_is_refused() {
         &evidence(&req),
         false,
         BINDING_ID,
+        &StatusFacts::default(),
     );
     assert_eq!(got, Err(Denial::ChipAlreadyBound));
 }
@@ -852,7 +885,7 @@ fn denial_codes_are_unique_and_snake_case() {
     assert!(
         Denial::ALL
             .iter()
-            .all(|d| matches!(d.http_status(), 401 | 403 | 409 | 410 | 429))
+            .all(|d| matches!(d.http_status(), 400 | 401 | 403 | 409 | 410 | 429))
     );
 }
 

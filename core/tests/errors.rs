@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+use simbind_core::attestation::AttestationRefusal;
 use simbind_core::{Denial, ValidationError};
 
 #[test]
@@ -60,6 +61,17 @@ fn every_denial_has_its_code_status_and_challenge_rule() {
         (BindingExists, "binding_exists", 409, true),
         (ChipAlreadyBound, "chip_already_bound", 409, true),
     ];
+    let attestation = AttestationRefusal::ALL.map(|r| {
+        let status = match r {
+            AttestationRefusal::Malformed | AttestationRefusal::Required => 400,
+            _ => 403,
+        };
+        (Attestation(r), r.code(), status, true)
+    });
+    let table: Vec<_> = table.into_iter().chain(attestation).collect();
+    for r in AttestationRefusal::ALL {
+        assert!(r.code().starts_with("attestation_"), "{r:?}");
+    }
     assert_eq!(table.len(), Denial::ALL.len());
     for ((denial, code, status, after), listed) in table.into_iter().zip(Denial::ALL) {
         assert_eq!(denial, listed, "ALL lists every denial, in order");
@@ -84,10 +96,8 @@ fn every_validation_error_has_its_code() {
         (InvalidPublicKey, "invalid_public_key"),
         (InvalidSecretKey, "invalid_secret_key"),
         (InvalidSignatureEncoding, "invalid_signature_encoding"),
-        (
-            UnsupportedFormat("x".into()),
-            "unsupported_attestation_format",
-        ),
+        (UnsupportedFormat, "unsupported_attestation_format"),
+        (ChipShape, "invalid_chip_shape"),
         (InvalidOtpFormat, "invalid_otp_format"),
         (OutOfRange("x"), "out_of_range"),
         (InvalidSenderAddress, "invalid_sender_address"),

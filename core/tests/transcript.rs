@@ -105,7 +105,7 @@ fn encode(i: &Input) -> Vec<u8> {
         subject: &i.subject,
         transaction: &i.transaction,
         chip_serial: &ChipSerial::parse(&i.serial).unwrap(),
-        chip_public_key: &chip_key,
+        chip_public_key: Some(&chip_key),
         sim: &sim,
         sim_public_key: sim_key.as_ref(),
         counter: i.counter,

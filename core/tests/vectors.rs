@@ -66,7 +66,7 @@ fn transcripts_encode_and_signatures_verify() {
             subject: text(&v["subject"]),
             transaction: &bytes(&v["transaction_hex"]),
             chip_serial: &ChipSerial::parse(text(&v["chip_serial"])).unwrap(),
-            chip_public_key: &chip_public,
+            chip_public_key: Some(&chip_public),
             sim: &sim,
             sim_public_key: sim_public.as_ref(),
             counter: v["counter"].as_u64().unwrap(),

@@ -289,20 +289,18 @@ fn allowed_app(app_ids: &[String], rp_id_hash: &[u8]) -> Result<String, Attestat
 
 /// Verifies an App Attest assertion (CBOR `{signature, authenticatorData}`)
 /// over `client_data_hash` by the attested `public_key` (uncompressed SEC1)
-/// for `app_id`, and returns the counter the Secure Enclave wrote into it.
-/// The caller refuses a counter that did not increase.
+/// for one of `app_ids`, and returns the counter the Secure Enclave wrote
+/// into it. The caller refuses a counter that did not increase.
 pub fn verify_assertion(
     assertion: &[u8],
     client_data_hash: &[u8],
     public_key: &[u8],
-    app_id: &str,
+    app_ids: &[String],
 ) -> Result<u32, AttestationRefusal> {
     let (signature, auth_data) =
         decode_assertion(assertion).map_err(|_| AttestationRefusal::Malformed)?;
     let auth = AuthData::parse(auth_data)?;
-    if !secret_eq(&Sha256::digest(app_id.as_bytes()), auth.rp_id_hash) {
-        return Err(AttestationRefusal::AppNotAllowed);
-    }
+    allowed_app(app_ids, auth.rp_id_hash)?;
     let nonce = Sha256::new()
         .chain_update(auth_data)
         .chain_update(client_data_hash)

@@ -1,9 +1,15 @@
-//! Chip and SIM attestations.
+//! Chip attestations, one module per format:
 //!
-//! A chip attestation has a *format*. Version 1 knows one,
-//! [`ChipFormat::SimbindP256`]: the chip's raw P-256 key signs the transcript.
-//! Android Key Attestation or Apple App Attest would be new modules beside
-//! [`simbind_p256`], selected by a new [`ChipFormat`] variant.
+//! - [`simbind_p256`]: a raw P-256 key signs the transcript, optionally
+//!   vouched for by a vendor certificate ([`vendor`]).
+//! - [`android_key`]: Android Key Attestation (a Keystore key in the TEE or
+//!   StrongBox, an X.509 chain to Google's roots).
+//! - [`apple_appattest`]: Apple App Attest (a Secure Enclave key, a CBOR
+//!   attestation to Apple's root, assertions with a counter).
+//!
+//! A real-format chip has no serial: its identity is its *key id*, the
+//! SHA-256 of the attested key's uncompressed SEC1 point (App Attest's own
+//! key id), written base64url where a serial would be.
 
 pub mod android_key;
 pub mod apple_appattest;
@@ -16,53 +22,192 @@ pub mod x509;
 
 pub use refusal::AttestationRefusal;
 
+use sha2::{Digest, Sha256};
+
 use crate::ValidationError;
-use crate::crypto::{PublicKey, Signature};
+use crate::codec::{b64, put_field};
+use crate::crypto::PublicKey;
 use crate::identifiers::ChipSerial;
+use android_key::AndroidPolicy;
+use apple_appattest::ApplePolicy;
 use vendor::VendorCertificate;
+
+/// Domain label of the bind attestation challenge.
+pub const BIND_CHALLENGE_DOMAIN: &[u8] = b"SIMBIND-ATTEST-BIND";
 
 /// Chip attestation formats this build understands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChipFormat {
     /// Raw P-256 key in the secure chip, ECDSA over the transcript.
     SimbindP256,
+    /// Android Key Attestation; the key signs the transcript.
+    AndroidKey,
+    /// Apple App Attest; the key answers with assertions.
+    AppleAppAttest,
 }
 
 impl ChipFormat {
+    /// Every format, for configuration and documentation.
+    pub const ALL: [ChipFormat; 3] = [Self::SimbindP256, Self::AndroidKey, Self::AppleAppAttest];
+
     /// The wire label.
     pub fn label(self) -> &'static str {
         match self {
             Self::SimbindP256 => "simbind-p256",
+            Self::AndroidKey => "android-key",
+            Self::AppleAppAttest => "apple-appattest",
         }
     }
 
-    /// Parses the wire label.
+    /// Parses the wire label. The refusal does not repeat the input.
     pub fn parse(label: &str) -> Result<Self, ValidationError> {
-        match label {
-            "simbind-p256" => Ok(Self::SimbindP256),
-            other => Err(ValidationError::UnsupportedFormat(
-                other.chars().take(32).collect(),
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|f| f.label() == label)
+            .ok_or(ValidationError::UnsupportedFormat)
     }
+
+    /// Whether the chip's identity is its attested key (no serial claim).
+    pub fn key_is_identity(self) -> bool {
+        self != Self::SimbindP256
+    }
+}
+
+/// Attestation material a real-format chip sends when it binds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChipEvidence {
+    /// Android: DER certificates, leaf first.
+    AndroidChain(Vec<Vec<u8>>),
+    /// Apple: the CBOR attestation object.
+    AppleAttestation(Vec<u8>),
 }
 
 /// What the chip says about itself, validated.
 #[derive(Clone, Debug)]
 pub struct ChipIdentity {
+    /// The chip's format.
     pub format: ChipFormat,
+    /// `simbind-p256`: the chip serial; real formats: the key id.
     pub serial: ChipSerial,
-    pub public_key: PublicKey,
+    /// `simbind-p256` only: the chip's key (real formats take theirs from
+    /// the attestation, then from the binding).
+    pub public_key: Option<PublicKey>,
+    /// `simbind-p256` only: a vendor certificate.
     pub certificate: Option<VendorCertificate>,
+    /// Real formats, at bind: the attestation.
+    pub evidence: Option<ChipEvidence>,
 }
 
-impl ChipIdentity {
-    /// Checks the chip's signature over `transcript` in this chip's format.
-    pub fn verify(&self, transcript: &[u8], signature: &Signature) -> bool {
-        match self.format {
-            ChipFormat::SimbindP256 => {
-                simbind_p256::verify(&self.public_key, transcript, signature)
-            }
+/// The key id of a P-256 key: base64url of SHA-256 of its uncompressed
+/// SEC1 point.
+pub fn key_id(key: &PublicKey) -> String {
+    b64(&Sha256::digest(key.to_uncompressed()))
+}
+
+/// The challenge a real-format chip's attestation must carry at bind (the
+/// Android `attestationChallenge`, the App Attest `clientDataHash`): it ties
+/// the attestation to this server challenge, audience and registration.
+///
+/// ```text
+/// SHA-256( field("SIMBIND-ATTEST-BIND") || field(challenge) || field(audience)
+///          || field(registration id) )
+/// ```
+pub fn bind_challenge(challenge: &[u8], audience: &str, registration_id: &str) -> [u8; 32] {
+    let mut message = Vec::with_capacity(128);
+    put_field(&mut message, BIND_CHALLENGE_DOMAIN);
+    put_field(&mut message, challenge);
+    put_field(&mut message, audience.as_bytes());
+    put_field(&mut message, registration_id.as_bytes());
+    Sha256::digest(&message).into()
+}
+
+/// Which formats a deployment accepts at bind, and what each must prove.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestationPolicy {
+    /// Formats a bind may use.
+    pub formats: Vec<ChipFormat>,
+    /// Android requirements.
+    pub android: AndroidPolicy,
+    /// Pinned Android roots (DER SubjectPublicKeyInfo).
+    pub android_roots: Vec<Vec<u8>>,
+    /// App Attest requirements.
+    pub apple: ApplePolicy,
+    /// The pinned App Attest root (DER SubjectPublicKeyInfo).
+    pub apple_root: Vec<u8>,
+}
+
+impl Default for AttestationPolicy {
+    /// Core's default accepts only `simbind-p256` (what tests and the demo
+    /// use); the worker's production default accepts only the real formats.
+    fn default() -> Self {
+        Self {
+            formats: vec![ChipFormat::SimbindP256],
+            android: AndroidPolicy::default(),
+            android_roots: android_key::GOOGLE_ROOTS
+                .iter()
+                .map(|r| r.to_vec())
+                .collect(),
+            apple: ApplePolicy::default(),
+            apple_root: apple_appattest::APPLE_ROOT.to_vec(),
         }
     }
+}
+
+/// The status-list facts a bind needs, looked up before it is decided.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatusFacts {
+    /// Serials (lowercase hex) of the presented chain that the list refuses.
+    pub refused_serials: Vec<String>,
+    /// The list is older than the deployment accepts: refuse Android binds.
+    pub stale: bool,
+}
+
+/// A key a real-format attestation proved, with what to keep of it.
+#[derive(Clone, Debug)]
+pub struct AttestedKey {
+    /// The attested key.
+    pub key: PublicKey,
+    /// Apple's receipt, base64url, to keep with the binding.
+    pub receipt: Option<String>,
+}
+
+/// Verifies the attestation a real-format chip sent at bind, made for
+/// `challenge` (see [`bind_challenge`]), at `now`.
+pub fn verify_bind_evidence(
+    chip: &ChipIdentity,
+    evidence: &ChipEvidence,
+    challenge: &[u8; 32],
+    policy: &AttestationPolicy,
+    status: &StatusFacts,
+    now: u64,
+) -> Result<AttestedKey, AttestationRefusal> {
+    let (point, receipt) = match (chip.format, evidence) {
+        (ChipFormat::AndroidKey, ChipEvidence::AndroidChain(chain)) => {
+            if status.stale {
+                return Err(AttestationRefusal::StatusUnavailable);
+            }
+            let roots: Vec<&[u8]> = policy.android_roots.iter().map(Vec::as_slice).collect();
+            let refused = |serial: &str| status.refused_serials.iter().any(|s| s == serial);
+            let attested =
+                android_key::verify(chain, challenge, &roots, &refused, &policy.android, now)?;
+            (attested.public_key, None)
+        }
+        (ChipFormat::AppleAppAttest, ChipEvidence::AppleAttestation(object)) => {
+            let attested = apple_appattest::verify_attestation(
+                object,
+                challenge,
+                None,
+                &policy.apple_root,
+                &policy.apple,
+                now,
+            )?;
+            (attested.public_key, Some(b64(&attested.receipt)))
+        }
+        _ => return Err(AttestationRefusal::Malformed),
+    };
+    let key = PublicKey::from_sec1(&point).map_err(|_| AttestationRefusal::UnsupportedKey)?;
+    if key_id(&key) != chip.serial.as_str() {
+        return Err(AttestationRefusal::KeyMismatch);
+    }
+    Ok(AttestedKey { key, receipt })
 }

@@ -10,6 +10,8 @@ use thiserror::Error;
 pub enum AttestationRefusal {
     #[error("the attestation cannot be parsed")]
     Malformed,
+    #[error("this chip has not been attested: a first bind must carry its attestation")]
+    Required,
     #[error("this deployment does not accept that attestation format")]
     FormatNotAllowed,
     #[error("the attestation does not chain to a trusted root")]
@@ -47,6 +49,7 @@ impl AttestationRefusal {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Malformed => "attestation_malformed",
+            Self::Required => "attestation_required",
             Self::FormatNotAllowed => "attestation_format_not_allowed",
             Self::UntrustedRoot => "attestation_untrusted_root",
             Self::SignatureInvalid => "attestation_signature_invalid",
@@ -66,8 +69,9 @@ impl AttestationRefusal {
     }
 
     /// Every refusal, for documentation and exhaustive tests.
-    pub const ALL: [AttestationRefusal; 16] = [
+    pub const ALL: [AttestationRefusal; 17] = [
         Self::Malformed,
+        Self::Required,
         Self::FormatNotAllowed,
         Self::UntrustedRoot,
         Self::SignatureInvalid,

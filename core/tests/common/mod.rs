@@ -139,9 +139,9 @@ pub fn request(
         challenge: challenge.into(),
         chip: ChipInfo {
             format: "simbind-p256".into(),
-            serial: chip.serial.into(),
-            public_key: b64(&chip.key.public_key().to_compressed()),
-            certificate: None,
+            serial: Some(chip.serial.into()),
+            public_key: Some(b64(&chip.key.public_key().to_compressed())),
+            ..ChipInfo::default()
         },
         sim: SimInfo {
             iccid: sim.iccid.into(),
@@ -180,5 +180,11 @@ pub fn evidence(req: &EvidenceRequest) -> Evidence {
 pub fn bound(world: &World, chip: &Chip, sim: &Sim) -> BindingRecord {
     let ch = world.challenge(Ceremony::Bind, REG_ID);
     let req = request(chip, sim, &ch, Ceremony::Bind, REG_ID);
-    BindingRecord::new(BINDING_ID, &evidence(&req).claims, &world.hasher, world.now)
+    BindingRecord::new(
+        BINDING_ID,
+        &evidence(&req).claims,
+        &chip.key.public_key(),
+        &world.hasher,
+        world.now,
+    )
 }
