@@ -177,6 +177,9 @@ pub enum BindPlan {
 /// `existing` is the binding stored for the registration number, `chip_holder`
 /// the binding the chip-serial index points to; `new_binding_id` is used when
 /// a new binding is created.
+/// `status` carries what the attestation status list says about the
+/// presented chain, looked up beforehand (see [`StatusFacts`]).
+#[allow(clippy::too_many_arguments)] // each input is distinct; a struct would only rename them
 pub fn decide_binding(
     ctx: &Context<'_>,
     registration: &RegistrationRecord,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod attestation;
+pub mod issuer;
 
 use simbind_core::api::{ChipInfo, Evidence, EvidenceRequest, SimInfo};
 use simbind_core::attestation::vendor::VendorRoots;
