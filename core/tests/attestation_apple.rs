@@ -120,7 +120,7 @@ fn every_real_assertion_verifies_with_the_attested_key_and_gives_its_counter() {
                 assertion,
                 hash,
                 &attested.public_key,
-                &[s.app_id.clone()],
+                std::slice::from_ref(&s.app_id),
             );
             assert_eq!(got, Ok(*counter), "{}", s.name);
             seen += 1;
