@@ -191,8 +191,8 @@ fn apple(
         environment,
     };
     Ok(
-        apple_appattest::verify_attestation(&attestation, hash, None, APPLE_ROOT, &policy, at).map(
-            |a| {
+        apple_appattest::verify_attestation(&attestation, hash, None, &[APPLE_ROOT], &policy, at)
+            .map(|a| {
                 json!({
                         "format": "apple-appattest",
                     "appId": a.app_id,
@@ -201,8 +201,7 @@ fn apple(
                     "publicKey": URL_SAFE_NO_PAD.encode(&a.public_key),
                     "receiptBytes": a.receipt.len(),
                 })
-            },
-        ),
+            }),
     )
 }
 

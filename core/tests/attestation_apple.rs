@@ -89,7 +89,7 @@ fn check(
         attestation,
         &s.client_data_hash,
         Some(&s.key_id),
-        APPLE_ROOT,
+        &[APPLE_ROOT],
         policy,
         at,
     )
@@ -199,7 +199,7 @@ fn the_attestation_is_bound_to_its_client_data_and_its_key_id() {
         &s.attestation,
         &flipped(&s.client_data_hash, 31),
         Some(&s.key_id),
-        APPLE_ROOT,
+        &[APPLE_ROOT],
         &policy(s),
         s.at,
     );
@@ -208,7 +208,7 @@ fn the_attestation_is_bound_to_its_client_data_and_its_key_id() {
         &s.attestation,
         &s.client_data_hash,
         Some(&all[1].key_id),
-        APPLE_ROOT,
+        &[APPLE_ROOT],
         &policy(s),
         s.at,
     );
@@ -217,7 +217,7 @@ fn the_attestation_is_bound_to_its_client_data_and_its_key_id() {
         &s.attestation,
         &s.client_data_hash,
         None,
-        APPLE_ROOT,
+        &[APPLE_ROOT],
         &policy(s),
         s.at,
     );
@@ -231,7 +231,7 @@ fn only_apples_root_is_trusted_and_only_inside_the_validity() {
             &s.attestation,
             &s.client_data_hash,
             Some(&s.key_id),
-            GOOGLE_ROOTS[1],
+            &[GOOGLE_ROOTS[1]],
             &policy(&s),
             s.at,
         );

@@ -38,7 +38,7 @@ fn world() -> World {
         package: issuer::TEST_PACKAGE.into(),
         signing_cert_sha256: issuer::TEST_SIGNING_DIGEST,
     }]);
-    policy.apple_root = issuer::test_root_spki();
+    policy.apple_roots = vec![issuer::test_root_spki()];
     policy.apple.app_ids = vec![TEST_APP_ID.into()];
     policy.apple.environment = Environment::Development;
     world
@@ -378,8 +378,8 @@ fn the_production_roots_do_not_trust_the_test_root() {
     let mut world = world();
     world.policy.attestation.android_roots =
         simbind_core::attestation::AttestationPolicy::default().android_roots;
-    world.policy.attestation.apple_root =
-        simbind_core::attestation::AttestationPolicy::default().apple_root;
+    world.policy.attestation.apple_roots =
+        simbind_core::attestation::AttestationPolicy::default().apple_roots;
     assert_eq!(
         android_bind(&world, &chip_key(0x3c), |_| {}),
         Err(R::UntrustedRoot.into())

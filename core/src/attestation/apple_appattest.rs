@@ -187,20 +187,20 @@ fn definite(len: Option<u64>) -> Result<u64, minicbor::decode::Error> {
 }
 
 /// Verifies an App Attest attestation object made with `client_data_hash`,
-/// against the pinned `root`, at `now` (Unix seconds), under `policy`. When
+/// against the pinned `roots`, at `now` (Unix seconds), under `policy`. When
 /// `key_id` is given (the key id the app was handed), it must be the
 /// attested key's.
 pub fn verify_attestation(
     attestation: &[u8],
     client_data_hash: &[u8],
     key_id: Option<&[u8]>,
-    root: &[u8],
+    roots: &[&[u8]],
     policy: &ApplePolicy,
     now: u64,
 ) -> Result<AppleAttestation, AttestationRefusal> {
     let statement = decode_statement(attestation).map_err(|_| AttestationRefusal::Malformed)?;
     let certs = x509::parse_chain(&statement.chain)?;
-    let leaf = check_chain(&certs, root, now)?;
+    let leaf = check_chain(&certs, roots, now)?;
     let auth = AuthData::parse(&statement.auth_data)?;
     let (aaguid, credential_id) = auth.credential()?;
 
@@ -236,18 +236,21 @@ pub fn verify_attestation(
     })
 }
 
-/// Leaf issued by the intermediate, the intermediate signed by the pinned
+/// Leaf issued by the intermediate, the intermediate signed by a pinned
 /// root, every certificate valid at `now`.
 fn check_chain<'c, 'a>(
     certs: &'c [Cert<'a>],
-    root: &[u8],
+    roots: &[&[u8]],
     now: u64,
 ) -> Result<&'c Cert<'a>, AttestationRefusal> {
     let [leaf, intermediate] = certs else {
         return Err(AttestationRefusal::Malformed);
     };
     leaf.issued_by(intermediate)?;
-    if intermediate.signed_by(root).is_err() {
+    if !roots
+        .iter()
+        .any(|root| intermediate.signed_by(root).is_ok())
+    {
         return Err(AttestationRefusal::UntrustedRoot);
     }
     for cert in certs {

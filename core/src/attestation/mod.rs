@@ -132,8 +132,8 @@ pub struct AttestationPolicy {
     pub android_roots: Vec<Vec<u8>>,
     /// App Attest requirements.
     pub apple: ApplePolicy,
-    /// The pinned App Attest root (DER SubjectPublicKeyInfo).
-    pub apple_root: Vec<u8>,
+    /// Pinned App Attest roots (DER SubjectPublicKeyInfo).
+    pub apple_roots: Vec<Vec<u8>>,
 }
 
 impl Default for AttestationPolicy {
@@ -148,13 +148,13 @@ impl Default for AttestationPolicy {
                 .map(|r| r.to_vec())
                 .collect(),
             apple: ApplePolicy::default(),
-            apple_root: apple_appattest::APPLE_ROOT.to_vec(),
+            apple_roots: vec![apple_appattest::APPLE_ROOT.to_vec()],
         }
     }
 }
 
 /// The status-list facts a bind needs, looked up before it is decided.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatusFacts {
     /// Serials (lowercase hex) of the presented chain that the list refuses.
     pub refused_serials: Vec<String>,
@@ -193,11 +193,12 @@ pub fn verify_bind_evidence(
             (attested.public_key, None)
         }
         (ChipFormat::AppleAppAttest, ChipEvidence::AppleAttestation(object)) => {
+            let roots: Vec<&[u8]> = policy.apple_roots.iter().map(Vec::as_slice).collect();
             let attested = apple_appattest::verify_attestation(
                 object,
                 challenge,
                 None,
-                &policy.apple_root,
+                &roots,
                 &policy.apple,
                 now,
             )?;
