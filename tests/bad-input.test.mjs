@@ -84,7 +84,8 @@ test("invalid ICCID (Luhn), IMSI, E.164, serial, format", async () => {
   await refused(verifyPath(), withSim({ imsi: "999150000000001" }), 400, "invalid_imsi");
   await refused(verifyPath(), withSim({ msisdn: "07700900123" }), 400, "invalid_phone_number");
   await refused(verifyPath(), withChip({ serial: "no spaces allowed" }), 400, "invalid_chip_serial");
-  await refused(verifyPath(), withChip({ format: "android-key" }), 400, "unsupported_attestation_format");
+  await refused(verifyPath(), withChip({ format: "tpm-2" }), 400, "unsupported_attestation_format");
+  await refused(verifyPath(), withChip({ format: "android-key" }), 400, "invalid_chip_shape");
   await refused("/v1/registrations", JSON.stringify({ phone_number: "+44 7700 900123" }), 400, "invalid_phone_number");
 });
 

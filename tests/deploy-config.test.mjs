@@ -38,7 +38,8 @@ test("the top level and --env production bundle no dev route, outbox, dev var or
     const what = env ?? "top level";
     assert.ok(!wasm.includes(Buffer.from(MARKER)), `${what}: the bundle holds a dev route`);
     assert.doesNotMatch(log, /assets directory/i, `${what}: demo assets uploaded`);
-    assert.doesNotMatch(log, /SIMBIND_KV|outbox|"dev"|dev-only-/, `${what}: dev binding or var`);
+    assert.doesNotMatch(log, /SIMBIND_KV|outbox|"dev"|dev-only-|ATTESTATION_TEST_ROOT/, `${what}: dev binding or var`);
+    assert.match(log, /ATTESTATION_STATUS/, `${what}: the status list's KV namespace`);
     assert.match(log, /SIMBIND_ENV \("production"\)/, what);
     assert.match(log, /env\.BINDINGS \(BindingObject\)/, what);
   }

@@ -2,7 +2,7 @@
 // dev mode, and the webhook SMS provider through Miniflare's outbound hook.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "./lib/worker.mjs";
+import { startWorker, wranglerVars } from "./lib/worker.mjs";
 import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
 
 const PRODUCTION = {
@@ -15,6 +15,8 @@ const PRODUCTION = {
   ID_HASH_PEPPER: "prod-pepper-for-tests-0123456789abcdef",
   ADMIN_TOKEN: "prod-admin-token-for-tests-0123456789",
   SMS_COUNTRIES: "44",
+  // The end-to-end tests' attestation root is a dev-only setting.
+  ATTESTATION_TEST_ROOT: undefined,
 };
 const SECRETS = ["CHALLENGE_HMAC_KEY", "GRANT_SIGNING_KEY", "ID_HASH_PEPPER", "ADMIN_TOKEN", "SMS_WEBHOOK_TOKEN"];
 
@@ -99,6 +101,9 @@ test("outside dev mode, dev-valued or short secrets, the outbox and loose settin
   }
   await refusesToServe({ ...PRODUCTION, ADMIN_TOKEN: "short-admin-token" }, "short secret");
   await refusesToServe({ ...PRODUCTION, SMS_PROVIDER: "outbox" }, "outbox outside dev");
+  const testRoot = wranglerVars("env.dev.vars").ATTESTATION_TEST_ROOT;
+  await refusesToServe({ ...PRODUCTION, ATTESTATION_TEST_ROOT: testRoot }, "test attestation root outside dev");
+  await refusesToServe({ ...PRODUCTION, CHIP_FORMATS: "android-key", ANDROID_POLICY: undefined }, "android-key without allowed apps");
   await refusesToServe({ ...PRODUCTION, SMS_WEBHOOK_URL: "http://sms.example/v1" }, "plain-http webhook");
   await refusesToServe({ ...PRODUCTION, REQUIRE_SIM_SIGNATURE: "yes" }, "loose boolean");
   await refusesToServe({ ...PRODUCTION, VENDOR_ROOTS: "{}" }, "empty vendor roots");

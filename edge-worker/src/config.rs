@@ -60,6 +60,8 @@ pub struct Config {
     pub hasher: IdHasher,
     pub admin_token: String,
     pub policy: Policy,
+    /// How the attestation status list is kept.
+    pub attestation_status: crate::attestation::StatusConfig,
     pub cors_origins: Vec<String>,
     pub sms: SmsConfig,
 }
@@ -194,7 +196,9 @@ impl Config {
                 require_sim_signature: flag(env, "REQUIRE_SIM_SIGNATURE")?,
                 vendor_roots: vendor_roots(var(env, "VENDOR_ROOTS").as_deref())?,
                 revoked,
+                attestation: crate::attestation::policy_from_env(&|n| var(env, n), dev_mode)?,
             },
+            attestation_status: crate::attestation::status_from_env(&|n| var(env, n))?,
             cors_origins: var(env, "CORS_ALLOWED_ORIGINS")
                 .map(|v| {
                     v.split(',')

@@ -4,6 +4,7 @@
 //! `simbind-core`; this crate is routing, storage, configuration and SMS.
 
 mod alert;
+mod attestation;
 mod config;
 mod http;
 mod objects;
@@ -21,7 +22,9 @@ use simbind_core::api::ChallengeResponse;
 use simbind_core::challenge;
 use simbind_core::codec::b64;
 use simbind_core::transcript::Ceremony;
-use worker::{Context, Env, Method, Request, Response, event};
+use worker::{
+    Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent, console_error, event,
+};
 
 pub use objects::{BindingObject, ChipObject, LimiterObject, NumberObject};
 
@@ -120,6 +123,27 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     let mut response = http::mutable(response).await?;
     http::cors(&mut response, origin.as_deref(), &cors_origins)?;
     Ok(response)
+}
+
+/// The Cron Trigger: refreshes the attestation status list when Android
+/// Key Attestation is accepted.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let cfg = match Config::from_env(&env) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            console_error!("scheduled: {e}");
+            return;
+        }
+    };
+    let formats = &cfg.policy.attestation.formats;
+    if !formats.contains(&simbind_core::attestation::ChipFormat::AndroidKey) {
+        return;
+    }
+    let now = worker::Date::now().as_millis() / 1000;
+    if let Err(e) = attestation::refresh(&env, &cfg.attestation_status, now).await {
+        console_error!("attestation status refresh: {e}");
+    }
 }
 
 async fn serve(req: &mut Request, app: &App) -> Result<Response, ApiError> {

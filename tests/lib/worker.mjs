@@ -25,8 +25,9 @@ export function wranglerVars(section = "env.dev.vars") {
   for (const line of readFileSync(new URL("wrangler.toml", root), "utf8").split("\n")) {
     const header = line.match(/^\s*\[+([^\]]+)\]+/);
     if (header) { inside = header[1].trim() === section; continue; }
-    const kv = inside && line.match(/^\s*([A-Z0-9_]+)\s*=\s*"(.*)"\s*$/);
-    if (kv) vars[kv[1]] = kv[2];
+    // Basic strings ("..."), or literal strings ('...', JSON values).
+    const kv = inside && line.match(/^\s*([A-Z0-9_]+)\s*=\s*(?:"(.*)"|'(.*)')\s*$/);
+    if (kv) vars[kv[1]] = kv[2] ?? kv[3];
   }
   return vars;
 }
@@ -60,7 +61,7 @@ export async function startWorker({ bindings = {}, outboundService, build: build
     ],
     modulesRoot: build,
     compatibilityDate: "2026-04-01",
-    kvNamespaces: ["SIMBIND_KV"],
+    kvNamespaces: ["SIMBIND_KV", "ATTESTATION_STATUS"],
     kvPersist: false,
     durableObjects,
     durableObjectsPersist: state,

@@ -5,14 +5,28 @@
 //!
 //! ```ts
 //! interface SimBindBridge {
-//!   chipInfo(): { format?: "simbind-p256"; serial: string; publicKey: string;
-//!                 certificate?: { vendor: string; notAfter: number; signature: string } };
+//!   chipInfo(): ChipInfo;
+//!   // Real formats, at bind: the chip info with its attestation, made for
+//!   // `challenge` (Android: the key's attestationChallenge; iOS: the
+//!   // clientDataHash). A key is attested once, when it is made: later calls
+//!   // return the chip info without attestation (the bound key re-proves).
+//!   chipAttest?(challenge: Uint8Array): ChipInfo;
 //!   simInfo(): { iccid: string; imsi: string; msisdn: string; publicKey?: string };
-//!   nextCounter(): number;                       // increments, then returns
-//!   chipSign(transcript: Uint8Array): Uint8Array; // 64 bytes r || s
+//!   nextCounter(): number;                       // increments, then returns (not App Attest)
+//!   // simbind-p256 and android-key: 64 bytes r || s over the transcript.
+//!   // apple-appattest: the CBOR assertion over SHA-256(transcript).
+//!   chipSign(transcript: Uint8Array): Uint8Array;
 //!   simSign?(transcript: Uint8Array): Uint8Array;
 //! }
+//! type ChipInfo =
+//!   | { format?: "simbind-p256"; serial: string; publicKey: string;
+//!       certificate?: { vendor: string; notAfter: number; signature: string } }
+//!   | { format: "android-key"; keyId: string; certificateChain?: string[] } // b64u DER, leaf first
+//!   | { format: "apple-appattest"; keyId: string; attestation?: string };   // b64u CBOR
 //! ```
+//!
+//! `keyId` is base64url of SHA-256 of the key's uncompressed SEC1 point (App
+//! Attest's own key id; on Android, hash `0x04 || X || Y` of the key).
 //!
 //! Android (`addJavascriptInterface`): the same method names, synchronous,
 //! strings in and out: JSON for `chipInfo`/`simInfo`, a decimal string or
@@ -37,10 +51,18 @@ use crate::error::ClientError;
 pub struct BridgeChip {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
-    pub serial: String,
-    pub public_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<BridgeCertificate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_chain: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
 }
 
 /// A chip vendor certificate as the bridge returns it.
@@ -91,6 +113,9 @@ pub fn chip_from_js(value: JsValue) -> Result<ChipInfo, ClientError> {
             not_after: c.not_after,
             signature: c.signature,
         }),
+        key_id: chip.key_id,
+        certificate_chain: chip.certificate_chain,
+        attestation: chip.attestation,
     })
 }
 
@@ -271,13 +296,41 @@ impl Bridge {
         counter_from_f64(n)
     }
 
-    async fn sign(&self, method: &str, transcript: &[u8]) -> Result<Vec<u8>, ClientError> {
-        let arg = if self.is_string_host() {
-            JsValue::from_str(&b64(transcript))
+    /// `bytes` as the host takes them: base64url text for string hosts.
+    fn bytes_arg(&self, bytes: &[u8]) -> JsValue {
+        if self.is_string_host() {
+            JsValue::from_str(&b64(bytes))
         } else {
-            Uint8Array::from(transcript).into()
-        };
-        let value = self.call(method, Some(arg)).await?;
+            Uint8Array::from(bytes).into()
+        }
+    }
+
+    /// The chip info with its attestation for `challenge`, when the host can
+    /// attest (`None` when it has no `chipAttest`).
+    pub async fn chip_attest(&self, challenge: &[u8]) -> Result<Option<ChipInfo>, ClientError> {
+        if !self.has("chipAttest") {
+            return Ok(None);
+        }
+        let value = self
+            .call("chipAttest", Some(self.bytes_arg(challenge)))
+            .await?;
+        chip_from_js(value).map(Some)
+    }
+
+    /// The raw answer of `method` to `bytes`.
+    async fn answer(&self, method: &str, bytes: &[u8]) -> Result<Vec<u8>, ClientError> {
+        let value = self.call(method, Some(self.bytes_arg(bytes))).await?;
+        match value.as_string() {
+            Some(text) => unb64(&text, "signature").map_err(|e| malformed(method, e)),
+            None => Ok(value
+                .dyn_into::<Uint8Array>()
+                .map_err(|_| malformed(method, "not a Uint8Array"))?
+                .to_vec()),
+        }
+    }
+
+    async fn sign(&self, method: &str, transcript: &[u8]) -> Result<Vec<u8>, ClientError> {
+        let value = self.call(method, Some(self.bytes_arg(transcript))).await?;
         let bytes = match value.as_string() {
             Some(text) => unb64(&text, "signature").map_err(|e| malformed(method, e))?,
             None => value
@@ -297,6 +350,16 @@ impl Bridge {
     /// The chip's signature over `transcript`.
     pub async fn chip_sign(&self, transcript: &[u8]) -> Result<Vec<u8>, ClientError> {
         self.sign("chipSign", transcript).await
+    }
+
+    /// An App Attest chip's assertion over SHA-256 of `transcript` (the
+    /// bridge hashes and asks the Secure Enclave).
+    pub async fn chip_assert(&self, transcript: &[u8]) -> Result<Vec<u8>, ClientError> {
+        let assertion = self.answer("chipSign", transcript).await?;
+        if assertion.is_empty() || assertion.len() > simbind_core::api::MAX_ASSERTION_LEN {
+            return Err(malformed("chipSign", "assertion size out of range"));
+        }
+        Ok(assertion)
     }
 
     /// The SIM applet's signature, when the host offers one.

@@ -7,7 +7,8 @@ use simbind_core::api::{
     BindRequest, BindResponse, ChallengeRequest, ChallengeResponse, Claims, EvidenceRequest,
     GrantResponse, RegistrationResponse, StartRegistrationRequest, UnbindResponse,
 };
-use simbind_core::codec::b64;
+use simbind_core::attestation::{self, ChipFormat};
+use simbind_core::codec::{b64, unb64};
 use simbind_core::transcript::Ceremony;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -333,13 +334,32 @@ impl Inner {
                 "the challenge is for another deployment than this client's audience",
             ));
         }
-        let chip = self.bridge.chip_info().await?;
+        let mut chip = self.bridge.chip_info().await?;
+        let format = ChipFormat::parse(&chip.format)
+            .map_err(|e| ClientError::from_validation(e, "bridge"))?;
+        if ceremony == Ceremony::Bind && format.key_is_identity() {
+            // A real-format key is attested for this bind: the challenge is
+            // derived from the server's, the audience and the registration.
+            let raw = unb64(&challenge.challenge, "challenge")
+                .map_err(|e| ClientError::from_validation(e, "server"))?;
+            let attest = attestation::bind_challenge(&raw, &challenge.audience, subject);
+            if let Some(attested) = self.bridge.chip_attest(&attest).await? {
+                chip = attested;
+            }
+        }
         let sim = self.bridge.sim_info().await?;
-        let counter = self.bridge.next_counter().await?;
+        // App Attest counts in its assertions: the transcript carries 0.
+        let counter = match format {
+            ChipFormat::AppleAppAttest => 0,
+            _ => self.bridge.next_counter().await?,
+        };
         let claims = Claims::validate(&challenge.challenge, &chip, &sim, counter)
             .map_err(|e| ClientError::from_validation(e, "bridge"))?;
         let transcript = claims.transcript(ceremony, &challenge.audience, subject, transaction);
-        let chip_signature = b64(&self.bridge.chip_sign(&transcript).await?);
+        let chip_signature = match format {
+            ChipFormat::AppleAppAttest => b64(&self.bridge.chip_assert(&transcript).await?),
+            _ => b64(&self.bridge.chip_sign(&transcript).await?),
+        };
         let sim_signature = match &sim.public_key {
             None => None,
             Some(_) => {

@@ -57,3 +57,18 @@ pub fn build_transcript(
     }
     Ok(claims.transcript(ceremony, audience, subject, &transaction))
 }
+
+/// The challenge a real-format chip's attestation carries at bind (Android
+/// `attestationChallenge`, App Attest `clientDataHash`; docs/PROTOCOL.md §2):
+/// 32 bytes derived from the bind challenge (base64url, as the server sent
+/// it), the audience and the registration id.
+#[wasm_bindgen(js_name = bindAttestationChallenge)]
+pub fn bind_attestation_challenge(
+    challenge: &str,
+    audience: &str,
+    #[wasm_bindgen(js_name = registrationId)] registration_id: &str,
+) -> Result<Vec<u8>, JsValue> {
+    let raw = simbind_core::codec::unb64(challenge, "challenge")
+        .map_err(|e| ClientError::from_validation(e, "client"))?;
+    Ok(simbind_core::attestation::bind_challenge(&raw, audience, registration_id).to_vec())
+}

@@ -118,9 +118,12 @@ impl SoftwareBridge {
     pub fn chip_info(&self) -> Result<JsValue, JsValue> {
         to_js(&BridgeChip {
             format: Some("simbind-p256".into()),
-            serial: self.serial.clone(),
-            public_key: b64(&self.key.public_key().to_compressed()),
+            serial: Some(self.serial.clone()),
+            public_key: Some(b64(&self.key.public_key().to_compressed())),
             certificate: None,
+            key_id: None,
+            certificate_chain: None,
+            attestation: None,
         })
     }
 

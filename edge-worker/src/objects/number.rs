@@ -9,9 +9,10 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simbind_core::api::{BindRequest, BindResponse, ChallengeResponse};
+use simbind_core::attestation::StatusFacts;
 use simbind_core::binding::{BindingRecord, RegistrationRecord};
 use simbind_core::budget::{Bucket, Limit};
-use simbind_core::decision::{BindPlan, decide_binding};
+use simbind_core::decision::{BindPlan, claimed_chip_index, decide_binding};
 use simbind_core::id_hash::IdHash;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
 use simbind_core::transcript::Ceremony;
@@ -50,6 +51,9 @@ pub struct RegistrationOp {
     pub registration_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<BindRequest>,
+    /// What the attestation status list says about the presented chain.
+    #[serde(default)]
+    pub status: StatusFacts,
 }
 
 /// `release`: an ended binding gives up the index.
@@ -225,8 +229,7 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
     let used = false;
     let new_id = OpaqueId::new(BINDING_PREFIX, app.random()?);
     // The chip index entry this bind claims (see BindingRecord::chip_index).
-    let serial = BindingRecord::new(new_id.as_str(), claims, &app.cfg.hasher, app.now)
-        .chip_index(&app.cfg.hasher, app.cfg.policy.serials_attested());
+    let serial = claimed_chip_index(&app.ctx(), claims);
     for _ in 0..BIND_ROUNDS {
         let bound_id = bound_to(db, &registration.msisdn)?;
         let existing = match &bound_id {
@@ -247,6 +250,7 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
             &evidence,
             used,
             new_id.as_str(),
+            &op.status,
         );
         match plan {
             Ok(BindPlan::Create(mut record)) => {

@@ -22,8 +22,9 @@ fn token_ok(app: &App, req: &Request) -> Result<bool, ApiError> {
     Ok(secret_eq(token.as_bytes(), app.cfg.admin_token.as_bytes()))
 }
 
-/// Sends an operator's `op` to the binding's object.
-pub async fn forward(app: &App, req: &Request, id: &str, op: &str) -> Result<Response, ApiError> {
+/// Runs the per-sender lockout guard: `Err` carries the 429 answer for a
+/// sender that used up its failures; `Ok` says whether the token was right.
+async fn admit(app: &App, req: &Request) -> Result<Result<bool, Response>, ApiError> {
     let authorized = token_ok(app, req)?;
     let bucket = sender(app, req)?.unwrap_or_else(|| "unknown".into());
     let name = format!(
@@ -38,9 +39,41 @@ pub async fn forward(app: &App, req: &Request, id: &str, op: &str) -> Result<Res
         failed: !authorized,
     };
     let guarded = objects::ask::<_, serde_json::Value>(&app.env, LIMITS, &name, "guard", &guard);
-    if let Answer::Refused(locked) = guarded.await? {
-        return Ok(locked);
+    Ok(match guarded.await? {
+        Answer::Refused(locked) => Err(locked),
+        Answer::Ok(_) => Ok(authorized),
+    })
+}
+
+/// `GET /v1/admin/attestation-status`: when the attestation status list was
+/// last refreshed, how many serials it lists, whether binds treat it as
+/// stale, and the last refresh error.
+pub async fn attestation_status(app: &App, req: &Request) -> Result<Response, ApiError> {
+    match admit(app, req).await? {
+        Err(locked) => Ok(locked),
+        Ok(false) => Err(ApiError::AdminUnauthorized),
+        Ok(true) => {
+            let meta = crate::attestation::meta(&app.env).await?;
+            let status = &app.cfg.attestation_status;
+            let stale = app.now.saturating_sub(meta.refreshed_at) > status.max_age;
+            let body = json!({
+                "refreshed_at": meta.refreshed_at,
+                "entries": meta.entries,
+                "stale": stale,
+                "fail_closed": status.fail_closed,
+                "last_error": meta.last_error,
+            });
+            Response::from_json(&body).map_err(ApiError::from)
+        }
     }
+}
+
+/// Sends an operator's `op` to the binding's object.
+pub async fn forward(app: &App, req: &Request, id: &str, op: &str) -> Result<Response, ApiError> {
+    let authorized = match admit(app, req).await? {
+        Err(locked) => return Ok(locked),
+        Ok(authorized) => authorized,
+    };
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
     if !authorized {
         let empty = json!({});

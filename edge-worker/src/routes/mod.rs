@@ -29,6 +29,7 @@ pub async fn dispatch(
         (Post, ["v1", "bindings", id, "challenge"]) => holder::challenge(app, req, id).await,
         (Post, ["v1", "bindings", id, "verify"]) => holder::verify(app, req, id).await,
         (Post, ["v1", "bindings", id, "unbind"]) => holder::unbind(app, req, id).await,
+        (Get, ["v1", "admin", "attestation-status"]) => admin::attestation_status(app, req).await,
         (Get, ["v1", "admin", "bindings", id]) => admin::forward(app, req, id, "show").await,
         (Get, ["v1", "admin", "bindings", id, "audit"]) => {
             admin::forward(app, req, id, "audit").await
@@ -53,6 +54,7 @@ fn known(path: &[&str]) -> bool {
             | ["v1", "registrations"]
             | ["v1", "registrations", _, "challenge" | "binding"]
             | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
+            | ["v1", "admin", "attestation-status"]
             | ["v1", "admin", "bindings", _]
             | ["v1", "admin", "bindings", _, "audit" | "revoke"]
     ) || (cfg!(feature = "dev")

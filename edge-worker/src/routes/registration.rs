@@ -139,6 +139,7 @@ pub async fn challenge(app: &App, id: &str) -> Result<Response, ApiError> {
     let op = RegistrationOp {
         registration_id: id.into(),
         request: None,
+        status: Default::default(),
     };
     objects::call(&app.env, NUMBERS, &number, "challenge", &op).await
 }
@@ -150,9 +151,11 @@ pub async fn bind(app: &App, req: &mut Request, id: &str) -> Result<Response, Ap
     otp::parse_code(&body.otp)?;
     body.evidence.validate()?;
     let number = number_of(app, id)?;
+    let status = crate::attestation::facts(app, &body.evidence).await?;
     let op = RegistrationOp {
         registration_id: id.into(),
         request: Some(body),
+        status,
     };
     objects::call(&app.env, NUMBERS, &number, "bind", &op).await
 }

@@ -44,6 +44,28 @@ export function installIosFake(name, mode) {
   } } } };
 }
 export function removeIosFake() { delete globalThis.webkit; }
+// Real-format chips: an Android Keystore key and an App Attest key.
+const KEY_ID = "A".repeat(42) + "A"; // 32 bytes, base64url
+const ATTEST_CHALLENGE = "AQID"; // base64url of bytes 1, 2, 3
+export function androidKeyFake() {
+  return {
+    chipInfo() { return JSON.stringify({ format: "android-key", keyId: KEY_ID }); },
+    chipAttest(b64) {
+      if (b64 !== ATTEST_CHALLENGE) throw new Error("asked to attest unexpected bytes: " + b64);
+      return JSON.stringify({ format: "android-key", keyId: KEY_ID, certificateChain: ["MIIB", "MIIC"] });
+    },
+  };
+}
+export function installAppAttestFake(name) {
+  globalThis.webkit = { messageHandlers: { [name]: { postMessage({ method, args }) {
+    switch (method) {
+      case "chipInfo": return Promise.resolve({ format: "apple-appattest", keyId: KEY_ID });
+      case "chipAttest": return Promise.resolve({ format: "apple-appattest", keyId: KEY_ID, attestation: args[0] === ATTEST_CHALLENGE ? "o2NmbXQ" : "wrong" });
+      case "chipSign": return Promise.resolve("A".repeat(134)); // a 100-byte assertion
+      default: return Promise.reject(new Error("unknown method " + method));
+    }
+  } } } };
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = androidFake)]
@@ -52,6 +74,37 @@ extern "C" {
     fn install_ios_fake(name: &str, mode: &str);
     #[wasm_bindgen(js_name = removeIosFake)]
     fn remove_ios_fake();
+    #[wasm_bindgen(js_name = androidKeyFake)]
+    fn android_key_fake() -> JsValue;
+    #[wasm_bindgen(js_name = installAppAttestFake)]
+    fn install_app_attest_fake(name: &str);
+}
+
+#[wasm_bindgen_test]
+async fn android_key_attestation_passes_through_the_android_adapter() {
+    let bridge = Bridge::from_android(android_key_fake()).unwrap();
+    let chip = bridge.chip_info().await.unwrap();
+    assert_eq!((chip.format.as_str(), chip.serial), ("android-key", None));
+    assert_eq!(chip.key_id.as_deref().map(str::len), Some(43));
+    let attested = bridge.chip_attest(&[1, 2, 3]).await.unwrap().unwrap();
+    assert_eq!(attested.certificate_chain.unwrap(), vec!["MIIB", "MIIC"], "passed on unparsed");
+    let e = bridge.chip_attest(&[9]).await.unwrap_err();
+    assert_eq!(e.code, "bridge_failed", "the challenge went as base64url text");
+    let plain = Bridge::from_android(android_fake("ok")).unwrap();
+    assert!(plain.chip_attest(&[1]).await.unwrap().is_none(), "no chipAttest: none");
+}
+
+#[wasm_bindgen_test]
+async fn app_attest_attestation_and_assertions_pass_through_the_ios_adapter() {
+    install_app_attest_fake("simbind");
+    let bridge = Bridge::from_ios("simbind").unwrap();
+    assert_eq!(bridge.chip_info().await.unwrap().format, "apple-appattest");
+    let attested = bridge.chip_attest(&[1, 2, 3]).await.unwrap().unwrap();
+    assert_eq!(attested.attestation.as_deref(), Some("o2NmbXQ"));
+    assert_eq!(bridge.chip_assert(b"transcript").await.unwrap().len(), 100);
+    let e = bridge.chip_sign(b"transcript").await.unwrap_err();
+    assert_eq!(e.code, "bridge_malformed_reply", "an assertion is not a 64-byte signature");
+    remove_ios_fake();
 }
 
 fn js(value: &serde_json::Value) -> JsValue {
@@ -67,7 +120,7 @@ fn code_of(error: &JsValue) -> String {
 async fn android_adapter_reads_and_signs_through_strings() {
     let bridge = Bridge::from_android(android_fake("ok")).unwrap();
     let chip = bridge.chip_info().await.unwrap();
-    assert_eq!(chip.serial, "CHIP-0001");
+    assert_eq!(chip.serial.as_deref(), Some("CHIP-0001"));
     assert_eq!(bridge.sim_info().await.unwrap().msisdn, "+447700900123");
     assert_eq!(bridge.next_counter().await.unwrap(), 1);
     assert_eq!(bridge.next_counter().await.unwrap(), 2);
@@ -102,7 +155,7 @@ async fn android_exceptions_and_malformed_replies_are_typed() {
 async fn ios_adapter_uses_post_message_promises() {
     install_ios_fake("simbind", "ok");
     let bridge = Bridge::from_ios("simbind").unwrap();
-    assert_eq!(bridge.chip_info().await.unwrap().serial, "CHIP-0001");
+    assert_eq!(bridge.chip_info().await.unwrap().serial.as_deref(), Some("CHIP-0001"));
     assert_eq!(bridge.sim_info().await.unwrap().iccid, "8944100000000000018");
     assert_eq!(bridge.next_counter().await.unwrap(), 42);
     assert_eq!(bridge.chip_sign(b"transcript").await.unwrap().len(), 64);

@@ -1,0 +1,296 @@
+//! Real chip attestation in the worker: the policy read from configuration,
+//! and Google's attestation status list, refreshed by a Cron Trigger into KV
+//! (eventual consistency is harmless there: a revocation is seconds late at
+//! worst) and read one serial at a time by each bind.
+//!
+//! KV layout (namespace `ATTESTATION_STATUS`): `serial:<hex>` → the entry's
+//! JSON, `list` → the whole list as last stored (so a refresh writes only
+//! the entries that changed), `meta` → `{refreshed_at, entries, last_error}`.
+
+use serde::{Deserialize, Serialize};
+use simbind_core::api::EvidenceRequest;
+use simbind_core::attestation::android_key::{self, AndroidPolicy};
+use simbind_core::attestation::apple_appattest::{ApplePolicy, Environment};
+use std::collections::BTreeMap;
+
+use simbind_core::attestation::status_list::{StatusEntry, StatusList};
+use simbind_core::attestation::{AttestationPolicy, ChipEvidence, ChipFormat, StatusFacts};
+use simbind_core::codec::unb64;
+use worker::{Env, Fetch, Method, Request, RequestInit, kv::KvStore};
+
+use crate::App;
+use crate::problem::ApiError;
+
+/// The KV namespace binding.
+pub const STATUS_KV: &str = "ATTESTATION_STATUS";
+/// Where Google publishes the list.
+pub const GOOGLE_STATUS_URL: &str = "https://android.googleapis.com/attestation/status";
+
+/// How the status list is kept.
+#[derive(Clone, Debug)]
+pub struct StatusConfig {
+    /// The list's URL.
+    pub url: String,
+    /// Age after which the list no longer counts as current, in seconds.
+    pub max_age: u64,
+    /// Refuse Android binds while the list is not current.
+    pub fail_closed: bool,
+}
+
+fn misconfigured(what: &str) -> ApiError {
+    ApiError::Misconfigured(what.into())
+}
+
+/// Reads the attestation policy. Outside dev mode the default accepts only
+/// the real formats; a format that needs an app allow-list refuses to start
+/// without one. `ATTESTATION_TEST_ROOT` (a test-only root, trusted beside
+/// the pinned ones) is honoured in dev mode only.
+pub fn policy_from_env(
+    var: &dyn Fn(&str) -> Option<String>,
+    dev_mode: bool,
+) -> Result<AttestationPolicy, ApiError> {
+    let default_formats = if dev_mode {
+        "simbind-p256,android-key,apple-appattest"
+    } else {
+        "android-key,apple-appattest"
+    };
+    let formats = var("CHIP_FORMATS")
+        .unwrap_or_else(|| default_formats.into())
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            ChipFormat::parse(f).map_err(|_| misconfigured("CHIP_FORMATS lists an unknown format"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut policy = AttestationPolicy {
+        formats,
+        ..AttestationPolicy::default()
+    };
+    policy.android = match var("ANDROID_POLICY") {
+        Some(json) => AndroidPolicy::from_json(&json)
+            .map_err(|e| ApiError::Misconfigured(format!("ANDROID_POLICY: {e}")))?,
+        None => AndroidPolicy {
+            allowed_apps: None,
+            ..AndroidPolicy::default()
+        },
+    };
+    let apps_listed = policy
+        .android
+        .allowed_apps
+        .as_ref()
+        .is_some_and(|a| !a.is_empty());
+    if policy.formats.contains(&ChipFormat::AndroidKey) && !apps_listed {
+        return Err(misconfigured(
+            "android-key is accepted but ANDROID_POLICY lists no allowedApps",
+        ));
+    }
+    let environment = match var("APPLE_ENVIRONMENT").as_deref() {
+        None | Some("production") => Environment::Production,
+        Some("development") => Environment::Development,
+        Some(_) => {
+            return Err(misconfigured(
+                "APPLE_ENVIRONMENT must be production or development",
+            ));
+        }
+    };
+    policy.apple = ApplePolicy {
+        app_ids: var("APPLE_APP_IDS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        environment,
+    };
+    if policy.formats.contains(&ChipFormat::AppleAppAttest) && policy.apple.app_ids.is_empty() {
+        return Err(misconfigured(
+            "apple-appattest is accepted but APPLE_APP_IDS is empty",
+        ));
+    }
+    if let Some(root) = var("ATTESTATION_TEST_ROOT") {
+        if !dev_mode {
+            return Err(misconfigured("ATTESTATION_TEST_ROOT is for dev mode only"));
+        }
+        let spki = unb64(&root, "ATTESTATION_TEST_ROOT").map_err(|_| {
+            misconfigured("ATTESTATION_TEST_ROOT must be a base64url SubjectPublicKeyInfo")
+        })?;
+        policy.android_roots.push(spki.clone());
+        policy.apple_roots.push(spki);
+    }
+    Ok(policy)
+}
+
+/// Reads the status-list settings.
+pub fn status_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<StatusConfig, ApiError> {
+    let url = var("ATTESTATION_STATUS_URL").unwrap_or_else(|| GOOGLE_STATUS_URL.into());
+    if !url.starts_with("https://") {
+        return Err(misconfigured(
+            "ATTESTATION_STATUS_URL must be an https:// URL",
+        ));
+    }
+    let max_age = match var("ATTESTATION_STATUS_MAX_AGE_SECS") {
+        None => 2 * 86_400,
+        Some(v) => v
+            .parse()
+            .map_err(|_| misconfigured("ATTESTATION_STATUS_MAX_AGE_SECS must be a number"))?,
+    };
+    let fail_closed = match var("ATTESTATION_STATUS_FAIL_CLOSED").as_deref() {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => {
+            return Err(misconfigured(
+                "ATTESTATION_STATUS_FAIL_CLOSED must be true or false",
+            ));
+        }
+    };
+    Ok(StatusConfig {
+        url,
+        max_age,
+        fail_closed,
+    })
+}
+
+/// What the list's freshness is recorded as.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct StatusMeta {
+    /// Unix seconds of the last successful refresh (0: never).
+    pub refreshed_at: u64,
+    /// Serials listed then.
+    pub entries: usize,
+    /// Why the last attempt failed, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+fn kv(env: &Env) -> Result<KvStore, ApiError> {
+    env.kv(STATUS_KV)
+        .map_err(|_| misconfigured("the ATTESTATION_STATUS KV namespace is not bound"))
+}
+
+/// The stored freshness record.
+pub async fn meta(env: &Env) -> Result<StatusMeta, ApiError> {
+    Ok(kv(env)?
+        .get("meta")
+        .json::<StatusMeta>()
+        .await
+        .map_err(|e| ApiError::Platform(format!("kv: {e}")))?
+        .unwrap_or_default())
+}
+
+/// The facts a bind's decision needs about its Android chain: one KV read
+/// per certificate, and the list's age. Nothing is read for other formats.
+pub async fn facts(app: &App, evidence: &EvidenceRequest) -> Result<StatusFacts, ApiError> {
+    let Ok(chip) = evidence.chip.validate() else {
+        return Ok(StatusFacts::default());
+    };
+    let Some(ChipEvidence::AndroidChain(chain)) = &chip.evidence else {
+        return Ok(StatusFacts::default());
+    };
+    // A chain that does not parse is refused by the decision itself.
+    let serials = android_key::status_serials(chain).unwrap_or_default();
+    let store = kv(&app.env)?;
+    let mut refused = Vec::new();
+    for serial in serials {
+        let listed = store
+            .get(&format!("serial:{serial}"))
+            .text()
+            .await
+            .map_err(|e| ApiError::Platform(format!("kv: {e}")))?
+            .is_some();
+        if listed {
+            refused.push(serial);
+        }
+    }
+    let meta = meta(&app.env).await?;
+    let status = &app.cfg.attestation_status;
+    let stale = status.fail_closed && app.now.saturating_sub(meta.refreshed_at) > status.max_age;
+    if stale {
+        worker::console_error!(
+            "attestation status list is stale (refreshed_at {}): refusing android-key binds",
+            meta.refreshed_at
+        );
+    }
+    Ok(StatusFacts {
+        refused_serials: refused,
+        stale,
+    })
+}
+
+/// Fetches the list and writes what changed. Run by the Cron Trigger.
+pub async fn refresh(env: &Env, status: &StatusConfig, now: u64) -> Result<StatusMeta, ApiError> {
+    let store = kv(env)?;
+    let mut meta = meta(env).await?;
+    match fetch_list(&status.url).await {
+        Ok(list) => {
+            let kv_err = |e: worker::kv::KvError| ApiError::Platform(format!("kv: {e}"));
+            let previous: BTreeMap<String, StatusEntry> = store
+                .get("list")
+                .json()
+                .await
+                .map_err(|e| ApiError::Platform(format!("kv: {e}")))?
+                .unwrap_or_default();
+            for (serial, entry) in &list.entries {
+                if previous.get(serial) == Some(entry) {
+                    continue;
+                }
+                let value =
+                    serde_json::to_string(entry).map_err(|e| ApiError::Platform(e.to_string()))?;
+                store
+                    .put(&format!("serial:{serial}"), value)
+                    .map_err(kv_err)?
+                    .execute()
+                    .await
+                    .map_err(kv_err)?;
+            }
+            for gone in previous.keys().filter(|s| !list.entries.contains_key(*s)) {
+                store
+                    .delete(&format!("serial:{gone}"))
+                    .await
+                    .map_err(kv_err)?;
+            }
+            let stored = serde_json::to_string(&list.entries)
+                .map_err(|e| ApiError::Platform(e.to_string()))?;
+            store
+                .put("list", stored)
+                .map_err(kv_err)?
+                .execute()
+                .await
+                .map_err(kv_err)?;
+            meta = StatusMeta {
+                refreshed_at: now,
+                entries: list.entries.len(),
+                last_error: None,
+            };
+        }
+        Err(why) => {
+            worker::console_error!("attestation status refresh failed: {why}");
+            meta.last_error = Some(why);
+        }
+    }
+    let kv_err = |e: worker::kv::KvError| ApiError::Platform(format!("kv: {e}"));
+    let stored = serde_json::to_string(&meta).map_err(|e| ApiError::Platform(e.to_string()))?;
+    store
+        .put("meta", stored)
+        .map_err(kv_err)?
+        .execute()
+        .await
+        .map_err(kv_err)?;
+    Ok(meta)
+}
+
+async fn fetch_list(url: &str) -> Result<StatusList, String> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get);
+    let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let mut response = Fetch::Request(request)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status_code() != 200 {
+        return Err(format!("status list answered {}", response.status_code()));
+    }
+    let text = response.text().await.map_err(|e| e.to_string())?;
+    StatusList::parse(&text).map_err(|_| "the status list is not in Google's shape".to_string())
+}

@@ -1,0 +1,164 @@
+// Real chip formats end to end in workerd: binds and verifications with
+// Android Key Attestation and Apple App Attest through the project's
+// client, the attestation status list refreshed by the Cron Trigger from an
+// intercepted fetch, and the configuration that refuses to start unsafe.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "./lib/worker.mjs";
+import { refusal, subscriber } from "./lib/phone.mjs";
+import { attestedPhone } from "./lib/attested-phone.mjs";
+
+let w;
+before(async () => { w = await startWorker(); });
+after(() => w.dispose());
+
+async function bind(p, s, world = w) {
+  const { registrationId } = await p.client.startRegistration(s.number);
+  return p.client.completeBinding(registrationId, await world.otp(s.number));
+}
+
+for (const format of ["android-key", "apple-appattest"]) {
+  test(`${format}: bind with the attestation, then verify and unbind with the attested key`, async () => {
+    const s = subscriber();
+    const p = attestedPhone(w.url, { format, sim: s.simA });
+    const bound = await bind(p, s);
+    assert.equal(bound.status, "active");
+    const sent = p.lastRequest().evidence.chip;
+    assert.equal(sent.format, format);
+    assert.equal(sent.key_id, p.chip.keyId);
+    assert.ok(sent.certificate_chain || sent.attestation, "the first bind carries the attestation");
+    for (let i = 0; i < 2; i++) {
+      const grant = await p.client.verify(bound.bindingId);
+      assert.equal(grant.tokenType, "SimBind-Grant");
+      const chip = p.lastRequest().chip;
+      assert.deepEqual(Object.keys(chip).sort(), ["format", "key_id"], "verify sends only the key id");
+    }
+    const record = await w.bindingRecord(bound.bindingId);
+    assert.equal(record.chip_format, format);
+    if (format === "apple-appattest") {
+      assert.ok(record.attestation_receipt, "the App Attest receipt is kept with the binding");
+      assert.equal(record.counter, 3, "the counter is the assertions' (bind 1, verify 2 and 3)");
+    }
+    const unbound = await p.client.unbind(bound.bindingId);
+    assert.equal(unbound.status, "revoked");
+  });
+}
+
+test("apple-appattest: a replayed or lower assertion counter is refused and counts as authentic", async () => {
+  const s = subscriber();
+  const p = attestedPhone(w.url, { format: "apple-appattest", sim: s.simA });
+  const bound = await bind(p, s);
+  await p.client.verify(bound.bindingId);
+  p.setCounter(0); // the next assertion carries counter 1 again
+  const e = await refusal(p.client.verify(bound.bindingId));
+  assert.equal(e.code, "counter_replayed");
+  const record = await w.bindingRecord(bound.bindingId);
+  assert.equal(record.consecutive_failures, 1, "the bound key signed it: it counts");
+});
+
+test("android-key: an unlocked phone is refused at bind with its own code", async () => {
+  const s = subscriber();
+  const p = attestedPhone(w.url, { format: "android-key", sim: s.simA, unlocked: true });
+  const e = await refusal(bind(p, s));
+  assert.equal(e.code, "attestation_device_not_locked");
+  assert.equal(e.status, 403);
+});
+
+test("a key that was never attested cannot bind; the bound key re-proves without one", async () => {
+  const s = subscriber();
+  const p = attestedPhone(w.url, { format: "android-key", sim: s.simA });
+  p.bridge.chipAttest = undefined; // a bridge that cannot attest
+  const e = await refusal(bind(p, s));
+  assert.equal(e.code, "attestation_required");
+  const q = attestedPhone(w.url, { format: "android-key", sim: s.simA });
+  const first = await bind(q, s);
+  // A new SIM on the same phone: the bound key re-proves the number.
+  q.bridge.simInfo = () => ({ ...s.simB });
+  const again = await bind(q, s);
+  assert.equal(again.bindingId, first.bindingId);
+  assert.equal(again.rebound, true);
+  assert.equal(q.lastRequest().evidence.chip.certificate_chain, undefined, "no second attestation");
+});
+
+test("an attestation is bound to its own bind: replayed into another registration it is refused", async () => {
+  const s = subscriber();
+  const p = attestedPhone(w.url, { format: "android-key", sim: s.simA });
+  const { registrationId } = await p.client.startRegistration(s.number);
+  const code = await w.otp(s.number);
+  // Capture the first bind's attested request without sending it, by making
+  // the bind fail on a wrong code first; then replay its chain elsewhere.
+  const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+  await refusal(p.client.completeBinding(registrationId, wrong));
+  const chain = p.lastRequest().evidence.chip.certificate_chain;
+  assert.ok(chain);
+  const again = await p.client.startRegistration(s.number);
+  p.forgetAttestation();
+  p.bridge.chipAttest = () => ({ format: "android-key", keyId: p.chip.keyId, certificateChain: chain });
+  const e = await refusal(p.client.completeBinding(again.registrationId, await w.otp(s.number)));
+  assert.equal(e.code, "attestation_challenge_mismatch");
+});
+
+test("the Cron Trigger refreshes the status list from its URL; a listed certificate is refused", async () => {
+  const served = [];
+  const status = (serial) => ({ entries: { [serial]: { status: "REVOKED", reason: "KEY_COMPROMISE" } } });
+  let list = status("7e57"); // the test intermediate's serial
+  const sw = await startWorker({
+    bindings: { ATTESTATION_STATUS_FAIL_CLOSED: "true" },
+    outboundService: async (request) => {
+      served.push(request.url);
+      return new Response(JSON.stringify(list), { headers: { "content-type": "application/json" } });
+    },
+  });
+  try {
+    const s = subscriber();
+    // Never refreshed: fail closed.
+    const p = attestedPhone(sw.url, { format: "android-key", sim: s.simA });
+    assert.equal((await refusal(bind(p, s, sw))).code, "attestation_status_unavailable");
+    const worker = await sw.mf.getWorker();
+    await worker.scheduled({ cron: "17 * * * *" });
+    assert.deepEqual(served, ["https://android.googleapis.com/attestation/status"]);
+    const kv = await sw.mf.getKVNamespace("ATTESTATION_STATUS");
+    assert.ok(await kv.get("serial:7e57"), "one KV entry per listed serial");
+    const admin = { authorization: "Bearer dev-only-admin-token" };
+    const meta = await (await fetch(`${sw.url}/v1/admin/attestation-status`, { headers: admin })).json();
+    assert.equal(meta.entries, 1);
+    assert.equal(meta.stale, false);
+    const q = attestedPhone(sw.url, { format: "android-key", sim: s.simA });
+    assert.equal((await refusal(bind(q, s, sw))).code, "attestation_revoked");
+    // Taken off the list at the next refresh: binds again.
+    list = status("abcdef");
+    await worker.scheduled({ cron: "17 * * * *" });
+    assert.equal(await kv.get("serial:7e57"), null, "removed entries are deleted");
+    const r = attestedPhone(sw.url, { format: "android-key", sim: s.simA });
+    assert.equal((await bind(r, s, sw)).status, "active");
+  } finally {
+    await sw.dispose();
+  }
+});
+
+test("a deployment that accepts a real format without an allow-list refuses to start", async () => {
+  for (const [format, bindings] of [
+    ["android-key", { ANDROID_POLICY: undefined }],
+    ["apple-appattest", { APPLE_APP_IDS: "" }],
+  ]) {
+    const sw = await startWorker({ bindings: { CHIP_FORMATS: format, ...bindings } });
+    try {
+      const res = await fetch(`${sw.url}/v1/health`);
+      assert.equal(res.status, 503, format);
+      assert.equal((await res.json()).code, "misconfigured");
+    } finally {
+      await sw.dispose();
+    }
+  }
+});
+
+test("a format the deployment does not accept is refused at bind", async () => {
+  const sw = await startWorker({ bindings: { CHIP_FORMATS: "simbind-p256" } });
+  try {
+    const s = subscriber();
+    const p = attestedPhone(sw.url, { format: "apple-appattest", sim: s.simA });
+    assert.equal((await refusal(bind(p, s, sw))).code, "attestation_format_not_allowed");
+  } finally {
+    await sw.dispose();
+  }
+});
