@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { buildTranscript } from "../wasm-client/pkg/node.js";
+import { bindAttestationChallenge, buildTranscript } from "../wasm-client/pkg/node.js";
 
 const doc = readFileSync(new URL("../docs/PROTOCOL.md", import.meta.url), "utf8");
 const block = doc.slice(doc.indexOf("<!-- BEGIN TEST VECTORS -->"), doc.indexOf("<!-- END TEST VECTORS -->"));
@@ -75,4 +75,42 @@ test("challenge and hash vectors match Node's own HMAC-SHA256", async () => {
   const o = vectors.otp_hash;
   const otp = createHmac("sha256", o.key_utf8).update(Buffer.concat([field("SIMBIND-OTP"), field(o.registration_id), field(o.code)])).digest("base64url");
   assert.equal(otp, o.hash_b64url);
+});
+
+test("attested-chip vectors: the client derives the bind challenge and encodes real-format transcripts", async () => {
+  const { createHash, createPublicKey, verify } = await import("node:crypto");
+  const a = vectors.attested_chips;
+  const b = a.bind_attestation_challenge;
+  const derived = bindAttestationChallenge(hex(b.challenge_hex).toString("base64url"), b.audience, b.registration_id);
+  assert.equal(Buffer.from(derived).toString("hex"), b.attestation_challenge_hex);
+  // And from this document alone: SHA-256 of the four length-prefixed fields.
+  const field = (x) => { const len = Buffer.alloc(4); len.writeUInt32BE(Buffer.byteLength(x)); return Buffer.concat([len, Buffer.from(x)]); };
+  const own = createHash("sha256").update(Buffer.concat([field("SIMBIND-ATTEST-BIND"), field(hex(b.challenge_hex)), field(b.audience), field(b.registration_id)])).digest("hex");
+  assert.equal(own, b.attestation_challenge_hex);
+  for (const v of a.transcripts) {
+    const point = hex(v.chip_public_key_uncompressed_hex);
+    assert.equal(createHash("sha256").update(point).digest("base64url"), v.key_id, "key id = SHA-256 of the point");
+    const chip = { format: v.format, keyId: v.key_id };
+    const sim = { iccid: v.iccid, imsi: v.imsi, msisdn: v.msisdn };
+    const bytes = buildTranscript(v.ceremony, hex(v.challenge_hex).toString("base64url"), v.audience, v.subject, chip, sim, v.counter);
+    assert.equal(Buffer.from(bytes).toString("hex"), v.transcript_hex);
+    const key = createPublicKey({ key: { kty: "EC", crv: "P-256", x: point.subarray(1, 33).toString("base64url"), y: point.subarray(33).toString("base64url") }, format: "jwk" });
+    if (v.format === "android-key") {
+      assert.ok(verify("sha256", bytes, { key, dsaEncoding: "ieee-p1363" }, hex(v.chip_signature_hex)));
+    } else {
+      // The assertion: CBOR {signature, authenticatorData}; the signature is
+      // ECDSA (DER) over SHA-256(authenticatorData || SHA-256(transcript)).
+      const clientDataHash = createHash("sha256").update(bytes).digest();
+      assert.equal(clientDataHash.toString("hex"), v.client_data_hash_hex);
+      const assertion = hex(v.assertion_hex);
+      const at = (name) => assertion.indexOf(Buffer.from(name)) + name.length;
+      const byteString = (i) => (assertion[i] === 0x58 ? assertion.subarray(i + 2, i + 2 + assertion[i + 1]) : assertion.subarray(i + 1, i + 1 + (assertion[i] & 0x1f)));
+      const signature = byteString(at("signature"));
+      const authData = byteString(at("authenticatorData"));
+      assert.equal(authData.readUInt32BE(33), v.assertion_counter);
+      assert.deepEqual(authData.subarray(0, 32), createHash("sha256").update(v.app_id).digest());
+      const nonce = createHash("sha256").update(Buffer.concat([authData, clientDataHash])).digest();
+      assert.ok(verify("sha256", nonce, { key, dsaEncoding: "der" }, signature));
+    }
+  }
 });

@@ -9,6 +9,9 @@
     clippy::indexing_slicing
 )]
 
+#[path = "../tests/common/issuer.rs"]
+mod issuer;
+
 use serde_json::{Value, json};
 use simbind_core::attestation::vendor;
 use simbind_core::challenge::{self, ChallengeKeyring};
@@ -82,6 +85,81 @@ fn transcript_vector(
     })
 }
 
+/// Vectors for the real chip formats (PROTOCOL.md §2): the bind
+/// attestation challenge, and verify transcripts of an `android-key` chip
+/// (signed) and an `apple-appattest` chip (answered with an assertion).
+fn attested_vectors() -> Value {
+    use sha2::{Digest, Sha256};
+    use simbind_core::attestation::{bind_challenge, key_id};
+    let challenge: Vec<u8> = (0u8..48).collect();
+    let sim = SimIdentity {
+        iccid: Iccid::parse("8944100000000000018").expect("valid"),
+        imsi: Imsi::parse("234150000000001").expect("valid"),
+        msisdn: PhoneNumber::parse("+447700900123").expect("valid"),
+    };
+    let subject = "bnd_AQEBAQEBAQEBAQEBAQEBAQ";
+    let transcript = |key: &SecretKey, counter: u64| {
+        let id = ChipSerial::parse(&key_id(&key.public_key())).expect("a key id is a valid serial");
+        Transcript {
+            ceremony: Ceremony::Verify,
+            challenge: &challenge,
+            audience: "simbind-dev",
+            subject,
+            transaction: &[],
+            chip_serial: &id,
+            chip_public_key: None,
+            sim: &sim,
+            sim_public_key: None,
+            counter,
+        }
+        .encode()
+    };
+    let android = key(0x55);
+    let android_transcript = transcript(&android, 2);
+    let apple = key(0x66);
+    let apple_transcript = transcript(&apple, 0);
+    let apple_signer = p256::ecdsa::SigningKey::from_slice(&apple.to_bytes()).expect("scalar");
+    let client_data_hash = Sha256::digest(&apple_transcript);
+    let app_id = "ABCDE12345.com.example.bank";
+    let assertion = issuer::apple_assertion(&apple_signer, app_id, &client_data_hash, 5);
+    let base = |key: &SecretKey, format: &str| {
+        json!({
+            "format": format,
+            "ceremony": "verify",
+            "challenge_hex": hex(&challenge),
+            "audience": "simbind-dev",
+            "subject": subject,
+            "chip_secret_key_hex": hex(&key.to_bytes()),
+            "chip_public_key_uncompressed_hex": hex(&key.public_key().to_uncompressed()),
+            "key_id": key_id(&key.public_key()),
+            "iccid": "8944100000000000018",
+            "imsi": "234150000000001",
+            "msisdn": "+447700900123",
+        })
+    };
+    let mut android_v = base(&android, "android-key");
+    android_v["counter"] = json!(2);
+    android_v["transcript_hex"] = json!(hex(&android_transcript));
+    android_v["chip_signature_hex"] = json!(hex(&android.sign(&android_transcript).to_bytes()));
+    let mut apple_v = base(&apple, "apple-appattest");
+    apple_v["counter"] = json!(0);
+    apple_v["transcript_hex"] = json!(hex(&apple_transcript));
+    apple_v["app_id"] = json!(app_id);
+    apple_v["client_data_hash_hex"] = json!(hex(&client_data_hash));
+    apple_v["assertion_counter"] = json!(5);
+    apple_v["assertion_hex"] = json!(hex(&assertion));
+    json!({
+        "bind_attestation_challenge": {
+            "challenge_hex": hex(&challenge),
+            "audience": "simbind-dev",
+            "registration_id": "reg_AAAAAAAAAAAAAAAAAAAAAA",
+            "attestation_challenge_hex":
+                hex(&bind_challenge(&challenge, "simbind-dev", "reg_AAAAAAAAAAAAAAAAAAAAAA")),
+        },
+        "transcripts": [android_v, apple_v],
+    })
+}
+
 /// The worked example of PROTOCOL.md §4: what a bank's backend hashes for
 /// "pay 42.00 EUR to ACME Ltd" before asking for a challenge.
 fn payment() -> Vec<u8> {
@@ -129,6 +207,7 @@ fn main() {
     let not_after = 1_900_000_000u64;
     let cert = vendor::certify(certified, "acme", &root, not_after);
     let vectors = json!({
+        "attested_chips": attested_vectors(),
         "transcripts": [
             transcript_vector(Ceremony::Bind, None, 1, &[]),
             transcript_vector(Ceremony::Verify, Some(key(0x44)), 2, &[]),

@@ -189,6 +189,66 @@ fn grant_vector_is_reproduced_and_verifies() {
 }
 
 #[test]
+fn attested_chip_vectors_encode_and_verify() {
+    use sha2::{Digest, Sha256};
+    use simbind_core::attestation::{apple_appattest, bind_challenge, key_id};
+    let all = vectors();
+    let a = &all["attested_chips"];
+    let b = &a["bind_attestation_challenge"];
+    assert_eq!(
+        hex::encode(bind_challenge(
+            &bytes(&b["challenge_hex"]),
+            text(&b["audience"]),
+            text(&b["registration_id"]),
+        )),
+        text(&b["attestation_challenge_hex"])
+    );
+    let transcripts = a["transcripts"].as_array().unwrap();
+    assert_eq!(transcripts.len(), 2);
+    for v in transcripts {
+        let chip = SecretKey::from_bytes(&bytes(&v["chip_secret_key_hex"])).unwrap();
+        let public = PublicKey::from_sec1(&bytes(&v["chip_public_key_uncompressed_hex"])).unwrap();
+        assert_eq!(chip.public_key(), public);
+        assert_eq!(key_id(&public), text(&v["key_id"]));
+        let sim = SimIdentity {
+            iccid: Iccid::parse(text(&v["iccid"])).unwrap(),
+            imsi: Imsi::parse(text(&v["imsi"])).unwrap(),
+            msisdn: PhoneNumber::parse(text(&v["msisdn"])).unwrap(),
+        };
+        let encoded = Transcript {
+            ceremony: Ceremony::from_label(text(&v["ceremony"])).unwrap(),
+            challenge: &bytes(&v["challenge_hex"]),
+            audience: text(&v["audience"]),
+            subject: text(&v["subject"]),
+            transaction: &[],
+            chip_serial: &ChipSerial::parse(text(&v["key_id"])).unwrap(),
+            chip_public_key: None,
+            sim: &sim,
+            sim_public_key: None,
+            counter: v["counter"].as_u64().unwrap(),
+        }
+        .encode();
+        assert_eq!(hex::encode(&encoded), text(&v["transcript_hex"]));
+        if text(&v["format"]) == "android-key" {
+            let signature = Signature::from_bytes(&bytes(&v["chip_signature_hex"])).unwrap();
+            assert!(public.verify(&encoded, &signature));
+        } else {
+            assert_eq!(v["counter"], 0, "App Attest transcripts carry counter 0");
+            let hash = Sha256::digest(&encoded);
+            assert_eq!(hex::encode(hash), text(&v["client_data_hash_hex"]));
+            let counter = apple_appattest::verify_assertion(
+                &bytes(&v["assertion_hex"]),
+                &hash,
+                &public.to_uncompressed(),
+                &[text(&v["app_id"]).to_string()],
+            );
+            assert_eq!(counter, Ok(5));
+            assert_eq!(v["assertion_counter"], 5);
+        }
+    }
+}
+
+#[test]
 fn document_matches_the_generator_output() {
     let out = std::process::Command::new(env!("CARGO"))
         .args(["run", "-q", "-p", "simbind-core", "--example", "vectors"])
