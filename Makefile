@@ -55,6 +55,8 @@ test: setup lint test-rust test-wasm test-e2e
 
 bench: build
 	cargo bench -p simbind-core --bench protocol
+	cargo bench -p simbind-core --bench attestation
+	cd wasm-client && wasm-pack test --node --release --test cost -- --include-ignored 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
 	node tests/bench/verify-roundtrip.mjs
 	node tests/bench/concurrent-verify.mjs
 

@@ -100,10 +100,14 @@ test("an attestation is bound to its own bind: replayed into another registratio
 
 test("the Cron Trigger refreshes the status list from its URL; a listed certificate is refused", async () => {
   const served = [];
-  const status = (serial) => ({ entries: { [serial]: { status: "REVOKED", reason: "KEY_COMPROMISE" } } });
-  let list = status("7e57"); // the test intermediate's serial
+  const status = (...serials) => ({
+    entries: Object.fromEntries(serials.map((s) => [s, { status: "REVOKED", reason: "KEY_COMPROMISE" }])),
+  });
+  let list = status("7e57", "5ca1ab1e"); // the test intermediate's serial, and another
   const sw = await startWorker({
-    bindings: { ATTESTATION_STATUS_FAIL_CLOSED: "true" },
+    // Two KV writes a run: the list (2 entries) lands in one run, the later
+    // change (one added, two removed) takes two.
+    bindings: { ATTESTATION_STATUS_FAIL_CLOSED: "true", ATTESTATION_STATUS_WRITES_PER_RUN: "2" },
     outboundService: async (request) => {
       served.push(request.url);
       return new Response(JSON.stringify(list), { headers: { "content-type": "application/json" } });
@@ -115,20 +119,27 @@ test("the Cron Trigger refreshes the status list from its URL; a listed certific
     const p = attestedPhone(sw.url, { format: "android-key", sim: s.simA });
     assert.equal((await refusal(bind(p, s, sw))).code, "attestation_status_unavailable");
     const worker = await sw.mf.getWorker();
-    await worker.scheduled({ cron: "17 * * * *" });
+    await worker.scheduled({ cron: "*/15 * * * *" });
     assert.deepEqual(served, ["https://android.googleapis.com/attestation/status"]);
     const kv = await sw.mf.getKVNamespace("ATTESTATION_STATUS");
     assert.ok(await kv.get("serial:7e57"), "one KV entry per listed serial");
     const admin = { authorization: "Bearer dev-only-admin-token" };
     const meta = await (await fetch(`${sw.url}/v1/admin/attestation-status`, { headers: admin })).json();
-    assert.equal(meta.entries, 1);
+    assert.equal(meta.entries, 2);
+    assert.equal(meta.pending, 0);
     assert.equal(meta.stale, false);
     const q = attestedPhone(sw.url, { format: "android-key", sim: s.simA });
     assert.equal((await refusal(bind(q, s, sw))).code, "attestation_revoked");
-    // Taken off the list at the next refresh: binds again.
+    // Taken off the list: the change is applied over two runs, then binds again.
     list = status("abcdef");
-    await worker.scheduled({ cron: "17 * * * *" });
+    await worker.scheduled({ cron: "*/15 * * * *" });
+    const half = await (await fetch(`${sw.url}/v1/admin/attestation-status`, { headers: admin })).json();
+    assert.equal(half.pending, 1, "three changes, two writes a run");
+    await worker.scheduled({ cron: "*/15 * * * *" });
     assert.equal(await kv.get("serial:7e57"), null, "removed entries are deleted");
+    assert.ok(await kv.get("serial:abcdef"));
+    const done = await (await fetch(`${sw.url}/v1/admin/attestation-status`, { headers: admin })).json();
+    assert.deepEqual([done.entries, done.pending], [1, 0]);
     const r = attestedPhone(sw.url, { format: "android-key", sim: s.simA });
     assert.equal((await bind(r, s, sw)).status, "active");
   } finally {

@@ -218,7 +218,7 @@ function renderPhone() {
   $("chip-card").classList.toggle("cloned", cloned);
   $("chip-note").textContent = cloned
     ? "CLONED chip: another key pair claiming this serial, with a counter far ahead."
-    : "Non-extractable WebCrypto P-256 key, kept in this browser's IndexedDB.";
+    : "Non-extractable WebCrypto P-256 key, kept in this browser's IndexedDB (format simbind-p256: a software chip for this demo; real phones prove theirs with Android Key Attestation or Apple App Attest).";
   const hasSims = Boolean(s.sims);
   $("sims").hidden = !hasSims;
   $("tray-empty").hidden = hasSims;

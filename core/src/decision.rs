@@ -12,6 +12,7 @@ use crate::api::{ChipSignature, Claims, Evidence};
 use crate::attestation::vendor::{Certified, RevokedChips, VendorRoots};
 use crate::attestation::{
     self, AttestationPolicy, AttestationRefusal, ChipFormat, StatusFacts, apple_appattest,
+    simbind_p256,
 };
 use crate::binding::{BindingRecord, BindingStatus, RegistrationRecord, SimHashes};
 use crate::challenge::{self, ChallengeKeyring};
@@ -122,7 +123,7 @@ impl Context<'_> {
                     })
             }
             (ChipFormat::SimbindP256 | ChipFormat::AndroidKey, ChipSignature::Ecdsa(signature))
-                if key.verify(transcript, signature) =>
+                if simbind_p256::verify(key, transcript, signature) =>
             {
                 Ok(evidence.claims.counter)
             }

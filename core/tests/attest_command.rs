@@ -97,6 +97,14 @@ fn android_verdicts_match_the_provenance_table() {
             "tee",
         ),
     ];
+    // deviceLocked written as BER 0x01; its 89-byte challenge read from the leaf.
+    let (code, v) = android(
+        "invalid_malformed_rot_device_locked.pem",
+        "019b115a17fdf26b371309467080d0aec1b5a0c1c6a7a3350b920560659fa79b97a21a751a9bf9f031323b99253619dcc4c31a4a8aba0335006321620f2c70b3e80f0c504f6474b5f487898fe5877cf2d9d7c2cd255e235fa7",
+        "1770940800",
+        None,
+    );
+    assert_eq!((code, &v["deviceLocked"]), (0, &Value::Bool(true)), "{v}");
     for (file, challenge, at, verdict, level) in rows {
         let (code, v) = android(file, &challenge, at, None);
         assert_eq!(

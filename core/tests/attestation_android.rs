@@ -378,6 +378,12 @@ fn a_chain_out_of_order_or_padded_is_refused() {
     let mut long = c.clone();
     long.extend(c.clone());
     assert_eq!(check_with(&long, &s, &strict(), s.at), Err(R::Malformed));
+    // Six certificates (the root repeated) is the most a chain may have.
+    let mut six = c.clone();
+    six.push(c[4].clone());
+    assert!(check_with(&six, &s, &strict(), s.at).is_ok());
+    six.push(c[4].clone());
+    assert_eq!(check_with(&six, &s, &strict(), s.at), Err(R::Malformed));
     let mut junk = c.clone();
     junk[1] = b"not a certificate".to_vec();
     assert_eq!(check_with(&junk, &s, &strict(), s.at), Err(R::Malformed));
@@ -520,4 +526,104 @@ fn a_revoked_or_suspended_certificate_in_the_chain_is_refused() {
         s.at,
     );
     assert_eq!(got, Err(R::Revoked));
+}
+
+#[test]
+fn a_policy_is_read_from_its_json_shape_strict_where_silent() {
+    let strict = AndroidPolicy::from_json("{}").unwrap();
+    assert_eq!(
+        strict,
+        AndroidPolicy {
+            allowed_apps: None,
+            ..AndroidPolicy::default()
+        },
+        "absent fields are the strict default; an absent list leaves the app unchecked"
+    );
+    let digest = "10:39:38:EE:45:37:E5:9E:8E:E7:92:F6:54:50:4F:B8:34:6F:C6:B3:46:D0:BB:C4:41:5F:C3:39:FC:FC:8E:C1";
+    let json = format!(
+        r#"{{"minSecurityLevel": "strongbox", "requireLocked": false, "requireVerifiedBoot": false,
+            "allowedApps": [{{"package": "com.google.android.attestation", "signingCertSha256": "{digest}"}}]}}"#
+    );
+    let got = AndroidPolicy::from_json(&json).unwrap();
+    assert_eq!(got.min_level, SecurityLevel::StrongBox);
+    assert!(!got.require_locked && !got.require_verified_boot);
+    let apps = got.allowed_apps.unwrap();
+    assert_eq!(apps[0].package, "com.google.android.attestation");
+    assert_eq!(
+        apps[0].signing_cert_sha256.to_vec(),
+        common::attestation::unb64("EDk47kU35Z6O55L2VFBPuDRvxrNG0LvEQV/DOfz8jsE="),
+        "hex with colons, either case"
+    );
+    let tee = AndroidPolicy::from_json(r#"{"minSecurityLevel": "tee"}"#).unwrap();
+    assert_eq!(tee.min_level, SecurityLevel::TrustedEnvironment);
+    use simbind_core::attestation::android_key::PolicyError;
+    let app =
+        |d: &str| format!(r#"{{"allowedApps": [{{"package": "p", "signingCertSha256": "{d}"}}]}}"#);
+    for (bad, why) in [
+        (
+            r#"{"minSecurityLevel": "software"}"#.to_string(),
+            PolicyError::Level,
+        ),
+        (
+            r#"{"minSecurityLevel": "hsm"}"#.to_string(),
+            PolicyError::Level,
+        ),
+        (
+            r#"{"requireLocked": "yes"}"#.to_string(),
+            PolicyError::Shape,
+        ),
+        (r#"{"unknown": true}"#.to_string(), PolicyError::Shape),
+        (app(&"ab".repeat(31)), PolicyError::Digest),
+        (app(&"ab".repeat(33)), PolicyError::Digest),
+        (app(&format!("{}zz", "ab".repeat(31))), PolicyError::Digest),
+        (app(&format!("{}+1", "ab".repeat(31))), PolicyError::Digest),
+    ] {
+        assert_eq!(AndroidPolicy::from_json(&bad), Err(why), "{bad}");
+    }
+    let exact = AndroidPolicy::from_json(&app(&"0f".repeat(32))).unwrap();
+    assert_eq!(
+        exact.allowed_apps.unwrap()[0].signing_cert_sha256,
+        [0x0f; 32]
+    );
+}
+
+#[test]
+fn levels_and_boot_states_have_stable_labels() {
+    let levels = [
+        (SecurityLevel::Software, "software"),
+        (SecurityLevel::TrustedEnvironment, "tee"),
+        (SecurityLevel::StrongBox, "strongbox"),
+    ];
+    for (level, label) in levels {
+        assert_eq!(level.label(), label);
+        assert_eq!(SecurityLevel::from_label(label), Some(level));
+    }
+    assert_eq!(SecurityLevel::from_label("TEE"), None);
+    assert!(SecurityLevel::Software < SecurityLevel::TrustedEnvironment);
+    assert!(SecurityLevel::TrustedEnvironment < SecurityLevel::StrongBox);
+    for (state, label) in [
+        (BootState::Verified, "verified"),
+        (BootState::SelfSigned, "self_signed"),
+        (BootState::Unverified, "unverified"),
+        (BootState::Failed, "failed"),
+    ] {
+        assert_eq!(state.label(), label);
+    }
+}
+
+#[test]
+fn oversized_rsa_keys_are_refused_before_any_arithmetic() {
+    use simbind_core::attestation::x509;
+    let spki = std::fs::read(format!("{}/rsa-8192.spki.der", common::attestation::DIR)).unwrap();
+    let sha256_rsa = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+    assert_eq!(
+        x509::verify(&spki, sha256_rsa, b"m", &[1; 1024]),
+        Err(R::UnsupportedKey)
+    );
+    // Google's own RSA root is 4096 bits and is accepted as a key.
+    let root = GOOGLE_ROOTS[0];
+    assert_eq!(
+        x509::verify(root, sha256_rsa, b"m", &[1; 512]),
+        Err(R::SignatureInvalid)
+    );
 }

@@ -321,3 +321,44 @@ fn authenticator_data_without_attested_credential_data_is_malformed() {
         );
     }
 }
+
+#[test]
+fn environment_labels_are_the_configuration_words() {
+    assert_eq!(Environment::Production.label(), "production");
+    assert_eq!(Environment::Development.label(), "development");
+    for e in [Environment::Production, Environment::Development] {
+        assert_eq!(Environment::from_label(e.label()), Some(e));
+    }
+    assert_eq!(Environment::from_label("sandbox"), None);
+    assert_eq!(
+        &Environment::Production.aaguid(),
+        b"appattest\0\0\0\0\0\0\0"
+    );
+    assert_eq!(&Environment::Development.aaguid(), b"appattestdevelop");
+}
+
+#[test]
+fn the_leaf_is_valid_from_its_first_to_its_last_second() {
+    use simbind_core::attestation::x509::Cert;
+    for s in samples() {
+        let (start, len) = locate(&s.attestation)[0];
+        let leaf = Cert::parse(&s.attestation[start..start + len]).unwrap();
+        let (not_before, not_after) = leaf.validity();
+        assert!(not_before <= s.at && s.at <= not_after, "{}", s.name);
+        for at in [not_before, not_after] {
+            assert!(
+                check(&s, &s.attestation, &policy(&s), at).is_ok(),
+                "{}: at {at}",
+                s.name
+            );
+        }
+        for at in [not_before - 1, not_after + 1] {
+            assert_eq!(
+                check(&s, &s.attestation, &policy(&s), at),
+                Err(R::Expired),
+                "{}",
+                s.name
+            );
+        }
+    }
+}

@@ -664,3 +664,121 @@ fn wire_shapes_are_checked_per_format() {
         Err("invalid_chip_shape")
     );
 }
+
+#[test]
+fn every_boot_state_and_level_reads_as_keystore_wrote_it() {
+    use simbind_core::attestation::android_key::{self, AndroidPolicy};
+    use simbind_core::attestation::key_description::{BootState, SecurityLevel};
+    let root = issuer::test_root_spki();
+    let lenient = AndroidPolicy {
+        require_locked: false,
+        require_verified_boot: false,
+        allowed_apps: None,
+        ..AndroidPolicy::default()
+    };
+    let key = chip_key(0x45);
+    let check = |spec: &AndroidSpec| {
+        let chain = issuer::android_chain(&key, spec);
+        android_key::verify(
+            &chain,
+            &spec.challenge,
+            &[root.as_slice()],
+            &|_| false,
+            &lenient,
+            NOW,
+        )
+    };
+    for (code, state) in [
+        (0, BootState::Verified),
+        (1, BootState::SelfSigned),
+        (2, BootState::Unverified),
+        (3, BootState::Failed),
+    ] {
+        let mut spec = AndroidSpec::new(b"c");
+        spec.boot_state = code;
+        assert_eq!(check(&spec).unwrap().boot_state, state);
+    }
+    let mut spec = AndroidSpec::new(b"c");
+    spec.boot_state = 4;
+    assert_eq!(check(&spec), Err(R::Malformed), "an unknown boot state");
+    for (code, level) in [
+        (1, SecurityLevel::TrustedEnvironment),
+        (2, SecurityLevel::StrongBox),
+    ] {
+        let mut spec = AndroidSpec::new(b"c");
+        spec.level = code;
+        assert_eq!(check(&spec).unwrap().level, level);
+    }
+    let mut spec = AndroidSpec::new(b"c");
+    spec.level = 3;
+    assert_eq!(check(&spec), Err(R::Malformed), "an unknown security level");
+    let mut spec = AndroidSpec::new(b"c");
+    spec.locked = false;
+    assert!(!check(&spec).unwrap().device_locked);
+}
+
+#[test]
+fn keystore_integers_are_read_whole_and_refused_when_they_do_not_fit() {
+    use simbind_core::attestation::android_key::{self, AndroidPolicy};
+    let root = issuer::test_root_spki();
+    let policy = AndroidPolicy {
+        allowed_apps: None,
+        ..AndroidPolicy::default()
+    };
+    let key = chip_key(0x46);
+    let check = |content: Option<Vec<u8>>, origin: u64| {
+        let mut spec = AndroidSpec::new(b"c");
+        spec.origin = origin;
+        spec.origin_content = content;
+        let chain = issuer::android_chain(&key, &spec);
+        android_key::verify(&chain, b"c", &[root.as_slice()], &|_| false, &policy, NOW).map(|_| ())
+    };
+    assert_eq!(check(None, 0), Ok(()), "origin 0: generated");
+    // Multi-byte values are read in full: none of these is 0 (generated).
+    for origin in [256, 0x0100_0000_0000_0000, 1 << 63] {
+        assert_eq!(
+            check(None, origin),
+            Err(R::SecurityLevel),
+            "origin {origin:#x}"
+        );
+    }
+    for (content, why) in [
+        (vec![], "empty"),
+        (vec![0x80], "negative"),
+        (vec![0x01, 0, 0, 0, 0, 0, 0, 0, 0], "wider than 64 bits"),
+    ] {
+        assert_eq!(check(Some(content), 0), Err(R::Malformed), "{why}");
+    }
+}
+
+#[test]
+fn a_certificate_of_the_largest_size_parses_and_one_byte_more_does_not() {
+    use simbind_core::attestation::x509::{self, MAX_CERT_LEN};
+    let leaf = |seed: u8, padding: usize| {
+        let mut spec = AndroidSpec::new(b"c");
+        spec.leaf_padding = padding;
+        issuer::android_chain(&chip_key(seed), &spec).remove(0)
+    };
+    // Signatures vary by a byte or two: find a key and a padding that land
+    // on the limit exactly.
+    let start = MAX_CERT_LEN - leaf(0x47, 1).len() + 8;
+    let exact = (0x47..0x67)
+        .flat_map(|seed| (start - 30..start).map(move |p| (seed, p)))
+        .map(|(seed, p)| leaf(seed, p))
+        .find(|c| c.len() == MAX_CERT_LEN)
+        .expect("a certificate of exactly the limit");
+    assert!(x509::Cert::parse(&exact).is_ok());
+    let over = leaf(0x47, start);
+    assert!(over.len() > MAX_CERT_LEN && over.len() < MAX_CERT_LEN + 16);
+    assert_eq!(x509::Cert::parse(&over).err(), Some(R::Malformed));
+}
+
+#[test]
+fn the_app_attest_nonce_must_sit_in_its_documented_structure() {
+    let world = world();
+    assert_eq!(
+        apple_bind(&world, &chip_key(0x48), |s| s.nonce_outer_tag = 0x31),
+        Err(R::Malformed.into()),
+        "a SET where a SEQUENCE belongs"
+    );
+}

@@ -4,8 +4,8 @@
 //! worst) and read one serial at a time by each bind.
 //!
 //! KV layout (namespace `ATTESTATION_STATUS`): `serial:<hex>` → the entry's
-//! JSON, `list` → the whole list as last stored (so a refresh writes only
-//! the entries that changed), `meta` → `{refreshed_at, entries, last_error}`.
+//! JSON, `list` → every entry as stored in KV (so a refresh writes only what
+//! changed), `meta` → `{refreshed_at, entries, pending, last_error}`.
 
 use serde::{Deserialize, Serialize};
 use simbind_core::api::EvidenceRequest;
@@ -35,6 +35,8 @@ pub struct StatusConfig {
     pub max_age: u64,
     /// Refuse Android binds while the list is not current.
     pub fail_closed: bool,
+    /// KV writes one refresh may make (the rest wait for the next run).
+    pub writes_per_run: usize,
 }
 
 fn misconfigured(what: &str) -> ApiError {
@@ -145,10 +147,19 @@ pub fn status_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<StatusCon
             ));
         }
     };
+    let writes_per_run = match var("ATTESTATION_STATUS_WRITES_PER_RUN") {
+        None => 900,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=900).contains(n))
+            .ok_or_else(|| misconfigured("ATTESTATION_STATUS_WRITES_PER_RUN must be 1 to 900"))?,
+    };
     Ok(StatusConfig {
         url,
         max_age,
         fail_closed,
+        writes_per_run,
     })
 }
 
@@ -157,8 +168,11 @@ pub fn status_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<StatusCon
 pub struct StatusMeta {
     /// Unix seconds of the last successful refresh (0: never).
     pub refreshed_at: u64,
-    /// Serials listed then.
+    /// Serials stored in KV.
     pub entries: usize,
+    /// Changes still to be written by the next runs.
+    #[serde(default)]
+    pub pending: usize,
     /// Why the last attempt failed, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -225,42 +239,62 @@ pub async fn refresh(env: &Env, status: &StatusConfig, now: u64) -> Result<Statu
     match fetch_list(&status.url).await {
         Ok(list) => {
             let kv_err = |e: worker::kv::KvError| ApiError::Platform(format!("kv: {e}"));
-            let previous: BTreeMap<String, StatusEntry> = store
+            let mut stored: BTreeMap<String, StatusEntry> = store
                 .get("list")
                 .json()
                 .await
                 .map_err(|e| ApiError::Platform(format!("kv: {e}")))?
                 .unwrap_or_default();
-            for (serial, entry) in &list.entries {
-                if previous.get(serial) == Some(entry) {
-                    continue;
+            // What differs from what KV holds: changed or new entries, then
+            // entries that left the list. A run applies at most
+            // `writes_per_run` of them (a Worker invocation has a KV
+            // operation budget); the next run goes on from there.
+            let mut changes: Vec<(String, Option<StatusEntry>)> = list
+                .entries
+                .iter()
+                .filter(|(serial, entry)| stored.get(*serial) != Some(entry))
+                .map(|(serial, entry)| (serial.clone(), Some(entry.clone())))
+                .collect();
+            changes.extend(
+                stored
+                    .keys()
+                    .filter(|s| !list.entries.contains_key(*s))
+                    .map(|s| (s.clone(), None)),
+            );
+            let pending = changes.len().saturating_sub(status.writes_per_run);
+            for (serial, entry) in changes.into_iter().take(status.writes_per_run) {
+                let key = format!("serial:{serial}");
+                match entry {
+                    Some(entry) => {
+                        let value = serde_json::to_string(&entry)
+                            .map_err(|e| ApiError::Platform(e.to_string()))?;
+                        store
+                            .put(&key, value)
+                            .map_err(kv_err)?
+                            .execute()
+                            .await
+                            .map_err(kv_err)?;
+                        stored.insert(serial, entry);
+                    }
+                    None => {
+                        store.delete(&key).await.map_err(kv_err)?;
+                        stored.remove(&serial);
+                    }
                 }
-                let value =
-                    serde_json::to_string(entry).map_err(|e| ApiError::Platform(e.to_string()))?;
-                store
-                    .put(&format!("serial:{serial}"), value)
-                    .map_err(kv_err)?
-                    .execute()
-                    .await
-                    .map_err(kv_err)?;
             }
-            for gone in previous.keys().filter(|s| !list.entries.contains_key(*s)) {
-                store
-                    .delete(&format!("serial:{gone}"))
-                    .await
-                    .map_err(kv_err)?;
-            }
-            let stored = serde_json::to_string(&list.entries)
-                .map_err(|e| ApiError::Platform(e.to_string()))?;
+            let json =
+                serde_json::to_string(&stored).map_err(|e| ApiError::Platform(e.to_string()))?;
             store
-                .put("list", stored)
+                .put("list", json)
                 .map_err(kv_err)?
                 .execute()
                 .await
                 .map_err(kv_err)?;
             meta = StatusMeta {
-                refreshed_at: now,
-                entries: list.entries.len(),
+                // Current only once every change is in KV.
+                refreshed_at: if pending == 0 { now } else { meta.refreshed_at },
+                entries: stored.len(),
+                pending,
                 last_error: None,
             };
         }

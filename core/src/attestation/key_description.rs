@@ -271,12 +271,12 @@ fn uint(content: &[u8]) -> Result<u64> {
     if first & 0x80 != 0 {
         return Err(MALFORMED);
     }
-    let digits = match content {
-        [0, rest @ ..] if !rest.is_empty() => rest,
-        all => all,
-    };
-    if digits.len() > 8 {
-        return Err(MALFORMED);
-    }
-    Ok(digits.iter().fold(0u64, |n, b| (n << 8) | u64::from(*b)))
+    // A leading zero only keeps the sign bit clear.
+    let digits = content.strip_prefix(&[0]).unwrap_or(content);
+    let mut buf = [0u8; 8];
+    let start = buf.len().checked_sub(digits.len()).ok_or(MALFORMED)?;
+    buf.get_mut(start..)
+        .ok_or(MALFORMED)?
+        .copy_from_slice(digits);
+    Ok(u64::from_be_bytes(buf))
 }

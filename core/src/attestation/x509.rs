@@ -2,14 +2,14 @@
 //! that were signed, names compared byte for byte, signatures checked with
 //! the hash their algorithm names, keys pinned by their SubjectPublicKeyInfo.
 //!
-//! Only what real attestation chains use is accepted: ECDSA on P-256 and
-//! P-384 with SHA-256/384/512, and RSA PKCS#1 v1.5 with SHA-256/384/512.
-//! Anything else is refused, never skipped.
+//! Only what real attestation chains use is accepted: ECDSA (P-256 or
+//! P-384 keys) with SHA-256 or SHA-384, and RSA PKCS#1 v1.5 with SHA-256
+//! (Google's RSA-4096 root). Anything else is refused, never skipped.
 
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Reader, SliceReader, Tag};
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use sha2::{Digest, Sha256, Sha384};
 use x509_cert::Certificate;
 use x509_cert::spki::SubjectPublicKeyInfoRef;
 
@@ -21,13 +21,12 @@ const P384_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34"
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
 const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 
 /// Most certificates a chain may hold (Android RKP chains have five).
 pub const MAX_CHAIN_LEN: usize = 6;
+/// Largest RSA modulus accepted: 4096 bits.
+const MAX_RSA_BYTES: usize = 512;
 /// Largest certificate accepted, in bytes.
 pub const MAX_CERT_LEN: usize = 8 * 1024;
 
@@ -176,9 +175,13 @@ impl Key {
             .ok_or(AttestationRefusal::Malformed)?;
         let oid = info.algorithm.oid;
         if oid == RSA_ENCRYPTION {
-            return rsa::PublicKey::try_from(info)
-                .map(Self::Rsa)
-                .map_err(|_| AttestationRefusal::Malformed);
+            use rsa::traits::PublicKeyParts;
+            let key = rsa::PublicKey::try_from(info).map_err(|_| AttestationRefusal::Malformed)?;
+            // Google's RSA root is 4096 bits; larger keys only cost CPU.
+            if key.size() > MAX_RSA_BYTES {
+                return Err(AttestationRefusal::UnsupportedKey);
+            }
+            return Ok(Self::Rsa(key));
         }
         if oid != EC_PUBLIC_KEY {
             return Err(AttestationRefusal::UnsupportedKey);
@@ -206,10 +209,7 @@ fn algorithm(oid: ObjectIdentifier) -> Option<(Hash, bool)> {
     Some(match oid {
         ECDSA_SHA256 => (Hash::Sha256, true),
         ECDSA_SHA384 => (Hash::Sha384, true),
-        ECDSA_SHA512 => (Hash::Sha512, true),
         RSA_SHA256 => (Hash::Sha256, false),
-        RSA_SHA384 => (Hash::Sha384, false),
-        RSA_SHA512 => (Hash::Sha512, false),
         _ => return None,
     })
 }
@@ -218,7 +218,6 @@ fn algorithm(oid: ObjectIdentifier) -> Option<(Hash, bool)> {
 enum Hash {
     Sha256,
     Sha384,
-    Sha512,
 }
 
 impl Hash {
@@ -226,7 +225,6 @@ impl Hash {
         match self {
             Self::Sha256 => Sha256::digest(message).to_vec(),
             Self::Sha384 => Sha384::digest(message).to_vec(),
-            Self::Sha512 => Sha512::digest(message).to_vec(),
         }
     }
 
@@ -234,7 +232,6 @@ impl Hash {
         match self {
             Self::Sha256 => rsa::pkcs1v15::Pkcs1v15Sign::new::<Sha256>(),
             Self::Sha384 => rsa::pkcs1v15::Pkcs1v15Sign::new::<Sha384>(),
-            Self::Sha512 => rsa::pkcs1v15::Pkcs1v15Sign::new::<Sha512>(),
         }
     }
 }

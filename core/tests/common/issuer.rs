@@ -229,6 +229,14 @@ pub struct AndroidSpec {
     pub critical: bool,
     pub on_intermediate: bool,
     pub intermediate_dates: (u64, u64),
+    /// Keystore's origin tag: 0 generated, 2 imported.
+    pub origin: u64,
+    /// The origin INTEGER's content bytes, written as they are.
+    pub origin_content: Option<Vec<u8>>,
+    /// Bytes of a dummy extension added to the leaf (to reach a size).
+    pub leaf_padding: usize,
+    /// The key's level when it differs from the attestation's.
+    pub key_level: Option<u8>,
 }
 
 impl AndroidSpec {
@@ -243,6 +251,10 @@ impl AndroidSpec {
             critical: false,
             on_intermediate: false,
             intermediate_dates: (NOT_BEFORE, NOT_AFTER),
+            origin: 0,
+            origin_content: None,
+            leaf_padding: 0,
+            key_level: None,
         }
     }
 }
@@ -263,12 +275,16 @@ pub fn key_description(spec: &AndroidSpec) -> Vec<u8> {
         enumerated(spec.boot_state),
         octets(&[0x22; 32]),
     ]);
-    let hardware = seq(&[explicit(702, &int(0)), explicit(704, &root_of_trust)]);
+    let origin = match &spec.origin_content {
+        Some(content) => tlv(0x02, content),
+        None => int(spec.origin),
+    };
+    let hardware = seq(&[explicit(702, &origin), explicit(704, &root_of_trust)]);
     seq(&[
         int(300),
         enumerated(spec.level),
         int(300),
-        enumerated(spec.level),
+        enumerated(spec.key_level.unwrap_or(spec.level)),
         octets(&spec.challenge),
         octets(&[]),
         software,
@@ -281,6 +297,10 @@ pub fn android_chain(chip: &SigningKey, spec: &AndroidSpec) -> Vec<Vec<u8>> {
     let root = test_root_key();
     let intermediate = intermediate_key();
     let description = (KEY_DESCRIPTION, spec.critical, key_description(spec));
+    let mut leaf_extensions = vec![description.clone()];
+    if spec.leaf_padding > 0 {
+        leaf_extensions.push(("1.3.6.1.4.1.55555.1", false, vec![0; spec.leaf_padding]));
+    }
     let leaf = certificate(&CertSpec {
         serial: 1,
         issuer: "SimBind Test TEE",
@@ -289,7 +309,7 @@ pub fn android_chain(chip: &SigningKey, spec: &AndroidSpec) -> Vec<Vec<u8>> {
         not_after: NOT_AFTER,
         key: chip,
         issuer_key: &intermediate,
-        extensions: vec![description.clone()],
+        extensions: leaf_extensions,
     });
     let middle = certificate(&CertSpec {
         serial: 0x7e57,
@@ -335,6 +355,8 @@ pub struct AppleSpec {
     pub counter: u32,
     /// CBOR appended after the COSE key without the ED flag (newer iOS).
     pub trailing: Vec<u8>,
+    /// The tag wrapping the nonce extension (a SEQUENCE, 0x30).
+    pub nonce_outer_tag: u8,
 }
 
 impl AppleSpec {
@@ -345,6 +367,7 @@ impl AppleSpec {
             aaguid: *b"appattestdevelop",
             counter: 0,
             trailing: Vec::new(),
+            nonce_outer_tag: 0x30,
         }
     }
 }
@@ -379,7 +402,7 @@ pub fn apple_attestation(chip: &SigningKey, spec: &AppleSpec) -> Vec<u8> {
         .chain_update(&auth_data)
         .chain_update(spec.client_data_hash)
         .finalize();
-    let nonce_ext = seq(&[explicit(1, &octets(&nonce))]);
+    let nonce_ext = tlv(spec.nonce_outer_tag, &explicit(1, &octets(&nonce)));
     let leaf = certificate(&CertSpec {
         serial: 3,
         issuer: "SimBind Test App Attestation CA",

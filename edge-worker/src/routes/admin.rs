@@ -59,6 +59,7 @@ pub async fn attestation_status(app: &App, req: &Request) -> Result<Response, Ap
             let body = json!({
                 "refreshed_at": meta.refreshed_at,
                 "entries": meta.entries,
+                "pending": meta.pending,
                 "stale": stale,
                 "fail_closed": status.fail_closed,
                 "last_error": meta.last_error,

@@ -1,0 +1,146 @@
+//! `make bench` only (ignored by `make test`): what verifying real
+//! attestations costs in wasm under V8, the engine Workers run, in the same
+//! run as two references: one P-256 transcript verification in wasm (what
+//! every bind already does) and WebCrypto's native verification of the same
+//! kinds of signature (the alternative the worker could call instead).
+//! `wasm-pack test --node --release --test cost -- --include-ignored`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use der::asn1::ObjectIdentifier;
+use simbind_core::attestation::android_key::{self, AndroidPolicy, GOOGLE_ROOTS};
+use simbind_core::attestation::x509;
+use simbind_core::crypto::SecretKey;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+#[wasm_bindgen(inline_js = r#"
+export function now() { return performance.now(); }
+// Makes a key and a signature with WebCrypto, then times `rounds` native
+// verifications; returns [spki, signature, message, ms per verification].
+export async function webcrypto(kind, rounds) {
+  const alg = kind === "p384"
+    ? { gen: { name: "ECDSA", namedCurve: "P-384" }, sig: { name: "ECDSA", hash: "SHA-384" } }
+    : { gen: { name: "RSASSA-PKCS1-v1_5", modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, sig: { name: "RSASSA-PKCS1-v1_5" } };
+  const keys = await crypto.subtle.generateKey(alg.gen, true, ["sign", "verify"]);
+  const message = new TextEncoder().encode("a to-be-signed certificate body, about this long ".repeat(20));
+  const signature = new Uint8Array(await crypto.subtle.sign(alg.sig, keys.privateKey, message));
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
+  const t = performance.now();
+  for (let i = 0; i < rounds; i++) await crypto.subtle.verify(alg.sig, keys.publicKey, signature, message);
+  return [spki, signature, message, (performance.now() - t) / rounds];
+}
+"#)]
+extern "C" {
+    fn now() -> f64;
+    #[wasm_bindgen(catch)]
+    async fn webcrypto(kind: &str, rounds: u32) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = console)]
+    fn log(s: &str);
+}
+
+fn pem_chain(pem: &str) -> Vec<Vec<u8>> {
+    pem.split("-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .map(|b| {
+            let body = b.split("-----END CERTIFICATE-----").next().unwrap();
+            STANDARD
+                .decode(
+                    body.chars()
+                        .filter(|c| !c.is_whitespace())
+                        .collect::<String>(),
+                )
+                .unwrap()
+        })
+        .collect()
+}
+
+fn time(rounds: u32, mut f: impl FnMut()) -> f64 {
+    f(); // warm up
+    let t = now();
+    for _ in 0..rounds {
+        f();
+    }
+    (now() - t) / f64::from(rounds)
+}
+
+#[wasm_bindgen_test]
+#[ignore]
+async fn attestation_cost_in_wasm() {
+    let chip = SecretKey::from_bytes(&[7; 32]).unwrap();
+    let transcript = vec![0x42u8; 320];
+    let signature = chip.sign(&transcript);
+    let p256 = time(200, || {
+        assert!(chip.public_key().verify(&transcript, &signature))
+    });
+    log(&format!(
+        "reference: P-256 transcript verify in wasm: {p256:.3} ms"
+    ));
+    let policy = AndroidPolicy {
+        allowed_apps: None,
+        ..AndroidPolicy::default()
+    };
+    let none = |_: &str| false;
+    for (label, pem, challenge, at) in [
+        (
+            "android-key chain, P-384 root",
+            include_str!(
+                "../../core/tests/fixtures/attestation/android/tegu_sdk36_TEE_EC_2026_ROOT.pem"
+            ),
+            &b"6417f92c-daef-4cc1-8828-5bb39338ffd5"[..],
+            1_771_894_563,
+        ),
+        (
+            "android-key chain, RSA-4096 root",
+            include_str!(
+                "../../core/tests/fixtures/attestation/android/caiman_sdk36_TEE_EC_RKP.pem"
+            ),
+            &b"d688d763-6118-4ca6-94b2-e6cd9ed7e4e4"[..],
+            1_758_900_680,
+        ),
+    ] {
+        let chain = pem_chain(pem);
+        let ms = time(20, || {
+            assert!(
+                android_key::verify(&chain, challenge, &GOOGLE_ROOTS, &none, &policy, at).is_ok()
+            );
+        });
+        log(&format!(
+            "{label}: {ms:.2} ms in wasm = {:.1}x the P-256 reference",
+            ms / p256
+        ));
+    }
+    for (kind, oid) in [
+        ("p384", "1.2.840.10045.4.3.3"),
+        ("rsa4096", "1.2.840.113549.1.1.11"),
+    ] {
+        let made = js_sys::Array::from(&webcrypto(kind, 50).await.unwrap());
+        let bytes = |i: u32| js_sys::Uint8Array::new(&made.get(i)).to_vec();
+        let (spki, raw, message) = (bytes(0), bytes(1), bytes(2));
+        let native = made.get(3).as_f64().unwrap();
+        let signature = if kind == "p384" {
+            p384::ecdsa::Signature::from_slice(&raw)
+                .unwrap()
+                .to_der()
+                .as_bytes()
+                .to_vec()
+        } else {
+            raw
+        };
+        let oid = ObjectIdentifier::new_unwrap(oid);
+        let wasm = time(20, || {
+            assert!(x509::verify(&spki, oid, &message, &signature).is_ok())
+        });
+        log(&format!(
+            "one {kind} signature: {wasm:.3} ms in wasm, {native:.3} ms WebCrypto (wasm/WebCrypto {:.1}x)",
+            wasm / native
+        ));
+    }
+}
