@@ -333,6 +333,20 @@ fn policy_refusals_at_bind() {
         Err(R::SecurityLevel.into())
     );
     assert_eq!(
+        android_bind(&world, &key, |s| s.origin = 2),
+        Err(R::SecurityLevel.into()),
+        "an imported key was not born in the chip"
+    );
+    assert_eq!(
+        android_bind(&world, &key, |s| s.key_level = Some(2)),
+        Err(R::SecurityLevel.into()),
+        "attestation and key levels must agree"
+    );
+    assert!(
+        android_bind(&world, &key, |s| s.level = 2).is_ok(),
+        "StrongBox passes a TEE floor"
+    );
+    assert_eq!(
         android_bind(&world, &key, |s| s.locked = false),
         Err(R::DeviceNotLocked.into())
     );
@@ -445,6 +459,14 @@ fn the_status_list_revokes_and_a_stale_list_fails_closed() {
         Err(R::StatusUnavailable.into())
     );
     assert!(bind_with(&world, &req, None, &StatusFacts::default()).is_ok());
+    let unrelated = StatusFacts {
+        refused_serials: vec!["abcdef".into()],
+        stale: false,
+    };
+    assert!(
+        bind_with(&world, &req, None, &unrelated).is_ok(),
+        "only listed serials refuse"
+    );
 }
 
 #[test]
@@ -658,11 +680,100 @@ fn wire_shapes_are_checked_per_format() {
         Ceremony::Verify,
         BINDING_ID,
     );
+    let code = |r: &EvidenceRequest| r.validate().map(|_| ()).map_err(|e| e.code());
+    for stray in [
+        |r: &mut EvidenceRequest| r.chip.key_id = Some(b64(&[1; 32])),
+        |r: &mut EvidenceRequest| r.chip.certificate_chain = Some(vec![b64(b"c")]),
+        |r: &mut EvidenceRequest| r.chip.attestation = Some(b64(b"a")),
+    ] {
+        let mut r = raw.clone();
+        stray(&mut r);
+        assert_eq!(code(&r), Err("invalid_chip_shape"));
+    }
     raw.chip.key_id = Some(b64(&[1; 32]));
-    assert_eq!(
-        raw.validate().map(|_| ()).map_err(|e| e.code()),
-        Err("invalid_chip_shape")
+    assert_eq!(code(&raw), Err("invalid_chip_shape"));
+    // A real-format chip carries none of simbind-p256's fields.
+    let certificate = simbind_core::api::ChipCertificate {
+        vendor: "acme".into(),
+        not_after: 1,
+        signature: b64(&[1; 64]),
+    };
+    let mut r = base.clone();
+    r.chip.certificate = Some(certificate);
+    assert_eq!(code(&r), Err("invalid_chip_shape"));
+    let mut r = base.clone();
+    r.chip.public_key = Some(b64(&public(&key).to_compressed()));
+    assert_eq!(code(&r), Err("invalid_chip_shape"));
+}
+
+#[test]
+fn attestation_sizes_are_bounded_at_exactly_their_limits() {
+    use simbind_core::api::MAX_ATTESTATION_LEN;
+    use simbind_core::attestation::x509::{MAX_CERT_LEN, MAX_CHAIN_LEN};
+    let key = chip_key(0x49);
+    let base = request(
+        ChipFormat::AndroidKey,
+        &key,
+        Material::None,
+        "AAAA",
+        Ceremony::Bind,
+        REG_ID,
+        1,
     );
+    let code = |r: &EvidenceRequest| r.validate().map(|_| ()).map_err(|e| e.code());
+    let with_chain = |certs: Vec<Vec<u8>>| {
+        let mut r = base.clone();
+        r.chip.certificate_chain = Some(certs.iter().map(|c| b64(c)).collect());
+        r
+    };
+    assert_eq!(
+        code(&with_chain(vec![vec![0x30]; MAX_CHAIN_LEN])),
+        Ok(()),
+        "parsing is core's, at bind"
+    );
+    assert_eq!(
+        code(&with_chain(vec![vec![0x30]; MAX_CHAIN_LEN + 1])),
+        Err("out_of_range")
+    );
+    assert_eq!(code(&with_chain(vec![vec![0; MAX_CERT_LEN]])), Ok(()));
+    assert_eq!(
+        code(&with_chain(vec![vec![0; MAX_CERT_LEN + 1]])),
+        Err("out_of_range")
+    );
+    let mut apple = request(
+        ChipFormat::AppleAppAttest,
+        &key,
+        Material::None,
+        "AAAA",
+        Ceremony::Bind,
+        REG_ID,
+        1,
+    );
+    apple.chip.attestation = Some(b64(&vec![0; MAX_ATTESTATION_LEN]));
+    assert_eq!(code(&apple), Ok(()));
+    apple.chip.attestation = Some(b64(&vec![0; MAX_ATTESTATION_LEN + 1]));
+    assert_eq!(code(&apple), Err("out_of_range"));
+    assert_eq!(MAX_ATTESTATION_LEN, 16_384);
+    // An assertion: 1 to 1 KiB.
+    use simbind_core::api::MAX_ASSERTION_LEN;
+    let mut asserted = request(
+        ChipFormat::AppleAppAttest,
+        &key,
+        Material::None,
+        "AAAA",
+        Ceremony::Verify,
+        BINDING_ID,
+        1,
+    );
+    for (len, expected) in [
+        (0, Err("out_of_range")),
+        (1, Ok(())),
+        (MAX_ASSERTION_LEN, Ok(())),
+        (MAX_ASSERTION_LEN + 1, Err("out_of_range")),
+    ] {
+        asserted.chip_signature = b64(&vec![7; len]);
+        assert_eq!(code(&asserted), expected, "{len} bytes");
+    }
 }
 
 #[test]
@@ -781,4 +892,47 @@ fn the_app_attest_nonce_must_sit_in_its_documented_structure() {
         Err(R::Malformed.into()),
         "a SET where a SEQUENCE belongs"
     );
+}
+
+#[test]
+fn the_chip_index_a_bind_claims_is_the_one_its_record_releases() {
+    use simbind_core::attestation::vendor::VendorRoots;
+    use simbind_core::decision::claimed_chip_index;
+    use simbind_core::id_hash::IdKind;
+    let check = |world: &World, req: &EvidenceRequest, record: &BindingRecord, alone: bool| {
+        let claims = evidence(req).claims;
+        let claimed = claimed_chip_index(&world.ctx(), &claims);
+        assert_eq!(
+            claimed,
+            record.chip_index(&world.hasher, world.policy.serials_attested())
+        );
+        let serial = world
+            .hasher
+            .hash(IdKind::ChipSerial, claims.chip.serial.as_str());
+        assert_eq!(claimed == serial, alone);
+    };
+    // A real-format key id is attested by the key: indexed alone.
+    let world = world();
+    let key = chip_key(0x4a);
+    let record = created(android_bind(&world, &key, |_| {}));
+    let ch = world.challenge(Ceremony::Bind, REG_ID);
+    let req = request(
+        ChipFormat::AndroidKey,
+        &key,
+        Material::None,
+        &ch,
+        Ceremony::Bind,
+        REG_ID,
+        1,
+    );
+    check(&world, &req, &record, true);
+    // An unattested serial is indexed with its key; with vendor roots, alone.
+    let mut raw = World::new();
+    let chip = common::chip();
+    let ch = raw.challenge(Ceremony::Bind, REG_ID);
+    let req = common::request(&chip, &sim_a(), &ch, Ceremony::Bind, REG_ID);
+    let record = common::bound(&raw, &chip, &sim_a());
+    check(&raw, &req, &record, false);
+    raw.policy.vendor_roots = VendorRoots(vec![("acme".into(), common::key(0x33).public_key())]);
+    check(&raw, &req, &record, true);
 }
