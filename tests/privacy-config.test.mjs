@@ -87,7 +87,7 @@ test("outside dev mode, a missing secret refuses service with 503", async () => 
       assert.equal(res.status, 503, missing);
       const body = await res.json();
       assert.equal(body.code, "misconfigured");
-      assert.match(body.detail, new RegExp(missing));
+      assert.doesNotMatch(JSON.stringify(body), new RegExp(missing), "the secret's name stays in the logs");
       assert.equal((await w.post("/v1/registrations", { phone_number: "+447700900123" })).status, 503);
     } finally {
       await w.dispose();
@@ -145,8 +145,8 @@ test("production config: serves, dev routes answer 404, SMS goes to the webhook 
     },
   });
   try {
-    const health = await (await fetch(`${w.url}/v1/health`)).json();
-    assert.equal(health.dev_mode, false);
+    const health = await fetch(`${w.url}/v1/health`);
+    assert.equal(health.status, 200, "the production configuration serves");
     assert.equal((await fetch(`${w.url}/dev/outbox?phone_number=%2B447700900123`)).status, 404);
     assert.equal((await fetch(`${w.url}/dev/bindings/bnd_AAAAAAAAAAAAAAAAAAAAAA/audit`)).status, 404);
 

@@ -23,6 +23,11 @@ test("wrangler dev serves the API and the demo; bind, verify and parallel replay
     const page = await fetch(`${dev.url}/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /SimBind/);
+    // web-demo/_headers: the page's own policy (assets bypass the worker).
+    assert.match(page.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
+    assert.doesNotMatch(page.headers.get("content-security-policy") ?? "", /unsafe-inline/);
+    assert.equal(page.headers.get("referrer-policy"), "no-referrer");
+    assert.equal(page.headers.get("x-content-type-options"), "nosniff");
     const s = subscriber();
     const p = phone(dev.url, { sim: s.simA });
     const { bindingId } = await bindPhone(dev, p, s.number);

@@ -81,6 +81,17 @@ pub fn preflight() -> Result<Response, ApiError> {
     Ok(Response::empty()?.with_status(204))
 }
 
+/// Headers every answer carries: no content sniffing, and no caching
+/// unless the route chose a cache lifetime itself (JWKS, discovery).
+pub fn hygiene(response: &mut Response) -> worker::Result<()> {
+    let headers = response.headers_mut();
+    headers.set("x-content-type-options", "nosniff")?;
+    if headers.get("cache-control")?.is_none() {
+        headers.set("cache-control", "no-store")?;
+    }
+    Ok(())
+}
+
 /// A copy of `response` whose headers can be changed (a response that came
 /// from an object keeps its status, body, content type and `Retry-After`).
 pub async fn mutable(mut response: Response) -> worker::Result<Response> {

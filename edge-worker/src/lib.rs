@@ -122,6 +122,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     // Answers passed through from an object have immutable headers.
     let mut response = http::mutable(response).await?;
     http::cors(&mut response, origin.as_deref(), &cors_origins)?;
+    http::hygiene(&mut response)?;
     Ok(response)
 }
 

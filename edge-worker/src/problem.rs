@@ -128,6 +128,11 @@ impl ApiError {
                 worker::console_error!("platform error: {msg}");
                 None
             }
+            // Which setting is wrong is for the operator's logs, not callers.
+            Self::Misconfigured(msg) => {
+                worker::console_error!("misconfigured: {msg}");
+                Some("the service is not configured correctly".to_owned())
+            }
             other => Some(other.to_string()),
         };
         let problem = Problem {

@@ -1,18 +1,52 @@
-//! Health and the grant-verification keys.
+//! Health, the discovery document and the grant-verification keys.
 
 use serde_json::json;
-use worker::Response;
+use worker::{Request, Response};
 
 use crate::App;
 use crate::http::json;
 use crate::problem::ApiError;
 
-/// `GET /v1/health`: configuration loaded, service up.
+/// `GET /v1/health`: configuration loaded, service up. It says nothing
+/// about how the service is configured.
 pub fn health(app: &App) -> Result<Response, ApiError> {
     json(
-        &json!({ "status": "ok", "dev_mode": app.cfg.dev_mode, "audience": app.cfg.audience }),
+        &json!({ "status": "ok", "audience": app.cfg.audience }),
         200,
     )
+}
+
+/// How long clients may cache the JWKS and the discovery document: short
+/// enough that a key rotation is seen in time.
+pub const PUBLIC_MAX_AGE: &str = "public, max-age=300";
+
+/// `GET /.well-known/simbind`: what a backend needs to check grants and a
+/// client needs to sign, without reading the deployment's configuration.
+pub fn discovery(app: &App, req: &Request) -> Result<Response, ApiError> {
+    let url = req.url()?;
+    let origin = url.origin().ascii_serialization();
+    let formats: Vec<&str> = app
+        .cfg
+        .policy
+        .attestation
+        .formats
+        .iter()
+        .map(|f| f.label())
+        .collect();
+    let body = json!({
+        "issuer": app.cfg.issuer,
+        "grant_audience": app.cfg.grant_audience,
+        "audience": app.cfg.audience,
+        "jwks_uri": format!("{origin}/.well-known/jwks.json"),
+        "protocol_versions": [simbind_core::transcript::VERSION],
+        "chip_formats": formats,
+        "grant_algorithms": ["ES256"],
+    });
+    let mut response = json(&body, 200)?;
+    response
+        .headers_mut()
+        .set("cache-control", PUBLIC_MAX_AGE)?;
+    Ok(response)
 }
 
 /// `GET /.well-known/jwks.json`: the public key grants are signed with.
@@ -20,6 +54,6 @@ pub fn jwks(app: &App) -> Result<Response, ApiError> {
     let mut response = json(&app.cfg.grant_signer.jwks(), 200)?;
     response
         .headers_mut()
-        .set("cache-control", "public, max-age=300")?;
+        .set("cache-control", PUBLIC_MAX_AGE)?;
     Ok(response)
 }

@@ -23,6 +23,7 @@ pub async fn dispatch(
     match (method, segments) {
         (Get, ["v1", "health"]) => meta::health(app),
         (Get, [".well-known", "jwks.json"]) => meta::jwks(app),
+        (Get, [".well-known", "simbind"]) => meta::discovery(app, req),
         (Post, ["v1", "registrations"]) => registration::start(app, req).await,
         (Post, ["v1", "registrations", id, "challenge"]) => registration::challenge(app, id).await,
         (Post, ["v1", "registrations", id, "binding"]) => registration::bind(app, req, id).await,
@@ -50,7 +51,7 @@ fn known(path: &[&str]) -> bool {
     matches!(
         path,
         ["v1", "health"]
-            | [".well-known", "jwks.json"]
+            | [".well-known", "jwks.json" | "simbind"]
             | ["v1", "registrations"]
             | ["v1", "registrations", _, "challenge" | "binding"]
             | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
