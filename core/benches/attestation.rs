@@ -17,24 +17,13 @@ use base64::engine::general_purpose::STANDARD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use simbind_core::attestation::android_key::{self, AndroidPolicy, GOOGLE_ROOTS};
 use simbind_core::attestation::apple_appattest::{self, APPLE_ROOT, ApplePolicy, Environment};
+use simbind_core::attestation::x509;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/attestation");
 
 fn pem_chain(name: &str) -> Vec<Vec<u8>> {
     let pem = std::fs::read_to_string(format!("{FIXTURES}/android/{name}")).unwrap();
-    pem.split("-----BEGIN CERTIFICATE-----")
-        .skip(1)
-        .map(|b| {
-            let body = b.split("-----END CERTIFICATE-----").next().unwrap();
-            STANDARD
-                .decode(
-                    body.chars()
-                        .filter(|c| !c.is_whitespace())
-                        .collect::<String>(),
-                )
-                .unwrap()
-        })
-        .collect()
+    x509::pem_chain(&pem).unwrap()
 }
 
 fn benches(c: &mut Criterion) {

@@ -30,6 +30,7 @@ use simbind_core::attestation::AttestationRefusal;
 use simbind_core::attestation::android_key::{self, AndroidPolicy, GOOGLE_ROOTS};
 use simbind_core::attestation::apple_appattest::{self, APPLE_ROOT, ApplePolicy, Environment};
 use simbind_core::attestation::status_list::StatusList;
+use simbind_core::attestation::x509;
 
 const USAGE: &str = "usage:
   attest --format android-key --chain FILE.pem --challenge-hex HEX --at UNIX_SECONDS [--policy POLICY.json]
@@ -148,7 +149,7 @@ fn android(pem: &str, challenge: &[u8], policy: Option<&str>, at: u64) -> Result
             (policy, status)
         }
     };
-    let Some(chain) = pem_blocks(pem) else {
+    let Some(chain) = x509::pem_chain(pem) else {
         return Ok(Err(AttestationRefusal::Malformed));
     };
     let refused = |serial: &str| status.refuses(serial);
@@ -203,21 +204,6 @@ fn apple(
                 })
             }),
     )
-}
-
-/// The DER blocks of a PEM file, in order; `None` if there are none or one
-/// is not base64.
-fn pem_blocks(pem: &str) -> Option<Vec<Vec<u8>>> {
-    let blocks: Option<Vec<Vec<u8>>> = pem
-        .split("-----BEGIN CERTIFICATE-----")
-        .skip(1)
-        .map(|block| {
-            let body = block.split("-----END CERTIFICATE-----").next()?;
-            let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-            STANDARD.decode(b64).ok()
-        })
-        .collect();
-    blocks.filter(|b| !b.is_empty())
 }
 
 fn to_hex(bytes: &[u8]) -> String {

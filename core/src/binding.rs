@@ -125,8 +125,7 @@ impl BindingRecord {
         if serial_attested || key_is_identity {
             return self.chip_serial.clone();
         }
-        let claim = format!("{}:{}", self.chip_serial.as_str(), self.chip_public_key);
-        hasher.hash(IdKind::ChipKey, &claim)
+        key_bound_index(hasher, &self.chip_serial, &self.chip_public_key)
     }
 
     /// Ends the binding. The sealed number goes too: an ended binding keeps
@@ -135,6 +134,13 @@ impl BindingRecord {
         self.status = BindingStatus::Revoked;
         self.contact = None;
     }
+}
+
+/// The chip index entry of a serial nothing attests: the serial's hash
+/// together with the claiming key (compressed SEC1, base64url).
+pub fn key_bound_index(hasher: &IdHasher, serial: &IdHash, public_key: &str) -> IdHash {
+    let claim = format!("{}:{}", serial.as_str(), public_key);
+    hasher.hash(IdKind::ChipKey, &claim)
 }
 
 impl SimHashes {

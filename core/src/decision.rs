@@ -14,7 +14,9 @@ use crate::attestation::{
     self, AttestationPolicy, AttestationRefusal, ChipFormat, StatusFacts, apple_appattest,
     simbind_p256,
 };
-use crate::binding::{BindingRecord, BindingStatus, RegistrationRecord, SimHashes};
+use crate::binding::{
+    BindingRecord, BindingStatus, RegistrationRecord, SimHashes, key_bound_index,
+};
 use crate::challenge::{self, ChallengeKeyring};
 use crate::codec::{b64, unb64};
 use crate::crypto::PublicKey;
@@ -52,8 +54,7 @@ pub fn claimed_chip_index(ctx: &Context<'_>, claims: &Claims) -> IdHash {
         .hash(IdKind::ChipSerial, claims.chip.serial.as_str());
     match &claims.chip.public_key {
         Some(key) if !ctx.policy.serials_attested() => {
-            let claim = format!("{}:{}", serial.as_str(), b64(&key.to_compressed()));
-            ctx.hasher.hash(IdKind::ChipKey, &claim)
+            key_bound_index(ctx.hasher, &serial, &b64(&key.to_compressed()))
         }
         _ => serial,
     }

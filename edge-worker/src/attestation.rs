@@ -8,15 +8,17 @@
 //! changed), `meta` → `{refreshed_at, entries, pending, last_error}`.
 
 use serde::{Deserialize, Serialize};
-use simbind_core::api::EvidenceRequest;
 use simbind_core::attestation::android_key::{self, AndroidPolicy};
 use simbind_core::attestation::apple_appattest::{ApplePolicy, Environment};
 use std::collections::BTreeMap;
 
 use simbind_core::attestation::status_list::{StatusEntry, StatusList};
-use simbind_core::attestation::{AttestationPolicy, ChipEvidence, ChipFormat, StatusFacts};
+use simbind_core::attestation::{
+    AttestationPolicy, ChipEvidence, ChipFormat, ChipIdentity, StatusFacts,
+};
 use simbind_core::codec::unb64;
-use worker::{Env, Fetch, Method, Request, RequestInit, kv::KvStore};
+use worker::kv::{KvError, KvStore};
+use worker::{Env, Fetch, Method, Request, RequestInit};
 
 use crate::App;
 use crate::problem::ApiError;
@@ -178,6 +180,28 @@ pub struct StatusMeta {
     pub last_error: Option<String>,
 }
 
+impl StatusConfig {
+    /// Whether the list stored as `meta` is older than the deployment accepts.
+    pub fn stale(&self, meta: &StatusMeta, now: u64) -> bool {
+        now.saturating_sub(meta.refreshed_at) > self.max_age
+    }
+}
+
+fn kv_err(e: KvError) -> ApiError {
+    ApiError::Platform(format!("kv: {e}"))
+}
+
+/// Stores `value` as JSON text under `key`.
+async fn put_json<T: Serialize>(store: &KvStore, key: &str, value: &T) -> Result<(), ApiError> {
+    let text = serde_json::to_string(value).map_err(|e| ApiError::Platform(e.to_string()))?;
+    store
+        .put(key, text)
+        .map_err(kv_err)?
+        .execute()
+        .await
+        .map_err(kv_err)
+}
+
 fn kv(env: &Env) -> Result<KvStore, ApiError> {
     env.kv(STATUS_KV)
         .map_err(|_| misconfigured("the ATTESTATION_STATUS KV namespace is not bound"))
@@ -189,16 +213,14 @@ pub async fn meta(env: &Env) -> Result<StatusMeta, ApiError> {
         .get("meta")
         .json::<StatusMeta>()
         .await
-        .map_err(|e| ApiError::Platform(format!("kv: {e}")))?
+        .map_err(kv_err)?
         .unwrap_or_default())
 }
 
-/// The facts a bind's decision needs about its Android chain: one KV read
-/// per certificate, and the list's age. Nothing is read for other formats.
-pub async fn facts(app: &App, evidence: &EvidenceRequest) -> Result<StatusFacts, ApiError> {
-    let Ok(chip) = evidence.chip.validate() else {
-        return Ok(StatusFacts::default());
-    };
+/// The facts a bind's decision needs about its (validated) Android chain:
+/// one KV read per certificate, and the list's age. Nothing is read for
+/// other formats.
+pub async fn facts(app: &App, chip: &ChipIdentity) -> Result<StatusFacts, ApiError> {
     let Some(ChipEvidence::AndroidChain(chain)) = &chip.evidence else {
         return Ok(StatusFacts::default());
     };
@@ -211,7 +233,7 @@ pub async fn facts(app: &App, evidence: &EvidenceRequest) -> Result<StatusFacts,
             .get(&format!("serial:{serial}"))
             .text()
             .await
-            .map_err(|e| ApiError::Platform(format!("kv: {e}")))?
+            .map_err(kv_err)?
             .is_some();
         if listed {
             refused.push(serial);
@@ -219,7 +241,7 @@ pub async fn facts(app: &App, evidence: &EvidenceRequest) -> Result<StatusFacts,
     }
     let meta = meta(&app.env).await?;
     let status = &app.cfg.attestation_status;
-    let stale = status.fail_closed && app.now.saturating_sub(meta.refreshed_at) > status.max_age;
+    let stale = status.fail_closed && status.stale(&meta, app.now);
     if stale {
         worker::console_error!(
             "attestation status list is stale (refreshed_at {}): refusing android-key binds",
@@ -238,12 +260,11 @@ pub async fn refresh(env: &Env, status: &StatusConfig, now: u64) -> Result<Statu
     let mut meta = meta(env).await?;
     match fetch_list(&status.url).await {
         Ok(list) => {
-            let kv_err = |e: worker::kv::KvError| ApiError::Platform(format!("kv: {e}"));
             let mut stored: BTreeMap<String, StatusEntry> = store
                 .get("list")
                 .json()
                 .await
-                .map_err(|e| ApiError::Platform(format!("kv: {e}")))?
+                .map_err(kv_err)?
                 .unwrap_or_default();
             // What differs from what KV holds: changed or new entries, then
             // entries that left the list. A run applies at most
@@ -266,14 +287,7 @@ pub async fn refresh(env: &Env, status: &StatusConfig, now: u64) -> Result<Statu
                 let key = format!("serial:{serial}");
                 match entry {
                     Some(entry) => {
-                        let value = serde_json::to_string(&entry)
-                            .map_err(|e| ApiError::Platform(e.to_string()))?;
-                        store
-                            .put(&key, value)
-                            .map_err(kv_err)?
-                            .execute()
-                            .await
-                            .map_err(kv_err)?;
+                        put_json(&store, &key, &entry).await?;
                         stored.insert(serial, entry);
                     }
                     None => {
@@ -282,14 +296,7 @@ pub async fn refresh(env: &Env, status: &StatusConfig, now: u64) -> Result<Statu
                     }
                 }
             }
-            let json =
-                serde_json::to_string(&stored).map_err(|e| ApiError::Platform(e.to_string()))?;
-            store
-                .put("list", json)
-                .map_err(kv_err)?
-                .execute()
-                .await
-                .map_err(kv_err)?;
+            put_json(&store, "list", &stored).await?;
             meta = StatusMeta {
                 // Current only once every change is in KV.
                 refreshed_at: if pending == 0 { now } else { meta.refreshed_at },
@@ -303,14 +310,7 @@ pub async fn refresh(env: &Env, status: &StatusConfig, now: u64) -> Result<Statu
             meta.last_error = Some(why);
         }
     }
-    let kv_err = |e: worker::kv::KvError| ApiError::Platform(format!("kv: {e}"));
-    let stored = serde_json::to_string(&meta).map_err(|e| ApiError::Platform(e.to_string()))?;
-    store
-        .put("meta", stored)
-        .map_err(kv_err)?
-        .execute()
-        .await
-        .map_err(kv_err)?;
+    put_json(&store, "meta", &meta).await?;
     Ok(meta)
 }
 

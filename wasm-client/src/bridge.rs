@@ -330,14 +330,7 @@ impl Bridge {
     }
 
     async fn sign(&self, method: &str, transcript: &[u8]) -> Result<Vec<u8>, ClientError> {
-        let value = self.call(method, Some(self.bytes_arg(transcript))).await?;
-        let bytes = match value.as_string() {
-            Some(text) => unb64(&text, "signature").map_err(|e| malformed(method, e))?,
-            None => value
-                .dyn_into::<Uint8Array>()
-                .map_err(|_| malformed(method, "not a Uint8Array"))?
-                .to_vec(),
-        };
+        let bytes = self.answer(method, transcript).await?;
         if bytes.len() != simbind_core::crypto::SIGNATURE_LEN {
             return Err(malformed(
                 method,

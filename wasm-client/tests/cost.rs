@@ -47,22 +47,6 @@ extern "C" {
     fn log(s: &str);
 }
 
-fn pem_chain(pem: &str) -> Vec<Vec<u8>> {
-    pem.split("-----BEGIN CERTIFICATE-----")
-        .skip(1)
-        .map(|b| {
-            let body = b.split("-----END CERTIFICATE-----").next().unwrap();
-            STANDARD
-                .decode(
-                    body.chars()
-                        .filter(|c| !c.is_whitespace())
-                        .collect::<String>(),
-                )
-                .unwrap()
-        })
-        .collect()
-}
-
 fn time(rounds: u32, mut f: impl FnMut()) -> f64 {
     f(); // warm up
     let t = now();
@@ -107,7 +91,7 @@ async fn attestation_cost_in_wasm() {
             1_758_900_680,
         ),
     ] {
-        let chain = pem_chain(pem);
+        let chain = x509::pem_chain(pem).unwrap();
         let ms = time(20, || {
             assert!(
                 android_key::verify(&chain, challenge, &GOOGLE_ROOTS, &none, &policy, at).is_ok()

@@ -13,15 +13,7 @@ pub fn text(path: &str) -> String {
 
 /// The DER certificates of a PEM chain, in file order (leaf first).
 pub fn pem_chain(path: &str) -> Vec<Vec<u8>> {
-    let pem = text(path);
-    pem.split("-----BEGIN CERTIFICATE-----")
-        .skip(1)
-        .map(|block| {
-            let body = block.split("-----END CERTIFICATE-----").next().unwrap();
-            let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-            STANDARD.decode(b64).expect("PEM body is base64")
-        })
-        .collect()
+    simbind_core::attestation::x509::pem_chain(&text(path)).expect("a PEM chain")
 }
 
 /// Standard base64, as the fixtures write it.

@@ -55,7 +55,7 @@ pub async fn attestation_status(app: &App, req: &Request) -> Result<Response, Ap
         Ok(true) => {
             let meta = crate::attestation::meta(&app.env).await?;
             let status = &app.cfg.attestation_status;
-            let stale = app.now.saturating_sub(meta.refreshed_at) > status.max_age;
+            let stale = status.stale(&meta, app.now);
             let body = json!({
                 "refreshed_at": meta.refreshed_at,
                 "entries": meta.entries,

@@ -149,9 +149,9 @@ pub async fn bind(app: &App, req: &mut Request, id: &str) -> Result<Response, Ap
     let body: BindRequest = read_json(req).await?;
     // Refuse bad input here, before any object is touched.
     otp::parse_code(&body.otp)?;
-    body.evidence.validate()?;
+    let evidence = body.evidence.validate()?;
     let number = number_of(app, id)?;
-    let status = crate::attestation::facts(app, &body.evidence).await?;
+    let status = crate::attestation::facts(app, &evidence.claims.chip).await?;
     let op = RegistrationOp {
         registration_id: id.into(),
         request: Some(body),
