@@ -223,7 +223,13 @@ test("slow SMS: authentic refusals at once while each alert takes a second are a
     const bodies = await freshBodies(p, bindingId, 10, slow);
     const started = Date.now();
     const results = await allAtOnce(slow, `/v1/bindings/${bindingId}/verify`, bodies);
-    assert.deepEqual(tally(results), { "403 sim_changed": 10 });
+    // Each body carries the next counter, but ten requests sent at once may
+    // reach the binding in any order: one that arrives after a higher counter
+    // is refused as counter_replayed. Both are authentic refusals.
+    const counts = tally(results);
+    assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 10);
+    for (const key of Object.keys(counts)) assert.ok(["403 sim_changed", "403 counter_replayed"].includes(key), key);
+    assert.ok(counts["403 sim_changed"] >= 1, "the first to arrive sees the other SIM");
     assert.ok(Date.now() - started >= 1000, "the alerts were slow");
     const record = await slow.bindingRecord(bindingId);
     assert.equal(record.consecutive_failures, 10, "every refusal counted although each SMS held its request");
