@@ -1,0 +1,35 @@
+//! Identifiers, codes, transaction values, sender addresses and the sealed
+//! values (registration ids, contacts) the worker opens from requests.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use simbind_core::attestation::ChipFormat;
+use simbind_core::identifiers::{ChipSerial, Iccid, Imsi, OpaqueId, PhoneNumber};
+use simbind_core::{api, contact, otp, registration_id, seal, sender};
+
+fuzz_target!(|data: &[u8]| {
+    let pepper = [9u8; 32];
+    let _ = seal::open(&pepper, b"domain", b"aad", data);
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(number) = PhoneNumber::parse(text) {
+        assert_eq!(
+            PhoneNumber::parse(number.as_str()).ok().as_ref(),
+            Some(&number)
+        );
+        let _ = number.country_code();
+    }
+    let _ = Iccid::parse(text);
+    if let Ok(imsi) = Imsi::parse(text) {
+        let _ = imsi.mcc();
+    }
+    let _ = ChipSerial::parse(text);
+    let _ = OpaqueId::parse(text, "bnd_");
+    let _ = ChipFormat::parse(text);
+    let _ = otp::parse_code(text);
+    let _ = api::parse_transaction(text);
+    let _ = sender::bucket(text);
+    let _ = registration_id::open(&pepper, text);
+    let _ = contact::open(&pepper, "bnd_x", text);
+});
