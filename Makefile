@@ -10,7 +10,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export CARGO_TERM_COLOR := never
 
-.PHONY: setup build build-worker build-client dev test lint test-rust test-wasm test-e2e bench size mutants clean
+.PHONY: setup build build-worker build-client dev test lint test-rust test-fuzz test-wasm test-e2e bench size mutants fuzz clean
 
 setup:
 	@./scripts/setup.sh
@@ -40,9 +40,20 @@ lint: setup
 	cargo clippy -p simbind-core --lib --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker -p simbind-client --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker --features dev --all-targets -- -D warnings
+	# Licences, bans and sources (advisories need the advisory database, which
+	# a deployment's CI fetches: docs/DEVELOPING.md).
+	cargo deny --all-features check --hide-inclusion-graph licenses bans sources
 
 test-rust: setup
 	cargo test -p simbind-core
+
+# Every fuzz target for a few seconds, after replaying the committed seeds
+# (the regression inputs). `make fuzz FUZZ_SECONDS=600` for a real run.
+test-fuzz: setup
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-6} scripts/fuzz.sh
+
+fuzz: setup
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} scripts/fuzz.sh
 
 test-wasm: setup
 	cd wasm-client && wasm-pack test --node 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
@@ -51,7 +62,7 @@ test-wasm: setup
 test-e2e: build
 	node --test --test-concurrency=1 tests/*.test.mjs
 
-test: setup lint test-rust test-wasm test-e2e
+test: setup lint test-rust test-fuzz test-wasm test-e2e
 
 bench: build
 	cargo bench -p simbind-core --bench protocol

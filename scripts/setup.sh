@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 WASM_BINDGEN_VERSION=0.2.130
 WORKER_BUILD_VERSION=0.8.7
 WASM_PACK_VERSION=0.15.1
+CARGO_FUZZ_VERSION=0.13.1
+CARGO_DENY_VERSION=0.20.2
 export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -32,11 +34,13 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
   fi
 }
-apt_install chromium chromium-driver
+# g++ builds libFuzzer for the fuzz targets (cargo-fuzz's libfuzzer-sys).
+apt_install chromium chromium-driver g++
+# Debian's binaryen (v108) breaks wasm-bindgen output. It is never removed
+# (setup leaves system packages alone): make puts npm's wasm-opt first on
+# PATH, and worker-build is told its path (WASM_OPT_BIN).
 if dpkg -s binaryen >/dev/null 2>&1; then
-  say "removing Debian binaryen (too old, corrupts wasm-bindgen output)"
-  sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd=sudo
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get remove -y -qq binaryen >/dev/null
+  say "Debian binaryen present: not used (npm's wasm-opt comes first on make's PATH)"
 fi
 
 # Cargo-installed tools, each at an exact version.
@@ -50,11 +54,17 @@ cargo_tool() { # crate version binary [--locked]
 cargo_tool wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 cargo_tool worker-build "$WORKER_BUILD_VERSION" worker-build --locked
 cargo_tool wasm-pack "$WASM_PACK_VERSION" wasm-pack --locked
+cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" cargo-fuzz --locked
+cargo_tool cargo-deny "$CARGO_DENY_VERSION" cargo-deny --locked
 
 # npm tooling (wrangler, miniflare, binaryen's wasm-opt, playwright-core).
 if [ ! -f node_modules/.setup-stamp ] || [ package-lock.json -nt node_modules/.setup-stamp ]; then
-  say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # No package runs its install script: the two whose script matters (they
+  # link the platform binary from an optional dependency already in the lock
+  # file) are rebuilt by name. sharp's (a source build fallback) never runs.
+  say "npm ci --ignore-scripts"
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  npm rebuild esbuild workerd --loglevel=error
   touch node_modules/.setup-stamp
 fi
 say "ready"
