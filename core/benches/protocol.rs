@@ -114,6 +114,7 @@ fn benches(c: &mut Criterion) {
     let signer = GrantSigner {
         kid: "g1".into(),
         key: SecretKey::from_bytes(&[9; 32]).expect("scalar"),
+        retiring: Vec::new(),
     };
     let claims = GrantClaims {
         iss: "i".into(),

@@ -184,6 +184,7 @@ fn main() {
     let signer = GrantSigner {
         kid: "g1".into(),
         key: grant_key.clone(),
+        retiring: Vec::new(),
     };
     let claims = GrantClaims {
         iss: "https://simbind.example".into(),

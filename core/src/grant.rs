@@ -116,11 +116,48 @@ impl Jwk {
     }
 }
 
-/// Signs grants with the deployment's ES256 key.
+/// Signs grants with the deployment's ES256 key, and publishes it with the
+/// keys that retire (still verifiable, never used to sign).
 #[derive(Clone, Debug)]
 pub struct GrantSigner {
+    /// The signing key's id (the grant header's `kid`).
     pub kid: String,
+    /// The signing key.
     pub key: SecretKey,
+    /// Public keys published beside it while grants they signed may still
+    /// be presented (see [`retiring_keys`]).
+    pub retiring: Vec<Jwk>,
+}
+
+/// Why a deployment's retiring keys were refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RetiringKeyError {
+    #[error("retiring keys must be a JWKS document: {{\"keys\": [JWK, ...]}}")]
+    Malformed,
+    #[error("a retiring key must be an EC P-256 ES256 signing key (kty, crv, alg, use, x, y)")]
+    NotEs256,
+    #[error("each key id may be published once, and not as the signing key's")]
+    DuplicateKid,
+}
+
+/// Reads the JWKS document of keys that retire (at most two): each must be a
+/// valid ES256 signing key whose `kid` is its own and not `signing_kid`.
+pub fn retiring_keys(json: &str, signing_kid: &str) -> Result<Vec<Jwk>, RetiringKeyError> {
+    let jwks: Jwks = serde_json::from_str(json).map_err(|_| RetiringKeyError::Malformed)?;
+    if jwks.keys.is_empty() || jwks.keys.len() > 2 {
+        return Err(RetiringKeyError::Malformed);
+    }
+    let mut seen = vec![signing_kid];
+    for key in &jwks.keys {
+        if key.alg != "ES256" || key.use_ != "sig" || key.public_key().is_none() {
+            return Err(RetiringKeyError::NotEs256);
+        }
+        if key.kid.is_empty() || seen.contains(&key.kid.as_str()) {
+            return Err(RetiringKeyError::DuplicateKid);
+        }
+        seen.push(&key.kid);
+    }
+    Ok(jwks.keys)
 }
 
 impl GrantSigner {
@@ -142,10 +179,13 @@ impl GrantSigner {
         Ok(format!("{signing_input}.{}", b64(&signature.to_bytes())))
     }
 
-    /// The JWKS publishing this signer's public key.
+    /// The JWKS: the signing key first, then the retiring ones.
     pub fn jwks(&self) -> Jwks {
+        let current = Jwk::from_public_key(&self.kid, &self.key.public_key());
         Jwks {
-            keys: vec![Jwk::from_public_key(&self.kid, &self.key.public_key())],
+            keys: core::iter::once(current)
+                .chain(self.retiring.iter().cloned())
+                .collect(),
         }
     }
 }

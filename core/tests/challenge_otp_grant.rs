@@ -11,7 +11,9 @@ use simbind_core::Denial;
 use simbind_core::challenge::{self, ChallengeKey, ChallengeKeyring, MAX_TTL_SECS};
 use simbind_core::codec::b64;
 use simbind_core::crypto::SecretKey;
-use simbind_core::grant::{GrantClaims, GrantError, GrantSigner, Jwks, verify_grant};
+use simbind_core::grant::{
+    GrantClaims, GrantError, GrantSigner, Jwks, RetiringKeyError, retiring_keys, verify_grant,
+};
 use simbind_core::id_hash::{IdHasher, IdKind};
 use simbind_core::otp::{self, OtpState};
 use simbind_core::transcript::Ceremony;
@@ -216,6 +218,7 @@ fn signer() -> GrantSigner {
     GrantSigner {
         kid: "g1".into(),
         key: SecretKey::from_bytes(&[11; 32]).unwrap(),
+        retiring: Vec::new(),
     }
 }
 
@@ -274,6 +277,7 @@ fn grant_refusals() {
     let other = GrantSigner {
         kid: "g1".into(),
         key: SecretKey::from_bytes(&[12; 32]).unwrap(),
+        retiring: Vec::new(),
     };
     assert_eq!(
         verify_grant(&token, &other.jwks(), "simbind", "app", None, NOW),
@@ -567,4 +571,107 @@ fn verify_grant_checks_lifetime_iat_nbf_and_the_keys_alg_and_use() {
             Err(GrantError::UnknownKey)
         );
     }
+}
+
+#[test]
+fn a_grant_signed_by_a_retiring_key_verifies_until_the_key_is_removed() {
+    let old = signer();
+    let token = old.sign(&claims(120)).unwrap();
+    let published = serde_json::to_string(&old.jwks()).unwrap();
+    let new = GrantSigner {
+        kid: "g2".into(),
+        key: SecretKey::from_bytes(&[13; 32]).unwrap(),
+        retiring: retiring_keys(&published, "g2").unwrap(),
+    };
+    let jwks = new.jwks();
+    assert_eq!(
+        jwks.keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+        ["g2", "g1"],
+        "the signing key first, then the retiring one"
+    );
+    assert!(verify_grant(&token, &jwks, "simbind", "app", None, NOW).is_ok());
+    let fresh = new.sign(&claims(120)).unwrap();
+    let header = simbind_core::codec::unb64(fresh.split('.').next().unwrap(), "h").unwrap();
+    assert!(
+        String::from_utf8(header).unwrap().contains(r#""kid":"g2""#),
+        "new grants use the newest key"
+    );
+    assert!(verify_grant(&fresh, &jwks, "simbind", "app", None, NOW).is_ok());
+    let retired = GrantSigner {
+        retiring: Vec::new(),
+        ..new
+    };
+    assert_eq!(
+        verify_grant(&token, &retired.jwks(), "simbind", "app", None, NOW),
+        Err(GrantError::UnknownKey)
+    );
+    assert!(verify_grant(&fresh, &retired.jwks(), "simbind", "app", None, NOW).is_ok());
+}
+
+#[test]
+fn retiring_keys_must_be_distinct_es256_signing_keys() {
+    let good = serde_json::to_value(signer().jwks()).unwrap();
+    let with = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut doc = good.clone();
+        edit(&mut doc);
+        retiring_keys(&doc.to_string(), "g9")
+    };
+    assert_eq!(with(&|_| {}).unwrap().len(), 1);
+    assert_eq!(
+        retiring_keys("not json", "g9"),
+        Err(RetiringKeyError::Malformed)
+    );
+    assert_eq!(
+        retiring_keys(r#"{"keys":[]}"#, "g9"),
+        Err(RetiringKeyError::Malformed)
+    );
+    let three = |d: &mut serde_json::Value| {
+        let k = d["keys"][0].clone();
+        for kid in ["a", "b"] {
+            let mut k = k.clone();
+            k["kid"] = kid.into();
+            d["keys"].as_array_mut().unwrap().push(k);
+        }
+    };
+    assert_eq!(
+        with(&three),
+        Err(RetiringKeyError::Malformed),
+        "at most two retire at once"
+    );
+    let two = |d: &mut serde_json::Value| {
+        let mut k = d["keys"][0].clone();
+        k["kid"] = "g0".into();
+        d["keys"].as_array_mut().unwrap().push(k);
+    };
+    assert_eq!(with(&two).unwrap().len(), 2);
+    for (field, value) in [
+        ("alg", "RS256"),
+        ("use", "enc"),
+        ("kty", "RSA"),
+        ("crv", "P-384"),
+    ] {
+        assert_eq!(
+            with(&|d| d["keys"][0][field] = value.into()),
+            Err(RetiringKeyError::NotEs256),
+            "{field}"
+        );
+    }
+    assert_eq!(
+        with(&|d| d["keys"][0]["x"] = b64(&[0u8; 32]).into()),
+        Err(RetiringKeyError::NotEs256),
+        "a point off the curve"
+    );
+    assert_eq!(
+        retiring_keys(&good.to_string(), "g1"),
+        Err(RetiringKeyError::DuplicateKid)
+    );
+    assert_eq!(
+        with(&|d| d["keys"][0]["kid"] = "".into()),
+        Err(RetiringKeyError::DuplicateKid)
+    );
+    let twice = |d: &mut serde_json::Value| {
+        let k = d["keys"][0].clone();
+        d["keys"].as_array_mut().unwrap().push(k);
+    };
+    assert_eq!(with(&twice), Err(RetiringKeyError::DuplicateKid));
 }

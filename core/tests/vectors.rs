@@ -171,6 +171,7 @@ fn grant_vector_is_reproduced_and_verifies() {
     let signer = GrantSigner {
         kid: text(&v["kid"]).into(),
         key: SecretKey::from_bytes(&bytes(&v["secret_key_hex"])).unwrap(),
+        retiring: Vec::new(),
     };
     assert_eq!(signer.sign(&claims).unwrap(), text(&v["jwt"]));
     let jwks: Jwks = serde_json::from_value(v["jwks"].clone()).unwrap();

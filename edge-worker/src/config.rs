@@ -93,6 +93,19 @@ fn flag(env: &Env, name: &str) -> Result<bool, ApiError> {
     }
 }
 
+/// The grant signer: `GRANT_SIGNING_KEY` under `GRANT_KEY_ID`, published with
+/// the public keys in `GRANT_RETIRING_JWKS` (a JWKS document, typically the
+/// one served before the rotation) until the deployment removes them.
+fn grant_signer(env: &Env, key: SecretKey) -> Result<GrantSigner, ApiError> {
+    let kid = var(env, "GRANT_KEY_ID").unwrap_or_else(|| "g1".into());
+    let retiring = match var(env, "GRANT_RETIRING_JWKS") {
+        None => Vec::new(),
+        Some(json) => simbind_core::grant::retiring_keys(&json, &kid)
+            .map_err(|e| ApiError::Misconfigured(format!("GRANT_RETIRING_JWKS: {e}")))?,
+    };
+    Ok(GrantSigner { kid, key, retiring })
+}
+
 impl Config {
     /// Reads and checks the configuration; any problem refuses service.
     pub fn from_env(env: &Env) -> Result<Self, ApiError> {
@@ -184,10 +197,7 @@ impl Config {
             service_name: var(env, "SERVICE_NAME").unwrap_or_else(|| "SimBind".into()),
             webotp_domain: var(env, "WEBOTP_DOMAIN"),
             keys,
-            grant_signer: GrantSigner {
-                kid: var(env, "GRANT_KEY_ID").unwrap_or_else(|| "g1".into()),
-                key: grant_key,
-            },
+            grant_signer: grant_signer(env, grant_key)?,
             hasher: IdHasher::new(&pepper),
             pepper,
             admin_token: secret("ADMIN_TOKEN")?,
