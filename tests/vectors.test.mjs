@@ -75,6 +75,20 @@ test("challenge and hash vectors match Node's own HMAC-SHA256", async () => {
   const o = vectors.otp_hash;
   const otp = createHmac("sha256", o.key_utf8).update(Buffer.concat([field("SIMBIND-OTP"), field(o.registration_id), field(o.code)])).digest("base64url");
   assert.equal(otp, o.hash_b64url);
+  // The sealed contact (PROTOCOL.md §6): ChaCha20-Poly1305, binding id as AAD.
+  const { createDecipheriv } = await import("node:crypto");
+  const sc = vectors.sealed_contact;
+  const sealed = Buffer.from(sc.sealed_b64url, "base64url");
+  const contactKey = createHmac("sha256", sc.pepper_utf8).update(field("SIMBIND-CONTACT-KEY")).digest();
+  assert.equal(sealed.subarray(0, 12).toString("hex"), sc.nonce_hex);
+  const open = (aad) => {
+    const d = createDecipheriv("chacha20-poly1305", contactKey, sealed.subarray(0, 12), { authTagLength: 16 });
+    d.setAAD(Buffer.from(aad));
+    d.setAuthTag(sealed.subarray(sealed.length - 16));
+    return Buffer.concat([d.update(sealed.subarray(12, sealed.length - 16)), d.final()]).toString();
+  };
+  assert.equal(open(sc.binding_id), sc.number);
+  assert.throws(() => open("bnd_other"), "the binding id is bound as associated data");
 });
 
 test("attested-chip vectors: the client derives the bind challenge and encodes real-format transcripts", async () => {

@@ -238,6 +238,18 @@ fn main() {
             "code": "042424",
             "hash_b64url": otp::hash_code(b"pepper-for-vectors", "reg_AAAAAAAAAAAAAAAAAAAAAA", "042424"),
         },
+        "sealed_contact": {
+            "pepper_utf8": "pepper-for-vectors",
+            "binding_id": "bnd_AQEBAQEBAQEBAQEBAQEBAQ",
+            "number": "+447700900123",
+            "nonce_hex": hex(&[0x5c; 12]),
+            "sealed_b64url": simbind_core::contact::seal(
+                b"pepper-for-vectors",
+                "bnd_AQEBAQEBAQEBAQEBAQEBAQ",
+                &simbind_core::identifiers::PhoneNumber::parse("+447700900123").unwrap(),
+                [0x5c; 12],
+            ),
+        },
         "chip_certificate": {
             "vendor": "acme",
             "root_secret_key_hex": hex(&root.to_bytes()),

@@ -75,10 +75,15 @@ impl Default for Policy {
 /// Everything a decision needs besides the records and the evidence.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
+    /// The challenge keys challenges are checked with.
     pub keys: &'a ChallengeKeyring,
+    /// Hashes identifiers under the deployment's pepper, as records keep them.
     pub hasher: &'a IdHasher,
+    /// The deployment's audience, rebuilt into every transcript.
     pub audience: &'a str,
+    /// The deployment policy.
     pub policy: &'a Policy,
+    /// The current time, in Unix seconds.
     pub now: u64,
 }
 
@@ -148,7 +153,9 @@ impl Context<'_> {
         }
         match (claimed_key, &evidence.sim_signature) {
             (Some(key), Some(sig)) if key.verify(transcript, sig) => Ok(()),
-            (Some(_), _) => Err(Denial::BadSimSignature),
+            // A key without a valid signature, or a signature without a key
+            // to check it: nothing a SIM proved.
+            (Some(_), _) | (None, Some(_)) => Err(Denial::BadSimSignature),
             (None, _) if self.policy.require_sim_signature => Err(Denial::SimSignatureRequired),
             (None, _) => Ok(()),
         }
@@ -314,7 +321,9 @@ fn same_chip(a: &BindingRecord, b: &BindingRecord) -> bool {
 /// The result of checking a verify or unbind request against a binding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision {
+    /// The ceremony decided: verify or unbind.
     pub ceremony: Ceremony,
+    /// `Ok(())` if accepted, else the first check that refused.
     pub result: Result<(), Denial>,
     /// The bound chip really signed this request (its signature verified).
     pub authentic: bool,

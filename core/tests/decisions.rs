@@ -359,6 +359,26 @@ fn bind_checks_sim_signature_when_the_sim_has_a_key() {
 }
 
 #[test]
+fn a_sim_signature_without_a_sim_key_is_bad_sim_signature() {
+    let world = World::new();
+    let ch = world.challenge(Ceremony::Bind, REG_ID);
+    let mut req = request(&chip(), &sim_a(), &ch, Ceremony::Bind, REG_ID);
+    assert!(req.sim.public_key.is_none());
+    req.sim_signature = Some(b64(&key(51).sign(b"anything").to_bytes()));
+    let got = decide_binding(
+        &world.ctx(),
+        &world.registration(NUMBER),
+        None,
+        None,
+        &evidence(&req),
+        false,
+        BINDING_ID,
+        &StatusFacts::default(),
+    );
+    assert_eq!(got, Err(Denial::BadSimSignature));
+}
+
+#[test]
 fn bind_policy_can_require_a_sim_key() {
     let mut world = World::new();
     world.policy.require_sim_signature = true;

@@ -18,8 +18,8 @@ use simbind_core::crypto::{PublicKey, SecretKey, Signature};
 use simbind_core::grant::{GrantClaims, GrantSigner, Jwks, verify_grant};
 use simbind_core::id_hash::{IdHasher, IdKind};
 use simbind_core::identifiers::{ChipSerial, Iccid, Imsi, PhoneNumber, SimIdentity};
-use simbind_core::otp;
 use simbind_core::transcript::{Ceremony, Transcript};
+use simbind_core::{contact, otp};
 
 fn vectors() -> Value {
     let doc = include_str!("../../docs/PROTOCOL.md");
@@ -133,6 +133,21 @@ fn id_and_otp_hash_vectors_match() {
         text(&o["code"]),
     );
     assert_eq!(got, text(&o["hash_b64url"]));
+}
+
+#[test]
+fn sealed_contact_vector_opens_for_its_binding_only() {
+    let v = &vectors()["sealed_contact"];
+    let pepper = text(&v["pepper_utf8"]).as_bytes();
+    let number = PhoneNumber::parse(text(&v["number"])).unwrap();
+    let nonce: [u8; 12] = bytes(&v["nonce_hex"]).try_into().unwrap();
+    let sealed = contact::seal(pepper, text(&v["binding_id"]), &number, nonce);
+    assert_eq!(sealed, text(&v["sealed_b64url"]));
+    assert_eq!(
+        contact::open(pepper, text(&v["binding_id"]), &sealed),
+        Some(number)
+    );
+    assert_eq!(contact::open(pepper, "bnd_other", &sealed), None);
 }
 
 #[test]
