@@ -19,14 +19,18 @@ pub const MAX_COUNTER: u64 = (1 << 53) - 1;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartRegistrationRequest {
+    /// The number to bind, E.164: `+` then 7 to 15 digits, the first not `0`.
     pub phone_number: String,
 }
 
 /// Answer to starting a registration, and to asking a fresh bind challenge.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RegistrationResponse {
+    /// The opaque registration id: `reg_` and 59 base64url characters.
     pub registration_id: String,
+    /// When the one-time code sent by SMS expires, in Unix seconds.
     pub otp_expires_at: u64,
+    /// The bind challenge, its fields flattened into this object.
     #[serde(flatten)]
     pub challenge: ChallengeResponse,
 }
@@ -34,9 +38,14 @@ pub struct RegistrationResponse {
 /// A challenge to sign.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChallengeResponse {
+    /// The challenge (docs/PROTOCOL.md §4), base64url; the transcript carries
+    /// its raw bytes.
     pub challenge: String,
+    /// The ceremony it is for: `bind`, `verify` or `unbind`.
     pub ceremony: String,
+    /// The deployment's audience, signed in the transcript.
     pub audience: String,
+    /// When the challenge expires, in Unix seconds.
     pub expires_at: u64,
     /// The transaction value the challenge is bound to (base64url), echoed
     /// so the client signs (and can show) exactly what was requested.
@@ -90,12 +99,16 @@ pub fn parse_transaction(text: &str) -> Result<Vec<u8>, ValidationError> {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChipInfo {
+    /// The chip format: `simbind-p256`, `android-key` or `apple-appattest`.
     pub format: String,
+    /// `simbind-p256` only: the chip serial, 4 to 64 characters of
+    /// `A-Z a-z 0-9 - _ : .`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial: Option<String>,
     /// SEC1 public key (compressed or uncompressed), base64url.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
+    /// `simbind-p256` only: the chip's vendor certificate, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<ChipCertificate>,
     /// Base64url SHA-256 of the attested key's uncompressed SEC1 point.
@@ -193,6 +206,7 @@ impl ChipInfo {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChipCertificate {
+    /// The vendor id: the name of the deployment's vendor root that signed it.
     pub vendor: String,
     /// Unix seconds from which the certificate is refused.
     pub not_after: u64,
@@ -204,8 +218,11 @@ pub struct ChipCertificate {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimInfo {
+    /// The SIM's ICCID: 18 to 20 digits starting `89`, Luhn check digit last.
     pub iccid: String,
+    /// The subscriber's IMSI: 6 to 15 digits, MCC 2xx–7xx or `001`.
     pub imsi: String,
+    /// The SIM's own phone number, E.164.
     pub msisdn: String,
     /// SEC1 public key of the SIM applet, base64url, where the SIM has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,13 +233,20 @@ pub struct SimInfo {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceRequest {
+    /// The challenge as the challenge route returned it, base64url.
     pub challenge: String,
+    /// The chip, in the shape its format takes for this ceremony.
     pub chip: ChipInfo,
+    /// The SIM in the phone.
     pub sim: SimInfo,
+    /// The chip counter signed in the transcript, at most [`MAX_COUNTER`];
+    /// 0 for `apple-appattest`, whose assertion carries the real one.
     pub counter: u64,
     /// Base64url: 64-byte `r || s` over the transcript, or for
     /// `apple-appattest` the CBOR assertion over SHA-256 of it.
     pub chip_signature: String,
+    /// Base64url 64-byte `r || s` by the SIM's key over the same transcript,
+    /// when the SIM has a key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sim_signature: Option<String>,
 }
@@ -231,14 +255,18 @@ pub struct EvidenceRequest {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BindRequest {
+    /// The 6-digit one-time code the registration texted to the number.
     pub otp: String,
+    /// The chip's signed evidence over the bind transcript.
     pub evidence: EvidenceRequest,
 }
 
 /// Answer to a successful binding.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BindResponse {
+    /// The binding id: `bnd_` and 22 base64url characters.
     pub binding_id: String,
+    /// The binding's status label: `active` after a bind.
     pub status: String,
     /// True when an existing binding moved to a new SIM on the same chip.
     pub rebound: bool,
@@ -247,26 +275,37 @@ pub struct BindResponse {
 /// Answer to a successful verification.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GrantResponse {
+    /// The grant: a compact ES256 JWT (docs/PROTOCOL.md §8).
     pub grant: String,
+    /// Always `SimBind-Grant`.
     pub token_type: String,
+    /// The grant's `exp`, in Unix seconds.
     pub expires_at: u64,
 }
 
 /// Answer to a successful unbind.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UnbindResponse {
+    /// The binding id that was unbound.
     pub binding_id: String,
+    /// The binding's status label: `revoked` after an unbind.
     pub status: String,
 }
 
 /// An RFC 9457 problem document with a stable `code`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Problem {
+    /// The problem type URI (`type` on the wire):
+    /// `https://simbind.dev/problems/` followed by the code.
     #[serde(rename = "type")]
     pub type_: String,
+    /// The HTTP status's reason phrase (`Forbidden`, …).
     pub title: String,
+    /// The HTTP status code.
     pub status: u16,
+    /// The stable machine-readable code (`sim_changed`, …).
     pub code: String,
+    /// A human-readable explanation; never repeats an input value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
@@ -274,10 +313,17 @@ pub struct Problem {
 /// What the phone claims, validated; the signatures are separate.
 #[derive(Clone, Debug)]
 pub struct Claims {
+    /// The raw challenge bytes, decoded from base64url (the decision checks
+    /// its MAC).
     pub challenge: Vec<u8>,
+    /// The validated chip, with its attestation material if any.
     pub chip: ChipIdentity,
+    /// The validated ICCID, IMSI and MSISDN.
     pub sim: SimIdentity,
+    /// The SIM applet's P-256 key, when the SIM has one.
     pub sim_public_key: Option<PublicKey>,
+    /// The transcript's counter, at most [`MAX_COUNTER`] (0 for
+    /// `apple-appattest`).
     pub counter: u64,
 }
 
@@ -352,8 +398,11 @@ pub enum ChipSignature {
 /// Claims with their signatures.
 #[derive(Clone, Debug)]
 pub struct Evidence {
+    /// The validated unsigned parts.
     pub claims: Claims,
+    /// The chip's signature or assertion over the transcript.
     pub chip_signature: ChipSignature,
+    /// The SIM key's `r || s` signature over the transcript, if sent.
     pub sim_signature: Option<Signature>,
 }
 

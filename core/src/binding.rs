@@ -15,6 +15,7 @@ use crate::otp::OtpState;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BindingStatus {
+    /// In use: verify and unbind requests are decided (`active`).
     Active,
     /// Too many failures: refused until the owner re-proves the number.
     Suspended,
@@ -37,8 +38,11 @@ impl BindingStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimHashes {
+    /// Keyed hash (kind `iccid`) of the ICCID.
     pub iccid: IdHash,
+    /// Keyed hash (kind `imsi`) of the IMSI.
     pub imsi: IdHash,
+    /// Keyed hash (kind `msisdn`) of the SIM's own number.
     pub msisdn: IdHash,
 }
 
@@ -46,17 +50,26 @@ pub struct SimHashes {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BindingRecord {
+    /// The binding id: `bnd_` and 22 base64url characters.
     pub binding_id: String,
+    /// Whether the binding is active, suspended or revoked.
     pub status: BindingStatus,
+    /// The bound chip's format label (`simbind-p256`, `android-key`,
+    /// `apple-appattest`).
     pub chip_format: String,
+    /// Keyed hash (kind `chip-serial`) of the chip serial, or of a
+    /// real-format chip's key id.
     pub chip_serial: IdHash,
     /// Compressed SEC1, base64url.
     pub chip_public_key: String,
+    /// Keyed hashes of the bound SIM's identifiers.
     pub sim: SimHashes,
     /// Compressed SEC1 of the SIM applet key, base64url, when the SIM has one.
     pub sim_public_key: Option<String>,
     /// Highest chip counter seen from an authentic request.
     pub counter: u64,
+    /// Authentic refusals since the last success; at the policy's
+    /// `max_consecutive_failures` the binding is suspended.
     pub consecutive_failures: u32,
     /// The bound number, sealed for alert delivery (see [`crate::contact`]).
     #[serde(default)]
@@ -65,7 +78,10 @@ pub struct BindingRecord {
     /// later check with Apple's server (SimBind cannot check it offline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation_receipt: Option<String>,
+    /// When the binding was first made, in Unix seconds (kept on re-bind).
     pub created_at: u64,
+    /// When the record last changed (a decision, re-bind or revoke), in
+    /// Unix seconds.
     pub updated_at: u64,
 }
 
@@ -158,9 +174,12 @@ impl SimHashes {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationRecord {
+    /// The registration id: `reg_` and 59 base64url characters.
     pub registration_id: String,
     /// Keyed hash of the registration number.
     pub msisdn: IdHash,
+    /// The one-time code's keyed hash, expiry and wrong attempts.
     pub otp: OtpState,
+    /// When the registration was started, in Unix seconds.
     pub created_at: u64,
 }

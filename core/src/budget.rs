@@ -21,7 +21,9 @@ pub struct Bucket {
 /// A limit: `capacity` events per `period_secs`, refilled continuously.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limit {
+    /// The most tokens the bucket holds, and how many it refills per period.
     pub capacity: u32,
+    /// Seconds to refill `capacity` tokens (0 counts as 1).
     pub period_secs: u64,
 }
 

@@ -35,14 +35,19 @@ const MAC_LEN: usize = 32;
 /// One HMAC key with its id.
 #[derive(Clone)]
 pub struct ChallengeKey {
+    /// The key id written into each challenge it MACs (the deployment's
+    /// `CHALLENGE_KEY_ID`, `c1` by default).
     pub kid: String,
+    /// The HMAC-SHA256 key: a server secret.
     pub secret: Vec<u8>,
 }
 
 /// The current key (used to issue) and older keys still accepted.
 #[derive(Clone)]
 pub struct ChallengeKeyring {
+    /// The key new challenges are issued (and MACed) under.
     pub current: ChallengeKey,
+    /// Retired keys whose challenges still verify during a rotation.
     pub previous: Vec<ChallengeKey>,
 }
 
@@ -68,10 +73,16 @@ impl ChallengeKeyring {
 /// What a verified challenge says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChallengeClaims {
+    /// The ceremony the challenge was issued for.
     pub ceremony: Ceremony,
+    /// When it was issued, in Unix seconds.
     pub issued_at: u64,
+    /// When it expires, in Unix seconds: at most [`MAX_TTL_SECS`] after
+    /// `issued_at`.
     pub expires_at: u64,
+    /// 16 CSPRNG bytes that mark the challenge single-use (bytes 18..34).
     pub nonce: [u8; 16],
+    /// The registration id (bind) or binding id it was issued for.
     pub subject: String,
     /// The relying party's transaction value (empty for none).
     pub transaction: Vec<u8>,

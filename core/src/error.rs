@@ -7,36 +7,62 @@ use crate::attestation::AttestationRefusal;
 /// Input that is malformed or invalid: a 400-class problem, never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ValidationError {
+    /// `invalid_phone_number`: a phone number that is not E.164.
     #[error("phone number must be E.164: '+' then 7 to 15 digits, the first not 0")]
     InvalidPhoneNumber,
+    /// `invalid_iccid`: an ICCID of the wrong length, non-digits or a prefix other than `89`.
     #[error("ICCID must be 18 to 20 digits starting with 89")]
     InvalidIccid,
+    /// `invalid_iccid_checksum`: an ICCID of the right shape whose Luhn check digit is wrong.
     #[error("ICCID check digit (Luhn) is wrong")]
     IccidChecksum,
+    /// `invalid_imsi`: an IMSI of the wrong length, non-digits, or an MCC outside 2xx–7xx
+    /// and `001`.
     #[error("IMSI must be 6 to 15 digits with a valid mobile country code")]
     InvalidImsi,
+    /// `invalid_chip_serial`: a chip serial (or key id) of the wrong length or alphabet.
     #[error("chip serial must be 4 to 64 characters of A-Z, a-z, 0-9, '-', '_', ':' or '.'")]
     InvalidChipSerial,
+    /// `invalid_id`: a registration or binding id that is malformed; carries the expected
+    /// prefix (`reg_` or `bnd_`).
     #[error("identifier '{0}' is malformed")]
     InvalidId(&'static str),
+    /// `invalid_base64`: a value that is not canonical unpadded base64url; carries the
+    /// field's name.
     #[error("field '{0}' is not valid unpadded base64url")]
     InvalidBase64(&'static str),
+    /// `invalid_public_key`: a key that is not a 33- or 65-byte SEC1 point on P-256.
     #[error("public key is not a valid SEC1-encoded P-256 point")]
     InvalidPublicKey,
+    /// `invalid_secret_key`: a private key that is not a 32-byte scalar in `1..n`
+    /// (configured and test keys; no request carries one).
     #[error("private key must be a 32-byte scalar in 1..n")]
     InvalidSecretKey,
+    /// `invalid_signature_encoding`: a signature that is not 64 bytes `r || s` with
+    /// `0 < r, s < n`.
     #[error("signature must be 64 bytes r||s with 0 < r, s < n")]
     InvalidSignatureEncoding,
+    /// `unsupported_attestation_format`: a chip `format` other than `simbind-p256`,
+    /// `android-key` and `apple-appattest`.
     #[error("the chip format is not one this service knows")]
     UnsupportedFormat,
+    /// `invalid_chip_shape`: a chip object with fields of another format, or without
+    /// those its format needs.
     #[error("the chip's fields do not match its format")]
     ChipShape,
+    /// `invalid_otp_format`: a one-time code that is not exactly 6 ASCII digits.
     #[error("one-time code must be 6 digits")]
     InvalidOtpFormat,
+    /// `out_of_range`: a well-formed value outside its bounds (a ceremony, transaction
+    /// length, key id length, counter, chain or object size); carries the field's name.
     #[error("field '{0}' is out of range")]
     OutOfRange(&'static str),
+    /// `invalid_sender_address`: a client address that is not an IP address, or (outside
+    /// dev mode) none at all.
     #[error("the client address is missing or malformed")]
     InvalidSenderAddress,
+    /// `country_not_allowed`: a registration number whose country calling code is not
+    /// in `SMS_COUNTRIES`.
     #[error("this service does not send SMS to that country")]
     CountryNotAllowed,
 }
@@ -68,54 +94,88 @@ impl ValidationError {
 /// Why a ceremony was refused. Each variant is a stable code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum Denial {
+    /// `challenge_invalid`: a challenge that does not parse, names an unknown key, fails
+    /// its MAC, was issued more than 5 s in the future or lives longer than 120 s.
     #[error("the challenge is malformed or was not issued by this service")]
     ChallengeInvalid,
+    /// `challenge_expired`: an authentic challenge at or after its `expires_at`.
     #[error("the challenge has expired")]
     ChallengeExpired,
+    /// `challenge_wrong_ceremony`: an authentic challenge issued for another ceremony.
     #[error("the challenge was issued for another ceremony")]
     ChallengeWrongCeremony,
+    /// `challenge_wrong_subject`: an authentic challenge issued for another registration
+    /// or binding id.
     #[error("the challenge was issued for another registration or binding")]
     ChallengeWrongSubject,
+    /// `challenge_reused`: a challenge whose nonce was already accepted once.
     #[error("the challenge was already used")]
     ChallengeReused,
+    /// `chip_mismatch`: at verify or unbind, a chip (format, serial or key) other than
+    /// the bound one.
     #[error("the chip is not the one bound to this number")]
     ChipMismatch,
+    /// `bad_signature`: the chip signature (or App Attest assertion) does not verify over
+    /// the transcript with the chip's key.
     #[error("the chip signature does not verify")]
     BadSignature,
+    /// `counter_replayed`: a chip counter not greater than the stored one.
     #[error("the chip counter did not increase (possible cloned key or replay)")]
     CounterReplayed,
+    /// `sim_changed`: an authentic request whose ICCID or IMSI differs from the bound SIM's.
     #[error("the SIM in the phone is not the bound SIM")]
     SimChanged,
+    /// `number_changed`: an authentic request whose MSISDN differs from the bound number.
     #[error("the SIM's phone number is not the bound number")]
     NumberChanged,
+    /// `number_mismatch`: at bind, the SIM's MSISDN is not the registration's number.
     #[error("the SIM's own number differs from the registration number")]
     NumberMismatch,
+    /// `sim_signature_required`: the SIM sent no key and no signature where the policy
+    /// requires them, or the bound SIM's key is missing or replaced.
     #[error("a SIM signature is required")]
     SimSignatureRequired,
+    /// `bad_sim_signature`: a SIM key without a valid signature by it, or a SIM signature
+    /// without a SIM key.
     #[error("the SIM signature does not verify")]
     BadSimSignature,
+    /// `chip_certificate_required`: vendor roots are configured and the chip sent no
+    /// certificate.
     #[error("a valid chip vendor certificate is required")]
     ChipCertificateRequired,
+    /// `chip_certificate_invalid`: the certificate does not verify under the named root
+    /// for this format, vendor, date, serial and key (or names no configured root).
     #[error("the chip vendor certificate does not verify")]
     ChipCertificateInvalid,
+    /// `chip_certificate_expired`: the certificate checked at or after its `not_after`.
     #[error("the chip vendor certificate has expired")]
     ChipCertificateExpired,
+    /// `chip_revoked`: the chip's serial or key is in the deployment's `REVOKED_CHIPS`.
     #[error("this chip is no longer trusted by the deployment")]
     ChipRevoked,
+    /// `binding_suspended`: the binding was suspended after too many authentic failures.
     #[error("the binding is suspended until the owner re-proves the number")]
     BindingSuspended,
+    /// `binding_revoked`: the binding was unbound or revoked by an operator.
     #[error("the binding was revoked")]
     BindingRevoked,
+    /// `otp_invalid`: a wrong one-time code, with attempts left.
     #[error("the one-time code is wrong")]
     OtpInvalid,
+    /// `otp_expired`: a one-time code submitted at or after its expiry.
     #[error("the one-time code has expired")]
     OtpExpired,
+    /// `otp_attempts_exhausted`: 5 wrong codes were submitted for the registration.
     #[error("too many wrong one-time codes")]
     OtpAttemptsExhausted,
+    /// `binding_exists`: at bind, the number has a live binding to another chip.
     #[error("this number is bound to another chip: unbind it from that chip first")]
     BindingExists,
+    /// `chip_already_bound`: at bind, the chip holds a live binding to another number.
     #[error("this chip is already bound to another number")]
     ChipAlreadyBound,
+    /// A refused chip attestation (or App Attest assertion for an App ID no longer
+    /// allowed): the refusal's own `attestation_*` code.
     #[error("{0}")]
     Attestation(AttestationRefusal),
 }

@@ -18,11 +18,15 @@ pub const MAX_GRANT_TTL_SECS: u64 = 300;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GrantClaims {
+    /// The issuer: the deployment's `ISSUER` (by default its audience).
     pub iss: String,
+    /// The app backend the grant is for: the deployment's `GRANT_AUDIENCE`.
     pub aud: String,
     /// The binding id.
     pub sub: String,
+    /// Issued at, Unix seconds.
     pub iat: u64,
+    /// Expiry, Unix seconds; `exp - iat` is 1 to [`MAX_GRANT_TTL_SECS`].
     pub exp: u64,
     /// Unique token id.
     pub jti: String,
@@ -49,20 +53,31 @@ struct Header {
 /// Why a grant could not be made or was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum GrantError {
+    /// `exp - iat` is 0 or over [`MAX_GRANT_TTL_SECS`] (when signing or verifying).
     #[error("grant lifetime must be between 1 and 300 seconds")]
     Lifetime,
+    /// Not three base64url parts, a header other than `{alg: ES256, kid, typ:
+    /// JWT}`, a signature that is not 64-byte `r || s`, or claims of another shape.
     #[error("grant is malformed")]
     Malformed,
+    /// No ES256 signing key (`use: sig`, a valid P-256 point) in the JWKS has
+    /// the header's `kid`.
     #[error("grant key id is unknown")]
     UnknownKey,
+    /// The signature does not verify under the key its `kid` names.
     #[error("grant signature does not verify")]
     BadSignature,
+    /// `iss` or `aud` is not the one expected.
     #[error("grant is for another audience or issuer")]
     WrongAudience,
+    /// Verified at or after `exp`.
     #[error("grant has expired")]
     Expired,
+    /// `txn` is not the expected transaction: another value, present where
+    /// none is expected, or absent where one is.
     #[error("grant is bound to another transaction (or to none)")]
     WrongTransaction,
+    /// `iat` or `nbf` is more than [`GRANT_CLOCK_SKEW_SECS`] ahead of now.
     #[error("grant is not valid yet (iat or nbf in the future)")]
     NotYetValid,
 }
@@ -73,19 +88,27 @@ pub const GRANT_CLOCK_SKEW_SECS: u64 = 60;
 /// A public key in JWK form (RFC 7517/7518).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwk {
+    /// Key type: `EC`.
     pub kty: String,
+    /// Curve: `P-256`.
     pub crv: String,
+    /// The point's x coordinate: 32 bytes, base64url.
     pub x: String,
+    /// The point's y coordinate: 32 bytes, base64url.
     pub y: String,
+    /// Key id, matched against a grant header's `kid`.
     pub kid: String,
+    /// Public key use (`use` on the wire): `sig`.
     #[serde(rename = "use")]
     pub use_: String,
+    /// Algorithm: `ES256`.
     pub alg: String,
 }
 
 /// A JWK set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Jwks {
+    /// The keys; [`GrantSigner::jwks`] lists the signing key first.
     pub keys: Vec<Jwk>,
 }
 
@@ -132,10 +155,14 @@ pub struct GrantSigner {
 /// Why a deployment's retiring keys were refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RetiringKeyError {
+    /// Not a JWKS document of JWKs, or one with no keys or more than two.
     #[error("retiring keys must be a JWKS document: {{\"keys\": [JWK, ...]}}")]
     Malformed,
+    /// A key that is not an ES256 signing key: `alg` not `ES256`, `use` not
+    /// `sig`, or no valid EC P-256 point.
     #[error("a retiring key must be an EC P-256 ES256 signing key (kty, crv, alg, use, x, y)")]
     NotEs256,
+    /// A key with an empty `kid`, one already listed, or the signing key's.
     #[error("each key id may be published once, and not as the signing key's")]
     DuplicateKid,
 }

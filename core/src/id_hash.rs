@@ -15,9 +15,13 @@ pub const DOMAIN: &[u8] = b"SIMBIND-ID";
 /// strings of different kinds never collide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdKind {
+    /// An E.164 phone number (label `msisdn`).
     PhoneNumber,
+    /// A SIM's ICCID (label `iccid`).
     Iccid,
+    /// A subscriber's IMSI (label `imsi`).
     Imsi,
+    /// A chip serial, or a real-format chip's key id (label `chip-serial`).
     ChipSerial,
     /// A chip serial together with the key that claims it (the chip index
     /// of chips whose serial nothing attests).

@@ -202,7 +202,10 @@ impl OpaqueId {
 /// MSISDN). Later versions add fields (EID, slot) with a version bump.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct SimIdentity {
+    /// The SIM card's ICCID.
     pub iccid: Iccid,
+    /// The subscriber's IMSI.
     pub imsi: Imsi,
+    /// The SIM's own phone number (E.164).
     pub msisdn: PhoneNumber,
 }

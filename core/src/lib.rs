@@ -6,6 +6,7 @@
 //! transcript or a decision has exactly one implementation.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod attestation;

@@ -44,8 +44,12 @@ pub fn hash_code(secret: &[u8], registration_id: &str, code: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OtpState {
+    /// The code's keyed hash ([`hash_code`]): base64url HMAC-SHA256, under the
+    /// pepper, over the registration id and the code.
     pub code_hash: String,
+    /// When the code expires, in Unix seconds ([`OTP_TTL_SECS`] after issue).
     pub expires_at: u64,
+    /// Wrong codes submitted so far; at [`MAX_ATTEMPTS`] every code is refused.
     pub attempts: u32,
 }
 

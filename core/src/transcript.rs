@@ -27,8 +27,11 @@ pub const VERSION: u16 = 2;
 /// for another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ceremony {
+    /// `bind` (challenge code 1): binding a number to a chip, after the one-time code.
     Bind,
+    /// `verify` (code 2): the bound chip proving the binding, for a grant.
     Verify,
+    /// `unbind` (code 3): the bound chip ending its binding.
     Unbind,
 }
 
@@ -72,6 +75,7 @@ impl Ceremony {
 /// What goes into a transcript, borrowed from validated inputs.
 #[derive(Clone, Copy, Debug)]
 pub struct Transcript<'a> {
+    /// The ceremony, written as its label.
     pub ceremony: Ceremony,
     /// The raw challenge bytes (not its base64url text).
     pub challenge: &'a [u8],
@@ -87,7 +91,10 @@ pub struct Transcript<'a> {
     /// `simbind-p256`'s key; `None` (an empty field) for real formats, whose
     /// key the app may not even see (App Attest).
     pub chip_public_key: Option<&'a PublicKey>,
+    /// The SIM's ICCID, IMSI and MSISDN, written as one nested field.
     pub sim: &'a SimIdentity,
+    /// The SIM applet's key, written compressed; `None` (an empty field)
+    /// when the SIM has none.
     pub sim_public_key: Option<&'a PublicKey>,
     /// The chip's monotonic counter.
     pub counter: u64,
@@ -122,18 +129,33 @@ impl Transcript<'_> {
 /// A transcript read back into its raw fields (for tests and audit tooling).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodedTranscript {
+    /// The layout version, as read (the current [`VERSION`] is 2).
     pub version: u16,
+    /// The ceremony label, as written (not checked against the known ones).
     pub ceremony: String,
+    /// The raw challenge bytes.
     pub challenge: Vec<u8>,
+    /// The deployment audience the signature is for.
     pub audience: String,
+    /// Registration id (bind) or binding id (verify, unbind).
     pub subject: String,
+    /// The transaction value (empty for none).
     pub transaction: Vec<u8>,
+    /// The chip serial, or a real-format chip's key id.
     pub chip_serial: String,
+    /// The chip key field's raw bytes: compressed SEC1 when encoded by
+    /// [`Transcript::encode`], empty for real formats.
     pub chip_public_key: Vec<u8>,
+    /// The SIM's ICCID, from the nested SIM field.
     pub iccid: String,
+    /// The SIM's IMSI, from the nested SIM field.
     pub imsi: String,
+    /// The SIM's MSISDN, from the nested SIM field.
     pub msisdn: String,
+    /// The SIM key field's raw bytes: compressed SEC1, or empty when the SIM
+    /// has no key.
     pub sim_public_key: Vec<u8>,
+    /// The chip counter (the last 8 bytes, big-endian).
     pub counter: u64,
 }
 

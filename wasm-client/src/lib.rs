@@ -4,6 +4,8 @@
 //! transcript with `simbind-core` (the same code the edge worker verifies
 //! with), has the chip sign it, and drives the ceremonies over HTTP.
 
+#![warn(missing_docs)]
+
 mod bridge;
 mod client;
 mod error;

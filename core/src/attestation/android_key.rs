@@ -224,10 +224,13 @@ fn check_policy(
 /// A policy file or variable that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
+    /// Not JSON, or not the documented shape (unknown fields, wrong types).
     #[error("the policy is not valid JSON of the documented shape")]
     Shape,
+    /// A `minSecurityLevel` other than `tee` or `strongbox`.
     #[error("minSecurityLevel must be \"tee\" or \"strongbox\"")]
     Level,
+    /// A `signingCertSha256` that is not 32 bytes of hex (colons allowed).
     #[error("signingCertSha256 must be 32 bytes of hex (colons allowed)")]
     Digest,
 }
