@@ -193,7 +193,8 @@ test("suspension: authentic refusals sent at once suspend after exactly the conf
   assert.equal(record.consecutive_failures, 3);
   assert.equal((await w.outbox(s.number)).filter((m) => m.kind === "alert").length, 3, "one alert per authentic refusal");
   p.device.insertSim(s.simA);
-  const res = await w.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify" });
+  const [next] = await freshBodies(p, bindingId, 1);
+  const res = await w.post(`/v1/bindings/${bindingId}/verify`, next);
   assert.equal((await res.json()).code, "binding_suspended", "the very next request sees the suspension");
 });
 

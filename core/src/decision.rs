@@ -327,7 +327,7 @@ pub struct Decision {
     pub result: Result<(), Denial>,
     /// The bound chip really signed this request (its signature verified).
     pub authentic: bool,
-    /// The counter the request carried.
+    /// The chip counter: the request's (for `apple-appattest`, its assertion's).
     pub counter: u64,
     /// The transaction value of the accepted challenge (empty for none): the
     /// chip signed it, and a grant echoes it.
@@ -354,16 +354,6 @@ pub fn decide_holder(
         d.result = Err(denial);
         d
     };
-    if let Err(denial) = binding.ensure_active() {
-        return deny(decision, denial);
-    }
-    if ctx
-        .policy
-        .revoked
-        .contains(&binding.chip_serial, &binding.chip_public_key)
-    {
-        return deny(decision, Denial::ChipRevoked);
-    }
     match ctx.check_challenge(evidence, ceremony, &binding.binding_id, challenge_used) {
         Ok(challenge) => decision.transaction = challenge.transaction,
         Err(denial) => return deny(decision, denial),
@@ -393,6 +383,19 @@ pub fn decide_holder(
     match ctx.check_chip_signature(claims.chip.format, &key, &transcript, evidence) {
         Ok(counter) => decision.counter = counter,
         Err(denial) => return deny(decision, denial),
+    }
+    // The binding's state and the deny-list are told only to the bound chip
+    // (an outsider with the binding id learns nothing of them), and change
+    // nothing: not authentic refusals, so no counter, count or text.
+    if let Err(denial) = binding.ensure_active() {
+        return deny(decision, denial);
+    }
+    if ctx
+        .policy
+        .revoked
+        .contains(&binding.chip_serial, &binding.chip_public_key)
+    {
+        return deny(decision, Denial::ChipRevoked);
     }
     decision.authentic = true;
     if decision.counter <= binding.counter {

@@ -298,6 +298,15 @@ fn a_revoked_chip_cannot_bind_or_verify_by_serial_or_by_key() {
     assert_eq!(bind(&world, &chip(), &sim_a()), Err(Denial::ChipRevoked));
     let d = verify(&world, &binding, &next(&chip()), &sim_a());
     assert_eq!((d.result, d.authentic), (Err(Denial::ChipRevoked), false));
+    let forged = Chip {
+        key: key(79),
+        ..next(&chip())
+    };
+    assert_eq!(
+        verify(&world, &binding, &forged, &sim_a()).result,
+        Err(Denial::ChipMismatch),
+        "the deny-list is told only to the chip itself"
+    );
     world.policy.revoked = RevokedChips {
         serials: vec![],
         keys: vec![RevokedChips::key_form(&chip().key.public_key())],
@@ -724,16 +733,47 @@ fn verify_refuses_a_used_or_expired_challenge() {
 fn verify_refuses_suspended_and_revoked_bindings() {
     let world = World::new();
     let mut binding = bound(&world, &chip(), &sim_a());
-    binding.status = BindingStatus::Suspended;
-    assert_eq!(
-        verify(&world, &binding, &next(&chip()), &sim_a()).result,
-        Err(Denial::BindingSuspended)
-    );
-    binding.status = BindingStatus::Revoked;
-    assert_eq!(
-        verify(&world, &binding, &next(&chip()), &sim_a()).result,
-        Err(Denial::BindingRevoked)
-    );
+    for (status, denial) in [
+        (BindingStatus::Suspended, Denial::BindingSuspended),
+        (BindingStatus::Revoked, Denial::BindingRevoked),
+    ] {
+        binding.status = status;
+        let d = verify(&world, &binding, &next(&chip()), &sim_a());
+        assert_eq!(
+            (d.result, d.authentic),
+            (Err(denial), false),
+            "changes nothing"
+        );
+        let effects = apply(&binding, &d, &world.policy, world.now);
+        assert_eq!(effects.record, None);
+        assert!(!effects.alert);
+        // Only the bound chip learns the state: another key's signature,
+        // or another chip, is refused as it would be on a live binding.
+        let impostor = Chip {
+            key: key(77),
+            ..next(&chip())
+        };
+        assert_eq!(
+            verify(&world, &binding, &impostor, &sim_a()).result,
+            Err(Denial::ChipMismatch)
+        );
+        let mut forged = request(
+            &next(&chip()),
+            &sim_a(),
+            &world.challenge(Ceremony::Verify, BINDING_ID),
+            Ceremony::Verify,
+            BINDING_ID,
+        );
+        forged.chip_signature = b64(&key(78).sign(b"not the transcript").to_bytes());
+        let d = decide_holder(
+            &world.ctx(),
+            &binding,
+            Ceremony::Verify,
+            &evidence(&forged),
+            false,
+        );
+        assert_eq!(d.result, Err(Denial::BadSignature));
+    }
 }
 
 #[test]

@@ -376,8 +376,9 @@ fn create(db: &Db, app: &App, record: BindingRecord) -> Result<serde_json::Value
 
 fn challenge_for(db: &Db, app: &App, op: ChallengeRequest) -> Result<ChallengeResponse, ApiError> {
     let (ceremony, transaction) = op.validate()?;
+    // Any stored binding gets a challenge, whatever its state: the state is
+    // told only to its chip, once it has signed (core's decide_holder).
     let binding = existing(db)?;
-    binding.record.ensure_active()?;
     app.challenge(ceremony, &binding.record.binding_id, &transaction)
 }
 
