@@ -84,3 +84,25 @@ test("a misconfiguration answers a fixed sentence; which setting is wrong stays 
     }
   }
 });
+
+test("a method a route does not serve is 405 with Allow, unknown methods included; unknown paths stay 404", async () => {
+  const cases = [
+    ["DELETE", "/v1/health", "GET"],
+    ["HEAD", "/.well-known/jwks.json", "GET"],
+    ["QUERY", "/v1/health", "GET"],
+    ["PROPFIND", "/v1/admin/attestation-status", "GET"],
+    ["SEARCH", "/v1/admin/bindings/bnd_AAAAAAAAAAAAAAAAAAAAAA/audit", "GET"],
+    ["GET", "/v1/registrations", "POST"],
+    ["PUT", "/v1/bindings/bnd_AAAAAAAAAAAAAAAAAAAAAA/verify", "POST"],
+    ["MKCOL", "/v1/admin/bindings/bnd_AAAAAAAAAAAAAAAAAAAAAA/revoke", "POST"],
+  ];
+  for (const [method, path, allow] of cases) {
+    const res = await fetch(`${w.url}${path}`, { method, headers: { authorization: "Bearer dev-only-admin-token" } });
+    assert.equal(res.status, 405, `${method} ${path}`);
+    assert.equal(res.headers.get("allow"), allow, `${method} ${path}`);
+    if (method !== "HEAD") assert.equal((await res.json()).code, "method_not_allowed");
+  }
+  const nowhere = await fetch(`${w.url}/nowhere`, { method: "QUERY" });
+  assert.equal(nowhere.status, 404);
+  assert.equal((await nowhere.json()).code, "not_found");
+});

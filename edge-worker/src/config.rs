@@ -106,7 +106,25 @@ fn grant_signer(env: &Env, key: SecretKey) -> Result<GrantSigner, ApiError> {
     Ok(GrantSigner { kid, key, retiring })
 }
 
+thread_local! {
+    /// The configuration, read once per isolate: a deployment or a changed
+    /// secret starts new isolates, so it never goes stale.
+    static ISOLATE_CONFIG: std::cell::OnceCell<std::rc::Rc<Config>> =
+        const { std::cell::OnceCell::new() };
+}
+
 impl Config {
+    /// The isolate's configuration, read and checked on first use (a
+    /// refusal is not kept: the next request reads again).
+    pub fn for_isolate(env: &Env) -> Result<std::rc::Rc<Self>, ApiError> {
+        if let Some(cfg) = ISOLATE_CONFIG.with(|cell| cell.get().cloned()) {
+            return Ok(cfg);
+        }
+        let cfg = std::rc::Rc::new(Self::from_env(env)?);
+        ISOLATE_CONFIG.with(|cell| cell.get_or_init(|| cfg.clone()).clone());
+        Ok(cfg)
+    }
+
     /// Reads and checks the configuration; any problem refuses service.
     pub fn from_env(env: &Env) -> Result<Self, ApiError> {
         let dev_mode = var(env, "SIMBIND_ENV").as_deref() == Some("dev");

@@ -107,11 +107,11 @@ fn local(req: &Request) -> Result<bool, ApiError> {
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     let origin = req.headers().get("origin")?;
-    let (result, cors_origins) = match Config::from_env(&env) {
+    let (result, cors_origins) = match Config::for_isolate(&env) {
         Err(e) => (Err(e), Vec::new()),
         Ok(cfg) => {
             let origins = cfg.cors_origins.clone();
-            let app = App::new(Rc::new(cfg), env);
+            let app = App::new(cfg, env);
             (serve(&mut req, &app).await, origins)
         }
     };
@@ -156,9 +156,18 @@ async fn serve(req: &mut Request, app: &App) -> Result<Response, ApiError> {
     }
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let method = req.method();
-    if method == Method::Options {
-        return http::preflight();
-    }
+    // The worker crate reads a method it does not know (QUERY, PROPFIND, …)
+    // as GET: only these three are served, anything else is 405.
+    let method = match req.inner().method().as_str() {
+        "OPTIONS" => return http::preflight(),
+        "GET" => Method::Get,
+        "POST" => Method::Post,
+        _ => {
+            return Err(match routes::allowed(&segments) {
+                Some(allow) => ApiError::MethodNotAllowed(allow),
+                None => ApiError::NotFound(problem::Missing::Route),
+            });
+        }
+    };
     routes::dispatch(app, req, &method, &segments).await
 }

@@ -28,7 +28,7 @@ pub enum ApiError {
     InvalidField,
     #[error("request body has a field this API does not know")]
     UnknownField,
-    #[error("request body lacks a required field")]
+    #[error("the request lacks a required field")]
     MissingField,
     #[error("request body is over the 8 KiB limit")]
     BodyTooLarge,
@@ -37,7 +37,8 @@ pub enum ApiError {
     #[error("{0:?} not found")]
     NotFound(Missing),
     #[error("method not allowed on this route")]
-    MethodNotAllowed,
+    /// 405, with the `Allow` value of the path.
+    MethodNotAllowed(&'static str),
     #[error("too many requests; retry later")]
     RateLimited { retry_after: u64 },
     #[error("a valid admin bearer token is required")]
@@ -88,7 +89,7 @@ impl ApiError {
             Self::BodyTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotFound(_) => 404,
-            Self::MethodNotAllowed => 405,
+            Self::MethodNotAllowed(_) => 405,
             Self::RateLimited { .. } => 429,
             Self::AdminUnauthorized => 401,
             Self::Misconfigured(_) => 503,
@@ -111,7 +112,7 @@ impl ApiError {
             Self::NotFound(Missing::Registration) => "registration_not_found",
             Self::NotFound(Missing::Binding) => "binding_not_found",
             Self::NotFound(Missing::Route) => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
             Self::AdminUnauthorized => "admin_unauthorized",
             Self::Misconfigured(_) => "misconfigured",
@@ -145,6 +146,7 @@ impl ApiError {
         let headers = Headers::new();
         headers.set("content-type", "application/problem+json")?;
         match self {
+            Self::MethodNotAllowed(allow) => headers.set("allow", allow)?,
             Self::RateLimited { retry_after } => {
                 headers.set("retry-after", &retry_after.to_string())?
             }

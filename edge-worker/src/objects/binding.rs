@@ -2,9 +2,6 @@
 //! challenge nonces it has accepted, and its audit trail, in one object named
 //! by the binding id. Every holder ceremony is one serialized step here.
 
-use std::cell::OnceCell;
-use std::rc::Rc;
-
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simbind_core::Denial;
@@ -18,7 +15,7 @@ use simbind_core::transcript::Ceremony;
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
 use super::sql::{Db, int, text};
-use super::{CHIPS, NUMBERS, answer, cached_config, call, parse, read_op, respond};
+use super::{CHIPS, NUMBERS, answer, call, parse, read_op, respond};
 use crate::App;
 use crate::alert::{self, Alert};
 use crate::config::Config;
@@ -125,7 +122,6 @@ struct Row {
 pub struct BindingObject {
     db: Db,
     env: Env,
-    cfg: OnceCell<Rc<Config>>,
 }
 
 impl DurableObject for BindingObject {
@@ -133,7 +129,6 @@ impl DurableObject for BindingObject {
         Self {
             db: Db::open(&state, SCHEMA),
             env,
-            cfg: OnceCell::new(),
         }
     }
 
@@ -151,7 +146,7 @@ impl DurableObject for BindingObject {
 impl BindingObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body) = read_op(req).await?;
-        let app = App::new(cached_config(&self.cfg, &self.env)?, self.env.clone());
+        let app = App::new(Config::for_isolate(&self.env)?, self.env.clone());
         let db = &self.db;
         match op.as_str() {
             "get" => respond(load(db)),

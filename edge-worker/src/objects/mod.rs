@@ -26,12 +26,9 @@ pub use chip::ChipObject;
 pub use limiter::{LimiterObject, Take};
 pub use number::{NumberObject, REGISTRATION_TTL, RegistrationOp, StartOp};
 
-use std::rc::Rc;
-
 use serde::{Serialize, de::DeserializeOwned};
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
 
-use crate::config::Config;
 use crate::problem::ApiError;
 
 /// Namespace bindings, as named in wrangler.toml.
@@ -118,19 +115,6 @@ pub async fn ask<T: Serialize, R: DeserializeOwned>(
 async fn read_op(req: &mut Request) -> Result<(String, Vec<u8>), ApiError> {
     let op = req.path().trim_start_matches('/').to_owned();
     Ok((op, req.bytes().await?))
-}
-
-/// The configuration an object reads once: a deployment restarts objects.
-fn cached_config(
-    cell: &std::cell::OnceCell<Rc<Config>>,
-    env: &Env,
-) -> Result<Rc<Config>, ApiError> {
-    if let Some(cfg) = cell.get() {
-        return Ok(cfg.clone());
-    }
-    let cfg = Rc::new(Config::from_env(env)?);
-    let _ = cell.set(cfg.clone());
-    Ok(cfg)
 }
 
 /// An object's answer to `result`: JSON (a refusal becomes problem+json

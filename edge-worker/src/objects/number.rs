@@ -3,9 +3,6 @@
 //! registration limit (a token bucket), and the number → binding index.
 //! This object alone commits a binding of its number.
 
-use std::cell::OnceCell;
-use std::rc::Rc;
-
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simbind_core::api::{BindRequest, BindResponse, ChallengeResponse};
@@ -23,7 +20,7 @@ use super::binding::{Notice, RebindRequest, Versioned};
 use super::chip::{Claim, Claimed};
 use super::lock::Lock;
 use super::sql::{Db, int, text};
-use super::{Answer, BINDINGS, CHIPS, answer, ask, cached_config, parse, read_op, respond};
+use super::{Answer, BINDINGS, CHIPS, answer, ask, parse, read_op, respond};
 use crate::App;
 use crate::config::Config;
 use crate::problem::{ApiError, Missing};
@@ -77,7 +74,6 @@ struct BindingId {
 pub struct NumberObject {
     db: Db,
     env: Env,
-    cfg: OnceCell<Rc<Config>>,
     /// Held by a bind across its reads of other objects.
     bind_lock: Lock,
 }
@@ -87,7 +83,6 @@ impl DurableObject for NumberObject {
         Self {
             db: Db::open(&state, SCHEMA),
             env,
-            cfg: OnceCell::new(),
             bind_lock: Lock::default(),
         }
     }
@@ -106,7 +101,7 @@ impl DurableObject for NumberObject {
 impl NumberObject {
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body) = read_op(req).await?;
-        let app = App::new(cached_config(&self.cfg, &self.env)?, self.env.clone());
+        let app = App::new(Config::for_isolate(&self.env)?, self.env.clone());
         let db = &self.db;
         db.create_schema()?;
         purge(db, app.now)?;

@@ -42,22 +42,35 @@ pub async fn dispatch(
         (Get, ["dev", "outbox"]) => dev::outbox(app, req).await,
         #[cfg(feature = "dev")]
         (Get, ["dev", "bindings", id, "audit"]) => dev::audit(app, req, id).await,
-        (_, path) if known(path) => Err(ApiError::MethodNotAllowed),
-        _ => Err(ApiError::NotFound(Missing::Route)),
+        (_, path) => match allowed(path) {
+            Some(allow) => Err(ApiError::MethodNotAllowed(allow)),
+            None => Err(ApiError::NotFound(Missing::Route)),
+        },
     }
 }
 
-fn known(path: &[&str]) -> bool {
-    matches!(
+/// The method a known path answers (its 405's `Allow`), or `None` for a
+/// path no route serves.
+pub fn allowed(path: &[&str]) -> Option<&'static str> {
+    let get = matches!(
         path,
         ["v1", "health"]
             | [".well-known", "jwks.json" | "simbind"]
-            | ["v1", "registrations"]
-            | ["v1", "registrations", _, "challenge" | "binding"]
-            | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
             | ["v1", "admin", "attestation-status"]
             | ["v1", "admin", "bindings", _]
-            | ["v1", "admin", "bindings", _, "audit" | "revoke"]
+            | ["v1", "admin", "bindings", _, "audit"]
     ) || (cfg!(feature = "dev")
-        && matches!(path, ["dev", "outbox"] | ["dev", "bindings", _, "audit"]))
+        && matches!(path, ["dev", "outbox"] | ["dev", "bindings", _, "audit"]));
+    let post = matches!(
+        path,
+        ["v1", "registrations"]
+            | ["v1", "registrations", _, "challenge" | "binding"]
+            | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
+            | ["v1", "admin", "bindings", _, "revoke"]
+    );
+    match (get, post) {
+        (true, _) => Some("GET"),
+        (_, true) => Some("POST"),
+        _ => None,
+    }
 }
