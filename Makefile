@@ -10,7 +10,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export CARGO_TERM_COLOR := never
 
-.PHONY: setup build build-worker build-client dev test lint test-rust test-fuzz test-wasm test-e2e bench size mutants fuzz clean
+.PHONY: setup build build-worker build-client dev test lint test-rust test-fuzz test-wasm test-e2e test-contract bench size mutants fuzz clean
 
 setup:
 	@./scripts/setup.sh
@@ -62,7 +62,11 @@ test-wasm: setup
 test-e2e: build
 	node --test --test-concurrency=1 tests/*.test.mjs
 
-test: setup lint test-rust test-fuzz test-wasm test-e2e
+# Schemathesis against `wrangler dev` from docs/openapi.yaml (about 100 s).
+test-contract: build
+	scripts/schemathesis.sh
+
+test: setup lint test-rust test-fuzz test-wasm test-e2e test-contract
 
 bench: build
 	cargo bench -p simbind-core --bench protocol

@@ -67,4 +67,14 @@ if [ ! -f node_modules/.setup-stamp ] || [ package-lock.json -nt node_modules/.s
   npm rebuild esbuild workerd --loglevel=error
   touch node_modules/.setup-stamp
 fi
+# Schemathesis (contract fuzzing, scripts/schemathesis.sh) in a project-local
+# virtualenv, every package at the exact version in the requirements file.
+apt_install python3-venv
+requirements=tests/contract/requirements.txt
+if ! cmp -s "$requirements" .venv/.setup-requirements 2>/dev/null; then
+  say "pip install -r $requirements into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps -r "$requirements"
+  cp "$requirements" .venv/.setup-requirements
+fi
 say "ready"
