@@ -10,7 +10,7 @@ export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export CARGO_TERM_COLOR := never
 
-.PHONY: setup build build-worker build-client dev test lint test-rust test-fuzz test-wasm test-e2e test-contract bench size mutants fuzz clean
+.PHONY: setup build build-worker build-client dev test lint test-rust test-fuzz test-wasm test-e2e test-contract test-bench bench bench-core size mutants fuzz clean
 
 setup:
 	@./scripts/setup.sh
@@ -66,14 +66,22 @@ test-e2e: build
 test-contract: build
 	scripts/schemathesis.sh
 
-test: setup lint test-rust test-fuzz test-wasm test-e2e test-contract
+test: setup lint test-rust test-fuzz test-wasm test-e2e test-contract test-bench
 
+# One table, every figure beside a reference measured in the same run,
+# written to bench/RESULTS.md (about 5 minutes). `make bench-core` runs the
+# criterion benches of core alone.
 bench: build
+	node bench/run.mjs
+
+bench-core: setup
 	cargo bench -p simbind-core --bench protocol
 	cargo bench -p simbind-core --bench attestation
-	cd wasm-client && wasm-pack test --node --release --test cost -- --include-ignored 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
-	node tests/bench/verify-roundtrip.mjs
-	node tests/bench/concurrent-verify.mjs
+
+# The benchmark harness at a tiny size (seconds, asserts nothing, writes
+# nothing): so it cannot rot.
+test-bench: build
+	BENCH_TINY=1 node bench/run.mjs > /dev/null
 
 size: build
 	@for f in edge-worker/build/index_bg.wasm edge-worker/build-dev/index_bg.wasm wasm-client/pkg/simbind_client_bg.wasm; do \

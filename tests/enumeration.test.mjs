@@ -1,7 +1,7 @@
 // An outsider cannot tell a bound number from an unbound one at registration,
 // nor an active binding from a suspended or revoked one at the holder routes:
 // the state is told only to the bound chip, after its signature verified.
-// (The measurement with timings: tests/bench/enumeration.mjs.)
+// (The measurement with timings: bench/enumeration.mjs.)
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./lib/worker.mjs";

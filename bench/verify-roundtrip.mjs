@@ -1,9 +1,9 @@
 // Benchmark: one real-time verification (challenge + chip signature + verify
 // → grant) against `wrangler dev`, from Node and from headless Chromium,
-// both through the simbind-client package. `make bench` runs it.
+// both through the simbind-client package: `node bench/verify-roundtrip.mjs`.
 import { chromium } from "playwright-core";
-import { startWranglerDev } from "../lib/wrangler-dev.mjs";
-import { bindPhone, phone, subscriber } from "../lib/phone.mjs";
+import { startWranglerDev } from "../tests/lib/wrangler-dev.mjs";
+import { bindPhone, phone, subscriber } from "../tests/lib/phone.mjs";
 
 const RUNS = Number(process.env.RUNS ?? 200);
 const WARMUP = 10;

@@ -4,9 +4,9 @@
 // and code), the body fields, body sizes and latency. Asserts nothing: the
 // pass/fail checks are in tests/enumeration.test.mjs.
 //
-//   node tests/bench/enumeration.mjs        # ROUNDS (200) requests per class
-import { startWorker } from "../lib/worker.mjs";
-import { bindPhone, phone, signedEvidence, subscriber } from "../lib/phone.mjs";
+//   node bench/enumeration.mjs        # ROUNDS (200) requests per class
+import { startWorker } from "../tests/lib/worker.mjs";
+import { bindPhone, phone, signedEvidence, subscriber } from "../tests/lib/phone.mjs";
 
 const ROUNDS = Number(process.env.ROUNDS ?? 200);
 const w = await startWorker({

@@ -1,0 +1,162 @@
+// `make bench`: every figure beside a reference measured in the same run,
+// printed as one table and written to bench/RESULTS.md.
+//
+//   node bench/run.mjs                 # full run (about 4 minutes)
+//   BENCH_TINY=1 node bench/run.mjs    # `make test`: seconds, nothing written,
+//                                      # so the harness cannot rot
+//
+// Rows: P-256 verify (native core, core in wasm under Node, WebCrypto in the
+// same Node process); real-time verification at 1 and 16 phones against
+// `wrangler dev` next to a one-object-read route of the same worker; the same
+// ceremony against the plain-JavaScript reference worker (bench/reference-worker.mjs)
+// and SimBind, both in Miniflare; server time per request; sizes; cold start.
+import { execFileSync } from "node:child_process";
+import { readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { phase, runReference } from "./reference.mjs";
+import { startWorker } from "../tests/lib/worker.mjs";
+import { startWranglerDev } from "../tests/lib/wrangler-dev.mjs";
+import { bindPhone, phone, subscriber } from "../tests/lib/phone.mjs";
+
+const root = new URL("../", import.meta.url).pathname;
+const TINY = process.env.BENCH_TINY === "1";
+const PHONES = TINY ? 2 : 16;
+const SECONDS = TINY ? 0.5 : Number(process.env.SECONDS ?? 8);
+const ADMIN = { authorization: "Bearer dev-only-admin-token" };
+const rows = [];
+const row = (group, what, value, reference, ratio) => rows.push({ group, what, value, reference, ratio });
+const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "—");
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, encoding: "utf8", maxBuffer: 1 << 26, ...opts });
+
+// --- P-256 verify: the same primitive three ways -----------------------------
+if (!TINY) {
+  const native = JSON.parse(run("cargo", ["run", "--release", "-q", "-p", "simbind-core", "--example", "bench_p256"]));
+  const cost = run("wasm-pack", ["test", "--node", "--release", "--test", "cost", "--", "--include-ignored"], { cwd: join(root, "wasm-client"), stdio: ["ignore", "pipe", "ignore"] });
+  const m = cost.match(/P-256 verify: ([\d.]+) ms in wasm, ([\d.]+) ms WebCrypto/);
+  if (!m) throw new Error(`no P-256 line in the cost test's output:\n${cost}`);
+  const [wasm, webcrypto] = [Number(m[1]), Number(m[2])];
+  row("P-256 verify (ops/s)", "core, native (release)", f(1000 / native.verify_ms, 0), `WebCrypto ${f(1000 / webcrypto, 0)}`, `${f(webcrypto / native.verify_ms, 2)}× WebCrypto`);
+  row("P-256 verify (ops/s)", "core in wasm, Node (V8)", f(1000 / wasm, 0), `WebCrypto ${f(1000 / webcrypto, 0)}`, `${f(webcrypto / wasm, 2)}× WebCrypto`);
+}
+
+// --- Real-time verification against wrangler dev ------------------------------
+async function bindAll(target, n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const s = subscriber();
+    const p = phone(target.url, { sim: s.simA });
+    const { bindingId } = await bindPhone(target, p, s.number);
+    out.push({ p, bindingId, s });
+  }
+  for (const b of out) await b.p.client.verify(b.bindingId); // warm-up
+  return out;
+}
+
+async function simbindPhases(target, phones, concurrencies, label) {
+  const bound = await bindAll(target, phones);
+  const read = async (i) => {
+    const res = await fetch(`${target.url}/v1/admin/bindings/${bound[i].bindingId}`, { headers: ADMIN });
+    if (res.status !== 200) throw new Error(`read ${res.status}`);
+    await res.arrayBuffer();
+  };
+  const verify = (i) => bound[i].p.client.verify(bound[i].bindingId);
+  const out = {};
+  for (const c of concurrencies) {
+    out[`read${c}`] = await phase(c, SECONDS, read);
+    out[`verify${c}`] = await phase(c, SECONDS, verify);
+  }
+  return { out, bound, label };
+}
+
+const dev = await startWranglerDev();
+let wranglerFigures;
+try {
+  wranglerFigures = (await simbindPhases(dev, PHONES, [1, PHONES], "wrangler dev")).out;
+} finally {
+  await dev.stop();
+}
+for (const c of [1, PHONES]) {
+  const v = wranglerFigures[`verify${c}`], r = wranglerFigures[`read${c}`];
+  row(`verification, wrangler dev, ${c} phone${c > 1 ? "s" : ""}`, `verify/s · p50 · p99 ms`, `${f(v.rps, 0)} · ${f(v.p50)} · ${f(v.p99)}`, `read route ${f(r.rps, 0)} · ${f(r.p50)} · ${f(r.p99)}`, `${f(v.rps / r.rps, 2)} of read; p99/p50 ${f(v.p99 / v.p50)}`);
+}
+
+// --- The same ceremony: SimBind and the reference worker, both in Miniflare ---
+const mf = await startWorker();
+let mfFigures, serverTimes;
+try {
+  const { out, bound } = await simbindPhases(mf, PHONES, [PHONES], "Miniflare");
+  mfFigures = out;
+  // Server time per request: one caller, the answer's latency minus that of
+  // `/v1/health` (the worker's own route that touches no storage), over the
+  // same loopback. workerd exposes no CPU clock to the worker (its timers
+  // stand still while it computes), so this is the measure we have.
+  const single = async (step) => (await phase(1, SECONDS, step)).p50;
+  const b = bound[0];
+  const floor = await single(async () => (await fetch(`${mf.url}/v1/health`)).arrayBuffer());
+  const challenge = await single(async () => (await mf.post(`/v1/bindings/${b.bindingId}/challenge`, { ceremony: "verify" })).arrayBuffer());
+  const verify = await single(() => b.p.client.verify(b.bindingId));
+  let n = 0;
+  const extra = Array.from({ length: TINY ? 4 : 60 }, () => subscriber());
+  const bindStep = async () => {
+    const s = extra[n++ % extra.length];
+    await bindPhone(mf, phone(mf.url, { sim: s.simA }), s.number).catch(() => {});
+  };
+  const bind = await single(bindStep);
+  serverTimes = { floor, challenge, verify, bind };
+} finally {
+  await mf.dispose();
+}
+const ref = await runReference({ phones: PHONES, seconds: SECONDS });
+const refVerify = ref.rows.find((x) => x.route === "verify" && x.concurrency === PHONES);
+const sv = mfFigures[`verify${PHONES}`];
+row(`verification, Miniflare, ${PHONES} phones`, "SimBind verify/s · p50 · p99 ms", `${f(sv.rps, 0)} · ${f(sv.p50)} · ${f(sv.p99)}`, `reference worker ${f(refVerify.rps, 0)} · ${f(refVerify.p50)} · ${f(refVerify.p99)}`, `${f(sv.rps / refVerify.rps, 2)} of reference`);
+for (const k of ["challenge", "verify", "bind"]) {
+  row("time per ceremony beyond /v1/health (ms, p50, one phone; client signing included)", k, f(serverTimes[k] - serverTimes.floor, 2), `/v1/health p50 ${f(serverTimes.floor, 2)}`, k === "bind" ? "register + code + bind: 3 requests" : k === "verify" ? "challenge + verify: 2 requests" : "1 request");
+}
+
+// --- Sizes and cold start -----------------------------------------------------
+const size = (path) => {
+  const bytes = readFileSync(join(root, path));
+  return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+};
+const kb = (n) => `${f(n / 1024, 0)} KB`;
+for (const [what, path, target] of [
+  ["worker wasm (production build)", "edge-worker/build/index_bg.wasm", 300 * 1024],
+  ["client wasm", "wasm-client/pkg/simbind_client_bg.wasm", 50 * 1024],
+]) {
+  const s = size(path);
+  row("size", what, `${kb(s.raw)} raw · ${kb(s.gzip)} gzip`, `target ${kb(target)} gzip`, `${f(s.gzip / target, 2)} of target`);
+}
+const out = mkdtempSync(join(tmpdir(), "simbind-dry-"));
+try {
+  const dry = run(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--env", "production", "--outdir", out], { env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+  const upload = dry.match(/Total Upload: ([^\n]+)/);
+  row("size", "wrangler deploy --dry-run --env production", upload ? upload[1].trim() : "—", "", "");
+} finally {
+  rmSync(out, { recursive: true, force: true });
+}
+const colds = [];
+for (let i = 0; i < (TINY ? 1 : 5); i++) {
+  const t0 = performance.now();
+  const w = await startWorker();
+  const t1 = performance.now();
+  await (await fetch(`${w.url}/v1/health`)).arrayBuffer();
+  colds.push([t1 - t0, performance.now() - t1]);
+  await w.dispose();
+}
+colds.sort((a, b) => a[1] - b[1]);
+const [start, first] = colds[Math.floor(colds.length / 2)];
+row("cold start (Miniflare, median of runs)", "fresh isolate → first answer (ms)", f(first), `runtime start ${f(start, 0)} ms`, "");
+
+// --- The table ----------------------------------------------------------------
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}`;
+const header = `| group | what | value | reference (same run) | ratio |\n|---|---|---|---|---|`;
+const table = [header, ...rows.map((r) => `| ${r.group} | ${r.what} | ${r.value} | ${r.reference} | ${r.ratio} |`)].join("\n");
+console.log(`\n${table}\n`);
+if (!TINY) {
+  const doc = `# Benchmark results\n\n\`make bench\` on ${new Date().toISOString().slice(0, 10)}, ${machine}; ${PHONES} phones, ${SECONDS} s per phase.\nEvery figure sits beside a reference measured in the same run; see bench/run.mjs for how each is taken.\n\n${table}\n`;
+  writeFileSync(join(root, "bench/RESULTS.md"), doc);
+  console.log("written to bench/RESULTS.md");
+}
