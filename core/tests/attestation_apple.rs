@@ -362,3 +362,31 @@ fn the_leaf_is_valid_from_its_first_to_its_last_second() {
         }
     }
 }
+
+#[test]
+fn bytes_after_the_cbor_item_are_malformed_in_attestations_and_assertions() {
+    for s in samples() {
+        let mut longer = s.attestation.clone();
+        longer.extend_from_slice(&[0, 0, 0]);
+        assert_eq!(
+            check(&s, &longer, &policy(&s), s.at).map(|_| ()),
+            Err(R::Malformed),
+            "{}",
+            s.name
+        );
+        let attested = check(&s, &s.attestation, &policy(&s), s.at).unwrap();
+        for (assertion, hash, _) in &s.assertions {
+            let mut longer = assertion.clone();
+            longer.push(0);
+            assert_eq!(
+                apple_appattest::verify_assertion(
+                    &longer,
+                    hash,
+                    &attested.public_key,
+                    std::slice::from_ref(&s.app_id),
+                ),
+                Err(R::Malformed)
+            );
+        }
+    }
+}

@@ -174,11 +174,21 @@ fn decode_statement(bytes: &[u8]) -> Result<Statement, minicbor::decode::Error> 
     if fmt != Some("apple-appattest") {
         return Err(missing());
     }
+    at_end(&d, bytes)?;
     Ok(Statement {
         chain: chain.ok_or_else(missing)?,
         receipt: receipt.ok_or_else(missing)?,
         auth_data: auth_data.ok_or_else(missing)?,
     })
+}
+
+/// Refuses bytes after the one CBOR item the input must be.
+fn at_end(d: &Decoder<'_>, bytes: &[u8]) -> Result<(), minicbor::decode::Error> {
+    if d.position() == bytes.len() {
+        Ok(())
+    } else {
+        Err(minicbor::decode::Error::message("trailing bytes"))
+    }
 }
 
 fn definite(len: Option<u64>) -> Result<u64, minicbor::decode::Error> {
@@ -327,6 +337,7 @@ fn decode_assertion(bytes: &[u8]) -> Result<(&[u8], &[u8]), minicbor::decode::Er
         }
     }
     let missing = || minicbor::decode::Error::message("missing field");
+    at_end(&d, bytes)?;
     Ok((
         signature.ok_or_else(missing)?,
         auth_data.ok_or_else(missing)?,
