@@ -106,3 +106,16 @@ test("a method a route does not serve is 405 with Allow, unknown methods include
   assert.equal(nowhere.status, 404);
   assert.equal((await nowhere.json()).code, "not_found");
 });
+
+test("the discovery document names the configured PUBLIC_URL, never the request's Host", async () => {
+  const configured = await startWorker({ bindings: { PUBLIC_URL: "https://simbind.test/" } });
+  try {
+    for (const host of ["localhost:4321", "127.0.0.1:9"]) {
+      const res = await configured.mf.dispatchFetch(`http://${host}/.well-known/simbind`);
+      assert.equal(res.status, 200, host);
+      assert.equal((await res.json()).jwks_uri, "https://simbind.test/.well-known/jwks.json", host);
+    }
+  } finally {
+    await configured.dispose();
+  }
+});

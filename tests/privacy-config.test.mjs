@@ -15,6 +15,7 @@ const PRODUCTION = {
   ID_HASH_PEPPER: "prod-pepper-for-tests-0123456789abcdef",
   ADMIN_TOKEN: "prod-admin-token-for-tests-0123456789",
   SMS_COUNTRIES: "44",
+  PUBLIC_URL: "https://simbind.example",
   // The end-to-end tests' attestation root is a dev-only setting.
   ATTESTATION_TEST_ROOT: undefined,
 };
@@ -105,6 +106,8 @@ test("outside dev mode, dev-valued or short secrets, the outbox and loose settin
   await refusesToServe({ ...PRODUCTION, ATTESTATION_TEST_ROOT: testRoot }, "test attestation root outside dev");
   await refusesToServe({ ...PRODUCTION, CHIP_FORMATS: "android-key", ANDROID_POLICY: undefined }, "android-key without allowed apps");
   await refusesToServe({ ...PRODUCTION, SMS_WEBHOOK_URL: "http://sms.example/v1" }, "plain-http webhook");
+  await refusesToServe({ ...PRODUCTION, PUBLIC_URL: undefined }, "no PUBLIC_URL outside dev");
+  await refusesToServe({ ...PRODUCTION, PUBLIC_URL: "http://simbind.example" }, "plain-http PUBLIC_URL");
   await refusesToServe({ ...PRODUCTION, REQUIRE_SIM_SIGNATURE: "yes" }, "loose boolean");
   await refusesToServe({ ...PRODUCTION, VENDOR_ROOTS: "{}" }, "empty vendor roots");
   await refusesToServe({ ...PRODUCTION, CHALLENGE_KEY_ID_PREVIOUS: "c0" }, "previous key id without its secret");

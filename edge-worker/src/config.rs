@@ -54,6 +54,10 @@ pub struct Config {
     pub service_name: String,
     /// The host the WebOTP line (`@host #code`) names, if any.
     pub webotp_domain: Option<String>,
+    /// The deployment's own base URL (`PUBLIC_URL`, required outside dev):
+    /// where the discovery document says the JWKS is. Unset (dev only): the
+    /// request's origin.
+    pub public_url: Option<String>,
     pub keys: ChallengeKeyring,
     pub grant_signer: GrantSigner,
     pub pepper: Vec<u8>,
@@ -214,6 +218,17 @@ impl Config {
             admin_failures_per_hour: number(env, "ADMIN_FAILURES_PER_HOUR", 10u32)?,
             service_name: var(env, "SERVICE_NAME").unwrap_or_else(|| "SimBind".into()),
             webotp_domain: var(env, "WEBOTP_DOMAIN"),
+            public_url: match var(env, "PUBLIC_URL") {
+                Some(url) if dev_mode || url.starts_with("https://") => {
+                    Some(url.trim_end_matches('/').to_owned())
+                }
+                None if dev_mode => None,
+                _ => {
+                    return Err(ApiError::Misconfigured(
+                        "PUBLIC_URL must be set to an https:// URL outside dev mode".into(),
+                    ));
+                }
+            },
             keys,
             grant_signer: grant_signer(env, grant_key)?,
             hasher: IdHasher::new(&pepper),

@@ -23,8 +23,12 @@ pub const PUBLIC_MAX_AGE: &str = "public, max-age=300";
 /// `GET /.well-known/simbind`: what a backend needs to check grants and a
 /// client needs to sign, without reading the deployment's configuration.
 pub fn discovery(app: &App, req: &Request) -> Result<Response, ApiError> {
-    let url = req.url()?;
-    let origin = url.origin().ascii_serialization();
+    // The configured URL, so the answer (cached publicly) never depends on
+    // what a request put in its Host header.
+    let origin = match &app.cfg.public_url {
+        Some(url) => url.clone(),
+        None => req.url()?.origin().ascii_serialization(),
+    };
     let formats: Vec<&str> = app
         .cfg
         .policy
