@@ -1,12 +1,69 @@
 // The attacker's suite: each abuse a security review found, run against the
 // worker in the real runtime (workerd through Miniflare), with its bound
 // asserted. Shared with the hardening issue.
+//
+// docs/SECURITY.md "Threat model", row by row: where each attacker is run
+// against the worker (file: test). Tests named "<attacker>: ..." are here.
+//
+// SIM thief            attacks: "SIM thief: ..."; properties: "substitution: another chip (same
+//                      serial, other key) is refused without alerting"; ceremonies: "a second chip
+//                      cannot take a live number (409); after unbind it can"
+// SIM swapper          attacks: "SIM swapper: ...", "takeover texts are throttled per binding: ...";
+//                      properties: "substitution: another SIM is refused as sim_changed, alerts the
+//                      bound number, and suspends after 3"; concurrency: "bind: five chips binding
+//                      one number at once, ..."
+// phone thief          properties: "substitution: another SIM is refused as sim_changed, alerts the
+//                      bound number, and suspends after 3", "substitution: the bound SIM reporting
+//                      another number is refused"; concurrency: "suspension: authentic refusals sent
+//                      at once ...", "slow SMS: ..."; ceremonies: "a chip bound to one number cannot
+//                      bind another (409)" (the stolen phone binding the thief's number)
+// key cloner           properties: "counter: a chip counter that does not increase is refused (cloned
+//                      key)", "substitution: another chip (same serial, other key) ..."; concurrency:
+//                      "cloned key: 20 fresh challenges ...", "cloned key under the default policy:
+//                      ..."; attestation: "apple-appattest: a replayed or lower assertion counter ..."
+// network attacker     attacks: "network attacker: ..."; properties: "replay: ..." (3), "freshness:
+//                      challenges expire", "freshness: a challenge is tied to its binding and its
+//                      ceremony", "substitution: a bind-ceremony signature is refused for
+//                      verification"; concurrency: "replay: one captured verify body sent 20 times
+//                      at once ..."; attacks: "transaction binding: ..." (2), "the client signs only
+//                      for its own audience, ..."
+// brute forcer         attacks: "brute forcer: ..."; properties: "OTP: five wrong codes lock the
+//                      registration ...", "OTP: registrations per number are rate limited ...";
+//                      concurrency: "OTP: 20 wrong codes at once ...". Not run: a code refused
+//                      after its 5 minutes (the worker reads the real clock; core's otp tests)
+// malformed input      bad-input: every test; privacy-config: "problem details never repeat the
+//                      input values"; markers: every test (each input of every route, marked);
+//                      attacks: "malformed-input sender: ..." (App Attest CBOR with trailing
+//                      bytes)
+// storage reader       attacks: "storage reader: ..."; privacy-config: "after a full flow, no
+//                      number, ICCID, IMSI or chip serial is stored or echoed in clear"
+// SMS spammer          attacks: "SMS spammer: ...", "one correct code buys one bind attempt: ...",
+//                      "takeover texts are throttled per binding: ..."; properties: "substitution:
+//                      another chip (same serial, other key) is refused without alerting"
+// SMS pumper           attacks: "SMS pumping: ..." (3); properties: "registrations per sender
+//                      address are rate limited across numbers"
+// audit flooder        attacks: "a flood of unauthenticated refusals is counted, ...", "made-up
+//                      binding ids store nothing, ..."
+// serial prober        attacks: "an unattested serial is a claim: ..."
+// grant reuser         attacks: "transaction binding: the grant carries what the chip signed, ...",
+//                      "transaction binding: a relay that swaps the transaction ..."; demo:
+//                      "confirm a payment: ...". verify_grant itself is a library call (core tests)
+// admin guesser        attacks: "admin guessing: ..."; ceremonies: "operator revoke needs the admin
+//                      token; ..." (the constant-time comparison is not observable over HTTP)
+// software impostor    attacks: "software impostor: ..."; attestation: "a key that was never
+//                      attested cannot bind; ...", "android-key: an unlocked phone is refused ...",
+//                      "a format the deployment does not accept is refused at bind"
+// attestation replayer attestation: "an attestation is bound to its own bind: replayed into another
+//                      registration it is refused"
+// racer                concurrency: every test; attacks: "SMS pumping: the global and per-country
+//                      hourly budgets ..."
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { startWorker } from "./lib/worker.mjs";
-import { bindPhone, phone, signedEvidence, subscriber } from "./lib/phone.mjs";
-import { Bridge, SimBindClient } from "../wasm-client/pkg/node.js";
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import { devSecrets, OBJECTS, startWorker } from "./lib/worker.mjs";
+import { bindPhone, phone, refusal, signedEvidence, subscriber } from "./lib/phone.mjs";
+import { attestedPhone, quickIssuer } from "./lib/attested-phone.mjs";
+import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/node.js";
 
 const ADMIN = "Bearer dev-only-admin-token";
 
@@ -294,4 +351,358 @@ test("the client signs only for its own audience, and talks https (or localhost)
     assert.ok(new SimBindClient(url, Bridge.fromObject(host), "simbind-dev"), url);
   }
   assert.throws(() => new SimBindClient("https://simbind.example", Bridge.fromObject(host), ""), (x) => x.code === "missing_audience");
+});
+
+// ---------- the threat model's attackers (docs/SECURITY.md), one by one ----------
+
+const otherCode = (code) => String((Number(code) + 1) % 1_000_000).padStart(6, "0");
+const tallied = (trail, event, code) => trail.tallies.filter((t) => t.event === event && t.code === code).reduce((n, t) => n + t.count, 0);
+
+test("SIM thief: the victim's SIM in the thief's phone is refused at verify (chip_mismatch: nothing changes, nothing texted) and at bind (binding_exists: the owner told once, nothing claimed)", async () => {
+  const s = subscriber();
+  const victim = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, victim, s.number);
+  const before = await w.bindingRecord(bindingId);
+  const thief = phone(w.url, { sim: s.simA }); // the thief's own chip, the victim's SIM
+  for (let i = 0; i < 4; i++) {
+    const e = await refusal(thief.client.verify(bindingId));
+    assert.equal(e.code, "chip_mismatch");
+    assert.equal(e.status, 403);
+  }
+  assert.deepEqual(await w.bindingRecord(bindingId), before, "not the bound chip: no failure counted, no suspension");
+  assert.equal((await alerts(w, s.number)).length, 0, "and nothing texted");
+  assert.equal(tallied(await w.trail(bindingId), "denied_unverified", "chip_mismatch"), 4);
+
+  // The SIM in the thief's phone receives the code: bind the number to the thief's chip.
+  const reg = await registered(w, s.number);
+  const body = { otp: reg.otp, evidence: await signedEvidence(thief.device, reg.challenge, "bind", reg.id) };
+  const res = await w.post(`/v1/registrations/${reg.id}/binding`, body);
+  assert.equal(res.status, 409);
+  assert.equal(await codeOf(res), "binding_exists");
+  assert.equal(await codeOf(await w.post(`/v1/registrations/${reg.id}/binding`, body)), "registration_not_found", "the code bought one attempt");
+  assert.deepEqual(await w.bindingRecord(bindingId), before, "the binding keeps its chip, SIM and counter");
+  assert.equal((await alerts(w, s.number)).length, 1, "a correct code against a live binding: the owner is told");
+  assert.deepEqual((await w.audit(bindingId)).map((e) => `${e.event}:${e.code ?? ""}`).slice(-2), ["denied:binding_exists", "alert_sent:binding_exists"]);
+  await victim.client.verify(bindingId);
+  // The refused bind claimed nothing for the thief's chip: it still binds the thief's own number.
+  const own = subscriber();
+  thief.device.insertSim(own.simA);
+  const theirs = await bindPhone(w, thief, own.number);
+  assert.notEqual(theirs.bindingId, bindingId);
+});
+
+test("SIM swapper: the number's codes on a new SIM do not move the binding (binding_exists, the owner told once, the binding as it was); only the bound chip re-binds", async () => {
+  const s = subscriber();
+  const owner = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, owner, s.number);
+  const before = await w.bindingRecord(bindingId);
+  const swapper = phone(w.url, { sim: s.simB }); // the carrier moved the number to SIM B, in the swapper's phone
+  for (let i = 0; i < 3; i++) {
+    const reg = await registered(w, s.number); // the code reaches SIM B
+    const body = { otp: reg.otp, evidence: await signedEvidence(swapper.device, reg.challenge, "bind", reg.id) };
+    const res = await w.post(`/v1/registrations/${reg.id}/binding`, body);
+    assert.equal(res.status, 409, `attempt ${i + 1}`);
+    assert.equal(await codeOf(res), "binding_exists");
+  }
+  assert.deepEqual(await w.bindingRecord(bindingId), before, "the binding keeps the owner's chip and SIM");
+  assert.equal((await alerts(w, s.number)).length, 1, "one takeover text an hour");
+  const trail = await w.trail(bindingId);
+  assert.equal(trail.events.filter((e) => e.event === "denied" && e.code === "binding_exists").length, 1);
+  assert.equal(tallied(trail, "takeover_suppressed", "binding_exists"), 2);
+  // Nor can the swapper's phone act for the binding.
+  assert.equal((await refusal(swapper.client.verify(bindingId))).code, "chip_mismatch");
+  await owner.client.verify(bindingId);
+  // Moving the binding to SIM B takes the bound chip: the owner re-proves the number with it.
+  owner.device.insertSim(s.simB);
+  const again = await bindPhone(w, owner, s.number);
+  assert.equal(again.bindingId, bindingId);
+  assert.equal(again.rebound, true);
+  assert.equal(await codeOf(await w.post(`/v1/bindings/${bindingId}/verify`, await signedEvidence(swapper.device, await (await w.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify" })).json(), "verify", bindingId))), "chip_mismatch");
+});
+
+test("network attacker: a captured verify changed in any signed field, or mixed with another capture, is refused as unauthenticated and changes nothing", async () => {
+  const s = subscriber();
+  const other = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  await p.client.verify(bindingId);
+  const before = await w.bindingRecord(bindingId);
+  // A body the phone signed and the attacker caught before the worker saw it.
+  const capture = async (ceremony = "verify") => {
+    const challenge = await (await w.post(`/v1/bindings/${bindingId}/challenge`, { ceremony })).json();
+    return signedEvidence(p.device, challenge, ceremony, bindingId);
+  };
+  const send = async (body, route = "verify") => {
+    const res = await w.post(`/v1/bindings/${bindingId}/${route}`, body);
+    return `${res.status} ${await codeOf(res)}`;
+  };
+  const tampered = {
+    counter: (b) => ({ ...b, counter: b.counter + 1000 }),
+    "sim.iccid": (b) => ({ ...b, sim: { ...b.sim, iccid: s.simB.iccid } }),
+    "sim.imsi": (b) => ({ ...b, sim: { ...b.sim, imsi: s.simB.imsi } }),
+    "sim.msisdn": (b) => ({ ...b, sim: { ...b.sim, msisdn: other.number } }),
+    "whole SIM": (b) => ({ ...b, sim: { ...other.simA } }),
+  };
+  for (const [field, change] of Object.entries(tampered)) {
+    // The signature is checked before the SIM is compared: never sim_changed or number_changed.
+    assert.equal(await send(change(await capture())), "401 bad_signature", field);
+  }
+  const [a, b] = [await capture(), await capture()];
+  assert.equal(await send({ ...a, challenge: b.challenge }), "401 bad_signature", "one capture's challenge, another's signature");
+  const [c, d] = [await capture(), await capture()];
+  assert.equal(await send({ ...c, chip_signature: d.chip_signature }), "401 bad_signature", "one capture's fields, another's signature");
+  assert.equal(await send(await capture(), "unbind"), "401 challenge_wrong_ceremony", "a captured verify does not unbind");
+  assert.equal(await send({ ...(await capture()), chip: { ...a.chip, serial: `${a.chip.serial}X` } }), "403 chip_mismatch");
+
+  assert.deepEqual(await w.bindingRecord(bindingId), before, "no counter advanced, no failure counted, still active");
+  assert.equal((await alerts(w, s.number)).length, 0, "no text");
+  assert.equal(tallied(await w.trail(bindingId), "denied_unverified", "bad_signature"), 7);
+  await p.client.verify(bindingId);
+});
+
+test("brute forcer: a code is good for 5 minutes, and an hour of guessing one number is 5 registrations × 5 guesses, after which even the right codes fail", async () => {
+  const strict = await startWorker({ bindings: { REGISTRATIONS_PER_HOUR: undefined } }); // the default: 5
+  try {
+    const s = subscriber();
+    const p = phone(strict.url, { sim: s.simA });
+    const answers = [];
+    const registrations = [];
+    for (let r = 0; r < 5; r++) {
+      const now = Math.floor(Date.now() / 1000);
+      const reg = await registered(strict, s.number);
+      assert.ok(Math.abs(reg.challenge.otp_expires_at - now - 300) <= 1, "the code expires in 5 minutes");
+      registrations.push(reg);
+      for (let g = 0; g < 5; g++) {
+        const body = { otp: otherCode(reg.otp), evidence: await signedEvidence(p.device, reg.challenge, "bind", reg.id) };
+        answers.push(await codeOf(await strict.post(`/v1/registrations/${reg.id}/binding`, body)));
+      }
+    }
+    assert.deepEqual(answers, Array(5).fill([...Array(4).fill("otp_invalid"), "otp_attempts_exhausted"]).flat());
+    const sixth = await strict.post("/v1/registrations", { phone_number: s.number });
+    assert.equal(sixth.status, 429);
+    assert.equal(await codeOf(sixth), "rate_limited");
+    assert.ok(Number(sixth.headers.get("retry-after")) > 0);
+    for (const reg of registrations) {
+      const body = { otp: reg.otp, evidence: await signedEvidence(p.device, reg.challenge, "bind", reg.id) };
+      const res = await strict.post(`/v1/registrations/${reg.id}/binding`, body);
+      assert.equal(res.status, 429);
+      assert.equal(await codeOf(res), "otp_attempts_exhausted", "the right code, too late");
+    }
+    assert.equal((await strict.outbox(s.number)).length, 5, "five codes texted, no sixth");
+    const rows = await strict.objectRows();
+    assert.ok(!Object.keys(rows).some((t) => t.startsWith("BindingObject/") || t.endsWith("/bound")), "nothing bound");
+  } finally {
+    await strict.dispose();
+  }
+});
+
+test("SMS spammer: forged SIM-change reports and wrong codes against a live binding text nobody, suspend nothing and change nothing", async () => {
+  const s = subscriber();
+  const v = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, v, s.number);
+  const before = await w.bindingRecord(bindingId);
+  // The spammer knows the binding id and the victim chip's serial and public key, not its private key.
+  const spammer = new SoftwareBridge(v.serial);
+  spammer.insertSim(s.simB);
+  for (let i = 0; i < 6; i++) { // twice the suspension threshold
+    const challenge = await (await w.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify" })).json();
+    const body = await signedEvidence(spammer, challenge, "verify", bindingId);
+    const res = await w.post(`/v1/bindings/${bindingId}/verify`, { ...body, chip: { ...body.chip, public_key: v.device.chipInfo().publicKey } });
+    assert.equal(res.status, 401);
+    assert.equal(await codeOf(res), "bad_signature", "a report of another SIM the bound chip did not sign");
+  }
+  // Wrong codes for the victim's number (the spammer cannot read its SMS).
+  for (let i = 0; i < 3; i++) {
+    const reg = await registered(w, s.number);
+    const body = { otp: otherCode(reg.otp), evidence: await signedEvidence(spammer, reg.challenge, "bind", reg.id) };
+    const res = await w.post(`/v1/registrations/${reg.id}/binding`, body);
+    assert.equal(res.status, 401);
+    assert.equal(await codeOf(res), "otp_invalid");
+  }
+  assert.deepEqual(await w.bindingRecord(bindingId), before, "active, no failure counted");
+  const texts = await w.outbox(s.number);
+  assert.equal(texts.filter((m) => m.kind === "alert").length, 0, "no alert for what the bound chip did not sign, nor for a wrong code");
+  assert.equal(texts.filter((m) => m.kind === "otp").length, 4, "only the codes asked for (the victim's own and three, limited per number)");
+  const trail = await w.trail(bindingId);
+  assert.equal(tallied(trail, "denied_unverified", "bad_signature"), 6);
+  assert.ok(!trail.events.some((e) => e.event === "denied"), "nothing listed one by one");
+  await v.client.verify(bindingId);
+});
+
+test("storage reader: no number, ICCID, IMSI, serial, sender address or code is stored in any encoding; hashes are keyed, objects named by them, registration ids seal them", async () => {
+  const store = await startWorker();
+  try {
+    const pepper = devSecrets().ID_HASH_PEPPER;
+    const field = (b) => { const len = Buffer.alloc(4); len.writeUInt32BE(Buffer.byteLength(b)); return Buffer.concat([len, Buffer.from(b)]); };
+    const idInput = (kind, value) => Buffer.concat([field("SIMBIND-ID"), field(kind), field(value)]);
+    const keyed = (kind, value) => createHmac("sha256", pepper).update(idInput(kind, value)).digest("hex");
+    const v4 = "198.51.100.23";
+    const v6 = "2001:db8:5:6::7";
+    const from = (ip) => ({ "cf-connecting-ip": ip });
+    /** Registers `number` from the sender `ip`, then binds it with `p`'s client. */
+    const bindFrom = async (p, number, ip) => {
+      const res = await store.post("/v1/registrations", { phone_number: number }, from(ip));
+      assert.equal(res.status, 201);
+      const { registration_id: id } = await res.json();
+      return p.client.completeBinding(id, await store.otp(number));
+    };
+
+    const s = subscriber();
+    const t = subscriber();
+    const p = phone(store.url, { sim: { ...s.simA, secretKey: Buffer.alloc(32, 0x47).toString("base64url") } });
+    const { bindingId } = await bindFrom(p, s.number, v4);
+    await p.client.verify(bindingId);
+    p.device.insertSim(s.simB);
+    assert.equal((await refusal(p.client.verify(bindingId))).code, "sim_changed");
+    assert.equal((await bindFrom(p, s.number, v6)).rebound, true, "re-bound to SIM B");
+    await p.client.verify(bindingId);
+    const stranger = phone(store.url, { sim: s.simA });
+    assert.equal((await refusal(stranger.client.verify(bindingId))).code, "chip_mismatch");
+    const taker = phone(store.url, { sim: s.simB });
+    assert.equal((await refusal(bindFrom(taker, s.number, v6))).code, "binding_exists");
+    // A registration never completed, with a wrong guess; and a second one for the same number.
+    const pending = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await store.post("/v1/registrations", { phone_number: t.number }, from(v6));
+      const { registration_id: id, ...challenge } = await res.json();
+      pending.push(id);
+      const body = { otp: otherCode(await store.otp(t.number)), evidence: await signedEvidence(taker.device, challenge, "bind", id) };
+      assert.equal(await codeOf(await store.post(`/v1/registrations/${id}/binding`, body)), "otp_invalid");
+    }
+    const guess = await fetch(`${store.url}/v1/admin/bindings/${bindingId}`, { headers: { authorization: "Bearer guess", ...from(v4) } });
+    assert.equal(guess.status, 401);
+
+    const identifiers = [
+      s.number, s.number.slice(1), t.number, t.number.slice(1),
+      s.simA.iccid, s.simA.imsi, s.simB.iccid, s.simB.imsi, t.simA.iccid,
+      p.serial, stranger.serial, taker.serial,
+      v4, v6, "2001:db8:5:6", "127.0.0.1",
+    ];
+    const forms = identifiers.flatMap((x) => [x, Buffer.from(x).toString("hex"), Buffer.from(x).toString("base64url"), Buffer.from(x).toString("base64")]);
+    const codes = [...(await store.outbox(s.number)), ...(await store.outbox(t.number))].filter((m) => m.kind === "otp").map((m) => m.text.slice(0, 6));
+    assert.equal(codes.length, 5);
+
+    const rows = await store.objectRows();
+    for (const table of ["BindingObject/*/record", "BindingObject/*/audit", "BindingObject/*/tally", "NumberObject/*/registration", "NumberObject/*/bound", "ChipObject/*/holder", "LimiterObject/*/bucket"]) {
+      const [cls, , name] = table.split("/");
+      assert.ok(Object.keys(rows).some((k) => k.startsWith(`${cls}/`) && k.endsWith(`/${name}`)), `the flow stored ${table}`);
+    }
+    const text = JSON.stringify(rows);
+    const lower = text.toLowerCase();
+    for (const form of forms) assert.ok(!lower.includes(form.toLowerCase()), `a row holds ${form}`);
+    // Codes: no string stored (nested JSON included) holds one.
+    const strings = [];
+    const walk = (v) => {
+      if (typeof v === "string") {
+        strings.push(v);
+        if (/^[[{]/.test(v)) { try { walk(JSON.parse(v)); } catch { /* not JSON */ } }
+      } else if (v && typeof v === "object") Object.values(v).forEach(walk);
+    };
+    walk(rows);
+    for (const code of codes) assert.ok(!strings.some((x) => x.includes(code)), `a stored string holds the code ${code}`);
+    const files = store.storageBytes();
+    for (const [file, bytes] of Object.entries(files)) {
+      for (const form of forms) {
+        assert.ok(!bytes.includes(Buffer.from(form)), `${file} holds ${form}`);
+        assert.ok(!file.includes(form), `${file} is named by ${form}`);
+      }
+    }
+    for (const [key, value] of Object.entries(await store.kvDump())) {
+      assert.match(key, /^outbox:[0-9a-f]{64}:/, "KV holds only the dev outbox, keyed by a hash");
+      for (const form of forms) assert.ok(!key.includes(form) && !value.includes(form), `KV ${key} holds ${form}`);
+    }
+
+    // The hashes are keyed with the pepper: the keyed ones are stored, no unkeyed one is.
+    for (const [kind, value] of [["msisdn", s.number], ["iccid", s.simB.iccid], ["imsi", s.simB.imsi]]) {
+      assert.ok(text.includes(keyed(kind, value)), `the ${kind} is stored as its keyed hash`);
+      for (const unkeyed of [
+        createHash("sha256").update(value).digest(),
+        createHash("sha256").update(idInput(kind, value)).digest(),
+        createHmac("sha256", "").update(idInput(kind, value)).digest(),
+      ]) {
+        assert.ok(!lower.includes(unkeyed.toString("hex")) && !text.includes(unkeyed.toString("base64url")), `an unkeyed ${kind} hash is stored`);
+      }
+    }
+    // Objects are named by keyed hashes, never by an identifier.
+    const ids = new Set(Object.keys(files).map((f) => f.split("/").at(-1).replace(/\.sqlite.*$/, "")));
+    const idOf = async (binding, name) => (await store.mf.getDurableObjectNamespace(binding)).idFromName(name).toString();
+    assert.ok(ids.has(await idOf("NUMBERS", keyed("msisdn", s.number).slice(0, 32))), "the number's object is named by its keyed hash");
+    assert.ok(ids.has(await idOf("LIMITS", `registration-sender:${keyed("client-ip", `v4:${v4}`)}`)), "the sender's bucket is named by its keyed hash");
+    assert.ok(ids.has(await idOf("LIMITS", `admin-failures:${keyed("client-ip", `v4:${v4}`)}`)));
+    const clearNames = [...identifiers, `v4:${v4}`, "v6:2001:db8:5:6::/64"].flatMap((x) => [x, `registration-sender:${x}`, `admin-failures:${x}`]);
+    for (const binding of Object.keys(OBJECTS)) {
+      for (const name of clearNames) assert.ok(!ids.has(await idOf(binding, name)), `${binding} has an object named ${name}`);
+    }
+    // A registration id seals its number key: the key is not in it, and two ids of one number share nothing.
+    const key = Buffer.from(keyed("msisdn", t.number).slice(0, 32), "hex");
+    const bodies = pending.map((id) => Buffer.from(id.slice(4), "base64url"));
+    for (const [i, body] of bodies.entries()) {
+      assert.equal(body.length, 44);
+      assert.ok(!body.includes(key) && !pending[i].includes(key.toString("hex")) && !pending[i].includes(key.toString("base64url")), "the number key in clear in a registration id");
+    }
+    assert.notDeepEqual(bodies[0].subarray(12, 28), bodies[1].subarray(12, 28), "two registrations of one number look unrelated");
+  } finally {
+    await store.dispose();
+  }
+});
+
+test("software impostor: where only the real formats are accepted, a software key binds as none of them", async () => {
+  const issuer = quickIssuer();
+  const bind = async (world, p, number) => {
+    const { registrationId } = await p.client.startRegistration(number);
+    return p.client.completeBinding(registrationId, await world.otp(number));
+  };
+  const production = await startWorker({ bindings: { CHIP_FORMATS: "android-key,apple-appattest" } });
+  // Without the tests' root, the tests' attestations are as good as self-made ones.
+  const untrusting = await startWorker({ bindings: { CHIP_FORMATS: "android-key,apple-appattest", ATTESTATION_TEST_ROOT: undefined } });
+  try {
+    const s = subscriber();
+    const script = phone(production.url, { sim: s.simA }); // a software P-256 key, as itself
+    const e = await refusal(bindPhone(production, script, s.number));
+    assert.equal(e.code, "attestation_format_not_allowed");
+    assert.equal(e.status, 403);
+    for (const format of ["android-key", "apple-appattest"]) {
+      const unattested = attestedPhone(production.url, { format, sim: s.simA, issuer });
+      unattested.bridge.chipAttest = undefined; // a software key claiming the format, with nothing to show
+      const missing = await refusal(bind(production, unattested, s.number));
+      assert.equal(missing.code, "attestation_required", format);
+      assert.equal(missing.status, 400);
+      const selfMade = attestedPhone(untrusting.url, { format, sim: s.simA, issuer });
+      const untrusted = await refusal(bind(untrusting, selfMade, s.number));
+      assert.equal(untrusted.code, "attestation_untrusted_root", format);
+      assert.equal(untrusted.status, 403);
+    }
+    for (const world of [production, untrusting]) {
+      const rows = await world.objectRows();
+      assert.ok(!Object.keys(rows).some((t) => t.startsWith("BindingObject/") || t.startsWith("ChipObject/")), "no binding, no chip claimed");
+      assert.equal((await world.outbox(s.number)).filter((m) => m.kind === "alert").length, 0);
+    }
+    // The same number then binds from a phone whose key the trusted root attests.
+    const real = attestedPhone(production.url, { format: "android-key", sim: s.simA, issuer });
+    assert.equal((await bind(production, real, s.number)).status, "active");
+  } finally {
+    await production.dispose();
+    await untrusting.dispose();
+  }
+});
+
+test("malformed-input sender: an App Attest attestation object or assertion with bytes after its CBOR item is refused", async () => {
+  const issuer = quickIssuer();
+  const bind = async (p, s) => {
+    const { registrationId } = await p.client.startRegistration(s.number);
+    return p.client.completeBinding(registrationId, await w.otp(s.number));
+  };
+  const s = subscriber();
+  const p = attestedPhone(w.url, { format: "apple-appattest", sim: s.simA, issuer });
+  const attest = p.bridge.chipAttest;
+  p.bridge.chipAttest = (challenge) => { const made = attest(challenge); return { ...made, attestation: `${made.attestation}AAAA` }; }; // 3 bytes after the map
+  const e = await refusal(bind(p, s));
+  assert.equal(e.code, "attestation_malformed");
+  const t = subscriber();
+  const q = attestedPhone(w.url, { format: "apple-appattest", sim: t.simA, issuer });
+  const { bindingId } = await bind(q, t);
+  const assert_ = q.bridge.chipSign;
+  q.bridge.chipSign = (transcript) => Buffer.concat([Buffer.from(assert_(transcript)), Buffer.alloc(3)]);
+  const f = await refusal(q.client.verify(bindingId));
+  assert.ok(["bad_signature", "invalid_signature_encoding"].includes(f.code), f.code);
 });

@@ -7,6 +7,8 @@
 // or the Secure Enclave would.
 import { createECDH, createHash, createPrivateKey, randomBytes, sign } from "node:crypto";
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Bridge, SimBindClient } from "../../wasm-client/pkg/node.js";
 import { AUDIENCE } from "./phone.mjs";
 
@@ -21,6 +23,19 @@ export function issue(...args) {
     { cwd: root, encoding: "utf8" },
   );
   return JSON.parse(out);
+}
+
+/**
+ * `issue`, run straight from the issuer binary that an earlier cargo build
+ * (`cargo test`, or `issue` itself) left in target/debug/examples: no
+ * `cargo run`, so no build and no wait on cargo's lock while another build
+ * runs. Falls back to `issue` only when there is no such binary. Pass it as
+ * `attestedPhone`'s `issuer`.
+ */
+export function quickIssuer() {
+  const bin = join(root, "target/debug/examples/test_attestation");
+  if (!existsSync(bin)) return issue;
+  return (...args) => JSON.parse(execFileSync(bin, args, { encoding: "utf8" }));
 }
 
 const sha256 = (...parts) => {
@@ -73,9 +88,10 @@ export function assertion(key, clientDataHash, counter, appId = TEST_APP_ID) {
 /**
  * A phone with a real-format chip. `format` is "android-key" or
  * "apple-appattest"; `unlocked` makes the Android attestation report an
- * unlocked bootloader.
+ * unlocked bootloader; `issuer` makes the attestations (`issue`, or
+ * `quickIssuer()`).
  */
-export function attestedPhone(url, { format, sim, unlocked = false }) {
+export function attestedPhone(url, { format, sim, unlocked = false, issuer = issue }) {
   const chip = chipKey();
   let attested = false;
   let counter = 0;
@@ -87,10 +103,10 @@ export function attestedPhone(url, { format, sim, unlocked = false }) {
       attested = true;
       const hex = Buffer.from(challenge).toString("hex");
       if (format === "android-key") {
-        const made = issue("android", chip.d.toString("hex"), hex, ...(unlocked ? ["unlocked"] : []));
+        const made = issuer("android", chip.d.toString("hex"), hex, ...(unlocked ? ["unlocked"] : []));
         return { ...info, certificateChain: made.certificateChain };
       }
-      return { ...info, attestation: issue("apple", chip.d.toString("hex"), hex).attestation };
+      return { ...info, attestation: issuer("apple", chip.d.toString("hex"), hex).attestation };
     },
     simInfo: () => ({ ...sim }),
     nextCounter: () => ++counter,
