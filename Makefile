@@ -50,7 +50,7 @@ test-rust: setup
 # Every fuzz target for a few seconds, after replaying the committed seeds
 # (the regression inputs). `make fuzz FUZZ_SECONDS=600` for a real run.
 test-fuzz: setup
-	FUZZ_SECONDS=$${FUZZ_SECONDS:-6} scripts/fuzz.sh
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-4} scripts/fuzz.sh
 
 fuzz: setup
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} scripts/fuzz.sh
@@ -62,7 +62,7 @@ test-wasm: setup
 test-e2e: build
 	node --test --test-concurrency=1 tests/*.test.mjs
 
-# Schemathesis against `wrangler dev` from docs/openapi.yaml (about 100 s).
+# Schemathesis against `wrangler dev` from docs/openapi.yaml (about 75 s).
 test-contract: build
 	scripts/schemathesis.sh
 

@@ -14,9 +14,9 @@
 #
 #   python3 -m venv .venv && .venv/bin/pip install schemathesis==4.32.5
 #
-# Bounded to about two minutes: SCHEMATHESIS_MAX_EXAMPLES cases per operation
+# Bounded to about 75 seconds: SCHEMATHESIS_MAX_EXAMPLES cases per operation
 # and phase (default 40), SCHEMATHESIS_MAX_TIME seconds of Schemathesis
-# (default 90), a hard timeout on top, and a 60 s limit on wrangler's start.
+# (default 60), a hard timeout on top, and a 60 s limit on wrangler's start.
 # SCHEMATHESIS_SEED=N replays a run; SCHEMATHESIS_REPORT_DIR=DIR keeps reports
 # (JUnit, HAR). Exit status: Schemathesis' own (0: green).
 #
@@ -64,7 +64,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VERSION="4.32.5"
 ST="$ROOT/.venv/bin/schemathesis"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-40}"
-MAX_TIME="${SCHEMATHESIS_MAX_TIME:-90}"
+MAX_TIME="${SCHEMATHESIS_MAX_TIME:-60}"
 HARD_TIMEOUT=$((MAX_TIME + 45))
 
 if [ ! -x "$ST" ]; then
