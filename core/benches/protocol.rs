@@ -60,6 +60,7 @@ fn benches(c: &mut Criterion) {
         audience: "aud",
         policy: &policy,
         now: NOW,
+        checked: None,
     };
     let ch = challenge::issue(&keys, Ceremony::Verify, BINDING, &[], NOW, 120, [3; 16]);
     let req = request(&chip, &ch, 2);

@@ -19,7 +19,7 @@ use crate::binding::{
 };
 use crate::challenge::{self, ChallengeKeyring};
 use crate::codec::{b64, unb64};
-use crate::crypto::PublicKey;
+use crate::crypto::{PublicKey, Signature};
 use crate::id_hash::{IdHash, IdHasher, IdKind};
 use crate::transcript::Ceremony;
 
@@ -85,6 +85,61 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
     /// The current time, in Unix seconds.
     pub now: u64,
+    /// A chip signature the caller already checked with another
+    /// implementation of the same primitive (the runtime's WebCrypto); used
+    /// only for exactly that key, message and signature.
+    pub checked: Option<&'a CheckedSignature>,
+}
+
+/// What a P-256 chip signature covers: the key that must have made it, the
+/// exact transcript and the signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureInput {
+    /// The bound chip key, uncompressed SEC1.
+    pub public_key: Vec<u8>,
+    /// The transcript bytes the chip must have signed.
+    pub message: Vec<u8>,
+    /// The signature, `r || s`.
+    pub signature: Vec<u8>,
+}
+
+/// A [`SignatureInput`] and whether its signature verifies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedSignature {
+    /// What was checked.
+    pub input: SignatureInput,
+    /// Whether the signature verified.
+    pub valid: bool,
+}
+
+/// The P-256 signature a verify or unbind request's decision will check,
+/// for a caller that can check it faster elsewhere before deciding (`None`
+/// for App Attest assertions, or a request refused before any signature).
+/// It reads the same fields [`decide_holder`] does.
+pub fn holder_signature_input(
+    ctx: &Context<'_>,
+    binding: &BindingRecord,
+    ceremony: Ceremony,
+    evidence: &Evidence,
+) -> Option<SignatureInput> {
+    let ChipSignature::Ecdsa(signature) = &evidence.chip_signature else {
+        return None;
+    };
+    let challenge = ctx
+        .check_challenge(evidence, ceremony, &binding.binding_id, false)
+        .ok()?;
+    let key = bound_key(binding).ok()?;
+    let message = evidence.claims.transcript(
+        ceremony,
+        ctx.audience,
+        &binding.binding_id,
+        &challenge.transaction,
+    );
+    Some(SignatureInput {
+        public_key: key.to_uncompressed(),
+        message,
+        signature: signature.to_bytes(),
+    })
 }
 
 impl Context<'_> {
@@ -129,11 +184,26 @@ impl Context<'_> {
                     })
             }
             (ChipFormat::SimbindP256 | ChipFormat::AndroidKey, ChipSignature::Ecdsa(signature))
-                if simbind_p256::verify(key, transcript, signature) =>
+                if self.ecdsa_valid(key, transcript, signature) =>
             {
                 Ok(evidence.claims.counter)
             }
             _ => Err(Denial::BadSignature),
+        }
+    }
+
+    /// A P-256 verification: the caller's result when it checked exactly
+    /// this key, message and signature, core's own otherwise.
+    fn ecdsa_valid(&self, key: &PublicKey, message: &[u8], signature: &Signature) -> bool {
+        match self.checked {
+            Some(checked)
+                if checked.input.message == message
+                    && checked.input.public_key == key.to_uncompressed()
+                    && checked.input.signature == signature.to_bytes() =>
+            {
+                checked.valid
+            }
+            _ => simbind_p256::verify(key, message, signature),
         }
     }
 

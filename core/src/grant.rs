@@ -152,6 +152,11 @@ pub struct GrantSigner {
     pub retiring: Vec<Jwk>,
 }
 
+/// The compact token: the signing input and the 64-byte `r || s` signature.
+pub fn signed(signing_input: &str, signature: &[u8]) -> String {
+    format!("{signing_input}.{}", b64(signature))
+}
+
 /// Why a deployment's retiring keys were refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RetiringKeyError {
@@ -190,6 +195,16 @@ pub fn retiring_keys(json: &str, signing_kid: &str) -> Result<Vec<Jwk>, Retiring
 impl GrantSigner {
     /// Signs `claims`, refusing lifetimes over [`MAX_GRANT_TTL_SECS`].
     pub fn sign(&self, claims: &GrantClaims) -> Result<String, GrantError> {
+        let input = self.signing_input(claims)?;
+        let signature = self.key.sign(input.as_bytes());
+        Ok(signed(&input, &signature.to_bytes()))
+    }
+
+    /// The bytes a grant's signature covers, `b64u(header) "." b64u(claims)`,
+    /// for a caller that signs them with another implementation of ES256
+    /// (then [`signed`] makes the token). Refuses lifetimes over
+    /// [`MAX_GRANT_TTL_SECS`].
+    pub fn signing_input(&self, claims: &GrantClaims) -> Result<String, GrantError> {
         let ttl = claims.exp.saturating_sub(claims.iat);
         if ttl == 0 || ttl > MAX_GRANT_TTL_SECS {
             return Err(GrantError::Lifetime);
@@ -201,9 +216,7 @@ impl GrantSigner {
         };
         let header = serde_json::to_vec(&header).map_err(|_| GrantError::Malformed)?;
         let payload = serde_json::to_vec(claims).map_err(|_| GrantError::Malformed)?;
-        let signing_input = format!("{}.{}", b64(&header), b64(&payload));
-        let signature = self.key.sign(signing_input.as_bytes());
-        Ok(format!("{signing_input}.{}", b64(&signature.to_bytes())))
+        Ok(format!("{}.{}", b64(&header), b64(&payload)))
     }
 
     /// The JWKS: the signing key first, then the retiring ones.

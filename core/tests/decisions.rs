@@ -1062,3 +1062,90 @@ fn counters_stop_at_2_pow_53_minus_1() {
         Some(ValidationError::OutOfRange("counter"))
     );
 }
+
+#[test]
+fn a_signature_checked_elsewhere_decides_only_for_exactly_its_input() {
+    use simbind_core::decision::{CheckedSignature, holder_signature_input};
+    let world = World::new();
+    let binding = bound(&world, &chip(), &sim_a());
+    let ch = world.challenge(Ceremony::Verify, BINDING_ID);
+    let req = request(&next(&chip()), &sim_a(), &ch, Ceremony::Verify, BINDING_ID);
+    let ev = evidence(&req);
+    let input = holder_signature_input(&world.ctx(), &binding, Ceremony::Verify, &ev)
+        .expect("an ECDSA chip's request has a signature input");
+    // It is exactly what the bound key signed.
+    let bound_key = simbind_core::crypto::PublicKey::from_sec1(&input.public_key).unwrap();
+    let sig = simbind_core::crypto::Signature::from_bytes(&input.signature).unwrap();
+    assert!(bound_key.verify(&input.message, &sig));
+    let decide = |checked: &CheckedSignature, ev: &simbind_core::api::Evidence| {
+        let ctx = simbind_core::decision::Context {
+            checked: Some(checked),
+            ..world.ctx()
+        };
+        decide_holder(&ctx, &binding, Ceremony::Verify, ev, false).result
+    };
+    // The caller's answer is the one used for its input...
+    let refused = CheckedSignature {
+        input: input.clone(),
+        valid: false,
+    };
+    assert_eq!(decide(&refused, &ev), Err(Denial::BadSignature));
+    let accepted = CheckedSignature {
+        input: input.clone(),
+        valid: true,
+    };
+    assert_eq!(decide(&accepted, &ev), Ok(()));
+    // ...and for no other: a forged request is checked by core itself.
+    let mut forged = req.clone();
+    forged.chip_signature = b64(&key(80).sign(b"something else").to_bytes());
+    assert_eq!(
+        decide(&accepted, &evidence(&forged)),
+        Err(Denial::BadSignature)
+    );
+    for other in [
+        SignatureInputEdit::Message,
+        SignatureInputEdit::Key,
+        SignatureInputEdit::Signature,
+    ] {
+        let mut changed = input.clone();
+        match other {
+            SignatureInputEdit::Message => changed.message.push(0),
+            SignatureInputEdit::Key => changed.public_key = key(81).public_key().to_uncompressed(),
+            SignatureInputEdit::Signature => changed.signature[63] ^= 1,
+        }
+        let unrelated = CheckedSignature {
+            input: changed,
+            valid: false,
+        };
+        assert_eq!(
+            decide(&unrelated, &ev),
+            Ok(()),
+            "{other:?}: not this input, core checks"
+        );
+    }
+    // No input where no ECDSA signature will be checked.
+    let other_ch = world.challenge(Ceremony::Verify, "bnd_other");
+    let wrong_subject = request(
+        &next(&chip()),
+        &sim_a(),
+        &other_ch,
+        Ceremony::Verify,
+        BINDING_ID,
+    );
+    assert_eq!(
+        holder_signature_input(
+            &world.ctx(),
+            &binding,
+            Ceremony::Verify,
+            &evidence(&wrong_subject)
+        ),
+        None
+    );
+}
+
+#[derive(Debug, Clone, Copy)]
+enum SignatureInputEdit {
+    Message,
+    Key,
+    Signature,
+}

@@ -13,6 +13,7 @@ mod outbox;
 mod problem;
 mod routes;
 mod sms;
+mod webcrypto;
 
 use std::rc::Rc;
 
@@ -57,6 +58,7 @@ impl App {
             audience: &self.cfg.audience,
             policy: &self.cfg.policy,
             now: self.now,
+            checked: None,
         }
     }
 

@@ -99,6 +99,7 @@ impl World {
             audience: AUDIENCE,
             policy: &self.policy,
             now: self.now,
+            checked: None,
         }
     }
 

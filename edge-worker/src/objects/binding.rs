@@ -9,7 +9,10 @@ use simbind_core::api::{ChallengeRequest, ChallengeResponse, EvidenceRequest};
 use simbind_core::binding::{BindingRecord, BindingStatus};
 use simbind_core::challenge::{self, unverified_nonce};
 use simbind_core::codec::b64;
-use simbind_core::decision::{Decision, Effects, apply, challenge_consumed, decide_holder};
+use simbind_core::decision::{
+    CheckedSignature, Context, Decision, Effects, apply, challenge_consumed, decide_holder,
+    holder_signature_input,
+};
 use simbind_core::registration_id::NumberKey;
 use simbind_core::transcript::Ceremony;
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
@@ -180,6 +183,24 @@ async fn holder(
 ) -> Result<HolderAnswer, ApiError> {
     let evidence = body.validate()?;
     let nonce = unverified_nonce(&evidence.claims.challenge).ok_or(Denial::ChallengeInvalid)?;
+    // Before the step: the chip signature checked by WebCrypto. Its await
+    // lets other requests in, so the step below reads the state afresh; the
+    // result counts only for the very key, transcript and signature checked.
+    let checked = match load(db)? {
+        Some(stored) => {
+            match holder_signature_input(&app.ctx(), &stored.record, ceremony, &evidence) {
+                Some(input) => crate::webcrypto::verify(&input)
+                    .await
+                    .map(|valid| CheckedSignature { input, valid }),
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let ctx = Context {
+        checked: checked.as_ref(),
+        ..app.ctx()
+    };
     // --- one synchronous step: read, decide, write ---
     let current = existing(db)?;
     let key = b64(&nonce);
@@ -193,7 +214,7 @@ async fn holder(
             vec![text(&key)],
         )?
         .is_some();
-    let decision = decide_holder(&app.ctx(), &current.record, ceremony, &evidence, used);
+    let decision = decide_holder(&ctx, &current.record, ceremony, &evidence, used);
     if challenge_consumed(&decision.result) {
         let until = app.now + challenge::MAX_TTL_SECS + 60;
         db.run(

@@ -57,11 +57,15 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
         txn: passed.transaction,
         nbf: None,
     };
-    let grant = app
-        .cfg
-        .grant_signer
-        .sign(&claims)
-        .map_err(|e| ApiError::Misconfigured(e.to_string()))?;
+    // Signed by the runtime's WebCrypto (core's signer if it cannot answer);
+    // what is signed comes from core either way.
+    let signer = &app.cfg.grant_signer;
+    let misconfigured = |e: simbind_core::grant::GrantError| ApiError::Misconfigured(e.to_string());
+    let input = signer.signing_input(&claims).map_err(misconfigured)?;
+    let grant = match crate::webcrypto::sign(&signer.key, input.as_bytes()).await {
+        Some(signature) => simbind_core::grant::signed(&input, &signature),
+        None => signer.sign(&claims).map_err(misconfigured)?,
+    };
     let response = GrantResponse {
         grant,
         token_type: "SimBind-Grant".into(),

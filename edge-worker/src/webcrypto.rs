@@ -1,0 +1,100 @@
+//! The runtime's WebCrypto for the two P-256 operations every verification
+//! makes: checking the chip's signature and signing the grant. Workers run
+//! them natively, several times faster than the same primitive in wasm
+//! (bench/RESULTS.md). Only the primitive moves: what is signed and what a
+//! result decides stay in core. Any WebCrypto failure answers `None`, and
+//! the caller falls back to core's own implementation.
+
+use std::cell::OnceCell;
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use simbind_core::codec::b64;
+use simbind_core::crypto::SecretKey;
+use simbind_core::decision::SignatureInput;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CryptoKey, SubtleCrypto};
+
+fn subtle() -> Option<SubtleCrypto> {
+    let crypto: web_sys::Crypto = Reflect::get(&js_sys::global(), &"crypto".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    Some(crypto.subtle())
+}
+
+fn object(pairs: &[(&str, &str)]) -> Option<Object> {
+    let out = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&out, &(*k).into(), &(*v).into()).ok()?;
+    }
+    Some(out)
+}
+
+fn usages(usage: &str) -> JsValue {
+    Array::of1(&usage.into()).into()
+}
+
+async fn resolve(promise: Result<js_sys::Promise, JsValue>) -> Option<JsValue> {
+    JsFuture::from(promise.ok()?).await.ok()
+}
+
+/// Verifies a P-256 signature (`r || s`, SHA-256) with WebCrypto; `None`
+/// when WebCrypto could not answer.
+pub async fn verify(input: &SignatureInput) -> Option<bool> {
+    let subtle = subtle()?;
+    let algorithm = object(&[("name", "ECDSA"), ("namedCurve", "P-256")])?;
+    let raw = Uint8Array::from(input.public_key.as_slice());
+    let key: CryptoKey =
+        resolve(subtle.import_key_with_object("raw", &raw, &algorithm, false, &usages("verify")))
+            .await?
+            .dyn_into()
+            .ok()?;
+    let params = object(&[("name", "ECDSA"), ("hash", "SHA-256")])?;
+    resolve(subtle.verify_with_object_and_u8_array_and_u8_array(
+        &params,
+        &key,
+        &input.signature,
+        &input.message,
+    ))
+    .await?
+    .as_bool()
+}
+
+thread_local! {
+    /// The grant key, imported into WebCrypto once per isolate.
+    static GRANT_KEY: OnceCell<CryptoKey> = const { OnceCell::new() };
+}
+
+async fn grant_key(key: &SecretKey) -> Option<CryptoKey> {
+    if let Some(cached) = GRANT_KEY.with(|cell| cell.get().cloned()) {
+        return Some(cached);
+    }
+    let (x, y) = key.public_key().coordinates();
+    let jwk = object(&[
+        ("kty", "EC"),
+        ("crv", "P-256"),
+        ("x", &b64(&x)),
+        ("y", &b64(&y)),
+        ("d", &b64(&key.to_bytes())),
+    ])?;
+    let algorithm = object(&[("name", "ECDSA"), ("namedCurve", "P-256")])?;
+    let imported: CryptoKey =
+        resolve(subtle()?.import_key_with_object("jwk", &jwk, &algorithm, false, &usages("sign")))
+            .await?
+            .dyn_into()
+            .ok()?;
+    GRANT_KEY.with(|cell| cell.get_or_init(|| imported.clone()).clone());
+    Some(imported)
+}
+
+/// Signs `message` with the grant key (ES256: `r || s`); `None` when
+/// WebCrypto could not answer.
+pub async fn sign(key: &SecretKey, message: &[u8]) -> Option<Vec<u8>> {
+    let imported = grant_key(key).await?;
+    let params = object(&[("name", "ECDSA"), ("hash", "SHA-256")])?;
+    let signature =
+        resolve(subtle()?.sign_with_object_and_u8_array(&params, &imported, message)).await?;
+    let bytes = Uint8Array::new(&signature).to_vec();
+    (bytes.len() == 64).then_some(bytes)
+}
