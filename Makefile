@@ -26,8 +26,11 @@ build-worker:
 	# worker-build keeps the name sections; strip them (about 95 KB of the upload).
 	for b in build build-dev; do wasm-opt -Oz --strip-debug --strip-producers edge-worker/$$b/index_bg.wasm -o edge-worker/$$b/index_bg.wasm; done
 
+# Two builds of the client: the production entry (no software chip, no key
+# export) and `simbind-client/testing` (with SoftwareBridge: tests only).
 build-client:
 	cd wasm-client && wasm-pack --quiet build --release --target web --out-dir pkg --out-name simbind_client
+	cd wasm-client && wasm-pack --quiet build --release --target web --out-dir pkg-testing --out-name simbind_client --features testing
 	node scripts/package-client.mjs
 
 dev: build
@@ -38,7 +41,8 @@ lint: setup
 	cargo fmt --all --check
 	cargo clippy -p simbind-core --all-targets -- -D warnings
 	cargo clippy -p simbind-core --lib --target wasm32-unknown-unknown -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker -p simbind-client --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown -p simbind-client --lib -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker -p simbind-client --features simbind-client/testing --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker --features dev --all-targets -- -D warnings
 	# Licences, bans and sources (advisories need the advisory database, which
 	# a deployment's CI fetches: docs/DEVELOPING.md).
@@ -56,8 +60,8 @@ fuzz: setup
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} scripts/fuzz.sh
 
 test-wasm: setup
-	cd wasm-client && wasm-pack test --node 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
-	cd wasm-client && wasm-pack test --headless --chrome 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
+	cd wasm-client && wasm-pack test --node --features testing 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
+	cd wasm-client && wasm-pack test --headless --chrome --features testing 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
 
 test-e2e: build
 	node --test --test-concurrency=1 tests/*.test.mjs
@@ -94,4 +98,4 @@ mutants: setup
 	cargo mutants -p simbind-core
 
 clean:
-	rm -rf edge-worker/build edge-worker/build-dev wasm-client/pkg dist
+	rm -rf edge-worker/build edge-worker/build-dev wasm-client/pkg wasm-client/pkg-testing dist

@@ -7,6 +7,15 @@ const pkg = new URL("pkg/", root);
 const generated = JSON.parse(readFileSync(new URL("package.json", pkg), "utf8"));
 
 for (const file of ["node.js", "node.d.ts"]) copyFileSync(new URL(`js/${file}`, root), new URL(file, pkg));
+// The testing entry: the same client built with the software chip
+// (`--features testing`), under pkg/testing/. Production never loads it.
+const testing = new URL("testing/", pkg);
+rmSync(testing, { recursive: true, force: true });
+mkdirSync(testing, { recursive: true });
+for (const file of ["simbind_client.js", "simbind_client.d.ts", "simbind_client_bg.wasm", "simbind_client_bg.wasm.d.ts"]) {
+  copyFileSync(new URL(`pkg-testing/${file}`, root), new URL(file, testing));
+}
+for (const file of ["node.js", "node.d.ts"]) copyFileSync(new URL(`js/${file}`, root), new URL(file, testing));
 copyFileSync(new URL("README.md", root), new URL("README.md", pkg));
 copyFileSync(new URL("../LICENSE", root), new URL("LICENSE", pkg));
 
@@ -26,6 +35,11 @@ const manifest = {
       default: "./simbind_client.js",
     },
     "./simbind_client_bg.wasm": "./simbind_client_bg.wasm",
+    "./testing": {
+      node: { types: "./testing/node.d.ts", default: "./testing/node.js" },
+      types: "./testing/simbind_client.d.ts",
+      default: "./testing/simbind_client.js",
+    },
   },
   files: [
     "simbind_client.js",
@@ -34,6 +48,7 @@ const manifest = {
     "simbind_client_bg.wasm.d.ts",
     "node.js",
     "node.d.ts",
+    "testing/",
     "README.md",
     "LICENSE",
   ],

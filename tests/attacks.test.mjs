@@ -63,7 +63,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { devSecrets, OBJECTS, startWorker } from "./lib/worker.mjs";
 import { bindPhone, phone, refusal, signedEvidence, subscriber } from "./lib/phone.mjs";
 import { attestedPhone, quickIssuer } from "./lib/attested-phone.mjs";
-import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/node.js";
+import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/testing/node.js";
 
 const ADMIN = "Bearer dev-only-admin-token";
 

@@ -25,18 +25,25 @@ test("the packed npm package works from a fresh project", { timeout: 120_000 }, 
   const pkg = new URL("../wasm-client/pkg/", import.meta.url).pathname;
   const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: pkg, encoding: "utf8" }));
   const files = packed[0].files.map((f) => f.path).sort();
-  assert.deepEqual(files, ["LICENSE", "README.md", "node.d.ts", "node.js", "package.json", "simbind_client.d.ts", "simbind_client.js", "simbind_client_bg.wasm", "simbind_client_bg.wasm.d.ts"]);
+  const entry = ["node.d.ts", "node.js", "simbind_client.d.ts", "simbind_client.js", "simbind_client_bg.wasm", "simbind_client_bg.wasm.d.ts"];
+  assert.deepEqual(files, ["LICENSE", "README.md", "package.json", ...entry, ...entry.map((f) => `testing/${f}`)].sort());
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "integrator-app", private: true, type: "module" }));
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(dir, packed[0].filename)], { cwd: dir });
 
   const types = readFileSync(join(dir, "node_modules/simbind-client/simbind_client.d.ts"), "utf8");
-  for (const name of ["class SimBindClient", "class Bridge", "class SoftwareBridge", "buildTranscript", "interface SimBindError", "Promise<Grant>"]) {
+  for (const name of ["class SimBindClient", "class Bridge", "buildTranscript", "interface SimBindError", "Promise<Grant>"]) {
     assert.ok(types.includes(name), `types declare ${name}`);
   }
+  // The software chip (and its key export) is in the testing entry only.
+  assert.ok(!types.includes("SoftwareBridge"), "the production entry has no software chip");
+  const production = execFileSync("node", ["--input-type=module", "-e", 'const m = await import("simbind-client"); console.log(JSON.stringify(["SoftwareBridge" in m, "SimBindClient" in m]))'], { cwd: dir, encoding: "utf8" });
+  assert.deepEqual(JSON.parse(production), [false, true]);
+  const testingTypes = readFileSync(join(dir, "node_modules/simbind-client/testing/simbind_client.d.ts"), "utf8");
+  assert.ok(testingTypes.includes("class SoftwareBridge") && testingTypes.includes("exportKey"));
 
   const s = subscriber();
   const app = `
-    import init, { SimBindClient, Bridge, SoftwareBridge } from "simbind-client";
+    import init, { SimBindClient, Bridge, SoftwareBridge } from "simbind-client/testing";
     await init(); // as the README shows for browsers; a no-op in Node
     const [url, number, simA, simB] = process.argv.slice(2).map((a, i) => (i < 2 ? a : JSON.parse(a)));
     const phone = new SoftwareBridge("INTEGRATOR-1");

@@ -28,7 +28,7 @@ import { readFileSync } from "node:fs";
 import { startWorker } from "./lib/worker.mjs";
 import { AUDIENCE, subscriber } from "./lib/phone.mjs";
 import { attestedPhone, quickIssuer } from "./lib/attested-phone.mjs";
-import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/node.js";
+import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/testing/node.js";
 
 const ADMIN = "Bearer dev-only-admin-token";
 const FORMATS = ["simbind-p256", "android-key", "apple-appattest"];

@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./lib/worker.mjs";
 import { bindPhone, phone, refusal, signedEvidence, subscriber } from "./lib/phone.mjs";
-import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/node.js";
+import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/testing/node.js";
 
 let w;
 before(async () => { w = await startWorker(); });

@@ -1,6 +1,6 @@
 // Simulated phones for the end-to-end tests, built on the wasm client's
 // SoftwareBridge, so transcripts come from the same core as the worker's.
-import { Bridge, SimBindClient, SoftwareBridge, buildTranscript } from "../../wasm-client/pkg/node.js";
+import { Bridge, SimBindClient, SoftwareBridge, buildTranscript } from "../../wasm-client/pkg/testing/node.js";
 
 export const NUMBER = "+447700900123";
 export const OTHER_NUMBER = "+447700900456";

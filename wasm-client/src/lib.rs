@@ -10,10 +10,12 @@ mod bridge;
 mod client;
 mod error;
 mod http;
+#[cfg(feature = "testing")]
 mod software;
 
 pub use bridge::Bridge;
 pub use client::SimBindClient;
+#[cfg(feature = "testing")]
 pub use software::SoftwareBridge;
 
 use simbind_core::api::{ChipInfo, Claims, SimInfo};
