@@ -9,13 +9,15 @@
 // same Node process); real-time verification at 1 and 16 phones against
 // `wrangler dev` next to a one-object-read route of the same worker; the same
 // ceremony against the plain-JavaScript reference worker (bench/reference-worker.mjs)
-// and SimBind, both in Miniflare; server time per request; sizes; cold start.
+// and SimBind, both in Miniflare; time per ceremony; growth (bench/growth.mjs);
+// sizes; cold start.
 import { execFileSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { phase, runReference } from "./reference.mjs";
+import { runGrowth } from "./growth.mjs";
 import { startWorker } from "../tests/lib/worker.mjs";
 import { startWranglerDev } from "../tests/lib/wrangler-dev.mjs";
 import { bindPhone, phone, subscriber } from "../tests/lib/phone.mjs";
@@ -114,6 +116,13 @@ const sv = mfFigures[`verify${PHONES}`];
 row(`verification, Miniflare, ${PHONES} phones`, "SimBind verify/s · p50 · p99 ms", `${f(sv.rps, 0)} · ${f(sv.p50)} · ${f(sv.p99)}`, `reference worker ${f(refVerify.rps, 0)} · ${f(refVerify.p50)} · ${f(refVerify.p99)}`, `${f(sv.rps / refVerify.rps, 2)} of reference`);
 for (const k of ["challenge", "verify", "bind"]) {
   row("time per ceremony beyond /v1/health (ms, p50, one phone; client signing included)", k, f(serverTimes[k] - serverTimes.floor, 2), `/v1/health p50 ${f(serverTimes.floor, 2)}`, k === "bind" ? "register + code + bind: 3 requests" : k === "verify" ? "challenge + verify: 2 requests" : "1 request");
+}
+
+// --- Growth: full objects against fresh ones, same run -----------------------
+const growth = await runGrowth({ entries: TINY ? 200 : 100_000, seconds: TINY ? 0.5 : Math.min(SECONDS, 5) });
+for (const k of ["verify", "bind"]) {
+  const g = growth.out[`${k} grown`], fr = growth.out[`${k} fresh`];
+  row(`growth (${growth.entries} audit events + nonces; number and chip objects of ${growth.entries} rows)`, `${k} p50 · p99 ms`, `${f(g.p50)} · ${f(g.p99)}`, `fresh ${f(fr.p50)} · ${f(fr.p99)}`, `${f(g.p50 / fr.p50, 2)}× fresh`);
 }
 
 // --- Sizes and cold start -----------------------------------------------------

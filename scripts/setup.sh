@@ -34,8 +34,9 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
   fi
 }
-# g++ builds libFuzzer for the fuzz targets (cargo-fuzz's libfuzzer-sys).
-apt_install chromium chromium-driver g++
+# g++ builds libFuzzer for the fuzz targets (cargo-fuzz's libfuzzer-sys);
+# sqlite3 seeds the objects' storage for the benchmark's growth points.
+apt_install chromium chromium-driver g++ sqlite3
 # Debian's binaryen (v108) breaks wasm-bindgen output. It is never removed
 # (setup leaves system packages alone): make puts npm's wasm-opt first on
 # PATH, and worker-build is told its path (WASM_OPT_BIN).

@@ -46,11 +46,13 @@ export function devSecrets() {
  * Starts the worker on a free loopback port. `bindings` override the dev
  * configuration (a value of `undefined` removes a binding).
  */
-export async function startWorker({ bindings = {}, outboundService, build: buildDir = "build-dev" } = {}) {
+export async function startWorker({ bindings = {}, outboundService, build: buildDir = "build-dev", state: kept } = {}) {
   const merged = { ...wranglerVars("env.dev.vars"), ...devSecrets(), ...bindings };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   const build = new URL(`edge-worker/${buildDir}/`, root).pathname;
-  const state = mkdtempSync(join(tmpdir(), "simbind-do-"));
+  // `state`: the caller's folder for the objects' SQLite, kept on dispose
+  // (a restart over the same storage); otherwise a throw-away one.
+  const state = kept ?? mkdtempSync(join(tmpdir(), "simbind-do-"));
   const durableObjects = Object.fromEntries(
     Object.entries(OBJECTS).map(([binding, className]) => [binding, { className, useSQLite: true }]),
   );
@@ -155,9 +157,13 @@ export async function startWorker({ bindings = {}, outboundService, build: build
       const res = await fetch(`${url}/dev/bindings/${bindingId}/audit${query}`);
       return res.json();
     },
+    /** The SQLite file of an object, by namespace binding and hex id. */
+    objectFile(binding, id) {
+      return join(state, `-${OBJECTS[binding]}`, `${id}.sqlite`);
+    },
     async dispose() {
       await mf.dispose();
-      rmSync(state, { recursive: true, force: true });
+      if (!kept) rmSync(state, { recursive: true, force: true });
     },
   };
 

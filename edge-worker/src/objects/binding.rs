@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS used_nonce (nonce TEXT PRIMARY KEY, expires_at INTEGE
 CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, event TEXT NOT NULL, ceremony TEXT, code TEXT);
 CREATE TABLE IF NOT EXISTS tally (event TEXT NOT NULL, code TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (event, code, hour));
 CREATE TABLE IF NOT EXISTS throttle (kind TEXT PRIMARY KEY, sent_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS audit_at ON audit (at)";
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE INDEX IF NOT EXISTS used_nonce_expiry ON used_nonce (expires_at)";
 
 /// One entry of a binding's audit trail. Holds no subscriber identifier.
 #[derive(Clone, Debug, Serialize, Deserialize)]

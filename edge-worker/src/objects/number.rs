@@ -33,7 +33,8 @@ const BIND_ROUNDS: usize = 3;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS registration (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bucket (msisdn TEXT PRIMARY KEY, level INTEGER NOT NULL, at_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS bound (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL)";
+CREATE TABLE IF NOT EXISTS bound (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS registration_expiry ON registration (expires_at)";
 
 /// `start`: store a registration, within the number's registration limit.
 #[derive(Serialize, Deserialize)]
