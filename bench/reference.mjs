@@ -19,6 +19,7 @@ import { pathToFileURL } from "node:url";
 import { Miniflare } from "miniflare";
 import { devSecrets, wranglerVars } from "../tests/lib/worker.mjs";
 import { phone, subscriber } from "../tests/lib/phone.mjs";
+import { checkGrantSignature } from "../tests/lib/grant.mjs";
 import { b64u, challengeBytes, grantSigningInput, idHash, transcript } from "./reference-worker.mjs";
 
 const here = new URL("./", import.meta.url);
@@ -66,11 +67,7 @@ async function checkVectors() {
 /** Checks one grant the reference answered: ES256 signature against its JWKS, header and claims. */
 async function checkGrant(url, grant, bindingId, transaction) {
   const jwks = await (await fetch(`${url}/.well-known/jwks.json`)).json();
-  const [h, p, s] = grant.split(".");
-  const header = JSON.parse(Buffer.from(h, "base64url")), claims = JSON.parse(Buffer.from(p, "base64url"));
-  const jwk = jwks.keys.find((k) => k.kid === header.kid);
-  const key = await crypto.subtle.importKey("jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
-  const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, Buffer.from(s, "base64url"), Buffer.from(`${h}.${p}`));
+  const { ok, header, claims } = await checkGrantSignature(jwks, grant);
   const vars = wranglerVars("env.dev.vars"), now = Date.now() / 1000;
   const problems = [
     !ok && "signature does not verify",

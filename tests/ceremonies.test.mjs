@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./lib/worker.mjs";
 import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
+import { checkGrantSignature } from "./lib/grant.mjs";
 
 let w;
 before(async () => { w = await startWorker(); });
@@ -15,13 +16,9 @@ const ADMIN = { authorization: "Bearer dev-only-admin-token" };
 /** Verifies an ES256 JWT with WebCrypto against the worker's JWKS. */
 async function verifyGrantOffline(token) {
   const jwks = await (await fetch(`${w.url}/.well-known/jwks.json`)).json();
-  const [h, p, s] = token.split(".");
-  const header = JSON.parse(Buffer.from(h, "base64url"));
-  const jwk = jwks.keys.find((k) => k.kid === header.kid);
-  assert.ok(jwk, "grant kid is published");
-  const key = await crypto.subtle.importKey("jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
-  const ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, Buffer.from(s, "base64url"), Buffer.from(`${h}.${p}`));
-  return { ok, header, claims: JSON.parse(Buffer.from(p, "base64url")) };
+  const checked = await checkGrantSignature(jwks, token);
+  assert.ok(checked.jwk, "grant kid is published");
+  return checked;
 }
 
 test("health and JWKS", async () => {

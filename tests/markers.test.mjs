@@ -25,8 +25,8 @@ import assert from "node:assert/strict";
 import { createServer, request } from "node:http";
 import { generateKeyPairSync, randomInt, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { startWorker } from "./lib/worker.mjs";
-import { AUDIENCE, subscriber } from "./lib/phone.mjs";
+import { PRODUCTION_BINDINGS, startWorker } from "./lib/worker.mjs";
+import { AUDIENCE, luhn, subscriber } from "./lib/phone.mjs";
 import { attestedPhone, quickIssuer } from "./lib/attested-phone.mjs";
 import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/testing/node.js";
 
@@ -289,15 +289,6 @@ function marker(input) {
   return { tag, text: `MARKER-${slug}-${tag}`, b64: `MARKER${tag}`, digits: digits(8) };
 }
 
-function luhn(body) {
-  let sum = 0;
-  [...body].reverse().forEach((ch, i) => {
-    let d = Number(ch);
-    if (i % 2 === 0) { d *= 2; if (d > 9) d -= 9; }
-    sum += d;
-  });
-  return body + ((10 - (sum % 10)) % 10);
-}
 
 /** `value` (digits, maybe after '+') with a run of marker digits inside, kept valid-looking: [value, needle]. */
 function digitMarker(value, m) {
@@ -584,21 +575,7 @@ test("coverage", (t) => {
 // Dev mode serves localhost only (any other Host is 503 misconfigured), so
 // the sweep above cannot send another Host; a production configuration can.
 test("production configuration: no answer repeats the Host header", async () => {
-  const production = await startWorker({
-    bindings: {
-      SIMBIND_ENV: "production",
-      SMS_PROVIDER: "webhook",
-      SMS_WEBHOOK_URL: "https://sms.example/v1/messages",
-      SMS_WEBHOOK_TOKEN: "prod-webhook-token-for-tests-0123456789",
-      CHALLENGE_HMAC_KEY: "prod-challenge-key-for-tests-0123456789",
-      GRANT_SIGNING_KEY: "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
-      ID_HASH_PEPPER: "prod-pepper-for-tests-0123456789abcdef",
-      ADMIN_TOKEN: "prod-admin-token-for-tests-0123456789",
-      SMS_COUNTRIES: "44",
-      PUBLIC_URL: "https://simbind.example",
-      ATTESTATION_TEST_ROOT: undefined,
-    },
-  });
+  const production = await startWorker({ bindings: PRODUCTION_BINDINGS });
   try {
     const { hostname, port } = new URL(production.url);
     const echoed = [];

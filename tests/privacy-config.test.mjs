@@ -2,23 +2,9 @@
 // dev mode, and the webhook SMS provider through Miniflare's outbound hook.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, wranglerVars } from "./lib/worker.mjs";
+import { PRODUCTION_BINDINGS as PRODUCTION, startWorker, wranglerVars } from "./lib/worker.mjs";
 import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
 
-const PRODUCTION = {
-  SIMBIND_ENV: "production",
-  SMS_PROVIDER: "webhook",
-  SMS_WEBHOOK_URL: "https://sms.example/v1/messages",
-  SMS_WEBHOOK_TOKEN: "prod-webhook-token-for-tests-0123456789",
-  CHALLENGE_HMAC_KEY: "prod-challenge-key-for-tests-0123456789",
-  GRANT_SIGNING_KEY: "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
-  ID_HASH_PEPPER: "prod-pepper-for-tests-0123456789abcdef",
-  ADMIN_TOKEN: "prod-admin-token-for-tests-0123456789",
-  SMS_COUNTRIES: "44",
-  PUBLIC_URL: "https://simbind.example",
-  // The end-to-end tests' attestation root is a dev-only setting.
-  ATTESTATION_TEST_ROOT: undefined,
-};
 const SECRETS = ["CHALLENGE_HMAC_KEY", "GRANT_SIGNING_KEY", "ID_HASH_PEPPER", "ADMIN_TOKEN", "SMS_WEBHOOK_TOKEN"];
 
 /** Starts the worker with `bindings` and expects every route to answer 503 `misconfigured`. */

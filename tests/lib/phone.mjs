@@ -42,7 +42,7 @@ export async function refusal(promise) {
 let numbers = 0;
 
 /** Appends a Luhn check digit. */
-function luhn(body) {
+export function luhn(body) {
   let sum = 0;
   [...body].reverse().forEach((ch, i) => {
     let d = Number(ch);

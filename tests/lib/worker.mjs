@@ -43,6 +43,26 @@ export function devSecrets() {
 }
 
 /**
+ * A production configuration over the dev build: webhook SMS, production
+ * secrets (none `dev-only-`), an allow-list and a public URL; the tests'
+ * attestation root removed (it is dev-only).
+ */
+export const PRODUCTION_BINDINGS = Object.freeze({
+  SIMBIND_ENV: "production",
+  SMS_PROVIDER: "webhook",
+  SMS_WEBHOOK_URL: "https://sms.example/v1/messages",
+  SMS_WEBHOOK_TOKEN: "prod-webhook-token-for-tests-0123456789",
+  CHALLENGE_HMAC_KEY: "prod-challenge-key-for-tests-0123456789",
+  GRANT_SIGNING_KEY: "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
+  ID_HASH_PEPPER: "prod-pepper-for-tests-0123456789abcdef",
+  ADMIN_TOKEN: "prod-admin-token-for-tests-0123456789",
+  SMS_COUNTRIES: "44",
+  PUBLIC_URL: "https://simbind.example",
+  // The end-to-end tests' attestation root is a dev-only setting.
+  ATTESTATION_TEST_ROOT: undefined,
+});
+
+/**
  * Starts the worker on a free loopback port. `bindings` override the dev
  * configuration (a value of `undefined` removes a binding).
  */
