@@ -31,6 +31,16 @@ fn object(pairs: &[(&str, &str)]) -> Option<Object> {
     Some(out)
 }
 
+/// The key algorithm of every key here: ECDSA on P-256.
+fn p256_key() -> Option<Object> {
+    object(&[("name", "ECDSA"), ("namedCurve", "P-256")])
+}
+
+/// The signature algorithm: ECDSA with SHA-256 (ES256).
+fn es256() -> Option<Object> {
+    object(&[("name", "ECDSA"), ("hash", "SHA-256")])
+}
+
 fn usages(usage: &str) -> JsValue {
     Array::of1(&usage.into()).into()
 }
@@ -43,14 +53,14 @@ async fn resolve(promise: Result<js_sys::Promise, JsValue>) -> Option<JsValue> {
 /// when WebCrypto could not answer.
 pub async fn verify(input: &SignatureInput) -> Option<bool> {
     let subtle = subtle()?;
-    let algorithm = object(&[("name", "ECDSA"), ("namedCurve", "P-256")])?;
+    let algorithm = p256_key()?;
     let raw = Uint8Array::from(input.public_key.as_slice());
     let key: CryptoKey =
         resolve(subtle.import_key_with_object("raw", &raw, &algorithm, false, &usages("verify")))
             .await?
             .dyn_into()
             .ok()?;
-    let params = object(&[("name", "ECDSA"), ("hash", "SHA-256")])?;
+    let params = es256()?;
     resolve(subtle.verify_with_object_and_u8_array_and_u8_array(
         &params,
         &key,
@@ -78,7 +88,7 @@ async fn grant_key(key: &SecretKey) -> Option<CryptoKey> {
         ("y", &b64(&y)),
         ("d", &b64(&key.to_bytes())),
     ])?;
-    let algorithm = object(&[("name", "ECDSA"), ("namedCurve", "P-256")])?;
+    let algorithm = p256_key()?;
     let imported: CryptoKey =
         resolve(subtle()?.import_key_with_object("jwk", &jwk, &algorithm, false, &usages("sign")))
             .await?
@@ -92,7 +102,7 @@ async fn grant_key(key: &SecretKey) -> Option<CryptoKey> {
 /// WebCrypto could not answer.
 pub async fn sign(key: &SecretKey, message: &[u8]) -> Option<Vec<u8>> {
     let imported = grant_key(key).await?;
-    let params = object(&[("name", "ECDSA"), ("hash", "SHA-256")])?;
+    let params = es256()?;
     let signature =
         resolve(subtle()?.sign_with_object_and_u8_array(&params, &imported, message)).await?;
     let bytes = Uint8Array::new(&signature).to_vec();
