@@ -37,106 +37,86 @@
 //! Android (JSON text or an object; base64url for signatures).
 
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
-use serde::{Deserialize, Serialize};
-use simbind_core::api::{ChipCertificate, ChipInfo, MAX_COUNTER, SimInfo};
+use simbind_core::api::{ChipCertificate, ChipInfo, SimInfo};
 use simbind_core::codec::{b64, unb64};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::ClientError;
+use crate::fields::{Fields, Shape, integer};
 
-/// `chipInfo()` as the bridge returns it.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BridgeChip {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub serial: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public_key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificate: Option<BridgeCertificate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificate_chain: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attestation: Option<String>,
-}
-
-/// A chip vendor certificate as the bridge returns it.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BridgeCertificate {
-    pub vendor: String,
-    /// Unix seconds from which the certificate is refused.
-    pub not_after: u64,
-    pub signature: String,
-}
-
-/// `simInfo()` as the bridge returns it.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BridgeSim {
-    pub iccid: String,
-    pub imsi: String,
-    pub msisdn: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public_key: Option<String>,
-}
+/// The fields of `chipInfo()` (and `chipAttest()`) and of its certificate.
+const CHIP_FIELDS: &[&str] = &[
+    "format",
+    "serial",
+    "publicKey",
+    "certificate",
+    "keyId",
+    "certificateChain",
+    "attestation",
+];
+const CERTIFICATE_FIELDS: &[&str] = &["vendor", "notAfter", "signature"];
+/// The fields of `simInfo()`.
+const SIM_FIELDS: &[&str] = &["iccid", "imsi", "msisdn", "publicKey"];
 
 fn malformed(what: &str, e: impl core::fmt::Display) -> ClientError {
     ClientError::bridge("bridge_malformed_reply", format!("{what}: {e}"))
 }
 
-/// Reads a reply that is an object, or JSON text of one.
-fn reply<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, ClientError> {
-    match value.as_string() {
-        // serde's messages can quote the value (an ICCID, a number): not kept.
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|_| malformed(what, "reply is not the documented JSON shape")),
-        None => serde_wasm_bindgen::from_value(value)
-            .map_err(|_| malformed(what, "reply is not the documented object shape")),
+/// A reply that is not the documented shape: names the field, not its value.
+fn misshapen(what: &str) -> impl Fn(Shape) -> ClientError + '_ {
+    move |Shape(field)| {
+        malformed(
+            what,
+            format_args!("reply is not the documented shape ({field})"),
+        )
     }
 }
 
-/// Bridge chip info → wire form.
+/// Bridge chip info (an object, or JSON text of one) → wire form.
 pub fn chip_from_js(value: JsValue) -> Result<ChipInfo, ClientError> {
-    let chip: BridgeChip = reply(value, "chipInfo")?;
-    Ok(ChipInfo {
-        format: chip.format.unwrap_or_else(|| "simbind-p256".into()),
-        serial: chip.serial,
-        public_key: chip.public_key,
-        certificate: chip.certificate.map(|c| ChipCertificate {
-            vendor: c.vendor,
-            not_after: c.not_after,
-            signature: c.signature,
+    let bad = misshapen("chipInfo");
+    let chip = Fields::of(value, Some(CHIP_FIELDS)).map_err(&bad)?;
+    let certificate = match chip
+        .opt_object("certificate", CERTIFICATE_FIELDS)
+        .map_err(&bad)?
+    {
+        None => None,
+        Some(c) => Some(ChipCertificate {
+            vendor: c.string("vendor").map_err(&bad)?,
+            not_after: c.integer("notAfter").map_err(&bad)?,
+            signature: c.string("signature").map_err(&bad)?,
         }),
-        key_id: chip.key_id,
-        certificate_chain: chip.certificate_chain,
-        attestation: chip.attestation,
+    };
+    Ok(ChipInfo {
+        format: chip
+            .opt_string("format")
+            .map_err(&bad)?
+            .unwrap_or_else(|| "simbind-p256".into()),
+        serial: chip.opt_string("serial").map_err(&bad)?,
+        public_key: chip.opt_string("publicKey").map_err(&bad)?,
+        certificate,
+        key_id: chip.opt_string("keyId").map_err(&bad)?,
+        certificate_chain: chip.opt_strings("certificateChain").map_err(&bad)?,
+        attestation: chip.opt_string("attestation").map_err(&bad)?,
     })
 }
 
-/// Bridge SIM info → wire form.
+/// Bridge SIM info (an object, or JSON text of one) → wire form.
 pub fn sim_from_js(value: JsValue) -> Result<SimInfo, ClientError> {
-    let sim: BridgeSim = reply(value, "simInfo")?;
+    let bad = misshapen("simInfo");
+    let sim = Fields::of(value, Some(SIM_FIELDS)).map_err(&bad)?;
     Ok(SimInfo {
-        iccid: sim.iccid,
-        imsi: sim.imsi,
-        msisdn: sim.msisdn,
-        public_key: sim.public_key,
+        iccid: sim.string("iccid").map_err(&bad)?,
+        imsi: sim.string("imsi").map_err(&bad)?,
+        msisdn: sim.string("msisdn").map_err(&bad)?,
+        public_key: sim.opt_string("publicKey").map_err(&bad)?,
     })
 }
 
 /// A counter from a JS number: a non-negative integer up to 2^53 - 1.
 pub fn counter_from_f64(n: f64) -> Result<u64, ClientError> {
-    if n.is_finite() && n >= 0.0 && n.fract() == 0.0 && n <= MAX_COUNTER as f64 {
-        Ok(n as u64)
-    } else {
-        Err(malformed("nextCounter", "not an integer in 0..2^53"))
-    }
+    integer(n).ok_or_else(|| malformed("nextCounter", "not an integer in 0..2^53"))
 }
 
 #[derive(Clone)]
@@ -284,16 +264,19 @@ impl Bridge {
     /// Advances the chip counter and returns it.
     pub async fn next_counter(&self) -> Result<u64, ClientError> {
         let value = self.call("nextCounter", None).await?;
-        let n = match value.as_string() {
+        match value.as_string() {
             Some(text) => text
                 .trim()
-                .parse::<f64>()
-                .map_err(|_| malformed("nextCounter", "not a decimal number"))?,
-            None => value
-                .as_f64()
-                .ok_or_else(|| malformed("nextCounter", "not a number"))?,
-        };
-        counter_from_f64(n)
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= simbind_core::api::MAX_COUNTER)
+                .ok_or_else(|| malformed("nextCounter", "not a decimal integer in 0..2^53")),
+            None => counter_from_f64(
+                value
+                    .as_f64()
+                    .ok_or_else(|| malformed("nextCounter", "not a number"))?,
+            ),
+        }
     }
 
     /// `bytes` as the host takes them: base64url text for string hosts.

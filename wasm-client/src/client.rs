@@ -1,11 +1,10 @@
 //! The ceremonies, driven against a SimBind edge worker.
 
-use js_sys::{Function, Promise};
+use js_sys::{Function, JSON, Promise};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use simbind_core::api::{
-    BindRequest, BindResponse, ChallengeRequest, ChallengeResponse, Claims, EvidenceRequest,
-    GrantResponse, RegistrationResponse, StartRegistrationRequest, UnbindResponse,
+    BindRequest, ChallengeRequest, ChallengeResponse, Claims, EvidenceRequest,
+    StartRegistrationRequest,
 };
 use simbind_core::attestation::{self, ChipFormat};
 use simbind_core::codec::{b64, unb64};
@@ -13,8 +12,12 @@ use simbind_core::transcript::Ceremony;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use core::future::Future;
+use core::pin::Pin;
+
 use crate::bridge::Bridge;
-use crate::error::{ClientError, to_js};
+use crate::error::ClientError;
+use crate::fields::{Fields, Made, Shape};
 use crate::http;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -36,55 +39,56 @@ export interface SimBindError extends Error {
 }
 "#;
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Registration {
-    registration_id: String,
-    otp_expires_at: u64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Binding {
-    binding_id: String,
-    status: String,
-    rebound: bool,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Grant {
-    grant: String,
-    token_type: String,
-    expires_at: u64,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Unbound {
-    binding_id: String,
-    status: String,
-}
-
 /// The body of a POST that carries no fields.
 #[derive(Serialize)]
 struct NoBody {}
 
-/// One HTTP exchange as `onExchange` listeners see it.
-#[derive(Serialize)]
-struct Exchange<'a, B: Serialize, T: Serialize> {
-    method: &'static str,
-    url: &'a str,
-    request: &'a B,
-    status: u16,
-    response: Answer<'a, T>,
+/// A request body, encoded by core's wire types.
+fn encode(body: &impl Serialize) -> Result<String, ClientError> {
+    serde_json::to_string(body)
+        .map_err(|_| ClientError::client("encode_failed", "the request could not be encoded"))
 }
 
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Answer<'a, T: Serialize> {
-    Body(&'a T),
-    Problem { code: &'a str, detail: &'a str },
+/// A challenge answer's fields, as core's wire type.
+fn read_challenge(f: &Fields) -> Result<ChallengeResponse, Shape> {
+    Ok(ChallengeResponse {
+        challenge: f.string("challenge")?,
+        ceremony: f.string("ceremony")?,
+        audience: f.string("audience")?,
+        expires_at: f.integer("expires_at")?,
+        transaction: f.opt_string("transaction")?,
+    })
+}
+
+/// An answer's fields for the app: `Registration`, `Binding`, `Grant`, `Unbound`.
+fn read_registration(f: &Fields) -> Result<JsValue, Shape> {
+    Ok(Made::default()
+        .with("registrationId", f.string("registration_id")?)
+        .with("otpExpiresAt", f.integer("otp_expires_at")? as f64)
+        .done())
+}
+
+fn read_binding(f: &Fields) -> Result<JsValue, Shape> {
+    Ok(Made::default()
+        .with("bindingId", f.string("binding_id")?)
+        .with("status", f.string("status")?)
+        .with("rebound", f.boolean("rebound")?)
+        .done())
+}
+
+fn read_grant(f: &Fields) -> Result<JsValue, Shape> {
+    Ok(Made::default()
+        .with("grant", f.string("grant")?)
+        .with("tokenType", f.string("token_type")?)
+        .with("expiresAt", f.integer("expires_at")? as f64)
+        .done())
+}
+
+fn read_unbound(f: &Fields) -> Result<JsValue, Shape> {
+    Ok(Made::default()
+        .with("bindingId", f.string("binding_id")?)
+        .with("status", f.string("status")?)
+        .done())
 }
 
 /// A SimBind client: a worker base URL and a native bridge.
@@ -171,14 +175,12 @@ impl SimBindClient {
         #[wasm_bindgen(js_name = phoneNumber)] phone_number: String,
     ) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            let body = StartRegistrationRequest { phone_number };
-            let r: RegistrationResponse = inner.post("/v1/registrations", &body).await?;
-            to_js(&Registration {
-                registration_id: r.registration_id,
-                otp_expires_at: r.otp_expires_at,
-            })
-        })
+        promise(Box::pin(async move {
+            let body = encode(&StartRegistrationRequest { phone_number })?;
+            inner
+                .post("/v1/registrations", body, read_registration)
+                .await
+        }))
     }
 
     /// Binds this phone's chip and SIM to the registered number, proving the
@@ -190,20 +192,23 @@ impl SimBindClient {
         otp: String,
     ) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            let path = format!("/v1/registrations/{}/challenge", encode(&registration_id));
-            let challenge: ChallengeResponse = inner.post(&path, &NoBody {}).await?;
+        promise(Box::pin(async move {
+            let base = format!("/v1/registrations/{}", escape(&registration_id));
+            let challenge = inner
+                .post(
+                    format!("{base}/challenge"),
+                    encode(&NoBody {})?,
+                    read_challenge,
+                )
+                .await?;
             let evidence = inner
                 .evidence(Ceremony::Bind, &challenge, &registration_id, &[])
                 .await?;
-            let path = format!("/v1/registrations/{}/binding", encode(&registration_id));
-            let r: BindResponse = inner.post(&path, &BindRequest { otp, evidence }).await?;
-            to_js(&Binding {
-                binding_id: r.binding_id,
-                status: r.status,
-                rebound: r.rebound,
-            })
-        })
+            let body = encode(&BindRequest { otp, evidence })?;
+            inner
+                .post(format!("{base}/binding"), body, read_binding)
+                .await
+        }))
     }
 
     /// Real-time verification: reads chip and SIM afresh, signs a fresh
@@ -217,84 +222,95 @@ impl SimBindClient {
         transaction: Option<Vec<u8>>,
     ) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let txn = transaction.unwrap_or_default();
-            let r: GrantResponse = inner
-                .holder_ceremony(Ceremony::Verify, &binding_id, &txn)
-                .await?;
-            to_js(&Grant {
-                grant: r.grant,
-                token_type: r.token_type,
-                expires_at: r.expires_at,
-            })
-        })
+            inner
+                .holder_ceremony(Ceremony::Verify, &binding_id, &txn, read_grant)
+                .await
+        }))
     }
 
     /// Ends the binding, signed by the bound chip.
     #[wasm_bindgen(unchecked_return_type = "Promise<Unbound>")]
     pub fn unbind(&self, #[wasm_bindgen(js_name = bindingId)] binding_id: String) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            let r: UnbindResponse = inner
-                .holder_ceremony(Ceremony::Unbind, &binding_id, &[])
-                .await?;
-            to_js(&Unbound {
-                binding_id: r.binding_id,
-                status: r.status,
-            })
-        })
+        promise(Box::pin(async move {
+            inner
+                .holder_ceremony(Ceremony::Unbind, &binding_id, &[], read_unbound)
+                .await
+        }))
     }
+}
+
+/// A ceremony as a JS promise. One boxed future type for every method, so
+/// the promise machinery is compiled once, not once per method.
+fn promise(ceremony: Pin<Box<dyn Future<Output = Result<JsValue, ClientError>>>>) -> Promise {
+    future_to_promise(async move { ceremony.await.map_err(JsValue::from) })
 }
 
 /// Ids are base64url already; anything else is percent-encoded so a hostile
 /// id cannot change the path.
-fn encode(id: &str) -> String {
+fn escape(id: &str) -> String {
     String::from(js_sys::encode_uri_component(id))
 }
 
+/// How an answer's fields become what the caller returns.
+type Reader<T> = fn(&Fields) -> Result<T, Shape>;
+
 impl Inner {
-    async fn post<B: Serialize, T: DeserializeOwned + Serialize>(
+    /// POSTs `body` to `path`, tells the listener, and reads a 2xx answer
+    /// with `read`.
+    async fn post<T>(
         &self,
-        path: &str,
-        body: &B,
+        path: impl AsRef<str>,
+        body: String,
+        read: Reader<T>,
     ) -> Result<T, ClientError> {
-        let url = format!("{}{path}", self.base);
-        let result: Result<(u16, T), ClientError> = http::post(&url, body).await;
-        if let Some(listener) = &self.listener {
-            let (status, response) = match &result {
-                Ok((status, v)) => (*status, Answer::Body(v)),
-                Err(e) => (
-                    e.status,
-                    Answer::Problem {
-                        code: &e.code,
-                        detail: &e.detail,
-                    },
-                ),
-            };
-            let exchange = Exchange {
-                method: "POST",
-                url: &url,
-                request: body,
-                status,
-                response,
-            };
-            if let Ok(value) = to_js(&exchange) {
-                // A listener's own failure must not break the ceremony.
-                let _ = listener.call1(&JsValue::NULL, &value);
-            }
-        }
-        result.map(|(_, v)| v)
+        let url = format!("{}{}", self.base, path.as_ref());
+        let answer = http::post(&url, &body).await;
+        self.tell(&url, &body, &answer);
+        let (status, value) = answer?;
+        Fields::object(value, None)
+            .and_then(|f| read(&f))
+            .map_err(|_| http::unexpected(status))
+    }
+
+    /// Reports one exchange to the listener, if there is one.
+    fn tell(&self, url: &str, body: &str, answer: &Result<(u16, JsValue), ClientError>) {
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        let (status, response) = match answer {
+            Ok((status, value)) => (*status, value.clone()),
+            Err(e) => (
+                e.status,
+                Made::default()
+                    .with("code", e.code.as_str())
+                    .with("detail", e.detail.as_str())
+                    .done(),
+            ),
+        };
+        let exchange = Made::default()
+            .with("method", "POST")
+            .with("url", url)
+            .with("request", JSON::parse(body).unwrap_or(JsValue::NULL))
+            .with("status", status)
+            .with("response", response)
+            .done();
+        // A listener's own failure must not break the ceremony.
+        let _ = listener.call1(&JsValue::NULL, &exchange);
     }
 
     /// A holder ceremony (verify or unbind): fresh challenge, fresh
     /// evidence, then `POST /v1/bindings/{id}/{ceremony}`.
-    async fn holder_ceremony<T: DeserializeOwned + Serialize>(
+    async fn holder_ceremony(
         &self,
         ceremony: Ceremony,
         binding_id: &str,
         transaction: &[u8],
-    ) -> Result<T, ClientError> {
-        let base = format!("/v1/bindings/{}", encode(binding_id));
+        read: Reader<JsValue>,
+    ) -> Result<JsValue, ClientError> {
+        let base = format!("/v1/bindings/{}", escape(binding_id));
         let request = ChallengeRequest {
             ceremony: ceremony.label().into(),
             transaction: (!transaction.is_empty()).then(|| b64(transaction)),
@@ -302,8 +318,13 @@ impl Inner {
         request
             .validate()
             .map_err(|e| ClientError::from_validation(e, "client"))?;
-        let challenge: ChallengeResponse =
-            self.post(&format!("{base}/challenge"), &request).await?;
+        let challenge = self
+            .post(
+                format!("{base}/challenge"),
+                encode(&request)?,
+                read_challenge,
+            )
+            .await?;
         // Sign only the transaction that was asked for, never another one a
         // server or relay substituted.
         if challenge.transaction != request.transaction {
@@ -315,8 +336,12 @@ impl Inner {
         let evidence = self
             .evidence(ceremony, &challenge, binding_id, transaction)
             .await?;
-        self.post(&format!("{base}/{}", ceremony.label()), &evidence)
-            .await
+        self.post(
+            format!("{base}/{}", ceremony.label()),
+            encode(&evidence)?,
+            read,
+        )
+        .await
     }
 
     /// Reads chip and SIM afresh, advances the counter, validates with core,

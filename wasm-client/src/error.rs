@@ -2,7 +2,6 @@
 //! stable `code`, the HTTP `status` (0 when no request was made), a `source`
 //! (`server`, `bridge` or `client`) and a human `detail`.
 
-use serde::Serialize;
 use simbind_core::ValidationError;
 use wasm_bindgen::JsValue;
 
@@ -61,11 +60,4 @@ impl From<ClientError> for JsValue {
         set("detail", JsValue::from_str(&e.detail));
         error.into()
     }
-}
-
-/// A Rust value as a plain JS object (maps become objects, u64 numbers).
-pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| ClientError::client("encode_failed", e.to_string()).into())
 }

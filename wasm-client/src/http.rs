@@ -1,13 +1,12 @@
 //! JSON over the global `fetch` (browsers, WebViews and Node 18+), with
 //! problem+json mapped to [`ClientError`].
 
-use js_sys::{Function, Object, Promise, Reflect};
-use serde::{Serialize, de::DeserializeOwned};
-use simbind_core::api::Problem;
+use js_sys::{Function, JSON, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::ClientError;
+use crate::fields::Fields;
 
 fn network(detail: impl Into<String>) -> ClientError {
     ClientError {
@@ -38,13 +37,9 @@ async fn call_text(response: &JsValue) -> Result<String, ClientError> {
         .ok_or_else(|| network("response body is not text"))
 }
 
-/// POSTs `body` as JSON to `url` and decodes the answer as `T`.
-pub async fn post<B: Serialize, T: DeserializeOwned>(
-    url: &str,
-    body: &B,
-) -> Result<(u16, T), ClientError> {
-    let json = serde_json::to_string(body)
-        .map_err(|e| ClientError::client("encode_failed", e.to_string()))?;
+/// POSTs `json` to `url`; a 2xx answer comes back parsed (its fields are
+/// read by the caller), anything else as the problem's [`ClientError`].
+pub async fn post(url: &str, json: &str) -> Result<(u16, JsValue), ClientError> {
     let headers = Object::new();
     let init = Object::new();
     let set =
@@ -56,7 +51,7 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
     )
     .and_then(|()| set(&init, "method", &JsValue::from_str("POST")))
     .and_then(|()| set(&init, "headers", &headers))
-    .and_then(|()| set(&init, "body", &JsValue::from_str(&json)))
+    .and_then(|()| set(&init, "body", &JsValue::from_str(json)))
     .map_err(|_| network("cannot build the request"))?;
     let fetch: Function = get(&js_sys::global(), "fetch")?
         .dyn_into()
@@ -69,25 +64,33 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
     let response = JsFuture::from(promise)
         .await
         .map_err(|e| network(e.as_string().unwrap_or_else(|| "request failed".into())))?;
-    let status = get(&response, "status")?.as_f64().unwrap_or(0.0) as u16;
+    let status = get(&response, "status")?
+        .as_f64()
+        .filter(|s| (0.0..1000.0).contains(s))
+        .unwrap_or(0.0) as u16;
     let text = call_text(&response).await?;
+    let parsed = JSON::parse(&text).ok();
     if (200..300).contains(&status) {
-        return serde_json::from_str(&text)
+        return parsed
             .map(|v| (status, v))
-            .map_err(|e| ClientError {
-                code: "unexpected_response".into(),
-                status,
-                source: "server",
-                detail: e.to_string(),
-            });
+            .ok_or_else(|| unexpected(status));
     }
-    let problem: Option<Problem> = serde_json::from_str(&text).ok();
+    let problem = parsed
+        .and_then(|v| Fields::object(v, None).ok())
+        .and_then(|p| {
+            let code = p.string("code").ok()?;
+            let detail = match p.opt_string("detail").ok()? {
+                Some(detail) => detail,
+                None => p.string("title").ok()?,
+            };
+            Some((code, detail))
+        });
     Err(match problem {
-        Some(p) => ClientError {
-            code: p.code,
+        Some((code, detail)) => ClientError {
+            code,
             status,
             source: "server",
-            detail: p.detail.unwrap_or(p.title),
+            detail,
         },
         None => ClientError {
             code: "http_error".into(),
@@ -96,4 +99,14 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
             detail: format!("HTTP {status}"),
         },
     })
+}
+
+/// A 2xx answer that is not the documented shape.
+pub fn unexpected(status: u16) -> ClientError {
+    ClientError {
+        code: "unexpected_response".into(),
+        status,
+        source: "server",
+        detail: "the answer is not the documented shape".into(),
+    }
 }

@@ -9,6 +9,7 @@
 mod bridge;
 mod client;
 mod error;
+mod fields;
 mod http;
 #[cfg(feature = "testing")]
 mod software;

@@ -3,23 +3,18 @@
 //! never lets its key leave secure hardware.
 
 use js_sys::Uint8Array;
-use serde::{Deserialize, Serialize};
 use simbind_core::codec::b64;
 use simbind_core::crypto::SecretKey;
 use wasm_bindgen::prelude::*;
 
-use crate::bridge::{BridgeChip, BridgeSim};
-use crate::error::{ClientError, to_js};
+use crate::error::ClientError;
+use crate::fields::{Fields, Made};
 
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone)]
 struct SoftSim {
     iccid: String,
     imsi: String,
     msisdn: String,
-    /// 32-byte base64url scalar of the SIM applet key, when the SIM has one.
-    #[serde(default)]
-    secret_key: Option<String>,
 }
 
 /// A simulated phone implementing the bridge interface (NOT FOR PRODUCTION).
@@ -86,11 +81,21 @@ impl SoftwareBridge {
     /// Puts a SIM `{ iccid, imsi, msisdn, secretKey? }` in the tray.
     #[wasm_bindgen(js_name = insertSim)]
     pub fn insert_sim(&mut self, sim: JsValue) -> Result<(), JsValue> {
-        let sim: SoftSim = serde_wasm_bindgen::from_value(sim).map_err(|e| bad(e.to_string()))?;
-        let key = match &sim.secret_key {
+        let shape = |_: crate::fields::Shape| {
+            bad("a SIM is { iccid, imsi, msisdn, secretKey? }, all strings")
+        };
+        let fields =
+            Fields::object(sim, Some(&["iccid", "imsi", "msisdn", "secretKey"])).map_err(shape)?;
+        let sim = SoftSim {
+            iccid: fields.string("iccid").map_err(shape)?,
+            imsi: fields.string("imsi").map_err(shape)?,
+            msisdn: fields.string("msisdn").map_err(shape)?,
+        };
+        // The SIM applet key, a 32-byte base64url scalar, when the SIM has one.
+        let key = match fields.opt_string("secretKey").map_err(shape)? {
             None => None,
             Some(text) => Some(
-                simbind_core::codec::unb64(text, "secretKey")
+                simbind_core::codec::unb64(&text, "secretKey")
                     .ok()
                     .and_then(|b| SecretKey::from_bytes(&b).ok())
                     .ok_or_else(|| bad("SIM secretKey must be a base64url P-256 scalar"))?,
@@ -115,16 +120,12 @@ impl SoftwareBridge {
 
     /// Bridge: chip info.
     #[wasm_bindgen(js_name = chipInfo)]
-    pub fn chip_info(&self) -> Result<JsValue, JsValue> {
-        to_js(&BridgeChip {
-            format: Some("simbind-p256".into()),
-            serial: Some(self.serial.clone()),
-            public_key: Some(b64(&self.key.public_key().to_compressed())),
-            certificate: None,
-            key_id: None,
-            certificate_chain: None,
-            attestation: None,
-        })
+    pub fn chip_info(&self) -> JsValue {
+        Made::default()
+            .with("format", "simbind-p256")
+            .with("serial", self.serial.as_str())
+            .with("publicKey", b64(&self.key.public_key().to_compressed()))
+            .done()
     }
 
     /// Bridge: SIM info; throws when the tray is empty.
@@ -134,12 +135,15 @@ impl SoftwareBridge {
             .sim
             .as_ref()
             .ok_or_else(|| JsValue::from(js_sys::Error::new("no SIM inserted")))?;
-        to_js(&BridgeSim {
-            iccid: sim.iccid.clone(),
-            imsi: sim.imsi.clone(),
-            msisdn: sim.msisdn.clone(),
-            public_key: key.as_ref().map(|k| b64(&k.public_key().to_compressed())),
-        })
+        Ok(Made::default()
+            .with("iccid", sim.iccid.as_str())
+            .with("imsi", sim.imsi.as_str())
+            .with("msisdn", sim.msisdn.as_str())
+            .with_some(
+                "publicKey",
+                key.as_ref().map(|k| b64(&k.public_key().to_compressed())),
+            )
+            .done())
     }
 
     /// Bridge: advances and returns the counter.
