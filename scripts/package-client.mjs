@@ -6,7 +6,10 @@ const root = new URL("../wasm-client/", import.meta.url);
 const pkg = new URL("pkg/", root);
 const generated = JSON.parse(readFileSync(new URL("package.json", pkg), "utf8"));
 
-for (const file of ["node.js", "node.d.ts"]) copyFileSync(new URL(`js/${file}`, root), new URL(file, pkg));
+// The JavaScript shell (bridge hosts, fetch, the order of the steps) and the
+// entry points, beside wasm-pack's glue.
+const shell = ["client.js", "client.d.ts", "node.js", "node.d.ts"];
+for (const file of [...shell, "index.js", "index.d.ts"]) copyFileSync(new URL(`js/${file}`, root), new URL(file, pkg));
 // The testing entry: the same client built with the software chip
 // (`--features testing`), under pkg/testing/. Production never loads it.
 const testing = new URL("testing/", pkg);
@@ -15,7 +18,9 @@ mkdirSync(testing, { recursive: true });
 for (const file of ["simbind_client.js", "simbind_client.d.ts", "simbind_client_bg.wasm", "simbind_client_bg.wasm.d.ts"]) {
   copyFileSync(new URL(`pkg-testing/${file}`, root), new URL(file, testing));
 }
-for (const file of ["node.js", "node.d.ts"]) copyFileSync(new URL(`js/${file}`, root), new URL(file, testing));
+for (const file of shell) copyFileSync(new URL(`js/${file}`, root), new URL(file, testing));
+copyFileSync(new URL("js/testing.js", root), new URL("index.js", testing));
+copyFileSync(new URL("js/testing.d.ts", root), new URL("index.d.ts", testing));
 copyFileSync(new URL("README.md", root), new URL("README.md", pkg));
 copyFileSync(new URL("../LICENSE", root), new URL("LICENSE", pkg));
 
@@ -26,22 +31,26 @@ const manifest = {
   license: "Apache-2.0",
   type: "module",
   main: "./node.js",
-  module: "./simbind_client.js",
-  types: "./simbind_client.d.ts",
+  module: "./index.js",
+  types: "./index.d.ts",
   exports: {
     ".": {
       node: { types: "./node.d.ts", default: "./node.js" },
-      types: "./simbind_client.d.ts",
-      default: "./simbind_client.js",
+      types: "./index.d.ts",
+      default: "./index.js",
     },
     "./simbind_client_bg.wasm": "./simbind_client_bg.wasm",
     "./testing": {
       node: { types: "./testing/node.d.ts", default: "./testing/node.js" },
-      types: "./testing/simbind_client.d.ts",
-      default: "./testing/simbind_client.js",
+      types: "./testing/index.d.ts",
+      default: "./testing/index.js",
     },
   },
   files: [
+    "index.js",
+    "index.d.ts",
+    "client.js",
+    "client.d.ts",
     "simbind_client.js",
     "simbind_client.d.ts",
     "simbind_client_bg.wasm",
@@ -52,7 +61,7 @@ const manifest = {
     "README.md",
     "LICENSE",
   ],
-  sideEffects: ["./node.js"],
+  sideEffects: ["./node.js", "./testing/node.js"],
   engines: { node: ">=18" },
   keywords: ["sim-swap", "device-binding", "p256", "webassembly", "cloudflare-workers"],
 };
@@ -61,5 +70,5 @@ writeFileSync(new URL("package.json", pkg), JSON.stringify(manifest, null, 2) + 
 const vendor = new URL("../web-demo/vendor/simbind-client/", root);
 rmSync(vendor, { recursive: true, force: true });
 mkdirSync(vendor, { recursive: true });
-for (const file of ["simbind_client.js", "simbind_client_bg.wasm", "simbind_client.d.ts"]) cpSync(new URL(file, pkg), new URL(file, vendor));
+for (const file of ["index.js", "client.js", "simbind_client.js", "simbind_client_bg.wasm", "simbind_client.d.ts"]) cpSync(new URL(file, pkg), new URL(file, vendor));
 console.log(`packaged simbind-client@${manifest.version}`);

@@ -25,21 +25,24 @@ test("the packed npm package works from a fresh project", { timeout: 120_000 }, 
   const pkg = new URL("../wasm-client/pkg/", import.meta.url).pathname;
   const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: pkg, encoding: "utf8" }));
   const files = packed[0].files.map((f) => f.path).sort();
-  const entry = ["node.d.ts", "node.js", "simbind_client.d.ts", "simbind_client.js", "simbind_client_bg.wasm", "simbind_client_bg.wasm.d.ts"];
+  const entry = ["client.d.ts", "client.js", "index.d.ts", "index.js", "node.d.ts", "node.js", "simbind_client.d.ts", "simbind_client.js", "simbind_client_bg.wasm", "simbind_client_bg.wasm.d.ts"];
   assert.deepEqual(files, ["LICENSE", "README.md", "package.json", ...entry, ...entry.map((f) => `testing/${f}`)].sort());
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "integrator-app", private: true, type: "module" }));
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(dir, packed[0].filename)], { cwd: dir });
 
-  const types = readFileSync(join(dir, "node_modules/simbind-client/simbind_client.d.ts"), "utf8");
-  for (const name of ["class SimBindClient", "class Bridge", "buildTranscript", "interface SimBindError", "Promise<Grant>"]) {
+  const declared = (entry) => ["index.d.ts", "client.d.ts", "simbind_client.d.ts"].map((f) => readFileSync(join(dir, "node_modules/simbind-client", entry, f), "utf8")).join("\n");
+  const types = declared("");
+  for (const name of ["class SimBindClient", "class Bridge", "buildTranscript", "interface SimBindError", "Promise<Grant>", "interface SimBindBridge"]) {
     assert.ok(types.includes(name), `types declare ${name}`);
   }
+  assert.ok(!types.includes("Evidence"), "the shell's wasm steps are not part of the typed API");
   // The software chip (and its key export) is in the testing entry only.
   assert.ok(!types.includes("SoftwareBridge"), "the production entry has no software chip");
   const production = execFileSync("node", ["--input-type=module", "-e", 'const m = await import("simbind-client"); console.log(JSON.stringify(["SoftwareBridge" in m, "SimBindClient" in m]))'], { cwd: dir, encoding: "utf8" });
   assert.deepEqual(JSON.parse(production), [false, true]);
-  const testingTypes = readFileSync(join(dir, "node_modules/simbind-client/testing/simbind_client.d.ts"), "utf8");
+  const testingTypes = declared("testing");
   assert.ok(testingTypes.includes("class SoftwareBridge") && testingTypes.includes("exportKey"));
+  assert.match(readFileSync(join(dir, "node_modules/simbind-client/testing/index.d.ts"), "utf8"), /SoftwareBridge/);
 
   const s = subscriber();
   const app = `

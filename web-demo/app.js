@@ -1,7 +1,7 @@
 // The SimBind demo page: drives the wasm client (the same package an app
 // ships) against the edge worker served on this origin, with the simulated
 // phone of phone.js as its native bridge. No protocol encoding happens here.
-import init, { Bridge, SimBindClient } from "./vendor/simbind-client/simbind_client.js";
+import init, { Bridge, SimBindClient } from "./vendor/simbind-client/index.js";
 import { openPhone } from "./phone.js";
 
 const $ = (id) => document.getElementById(id);

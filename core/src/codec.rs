@@ -1,8 +1,7 @@
 //! Byte-level helpers shared by every canonical encoding: length-prefixed
 //! fields (u32 big-endian length, then the bytes) and unpadded base64url.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -56,14 +55,12 @@ impl<'a> Reader<'a> {
 
 /// Encodes bytes as unpadded base64url.
 pub fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    Base64UrlUnpadded::encode_string(bytes)
 }
 
 /// Decodes canonical unpadded base64url; `field` names the input in the error.
 pub fn unb64(text: &str, field: &'static str) -> Result<Vec<u8>, ValidationError> {
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| ValidationError::InvalidBase64(field))
+    Base64UrlUnpadded::decode_vec(text).map_err(|_| ValidationError::InvalidBase64(field))
 }
 
 /// HMAC-SHA256 under `key`, already fed `field(domain)`: every keyed value in

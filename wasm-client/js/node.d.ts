@@ -1,3 +1,3 @@
-export * from "./simbind_client.js";
+export * from "./index.js";
 /** The module is loaded on import in Node; this resolves at once. */
 export default function init(): Promise<void>;

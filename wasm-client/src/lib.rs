@@ -1,23 +1,25 @@
 //! SimBind client for browsers and WebViews, built with wasm-bindgen.
 //!
-//! It reads the chip and SIM through the native bridge, builds the canonical
-//! transcript with `simbind-core` (the same code the edge worker verifies
-//! with), has the chip sign it, and drives the ceremonies over HTTP.
+//! The wasm holds everything that is checked or encoded: it reads the
+//! bridge's replies, validates them and builds the canonical transcript with
+//! `simbind-core` (the same code the edge worker verifies with), encodes the
+//! requests and reads the answers. The package's JavaScript shell
+//! (`wasm-client/js/`) calls the bridge and the network in between.
 
 #![warn(missing_docs)]
 
-mod bridge;
-mod client;
 mod error;
+mod evidence;
 mod fields;
-mod http;
+mod replies;
 #[cfg(feature = "testing")]
 mod software;
+mod wire;
 
-pub use bridge::Bridge;
-pub use client::SimBindClient;
+pub use evidence::{Evidence, encode_base64url};
 #[cfg(feature = "testing")]
 pub use software::SoftwareBridge;
+pub use wire::{challenge_body, read_answer, registration_body};
 
 use simbind_core::api::{ChipInfo, Claims, SimInfo};
 use simbind_core::transcript::Ceremony;
@@ -47,9 +49,9 @@ pub fn build_transcript(
             "ceremony must be bind, verify or unbind",
         )
     })?;
-    let chip: ChipInfo = bridge::chip_from_js(chip).map_err(JsValue::from)?;
-    let sim: SimInfo = bridge::sim_from_js(sim).map_err(JsValue::from)?;
-    let counter = bridge::counter_from_f64(counter).map_err(JsValue::from)?;
+    let chip: ChipInfo = replies::chip_from_js(chip).map_err(JsValue::from)?;
+    let sim: SimInfo = replies::sim_from_js(sim).map_err(JsValue::from)?;
+    let counter = replies::counter_from_f64(counter).map_err(JsValue::from)?;
     let claims = Claims::validate(challenge, &chip, &sim, counter)
         .map_err(|e| ClientError::from_validation(e, "client"))?;
     let transaction = transaction.unwrap_or_default();
@@ -77,3 +79,9 @@ pub fn bind_attestation_challenge(
         .map_err(|e| ClientError::from_validation(e, "client"))?;
     Ok(simbind_core::attestation::bind_challenge(&raw, audience, registration_id).to_vec())
 }
+
+/// TLSF rather than Rust's default dlmalloc: a few KB less for every app to
+/// download, constant-time operations, and free blocks merged.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: rlsf::GlobalTlsf = rlsf::GlobalTlsf::new();

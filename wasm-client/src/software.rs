@@ -114,7 +114,7 @@ impl SoftwareBridge {
     /// Sets the counter (to simulate a cloned key replaying old counters).
     #[wasm_bindgen(js_name = setCounter)]
     pub fn set_counter(&mut self, counter: f64) -> Result<(), JsValue> {
-        self.counter = crate::bridge::counter_from_f64(counter).map_err(JsValue::from)?;
+        self.counter = crate::replies::counter_from_f64(counter).map_err(JsValue::from)?;
         Ok(())
     }
 

@@ -1,4 +1,4 @@
-//! The adapter and vector suite, in headless Chromium.
+//! The evidence and vector suite, in headless Chromium.
 
 #![allow(
     clippy::unwrap_used,
@@ -7,4 +7,4 @@
     clippy::indexing_slicing
 )]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-include!("suite/adapters.rs");
+include!("suite/evidence.rs");

@@ -1,4 +1,4 @@
-//! The adapter and vector suite, in Node.
+//! The evidence and vector suite, in Node.
 
 #![allow(
     clippy::unwrap_used,
@@ -6,4 +6,4 @@
     clippy::panic,
     clippy::indexing_slicing
 )]
-include!("suite/adapters.rs");
+include!("suite/evidence.rs");

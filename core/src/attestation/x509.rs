@@ -282,15 +282,14 @@ pub fn parse_chain(ders: &[Vec<u8>]) -> Result<Vec<Cert<'_>>, AttestationRefusal
 /// benches read chains this way; the API carries DER). `None` when there is
 /// no certificate or a block is not base64.
 pub fn pem_chain(pem: &str) -> Option<Vec<Vec<u8>>> {
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD;
+    use base64ct::{Base64, Encoding};
     let blocks: Option<Vec<Vec<u8>>> = pem
         .split("-----BEGIN CERTIFICATE-----")
         .skip(1)
         .map(|block| {
             let body = block.split("-----END CERTIFICATE-----").next()?;
             let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-            STANDARD.decode(b64).ok()
+            Base64::decode_vec(&b64).ok()
         })
         .collect();
     blocks.filter(|b| !b.is_empty())

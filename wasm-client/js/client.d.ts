@@ -1,0 +1,60 @@
+/** A SimBind bridge host: every method may return a value or a promise (wasm-client/README.md). */
+export interface SimBindBridge {
+  chipInfo(): ChipInfo | string | Promise<ChipInfo | string>;
+  chipAttest?(challenge: Uint8Array): ChipInfo | string | Promise<ChipInfo | string>;
+  simInfo(): SimInfo | string | Promise<SimInfo | string>;
+  nextCounter(): number | string | Promise<number | string>;
+  chipSign(transcript: Uint8Array): Uint8Array | string | Promise<Uint8Array | string>;
+  simSign?(transcript: Uint8Array): Uint8Array | string | Promise<Uint8Array | string>;
+}
+/** What `chipInfo()` (and `chipAttest()`) reports. */
+export type ChipInfo =
+  | { format?: "simbind-p256"; serial: string; publicKey: string; certificate?: { vendor: string; notAfter: number; signature: string } }
+  | { format: "android-key"; keyId: string; certificateChain?: string[] }
+  | { format: "apple-appattest"; keyId: string; attestation?: string };
+/** What `simInfo()` reports. */
+export interface SimInfo { iccid: string; imsi: string; msisdn: string; publicKey?: string; }
+/** Answer of `startRegistration`: a code was sent by SMS to the number. */
+export interface Registration { registrationId: string; otpExpiresAt: number; }
+/** Answer of `completeBinding`. */
+export interface Binding { bindingId: string; status: "active" | "suspended" | "revoked"; rebound: boolean; }
+/** Answer of `verify`: a short-lived ES256 JWT for the app's backend. */
+export interface Grant { grant: string; tokenType: string; expiresAt: number; }
+/** Answer of `unbind`. */
+export interface Unbound { bindingId: string; status: string; }
+/** One HTTP exchange, reported to `onExchange` listeners. */
+export interface Exchange { method: string; url: string; request: unknown; status: number; response: unknown; }
+/** Thrown by every method: `code` is stable; `source` says who failed. */
+export interface SimBindError extends Error {
+  name: "SimBindError"; code: string; status: number;
+  source: "server" | "bridge" | "client"; detail: string;
+}
+
+/** The native bridge: one interface over the three host conventions. */
+export class Bridge {
+  private constructor();
+  /** Wraps an object implementing the SimBind bridge interface. */
+  static fromObject(object: SimBindBridge): Bridge;
+  /** Adapts an Android `addJavascriptInterface` object (e.g. `window.SimBindNative`). */
+  static fromAndroid(object: object): Bridge;
+  /** Adapts the iOS handler `webkit.messageHandlers[name]`. */
+  static fromIos(name: string): Bridge;
+  /** Whether the host offers `method`. */
+  has(method: string): boolean;
+}
+
+/** A SimBind client: a worker base URL, a native bridge and the audience it signs for. */
+export class SimBindClient {
+  /** `baseUrl` is `https://` (plain `http://` only to localhost); `audience` is the deployment's `AUDIENCE`. */
+  constructor(baseUrl: string, bridge: Bridge, audience: string);
+  /** Calls `listener(exchange)` after every HTTP exchange (for logs and demos). */
+  onExchange(listener: (exchange: Exchange) => void): void;
+  /** Starts registering `phoneNumber` (E.164); the worker texts it a code. */
+  startRegistration(phoneNumber: string): Promise<Registration>;
+  /** Binds this phone's chip and SIM to the registered number, proving it with the `otp` it received. */
+  completeBinding(registrationId: string, otp: string): Promise<Binding>;
+  /** Real-time verification; `transaction` (1 to 64 bytes) binds the signature and the grant to one action. */
+  verify(bindingId: string, transaction?: Uint8Array): Promise<Grant>;
+  /** Ends the binding, signed by the bound chip. */
+  unbind(bindingId: string): Promise<Unbound>;
+}

@@ -1,0 +1,198 @@
+// The SimBind client's JavaScript shell: the three bridge hosts, fetch, and
+// the order of the steps. It checks, encodes and decides nothing itself: the
+// wasm (simbind-core) reads every reply, validates it, builds the transcript
+// and the request bodies, and reads the answers. Keeping the awaits here
+// keeps async machinery out of the wasm an app downloads.
+import { Evidence, challengeBody, encodeBase64url, readAnswer, registrationBody } from "./simbind_client.js";
+
+/** A `SimBindError` (the same shape the wasm throws). */
+function failure(code, source, detail, status = 0) {
+  const error = new Error(`${detail} (${code})`);
+  error.name = "SimBindError";
+  Object.assign(error, { code, status, source, detail });
+  return error;
+}
+
+/** True when `value[name]` is a function. */
+function has(value, name) {
+  return value != null && typeof value[name] === "function";
+}
+
+/** The native bridge: one interface over the three host conventions (wasm-client/README.md). */
+export class Bridge {
+  #call;
+  #has;
+  #strings;
+
+  constructor(call, hasMethod, strings) {
+    this.#call = call;
+    this.#has = hasMethod;
+    this.#strings = strings;
+  }
+
+  /** Wraps an object implementing the SimBind bridge interface. */
+  static fromObject(object) {
+    if (object === null || typeof object !== "object") throw failure("bridge_unavailable", "bridge", "bridge object is missing");
+    return new Bridge((method, args) => object[method](...args), (method) => has(object, method), false);
+  }
+
+  /** Adapts an Android `addJavascriptInterface` object (e.g. `window.SimBindNative`). */
+  static fromAndroid(object) {
+    if (object === null || typeof object !== "object") throw failure("bridge_unavailable", "bridge", "Android interface object is missing");
+    return new Bridge((method, args) => object[method](...args), (method) => has(object, method), true);
+  }
+
+  /** Adapts the iOS handler `webkit.messageHandlers[name]`. */
+  static fromIos(name) {
+    const handler = globalThis.webkit?.messageHandlers?.[name];
+    if (!has(handler, "postMessage")) throw failure("bridge_unavailable", "bridge", `webkit.messageHandlers.${name} is missing`);
+    return new Bridge((method, args) => handler.postMessage({ method, args }), () => true, true);
+  }
+
+  /** Whether the host offers `method`. */
+  has(method) {
+    return this.#has(method);
+  }
+
+  /** Calls `method` (with `bytes`, as the host takes them) and awaits its reply. */
+  async call(method, bytes) {
+    if (!this.#has(method)) throw failure("bridge_method_missing", "bridge", `bridge has no ${method}()`);
+    const args = bytes === undefined ? [] : [this.#strings ? encodeBase64url(bytes) : bytes];
+    try {
+      return await this.#call(method, args);
+    } catch (e) {
+      const message = typeof e === "string" ? e : typeof e?.message === "string" ? e.message : "unknown error";
+      throw failure("bridge_failed", "bridge", `${method}: ${message}`);
+    }
+  }
+}
+
+/** `https://`, or plain `http://` to this machine only (development). */
+function baseAllowed(base) {
+  if (base.startsWith("https://")) return true;
+  if (!base.startsWith("http://")) return false;
+  const rest = base.slice("http://".length);
+  return ["localhost", "127.0.0.1", "[::1]"].some((host) => rest.startsWith(host) && ["", ":", "/"].includes(rest.charAt(host.length)));
+}
+
+/** A SimBind client: a worker base URL, a native bridge and the audience it signs for. */
+export class SimBindClient {
+  #base;
+  #audience;
+  #bridge;
+  #listener = null;
+
+  /**
+   * A client for the worker at `baseUrl` (`https://`; plain `http://` only to
+   * localhost), reading the phone through `bridge`, signing only for
+   * `audience` (the deployment's `AUDIENCE`): a relay that forwards the real
+   * server's challenges gets nothing signed, since they name the real audience.
+   */
+  constructor(baseUrl, bridge, audience) {
+    if (typeof baseUrl !== "string" || !baseAllowed(baseUrl)) {
+      throw failure("insecure_base_url", "client", "the base URL must be https:// (plain http only to localhost)");
+    }
+    if (!(bridge instanceof Bridge)) throw failure("bridge_unavailable", "bridge", "pass a Bridge (Bridge.fromAndroid, fromIos or fromObject)");
+    if (typeof audience !== "string" || audience === "") throw failure("missing_audience", "client", "the expected audience is required");
+    this.#base = baseUrl.replace(/\/+$/, "");
+    this.#audience = audience;
+    this.#bridge = bridge;
+  }
+
+  /** Calls `listener(exchange)` after every HTTP exchange (for logs and demos). */
+  onExchange(listener) {
+    this.#listener = listener;
+  }
+
+  /** Starts registering `phoneNumber` (E.164); the worker texts it a code. */
+  async startRegistration(phoneNumber) {
+    const { status, text } = await this.#post("/v1/registrations", registrationBody(String(phoneNumber)));
+    return readAnswer("registration", status, text);
+  }
+
+  /** Binds this phone's chip and SIM to the registered number, proving it with the `otp` it received. */
+  async completeBinding(registrationId, otp) {
+    const id = String(registrationId);
+    const base = `/v1/registrations/${encodeURIComponent(id)}`;
+    const challenge = await this.#post(`${base}/challenge`, challengeBody("bind"));
+    const evidence = await this.#evidence("bind", challenge, id);
+    const { status, text } = await this.#post(`${base}/binding`, evidence.body(String(otp)));
+    return readAnswer("binding", status, text);
+  }
+
+  /**
+   * Real-time verification: reads chip and SIM afresh, signs a fresh
+   * challenge, and returns the worker's grant. `transaction` (1 to 64 bytes,
+   * e.g. SHA-256 of the payment the user approves) binds the signature and
+   * the grant (`txn`) to that one action.
+   */
+  async verify(bindingId, transaction) {
+    return this.#holder("verify", "grant", bindingId, transaction);
+  }
+
+  /** Ends the binding, signed by the bound chip. */
+  async unbind(bindingId) {
+    return this.#holder("unbind", "unbound", bindingId);
+  }
+
+  /** A holder ceremony: fresh challenge, fresh evidence, then `POST /v1/bindings/{id}/{ceremony}`. */
+  async #holder(ceremony, kind, bindingId, transaction) {
+    const id = String(bindingId);
+    const bytes = transaction == null ? undefined : transaction;
+    const base = `/v1/bindings/${encodeURIComponent(id)}`;
+    const challenge = await this.#post(`${base}/challenge`, challengeBody(ceremony, bytes));
+    const evidence = await this.#evidence(ceremony, challenge, id, bytes);
+    const { status, text } = await this.#post(`${base}/${ceremony}`, evidence.body());
+    return readAnswer(kind, status, text);
+  }
+
+  /** Reads chip and SIM afresh and has the chip (and SIM, when it has a key) sign the transcript. */
+  async #evidence(ceremony, challenge, subject, transaction) {
+    const bridge = this.#bridge;
+    const evidence = new Evidence(ceremony, challenge.status, challenge.text, this.#audience, subject, transaction);
+    evidence.setChip(await bridge.call("chipInfo"));
+    const attest = evidence.attestChallenge();
+    if (attest !== undefined && bridge.has("chipAttest")) evidence.setChip(await bridge.call("chipAttest", attest));
+    evidence.setSim(await bridge.call("simInfo"));
+    if (evidence.needsCounter()) evidence.setCounter(await bridge.call("nextCounter"));
+    const transcript = evidence.transcript();
+    evidence.setChipSignature(await bridge.call("chipSign", transcript));
+    if (evidence.wantsSimSignature()) {
+      evidence.setSimSignature(bridge.has("simSign") ? await bridge.call("simSign", transcript) : undefined);
+    }
+    return evidence;
+  }
+
+  /** POSTs `body` (JSON text from the wasm); the answer's status and text go back to the wasm to read. */
+  async #post(path, body) {
+    const url = this.#base + path;
+    let status;
+    let text;
+    try {
+      const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+      status = response.status;
+      text = await response.text();
+    } catch (e) {
+      throw failure("network_error", "client", typeof e?.message === "string" ? e.message : "request failed");
+    }
+    this.#tell(url, body, status, text);
+    return { status, text };
+  }
+
+  /** Reports one exchange to the listener; a listener's own failure does not break the ceremony. */
+  #tell(url, body, status, text) {
+    if (typeof this.#listener !== "function") return;
+    const parse = (t) => {
+      try {
+        return JSON.parse(t);
+      } catch {
+        return null;
+      }
+    };
+    try {
+      this.#listener({ method: "POST", url, request: parse(body), status, response: parse(text) });
+    } catch {
+      // The listener is the app's logging; its failure is its own.
+    }
+  }
+}

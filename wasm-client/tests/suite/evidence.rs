@@ -1,0 +1,190 @@
+// The evidence steps against the replies real hosts give (objects, JSON
+// text, base64url text, numbers and decimal strings), and their refusals;
+// and the protocol vectors through the client's own exports. Runs in Node
+// and in headless Chromium. The bridge hosts themselves are JavaScript
+// (wasm-client/js/client.js), tested in tests/client-bridge.test.mjs.
+
+use js_sys::{Reflect, Uint8Array};
+use simbind_client::{Evidence, SoftwareBridge, build_transcript};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+const CHIP: &str = r#"{"format":"simbind-p256","serial":"CHIP-0001","publicKey":"AgIX5hfwtkQ5KCePlpmeaaI6TywVK99tbN9m5bgCgtTt"}"#;
+const SIM: &str = r#"{"iccid":"8944100000000000018","imsi":"234150000000001","msisdn":"+447700900123"}"#;
+/// A challenge answer for `ceremony`, audience `aud`, with `transaction`.
+fn challenge(ceremony: &str, transaction: Option<&str>) -> String {
+    let txn = transaction.map(|t| format!(r#","transaction":"{t}""#)).unwrap_or_default();
+    format!(r#"{{"challenge":"AAAA","ceremony":"{ceremony}","audience":"aud","expires_at":1{txn}}}"#)
+}
+
+fn start(ceremony: &str) -> Evidence {
+    Evidence::new(ceremony, 200, &challenge(ceremony, None), "aud", "bnd_x".into(), None).unwrap()
+}
+
+fn text(s: &str) -> JsValue {
+    JsValue::from_str(s)
+}
+
+#[wasm_bindgen_test]
+fn replies_as_json_text_base64url_and_decimal_strings_make_a_body() {
+    let mut e = start("verify");
+    e.set_chip(text(CHIP)).unwrap();
+    assert_eq!(e.attest_challenge().unwrap(), None, "simbind-p256 is not attested");
+    e.set_sim(text(SIM)).unwrap();
+    assert!(e.needs_counter().unwrap());
+    e.set_counter(text(" 7 ")).unwrap();
+    let transcript = e.transcript().unwrap();
+    assert!(transcript.windows(18).any(|w| w == b"SIMBIND-TRANSCRIPT"));
+    assert!(!e.wants_sim_signature().unwrap());
+    e.set_chip_signature(text(&"A".repeat(86))).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&e.body(None).unwrap()).unwrap();
+    assert_eq!(body["counter"], 7);
+    assert_eq!(body["sim"]["msisdn"], "+447700900123");
+    assert_eq!(body["chip_signature"].as_str().unwrap().len(), 86);
+    assert!(e.body(None).unwrap().find("otp").is_none());
+}
+
+#[wasm_bindgen_test]
+fn a_bind_body_carries_the_code_and_needs_one() {
+    let mut e = start("bind");
+    e.set_chip(text(CHIP)).unwrap();
+    e.set_sim(text(SIM)).unwrap();
+    e.set_counter(JsValue::from_f64(1.0)).unwrap();
+    e.transcript().unwrap();
+    e.set_chip_signature(Uint8Array::from(&[1u8; 64][..]).into()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&e.body(Some("123456".into())).unwrap()).unwrap();
+    assert_eq!(body["otp"], "123456");
+    assert_eq!(body["evidence"]["counter"], 1);
+    assert_eq!(code_of(&e.body(None).err().unwrap()), "invalid_argument");
+}
+
+#[wasm_bindgen_test]
+fn a_challenge_for_another_audience_or_transaction_is_refused_before_signing() {
+    let e = Evidence::new("verify", 200, &challenge("verify", None), "other", "bnd_x".into(), None);
+    assert_eq!(code_of(&e.err().unwrap()), "audience_mismatch");
+    let swapped = Evidence::new("verify", 200, &challenge("verify", Some("AQ")), "aud", "bnd_x".into(), Some(vec![2]));
+    assert_eq!(code_of(&swapped.err().unwrap()), "transaction_mismatch");
+    let added = Evidence::new("verify", 200, &challenge("verify", Some("AQ")), "aud", "bnd_x".into(), None);
+    assert_eq!(code_of(&added.err().unwrap()), "transaction_mismatch");
+    assert!(Evidence::new("verify", 200, &challenge("verify", Some("AQ")), "aud", "bnd_x".into(), Some(vec![1])).is_ok());
+}
+
+#[wasm_bindgen_test]
+fn a_problem_answer_is_the_servers_error_and_a_misshapen_one_is_unexpected() {
+    let problem = r#"{"type":"https://simbind.dev/problems/binding_not_found","title":"Not Found","status":404,"code":"binding_not_found","detail":"no such binding"}"#;
+    let e = Evidence::new("verify", 404, problem, "aud", "bnd_x".into(), None).err().unwrap();
+    assert_eq!((code_of(&e), field(&e, "source"), field(&e, "detail")), ("binding_not_found".into(), "server".into(), "no such binding".into()));
+    assert_eq!(Reflect::get(&e, &"status".into()).unwrap().as_f64(), Some(404.0));
+    let e = Evidence::new("verify", 502, "<html>", "aud", "bnd_x".into(), None).err().unwrap();
+    assert_eq!(code_of(&e), "http_error");
+    let e = Evidence::new("verify", 200, r#"{"challenge":"AAAA"}"#, "aud", "bnd_x".into(), None).err().unwrap();
+    assert_eq!(code_of(&e), "unexpected_response");
+    let grant = simbind_client::read_answer("grant", 200, r#"{"grant":"a.b.c","token_type":"SimBind-Grant","expires_at":5}"#).unwrap();
+    assert_eq!(Reflect::get(&grant, &"expiresAt".into()).unwrap().as_f64(), Some(5.0));
+    assert_eq!(code_of(&simbind_client::read_answer("grant", 200, r#"{"grant":1}"#).err().unwrap()), "unexpected_response");
+}
+
+#[wasm_bindgen_test]
+fn malformed_replies_are_typed_and_never_echoed() {
+    let mut e = start("verify");
+    for bad in ["{not json", r#"{"serial":"CHIP-0001","publicKey":"x","extra":1}"#, "[1]", r#"{"serial":42}"#] {
+        let err = e.set_chip(text(bad)).err().unwrap();
+        assert_eq!(code_of(&err), "bridge_malformed_reply", "{bad}");
+        assert_eq!(field(&err, "source"), "bridge");
+    }
+    let err = e.set_sim(text(r#"{"iccid":"8944100000000000018","imsi":1,"msisdn":"+447700900123"}"#)).err().unwrap();
+    assert!(!field(&err, "detail").contains("8944100000000000018"), "the reply is not echoed");
+    for bad in ["-1", "1.5", "9007199254740992", "seven"] {
+        assert_eq!(code_of(&e.set_counter(text(bad)).err().unwrap()), "bridge_malformed_reply", "{bad}");
+    }
+    assert_eq!(code_of(&e.set_counter(JsValue::from_f64(0.5)).err().unwrap()), "bridge_malformed_reply");
+}
+
+#[wasm_bindgen_test]
+fn signatures_and_assertions_are_checked_for_their_format() {
+    let mut e = start("verify");
+    e.set_chip(text(CHIP)).unwrap();
+    assert_eq!(code_of(&e.set_chip_signature(text("AAAA")).err().unwrap()), "bridge_malformed_reply");
+    assert_eq!(code_of(&e.set_chip_signature(JsValue::from_f64(1.0)).err().unwrap()), "bridge_malformed_reply");
+    e.set_sim(text(r#"{"iccid":"8944100000000000018","imsi":"234150000000001","msisdn":"+447700900123","publicKey":"AgIX5hfwtkQ5KCePlpmeaaI6TywVK99tbN9m5bgCgtTt"}"#)).unwrap();
+    assert!(e.wants_sim_signature().unwrap());
+    assert_eq!(code_of(&e.set_sim_signature(JsValue::UNDEFINED).err().unwrap()), "bridge_method_missing");
+    let mut apple = start("verify");
+    apple.set_chip(text(&format!(r#"{{"format":"apple-appattest","keyId":"{}"}}"#, "A".repeat(43)))).unwrap();
+    assert!(!apple.needs_counter().unwrap(), "App Attest counts in its assertions");
+    apple.set_chip_signature(text(&"A".repeat(134))).unwrap();
+    assert_eq!(code_of(&apple.set_chip_signature(text("")).err().unwrap()), "bridge_malformed_reply");
+}
+
+#[wasm_bindgen_test]
+fn a_real_format_bind_is_attested_with_the_derived_challenge() {
+    let key_id = "A".repeat(43);
+    let mut bind = start("bind");
+    bind.set_chip(text(&format!(r#"{{"format":"android-key","keyId":"{key_id}"}}"#))).unwrap();
+    let expected = simbind_client::bind_attestation_challenge("AAAA", "aud", "bnd_x").unwrap();
+    assert_eq!(bind.attest_challenge().unwrap(), Some(expected));
+    let mut verify = start("verify");
+    verify.set_chip(text(&format!(r#"{{"format":"android-key","keyId":"{key_id}"}}"#))).unwrap();
+    assert_eq!(verify.attest_challenge().unwrap(), None, "a bound key re-proves; it is not attested again");
+    let mut early = start("verify");
+    assert_eq!(code_of(&early.transcript().err().unwrap()), "invalid_argument", "steps out of order");
+}
+
+fn field(error: &JsValue, name: &str) -> String {
+    Reflect::get(error, &name.into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
+}
+
+fn js(value: &serde_json::Value) -> JsValue {
+    use serde::Serialize;
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
+}
+
+fn code_of(error: &JsValue) -> String {
+    Reflect::get(error, &"code".into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
+}
+
+fn vectors() -> serde_json::Value {
+    let doc = include_str!("../../../docs/PROTOCOL.md");
+    let start = doc.find("```json").unwrap() + 7;
+    let end = doc[start..].find("```").unwrap() + start;
+    serde_json::from_str(&doc[start..end]).unwrap()
+}
+
+/// The protocol vectors, encoded through the client's exports and signed by
+/// the software chip (RFC 6979, so the signature must match exactly).
+#[wasm_bindgen_test]
+fn protocol_vectors_through_the_client_exports() {
+    for v in vectors()["transcripts"].as_array().unwrap() {
+        let s = |k: &str| v[k].as_str().unwrap().to_owned();
+        let key = hex::decode(s("chip_secret_key_hex")).unwrap();
+        let mut chip = SoftwareBridge::with_key(s("chip_serial"), &key).unwrap();
+        let sim = serde_json::json!({ "iccid": s("iccid"), "imsi": s("imsi"), "msisdn": s("msisdn"),
+            "secretKey": v["sim_secret_key_hex"].as_str().map(|h| simbind_core::codec::b64(&hex::decode(h).unwrap())) });
+        let sim = if sim["secretKey"].is_null() { serde_json::json!({ "iccid": s("iccid"), "imsi": s("imsi"), "msisdn": s("msisdn") }) } else { sim };
+        chip.insert_sim(js(&sim)).unwrap();
+        let challenge = simbind_core::codec::b64(&hex::decode(s("challenge_hex")).unwrap());
+        let transcript = build_transcript(
+            &s("ceremony"), &challenge, &s("audience"), &s("subject"),
+            chip.chip_info(), chip.sim_info().unwrap(), v["counter"].as_f64().unwrap(),
+            Some(hex::decode(s("transaction_hex")).unwrap()).filter(|t| !t.is_empty()),
+        ).unwrap();
+        assert_eq!(hex::encode(&transcript), s("transcript_hex"));
+        assert_eq!(hex::encode(chip.chip_sign(&transcript).to_vec()), s("chip_signature_hex"));
+        if let Some(expected) = v["sim_signature_hex"].as_str() {
+            assert_eq!(hex::encode(chip.sim_sign(&transcript).unwrap().to_vec()), expected);
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn build_transcript_refuses_invalid_bridge_values() {
+    let chip = SoftwareBridge::new("CHIP-0001".into()).unwrap();
+    let bad_sim = js(&serde_json::json!({ "iccid": "8944100000000000019", "imsi": "234150000000001", "msisdn": "+447700900123" }));
+    let e = build_transcript("verify", "AAAA", "aud", "bnd", chip.chip_info(), bad_sim, 1.0, None).err().unwrap();
+    assert_eq!(code_of(&e), "invalid_iccid_checksum");
+    let e = build_transcript("bogus", "AAAA", "aud", "bnd", chip.chip_info(), JsValue::NULL, 1.0, None).err().unwrap();
+    assert_eq!(code_of(&e), "invalid_ceremony");
+    let good_sim = js(&serde_json::json!({ "iccid": "8944100000000000018", "imsi": "234150000000001", "msisdn": "+447700900123" }));
+    let e = build_transcript("verify", "AAAA", "aud", "bnd", chip.chip_info(), good_sim, 1.0, Some(vec![0; 65])).err().unwrap();
+    assert_eq!(code_of(&e), "invalid_transaction");
+}
