@@ -147,6 +147,99 @@ test("the Cron Trigger refreshes the status list from its URL; a listed certific
   }
 });
 
+// Staleness, made deterministic: instead of waiting out the maximum age,
+// the tests backdate `refreshed_at` in the `meta` record the refresh wrote
+// (the one value every bind and the admin route read the list's age from).
+const MAX_AGE = 3600;
+const ADMIN = { authorization: "Bearer dev-only-admin-token" };
+const CRON = { cron: "*/15 * * * *" };
+const revokedList = (...serials) => ({
+  entries: Object.fromEntries(serials.map((s) => [s, { status: "REVOKED", reason: "KEY_COMPROMISE" }])),
+});
+
+/** A worker with a one-hour maximum age whose Cron Trigger is served `served.list`. */
+function statusWorker(bindings, served) {
+  return startWorker({
+    bindings: { ATTESTATION_STATUS_MAX_AGE_SECS: String(MAX_AGE), ...bindings },
+    outboundService: async () =>
+      new Response(JSON.stringify(served.list), { headers: { "content-type": "application/json" } }),
+  });
+}
+
+async function adminStatus(sw) {
+  const res = await fetch(`${sw.url}/v1/admin/attestation-status`, { headers: ADMIN });
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+/** Backdates the last successful refresh to `age` seconds ago; returns that instant. */
+async function ageList(sw, age) {
+  const kv = await sw.mf.getKVNamespace("ATTESTATION_STATUS");
+  const meta = JSON.parse(await kv.get("meta"));
+  assert.ok(meta.refreshed_at > 0, "a refresh succeeded before");
+  const refreshedAt = Math.floor(Date.now() / 1000) - age;
+  await kv.put("meta", JSON.stringify({ ...meta, refreshed_at: refreshedAt }));
+  return refreshedAt;
+}
+
+const android = (sw, s) => bind(attestedPhone(sw.url, { format: "android-key", sim: s.simA }), s, sw);
+
+test("a status list older than ATTESTATION_STATUS_MAX_AGE_SECS fails android-key binds closed until the next refresh", async () => {
+  const served = { list: revokedList("5ca1ab1e") }; // lists no certificate of the test chains
+  const sw = await statusWorker({ ATTESTATION_STATUS_FAIL_CLOSED: "true" }, served);
+  try {
+    const worker = await sw.mf.getWorker();
+    await worker.scheduled(CRON);
+    const fresh = await adminStatus(sw);
+    assert.deepEqual([fresh.stale, fresh.fail_closed, fresh.entries, fresh.pending], [false, true, 1, 0]);
+    // Just inside the maximum age the list still counts.
+    await ageList(sw, MAX_AGE - 300);
+    assert.equal((await adminStatus(sw)).stale, false);
+    assert.equal((await android(sw, subscriber())).status, "active");
+    // Past it: binds fail closed with the documented code.
+    const refreshedAt = await ageList(sw, MAX_AGE + 300);
+    const stale = await adminStatus(sw);
+    assert.deepEqual([stale.refreshed_at, stale.stale, stale.fail_closed], [refreshedAt, true, true]);
+    const e = await refusal(android(sw, subscriber()));
+    assert.equal(e.code, "attestation_status_unavailable");
+    assert.equal(e.status, 403);
+    // The list is Android's: App Attest binds are not held up by it.
+    const s = subscriber();
+    const iphone = attestedPhone(sw.url, { format: "apple-appattest", sim: s.simA });
+    assert.equal((await bind(iphone, s, sw)).status, "active");
+    // The next successful refresh makes it current again.
+    await worker.scheduled(CRON);
+    const again = await adminStatus(sw);
+    assert.equal(again.stale, false);
+    assert.ok(again.refreshed_at > refreshedAt);
+    assert.equal((await android(sw, subscriber())).status, "active");
+  } finally {
+    await sw.dispose();
+  }
+});
+
+test("with ATTESTATION_STATUS_FAIL_CLOSED=false a stale list lets android-key binds through, and what it lists still counts", async () => {
+  const served = { list: revokedList("5ca1ab1e") };
+  const sw = await statusWorker({ ATTESTATION_STATUS_FAIL_CLOSED: "false" }, served);
+  try {
+    const worker = await sw.mf.getWorker();
+    await worker.scheduled(CRON);
+    const refreshedAt = await ageList(sw, MAX_AGE + 300);
+    const stale = await adminStatus(sw);
+    assert.deepEqual([stale.refreshed_at, stale.stale, stale.fail_closed], [refreshedAt, true, false]);
+    assert.equal((await android(sw, subscriber())).status, "active");
+    // Failing open skips only the age check: a certificate the stored list
+    // names (the test intermediate, serial 7e57) is still refused.
+    served.list = revokedList("7e57");
+    await worker.scheduled(CRON);
+    await ageList(sw, MAX_AGE + 300);
+    assert.equal((await adminStatus(sw)).stale, true);
+    assert.equal((await refusal(android(sw, subscriber()))).code, "attestation_revoked");
+  } finally {
+    await sw.dispose();
+  }
+});
+
 test("a deployment that accepts a real format without an allow-list refuses to start", async () => {
   for (const [format, bindings] of [
     ["android-key", { ANDROID_POLICY: undefined }],

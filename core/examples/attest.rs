@@ -115,14 +115,25 @@ fn read(path: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))
 }
 
+/// Hex digits to bytes, read byte by byte (never sliced), so any input,
+/// non-ASCII included, is a usage error rather than a panic.
 fn hex(text: &str) -> Result<Vec<u8>, String> {
-    let text = text.trim();
-    if !text.len().is_multiple_of(2) {
+    let digits = text.trim().as_bytes();
+    if !digits.len().is_multiple_of(2) {
         return Err("hex needs an even number of digits".into());
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).map_err(|_| "not hex".to_string()))
+    // A byte of a multi-byte character is never an ASCII hex digit.
+    let digit = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .ok_or_else(|| "not hex".to_string())
+    };
+    digits
+        .chunks_exact(2)
+        .map(|pair| {
+            let value = digit(pair[0])? * 16 + digit(pair[1])?;
+            u8::try_from(value).map_err(|_| "not hex".to_string())
+        })
         .collect()
 }
 

@@ -10,15 +10,15 @@
 
 mod common;
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 use common::attestation::DIR;
 use serde_json::Value;
 
 /// Runs the command exactly as documented: `cargo run -q -p simbind-core
 /// --example attest -- ARGS`.
-fn attest(args: &[&str]) -> (i32, Value) {
-    let out = Command::new(env!("CARGO"))
+fn command(args: &[&str]) -> Output {
+    Command::new(env!("CARGO"))
         .args([
             "run",
             "-q",
@@ -30,7 +30,12 @@ fn attest(args: &[&str]) -> (i32, Value) {
         ])
         .args(args)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// The command's exit code and its JSON verdict (`Null` on a usage error).
+fn attest(args: &[&str]) -> (i32, Value) {
+    let out = command(args);
     let code = out.status.code().unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     if code == 2 {
@@ -328,4 +333,93 @@ fn usage_errors_exit_2() {
         .0,
         2
     );
+}
+
+/// Runs the command expecting a usage error: exit 2 (a panic exits 101),
+/// nothing on stdout, and on stderr a line `attest: WHY` followed by the
+/// usage text. Returns WHY.
+fn usage_error(args: &[&str]) -> String {
+    let out = command(args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert!(stdout.is_empty(), "{args:?}: no verdict on a usage error");
+    let (before, usage) = stderr
+        .split_once("\nusage:\n")
+        .unwrap_or_else(|| panic!("{args:?}: no usage text: {stderr}"));
+    assert!(usage.contains("--challenge-hex HEX"), "{stderr}");
+    assert!(usage.contains("--client-data-hash-hex HEX"), "{stderr}");
+    before
+        .lines()
+        .last()
+        .and_then(|line| line.strip_prefix("attest: "))
+        .unwrap_or_else(|| panic!("{args:?}: no `attest: ` line: {stderr}"))
+        .to_string()
+}
+
+#[test]
+fn non_ascii_or_signed_hex_is_a_usage_error_not_a_panic() {
+    // Real files, so the command gets past reading them to the hex.
+    let chain = format!("{DIR}/android/tegu_sdk36_TEE_EC_2026_ROOT.pem");
+    let apple = format!("{DIR}/apple/devicecheck-appattest.json");
+    // Even byte lengths whose 2-byte pairs split a character (slicing by
+    // byte index panicked on the first three), two-byte characters, and
+    // signs (u8::from_str_radix took "+f" as 0x0f).
+    for bad in [
+        "a\u{e9}0",
+        "0\u{e9}0",
+        "\u{ff41}0",
+        "\u{e9}\u{e9}",
+        "+f+f",
+        "-1",
+    ] {
+        let why = usage_error(&[
+            "--format",
+            "android-key",
+            "--chain",
+            &chain,
+            "--challenge-hex",
+            bad,
+            "--at",
+            "1771894563",
+        ]);
+        assert_eq!(why, "not hex", "--challenge-hex {bad:?}");
+        let why = usage_error(&[
+            "--format",
+            "apple-appattest",
+            "--attestation-b64",
+            &apple,
+            "--client-data-hash-hex",
+            bad,
+            "--app-id",
+            "ABCDE12345.com.example",
+            "--environment",
+            "development",
+            "--at",
+            "1",
+        ]);
+        assert_eq!(why, "not hex", "--client-data-hash-hex {bad:?}");
+    }
+    // An odd number of bytes, a character among them: the length's error.
+    let why = usage_error(&[
+        "--format",
+        "android-key",
+        "--chain",
+        &chain,
+        "--challenge-hex",
+        "0\u{e9}",
+        "--at",
+        "1",
+    ]);
+    assert_eq!(why, "hex needs an even number of digits");
+    // Upper-case digits are still hex: the accepted sample stays accepted.
+    let upper = ascii_hex("6417f92c-daef-4cc1-8828-5bb39338ffd5").to_uppercase();
+    let (code, v) = android(
+        "tegu_sdk36_TEE_EC_2026_ROOT.pem",
+        &upper,
+        "1771894563",
+        None,
+    );
+    assert_eq!((code, v["verdict"].as_str()), (0, Some("accepted")), "{v}");
 }

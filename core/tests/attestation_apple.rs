@@ -292,6 +292,79 @@ fn a_flipped_byte_in_either_certificate_or_in_the_authenticator_data_is_refused(
     }
 }
 
+/// The attestation object re-encoded with its `x5c` holding only the
+/// certificates at `keep` (in that order); every other field is copied
+/// byte for byte.
+fn with_x5c(attestation: &[u8], keep: &[usize]) -> Vec<u8> {
+    use minicbor::{Decoder, Encoder};
+    let mut d = Decoder::new(attestation);
+    let mut e = Encoder::new(Vec::new());
+    let fields = d.map().unwrap().unwrap();
+    e.map(fields).unwrap();
+    for _ in 0..fields {
+        let name = d.str().unwrap();
+        e.str(name).unwrap();
+        if name != "attStmt" {
+            let start = d.position();
+            d.skip().unwrap();
+            e.writer_mut()
+                .extend_from_slice(&attestation[start..d.position()]);
+            continue;
+        }
+        let statement = d.map().unwrap().unwrap();
+        e.map(statement).unwrap();
+        for _ in 0..statement {
+            let name = d.str().unwrap();
+            e.str(name).unwrap();
+            if name == "x5c" {
+                let n = d.array().unwrap().unwrap();
+                let certs: Vec<&[u8]> = (0..n).map(|_| d.bytes().unwrap()).collect();
+                e.array(keep.len() as u64).unwrap();
+                for &i in keep {
+                    e.bytes(certs[i]).unwrap();
+                }
+            } else {
+                let start = d.position();
+                d.skip().unwrap();
+                e.writer_mut()
+                    .extend_from_slice(&attestation[start..d.position()]);
+            }
+        }
+    }
+    assert_eq!(d.position(), attestation.len(), "one CBOR item");
+    e.into_writer()
+}
+
+#[test]
+fn an_x5c_without_the_intermediate_is_malformed() {
+    for s in samples() {
+        // The re-encoding itself changes nothing that is checked.
+        let both = with_x5c(&s.attestation, &[0, 1]);
+        assert!(
+            check(&s, &both, &policy(&s), s.at).is_ok(),
+            "{}: re-encoded with leaf and intermediate",
+            s.name
+        );
+        // App Attest chains are exactly leaf + intermediate (the root is
+        // pinned, never sent): one certificate is the wrong shape, refused
+        // before any signature, date or policy is looked at.
+        let leaf_only = with_x5c(&s.attestation, &[0]);
+        assert!(leaf_only.len() < s.attestation.len() - 500);
+        assert_eq!(
+            check(&s, &leaf_only, &policy(&s), s.at),
+            Err(R::Malformed),
+            "{}: leaf only",
+            s.name
+        );
+        assert_eq!(
+            check(&s, &with_x5c(&s.attestation, &[]), &policy(&s), s.at),
+            Err(R::Malformed),
+            "{}: no certificate",
+            s.name
+        );
+    }
+}
+
 #[test]
 fn authenticator_data_without_attested_credential_data_is_malformed() {
     // authData is the object's last byte string: 37 fixed bytes, aaguid,

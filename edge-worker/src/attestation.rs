@@ -241,16 +241,22 @@ pub async fn facts(app: &App, chip: &ChipIdentity) -> Result<StatusFacts, ApiErr
     }
     let meta = meta(&app.env).await?;
     let status = &app.cfg.attestation_status;
-    let stale = status.fail_closed && status.stale(&meta, app.now);
+    let stale = status.stale(&meta, app.now);
     if stale {
+        // Logged either way: failing open is a choice, not a silence.
         worker::console_error!(
-            "attestation status list is stale (refreshed_at {}): refusing android-key binds",
-            meta.refreshed_at
+            "attestation status list is stale (refreshed_at {}): {} android-key binds",
+            meta.refreshed_at,
+            if status.fail_closed {
+                "refusing"
+            } else {
+                "allowing (fail open)"
+            }
         );
     }
     Ok(StatusFacts {
         refused_serials: refused,
-        stale,
+        stale: stale && status.fail_closed,
     })
 }
 
