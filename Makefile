@@ -41,6 +41,7 @@ lint: setup
 	cargo fmt --all --check
 	cargo clippy -p simbind-core --all-targets -- -D warnings
 	cargo clippy -p simbind-core --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p simbind-core --lib --no-default-features --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p simbind-client --lib -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker -p simbind-client --features simbind-client/testing --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker --features dev --all-targets -- -D warnings
@@ -50,6 +51,8 @@ lint: setup
 
 test-rust: setup
 	cargo test -p simbind-core
+	# The worker's build of core: chain signatures answered by the host only.
+	cargo test -p simbind-core --no-default-features --test host_only_signatures
 
 # Every fuzz target for a few seconds, after replaying the committed seeds
 # (the regression inputs). `make fuzz FUZZ_SECONDS=600` for a real run.

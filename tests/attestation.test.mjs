@@ -4,6 +4,7 @@
 // intercepted fetch, and the configuration that refuses to start unsafe.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { startWorker } from "./lib/worker.mjs";
 import { refusal, subscriber } from "./lib/phone.mjs";
 import { attestedPhone } from "./lib/attested-phone.mjs";
@@ -97,6 +98,47 @@ test("an attestation is bound to its own bind: replayed into another registratio
   const e = await refusal(p.client.completeBinding(again.registrationId, await w.otp(s.number)));
   assert.equal(e.code, "attestation_challenge_mismatch");
 });
+
+/** The DER certificates (base64url) of a real fixture chain, leaf first. */
+function realChain(file) {
+  const pem = readFileSync(new URL(`../core/tests/fixtures/attestation/android/${file}`, import.meta.url), "utf8");
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/g)]
+    .map((m) => Buffer.from(m[1].replace(/\s+/g, ""), "base64").toString("base64url"));
+}
+
+test("real Google chains are checked by the runtime's WebCrypto: the RSA-4096 and P-384 roots verify, a forged link does not", async () => {
+  // Real phones' chains were made for their own challenges: a chain that
+  // verifies link by link up to a pinned root reaches the challenge check
+  // (attestation_challenge_mismatch); one forged byte in a signature stops
+  // it at the chain. The worker ships no RSA or P-384 code: WebCrypto
+  // answers these checks, core decides.
+  // The tegu chain's intermediates are short-lived and have expired by now:
+  // dates are checked only after every signature has verified.
+  const cases = [
+    ["sony-xperia10-iii_sdk33_TEE_EC.pem", "RSA-4096 root, factory intermediates", "attestation_challenge_mismatch"],
+    ["tegu_sdk36_TEE_EC_2026_ROOT.pem", "P-384 Key Attestation CA1 root", "attestation_expired"],
+  ];
+  for (const [file, what, verified] of cases) {
+    const chain = realChain(file);
+    for (const [name, certificateChain, expected] of [
+      ["as the phone made it", chain, verified],
+      ["one signature byte forged", [...chain.slice(0, 1), forgeSignature(chain[1]), ...chain.slice(2)], "attestation_signature_invalid"],
+    ]) {
+      const s = subscriber();
+      const p = attestedPhone(w.url, { format: "android-key", sim: s.simA });
+      p.bridge.chipAttest = () => ({ format: "android-key", keyId: p.chip.keyId, certificateChain });
+      const e = await refusal(bind(p, s));
+      assert.equal(e.code, expected, `${what}, ${name}`);
+    }
+  }
+});
+
+/** A certificate (base64url DER) with the last byte of its signature inverted. */
+function forgeSignature(der) {
+  const bytes = Buffer.from(der, "base64url");
+  bytes[bytes.length - 1] ^= 0xff;
+  return bytes.toString("base64url");
+}
 
 test("the Cron Trigger refreshes the status list from its URL; a listed certificate is refused", async () => {
   const served = [];

@@ -11,7 +11,7 @@ use crate::Denial;
 use crate::api::{ChipSignature, Claims, Evidence};
 use crate::attestation::vendor::{Certified, RevokedChips, VendorRoots};
 use crate::attestation::{
-    self, AttestationPolicy, AttestationRefusal, ChipFormat, StatusFacts, apple_appattest,
+    self, AttestationFacts, AttestationPolicy, AttestationRefusal, ChipFormat, apple_appattest,
     simbind_p256,
 };
 use crate::binding::{
@@ -257,7 +257,7 @@ pub enum BindPlan {
 /// the binding the chip-serial index points to; `new_binding_id` is used when
 /// a new binding is created.
 /// `status` carries what the attestation status list says about the
-/// presented chain, looked up beforehand (see [`StatusFacts`]).
+/// presented chain, looked up beforehand (see [`AttestationFacts`]).
 #[allow(clippy::too_many_arguments)] // each input is distinct; a struct would only rename them
 pub fn decide_binding(
     ctx: &Context<'_>,
@@ -267,7 +267,7 @@ pub fn decide_binding(
     evidence: &Evidence,
     challenge_used: bool,
     new_binding_id: &str,
-    status: &StatusFacts,
+    status: &AttestationFacts,
 ) -> Result<BindPlan, Denial> {
     let claims = &evidence.claims;
     let challenge = ctx.check_challenge(
@@ -339,7 +339,7 @@ fn bind_key(
     existing: Option<&BindingRecord>,
     serial: &IdHash,
     evidence: &Evidence,
-    status: &StatusFacts,
+    status: &AttestationFacts,
 ) -> Result<(PublicKey, Option<String>), Denial> {
     let chip = &evidence.claims.chip;
     if let Some(key) = &chip.public_key {

@@ -613,17 +613,24 @@ fn levels_and_boot_states_have_stable_labels() {
 
 #[test]
 fn oversized_rsa_keys_are_refused_before_any_arithmetic() {
-    use simbind_core::attestation::x509;
+    use simbind_core::attestation::signatures::{self, Recorder, Software};
     let spki = std::fs::read(format!("{}/rsa-8192.spki.der", common::attestation::DIR)).unwrap();
     let sha256_rsa = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+    // Refused before any verifier is asked: not even a host's answer counts.
+    let recorder = Recorder::default();
     assert_eq!(
-        x509::verify(&spki, sha256_rsa, b"m", &[1; 1024]),
+        signatures::check(&spki, sha256_rsa, b"m", &[1; 1024], &recorder),
         Err(R::UnsupportedKey)
     );
+    assert!(recorder.checks.borrow().is_empty());
     // Google's own RSA root is 4096 bits and is accepted as a key.
     let root = GOOGLE_ROOTS[0];
     assert_eq!(
-        x509::verify(root, sha256_rsa, b"m", &[1; 512]),
+        signatures::check(root, sha256_rsa, b"m", &[1; 512], &Software),
         Err(R::SignatureInvalid)
+    );
+    assert_eq!(
+        signatures::check(root, sha256_rsa, b"m", &[1; 512], &recorder),
+        Ok(())
     );
 }

@@ -20,7 +20,7 @@ use simbind_core::api::{ChipInfo, EvidenceRequest, SimInfo};
 use simbind_core::attestation::android_key::AllowedApp;
 use simbind_core::attestation::apple_appattest::Environment;
 use simbind_core::attestation::{
-    AttestationRefusal as R, ChipFormat, StatusFacts, bind_challenge, key_id,
+    AttestationFacts, AttestationRefusal as R, ChipFormat, bind_challenge, key_id,
 };
 use simbind_core::binding::BindingRecord;
 use simbind_core::codec::b64;
@@ -120,7 +120,7 @@ fn bind_with(
     world: &World,
     req: &EvidenceRequest,
     existing: Option<&BindingRecord>,
-    status: &StatusFacts,
+    status: &AttestationFacts,
 ) -> Result<BindPlan, Denial> {
     decide_binding(
         &world.ctx(),
@@ -157,7 +157,7 @@ fn android_bind(
         REG_ID,
         1,
     );
-    bind_with(world, &req, None, &StatusFacts::default())
+    bind_with(world, &req, None, &AttestationFacts::default())
 }
 
 fn apple_bind(
@@ -178,7 +178,7 @@ fn apple_bind(
         REG_ID,
         1,
     );
-    bind_with(world, &req, None, &StatusFacts::default())
+    bind_with(world, &req, None, &AttestationFacts::default())
 }
 
 fn created(plan: Result<BindPlan, Denial>) -> BindingRecord {
@@ -256,7 +256,7 @@ fn the_attestation_must_be_made_for_this_bind() {
         1,
     );
     assert_eq!(
-        bind_with(&world, &req, None, &StatusFacts::default()),
+        bind_with(&world, &req, None, &AttestationFacts::default()),
         Err(R::ChallengeMismatch.into())
     );
     let apple_other = |s: &mut AppleSpec| s.client_data_hash = [7; 32];
@@ -283,7 +283,7 @@ fn the_key_id_must_be_the_attested_keys() {
     );
     req.chip.key_id = Some(key_id(&public(&chip_key(0x37))));
     assert_eq!(
-        bind_with(&world, &req, None, &StatusFacts::default()),
+        bind_with(&world, &req, None, &AttestationFacts::default()),
         Err(R::KeyMismatch.into())
     );
 }
@@ -305,7 +305,7 @@ fn proof_of_possession_over_the_bind_transcript_is_still_required() {
         1,
     );
     assert_eq!(
-        bind_with(&world, &req, None, &StatusFacts::default()),
+        bind_with(&world, &req, None, &AttestationFacts::default()),
         Err(Denial::BadSignature)
     );
     let object = issuer::apple_attestation(&chip_key(0x39), &AppleSpec::new(attest_challenge(&ch)));
@@ -319,7 +319,7 @@ fn proof_of_possession_over_the_bind_transcript_is_still_required() {
         1,
     );
     assert_eq!(
-        bind_with(&world, &req, None, &StatusFacts::default()),
+        bind_with(&world, &req, None, &AttestationFacts::default()),
         Err(Denial::BadSignature)
     );
 }
@@ -422,7 +422,7 @@ fn formats_not_accepted_are_refused_before_anything_else() {
     let ch = world.challenge(Ceremony::Bind, REG_ID);
     let req = common::request(&chip, &sim_a(), &ch, Ceremony::Bind, REG_ID);
     assert_eq!(
-        bind_with(&world, &req, None, &StatusFacts::default()),
+        bind_with(&world, &req, None, &AttestationFacts::default()),
         Err(R::FormatNotAllowed.into())
     );
 }
@@ -442,26 +442,29 @@ fn the_status_list_revokes_and_a_stale_list_fails_closed() {
         REG_ID,
         1,
     );
-    let revoked = StatusFacts {
+    let revoked = AttestationFacts {
         refused_serials: vec!["7e57".into()],
         stale: false,
+        ..AttestationFacts::default()
     };
     assert_eq!(
         bind_with(&world, &req, None, &revoked),
         Err(R::Revoked.into())
     );
-    let stale = StatusFacts {
+    let stale = AttestationFacts {
         refused_serials: vec![],
         stale: true,
+        ..AttestationFacts::default()
     };
     assert_eq!(
         bind_with(&world, &req, None, &stale),
         Err(R::StatusUnavailable.into())
     );
-    assert!(bind_with(&world, &req, None, &StatusFacts::default()).is_ok());
-    let unrelated = StatusFacts {
+    assert!(bind_with(&world, &req, None, &AttestationFacts::default()).is_ok());
+    let unrelated = AttestationFacts {
         refused_serials: vec!["abcdef".into()],
         stale: false,
+        ..AttestationFacts::default()
     };
     assert!(
         bind_with(&world, &req, None, &unrelated).is_ok(),
@@ -484,7 +487,7 @@ fn a_first_bind_needs_the_attestation_and_a_rebind_can_use_the_bound_key() {
         1,
     );
     assert_eq!(
-        bind_with(&world, &bare, None, &StatusFacts::default()),
+        bind_with(&world, &bare, None, &AttestationFacts::default()),
         Err(R::Required.into())
     );
     let record = created(android_bind(&world, &key, |_| {}));
@@ -498,7 +501,7 @@ fn a_first_bind_needs_the_attestation_and_a_rebind_can_use_the_bound_key() {
         REG_ID,
         2,
     );
-    match bind_with(&world, &again, Some(&record), &StatusFacts::default()) {
+    match bind_with(&world, &again, Some(&record), &AttestationFacts::default()) {
         Ok(BindPlan::Rebind(r)) => assert_eq!(r.counter, 2),
         other => panic!("{other:?}"),
     }
@@ -513,7 +516,7 @@ fn a_first_bind_needs_the_attestation_and_a_rebind_can_use_the_bound_key() {
         2,
     );
     assert_eq!(
-        bind_with(&world, &other, Some(&record), &StatusFacts::default()),
+        bind_with(&world, &other, Some(&record), &AttestationFacts::default()),
         Err(R::Required.into())
     );
 }

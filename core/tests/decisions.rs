@@ -14,7 +14,7 @@ mod common;
 use common::*;
 use simbind_core::Denial;
 use simbind_core::api::ChipCertificate;
-use simbind_core::attestation::StatusFacts;
+use simbind_core::attestation::AttestationFacts;
 use simbind_core::attestation::vendor::{Certified, VendorRoots, certify};
 use simbind_core::binding::BindingStatus;
 use simbind_core::codec::b64;
@@ -32,7 +32,7 @@ fn bind(world: &World, chip: &Chip, sim: &Sim) -> Result<BindPlan, Denial> {
         &evidence(&req),
         false,
         BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     )
 }
 
@@ -110,7 +110,7 @@ fn bind_refuses_a_signature_by_another_key() {
         &evidence(&req),
         false,
         BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     assert_eq!(got, Err(Denial::BadSignature));
 }
@@ -129,7 +129,7 @@ fn bind_refuses_a_tampered_field_after_signing() {
         &evidence(&req),
         false,
         BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     assert_eq!(got, Err(Denial::BadSignature));
 }
@@ -150,7 +150,7 @@ fn bind_refuses_used_foreign_or_verify_challenges() {
             &ev,
             true,
             BINDING_ID,
-            &StatusFacts::default()
+            &AttestationFacts::default()
         ),
         Err(Denial::ChallengeReused)
     );
@@ -165,7 +165,7 @@ fn bind_refuses_used_foreign_or_verify_challenges() {
             &evidence(&req),
             false,
             BINDING_ID,
-            &StatusFacts::default()
+            &AttestationFacts::default()
         ),
         Err(Denial::ChallengeWrongSubject)
     );
@@ -180,7 +180,7 @@ fn bind_refuses_used_foreign_or_verify_challenges() {
             &evidence(&req),
             false,
             BINDING_ID,
-            &StatusFacts::default()
+            &AttestationFacts::default()
         ),
         Err(Denial::ChallengeWrongCeremony)
     );
@@ -195,7 +195,7 @@ fn bind_refuses_used_foreign_or_verify_challenges() {
             &ev,
             false,
             BINDING_ID,
-            &StatusFacts::default()
+            &AttestationFacts::default()
         ),
         Err(Denial::ChallengeExpired)
     );
@@ -241,7 +241,7 @@ fn bind_with_vendor_roots_requires_a_valid_certificate() {
             &evidence(&req),
             false,
             BINDING_ID,
-            &StatusFacts::default(),
+            &AttestationFacts::default(),
         )
     };
     let with_cert =
@@ -350,7 +350,7 @@ fn bind_checks_sim_signature_when_the_sim_has_a_key() {
         &evidence(&req),
         false,
         BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     assert_eq!(got, Err(Denial::BadSimSignature));
     req.sim_signature = None;
@@ -362,7 +362,7 @@ fn bind_checks_sim_signature_when_the_sim_has_a_key() {
         &evidence(&req),
         false,
         BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     assert_eq!(got, Err(Denial::BadSimSignature));
 }
@@ -382,7 +382,7 @@ fn a_sim_signature_without_a_sim_key_is_bad_sim_signature() {
         &evidence(&req),
         false,
         BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     assert_eq!(got, Err(Denial::BadSimSignature));
 }
@@ -415,7 +415,7 @@ fn rebind_on_the_same_chip_moves_to_the_new_sim() {
         &evidence(&req),
         false,
         OTHER_BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     let Ok(BindPlan::Rebind(record)) = plan else {
         panic!("{plan:?}")
@@ -453,7 +453,7 @@ fn rebind_with_an_old_counter_is_refused() {
         &evidence(&req),
         false,
         OTHER_BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     assert_eq!(got, Err(Denial::CounterReplayed));
 }
@@ -477,7 +477,7 @@ fn another_chip_cannot_take_over_a_live_binding() {
         &evidence(&req),
         false,
         OTHER_BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     assert_eq!(got, Err(Denial::BindingExists));
     // Same serial, cloned into another key: still not the bound chip.
@@ -494,7 +494,7 @@ fn another_chip_cannot_take_over_a_live_binding() {
         &evidence(&req),
         false,
         OTHER_BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     assert_eq!(got, Err(Denial::BindingExists));
 }
@@ -519,7 +519,7 @@ fn after_unbind_or_revoke_a_new_chip_may_bind() {
         &evidence(&req),
         false,
         OTHER_BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     assert!(matches!(got, Ok(BindPlan::Create(r)) if r.binding_id == OTHER_BINDING_ID));
 }
@@ -543,7 +543,7 @@ fn a_chip_bound_to_another_number_is_refused() {
         &evidence(&req),
         false,
         BINDING_ID,
-        &StatusFacts::default(),
+        &AttestationFacts::default(),
     );
     assert_eq!(got, Err(Denial::ChipAlreadyBound));
 }

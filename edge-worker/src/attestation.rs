@@ -12,9 +12,10 @@ use simbind_core::attestation::android_key::{self, AndroidPolicy};
 use simbind_core::attestation::apple_appattest::{ApplePolicy, Environment};
 use std::collections::BTreeMap;
 
+use simbind_core::attestation::signatures::CheckedSignature;
 use simbind_core::attestation::status_list::{StatusEntry, StatusList};
 use simbind_core::attestation::{
-    AttestationPolicy, ChipEvidence, ChipFormat, ChipIdentity, StatusFacts,
+    self, AttestationFacts, AttestationPolicy, ChipEvidence, ChipFormat, ChipIdentity,
 };
 use simbind_core::codec::unb64;
 use worker::kv::{KvError, KvStore};
@@ -217,13 +218,34 @@ pub async fn meta(env: &Env) -> Result<StatusMeta, ApiError> {
         .unwrap_or_default())
 }
 
-/// The facts a bind's decision needs about its (validated) Android chain:
-/// one KV read per certificate, and the list's age. Nothing is read for
-/// other formats.
-pub async fn facts(app: &App, chip: &ChipIdentity) -> Result<StatusFacts, ApiError> {
-    let Some(ChipEvidence::AndroidChain(chain)) = &chip.evidence else {
-        return Ok(StatusFacts::default());
+/// The facts a bind's decision needs about its (validated) attestation:
+/// every chain signature checked with WebCrypto (core lists them, and
+/// counts each answer only for its own check); for an Android chain, one KV
+/// read per certificate and the list's age.
+pub async fn facts(app: &App, chip: &ChipIdentity) -> Result<AttestationFacts, ApiError> {
+    let Some(evidence) = &chip.evidence else {
+        return Ok(AttestationFacts::default());
     };
+    let mut facts = match evidence {
+        ChipEvidence::AndroidChain(chain) => status_facts(app, chain).await?,
+        ChipEvidence::AppleAttestation(_) => AttestationFacts::default(),
+    };
+    let checks =
+        attestation::bind_signature_checks(chip, evidence, &app.cfg.policy.attestation, app.now);
+    for check in checks {
+        // Unanswered (WebCrypto could not import the key): core refuses it.
+        if let Some(valid) = crate::webcrypto::verify_chain_signature(&check).await {
+            facts.checked_signatures.push(CheckedSignature {
+                digest: check.digest(),
+                valid,
+            });
+        }
+    }
+    Ok(facts)
+}
+
+/// The status list's word on an Android chain.
+async fn status_facts(app: &App, chain: &[Vec<u8>]) -> Result<AttestationFacts, ApiError> {
     // A chain that does not parse is refused by the decision itself.
     let serials = android_key::status_serials(chain).unwrap_or_default();
     let store = kv(&app.env)?;
@@ -254,9 +276,10 @@ pub async fn facts(app: &App, chip: &ChipIdentity) -> Result<StatusFacts, ApiErr
             }
         );
     }
-    Ok(StatusFacts {
+    Ok(AttestationFacts {
         refused_serials: refused,
         stale: stale && status.fail_closed,
+        checked_signatures: Vec::new(),
     })
 }
 

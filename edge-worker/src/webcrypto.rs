@@ -1,13 +1,16 @@
 //! The runtime's WebCrypto for the two P-256 operations every verification
-//! makes: checking the chip's signature and signing the grant. Workers run
-//! them natively, several times faster than the same primitive in wasm
-//! (bench/RESULTS.md). Only the primitive moves: what is signed and what a
-//! result decides stay in core. Any WebCrypto failure answers `None`, and
-//! the caller falls back to core's own implementation.
+//! makes (checking the chip's signature, signing the grant) and for the
+//! signatures of attestation chains at bind (RSA, P-256, P-384). Workers run
+//! them natively, several times faster than the same primitives in wasm
+//! (bench/RESULTS.md), and the worker then ships no RSA or P-384 code.
+//! Only the primitive moves: what is signed and what a result decides stay
+//! in core. Any WebCrypto failure answers `None`: the caller falls back to
+//! core's own P-256, and core refuses a chain signature left unanswered.
 
 use std::cell::OnceCell;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use simbind_core::attestation::signatures::{Algorithm, SignatureCheck};
 use simbind_core::codec::b64;
 use simbind_core::crypto::SecretKey;
 use simbind_core::decision::SignatureInput;
@@ -107,4 +110,51 @@ pub async fn sign(key: &SecretKey, message: &[u8]) -> Option<Vec<u8>> {
         resolve(subtle()?.sign_with_object_and_u8_array(&params, &imported, message)).await?;
     let bytes = Uint8Array::new(&signature).to_vec();
     (bytes.len() == 64).then_some(bytes)
+}
+
+/// WebCrypto's import and verify parameters for a chain signature.
+fn chain_algorithm(algorithm: Algorithm) -> Option<(Object, Object)> {
+    let ecdsa = |curve: &str, hash: &str| {
+        Some((
+            object(&[("name", "ECDSA"), ("namedCurve", curve)])?,
+            object(&[("name", "ECDSA"), ("hash", hash)])?,
+        ))
+    };
+    match algorithm {
+        Algorithm::RsaPkcs1Sha256 => Some((
+            object(&[("name", "RSASSA-PKCS1-v1_5"), ("hash", "SHA-256")])?,
+            object(&[("name", "RSASSA-PKCS1-v1_5")])?,
+        )),
+        Algorithm::P256Sha256 => ecdsa("P-256", "SHA-256"),
+        Algorithm::P256Sha384 => ecdsa("P-256", "SHA-384"),
+        Algorithm::P384Sha256 => ecdsa("P-384", "SHA-256"),
+        Algorithm::P384Sha384 => ecdsa("P-384", "SHA-384"),
+    }
+}
+
+/// Verifies one attestation chain signature (core made the check: key,
+/// algorithm, signed bytes, and the signature in WebCrypto's form); `None`
+/// when WebCrypto could not answer (a key it cannot import included).
+pub async fn verify_chain_signature(check: &SignatureCheck) -> Option<bool> {
+    let subtle = subtle()?;
+    let (key_algorithm, params) = chain_algorithm(check.algorithm)?;
+    let spki = Uint8Array::from(check.spki.as_slice());
+    let key: CryptoKey = resolve(subtle.import_key_with_object(
+        "spki",
+        &spki,
+        &key_algorithm,
+        false,
+        &usages("verify"),
+    ))
+    .await?
+    .dyn_into()
+    .ok()?;
+    resolve(subtle.verify_with_object_and_u8_array_and_u8_array(
+        &params,
+        &key,
+        &check.signature,
+        &check.message,
+    ))
+    .await?
+    .as_bool()
 }

@@ -14,6 +14,7 @@
 
 use super::AttestationRefusal;
 use super::key_description::{ApplicationId, BootState, KeyDescription, SecurityLevel};
+use super::signatures::Verifier;
 use super::x509::{self, Cert};
 use crate::crypto::secret_eq;
 use der::asn1::ObjectIdentifier;
@@ -95,7 +96,8 @@ pub fn status_serials(chain: &[Vec<u8>]) -> Result<Vec<String>, AttestationRefus
 /// Verifies an attestation chain (DER certificates, leaf first) made for
 /// `challenge`, against the pinned `roots`, at `now` (Unix seconds), under
 /// `policy`. `revoked` says whether a serial (lowercase hex) is revoked or
-/// suspended in the status list.
+/// suspended in the status list. Signatures are checked in Rust.
+#[cfg(feature = "x509-software")]
 pub fn verify(
     chain: &[Vec<u8>],
     challenge: &[u8],
@@ -104,8 +106,22 @@ pub fn verify(
     policy: &AndroidPolicy,
     now: u64,
 ) -> Result<AndroidAttestation, AttestationRefusal> {
+    let software = super::signatures::Software;
+    verify_with(chain, challenge, roots, revoked, policy, now, &software)
+}
+
+/// [`verify`], with the chain's signatures answered by `verifier`.
+pub fn verify_with(
+    chain: &[Vec<u8>],
+    challenge: &[u8],
+    roots: &[&[u8]],
+    revoked: &dyn Fn(&str) -> bool,
+    policy: &AndroidPolicy,
+    now: u64,
+    verifier: &dyn Verifier,
+) -> Result<AndroidAttestation, AttestationRefusal> {
     let certs = x509::parse_chain(chain)?;
-    let leaf = check_chain(&certs, roots, revoked, now)?;
+    let leaf = check_chain(&certs, roots, revoked, now, verifier)?;
     let (extension, critical) = leaf
         .extension(&KEY_DESCRIPTION)
         .ok_or(AttestationRefusal::Malformed)?;
@@ -127,6 +143,7 @@ fn check_chain<'c, 'a>(
     roots: &[&[u8]],
     revoked: &dyn Fn(&str) -> bool,
     now: u64,
+    verifier: &dyn Verifier,
 ) -> Result<&'c Cert<'a>, AttestationRefusal> {
     // The chain without its root certificate, if the root is there.
     let (path, root) = match certs.split_last() {
@@ -137,13 +154,13 @@ fn check_chain<'c, 'a>(
     let top = intermediates.last().ok_or(AttestationRefusal::Malformed)?;
     for pair in path.windows(2) {
         if let [child, parent] = pair {
-            child.issued_by(parent)?;
+            child.issued_by(parent, verifier)?;
         }
     }
     match root {
-        Some(root) => top.issued_by(root)?,
+        Some(root) => top.issued_by(root, verifier)?,
         None => {
-            if !roots.iter().any(|spki| top.signed_by(spki).is_ok()) {
+            if !top.signed_by_any(roots, verifier) {
                 return Err(AttestationRefusal::UntrustedRoot);
             }
         }

@@ -19,6 +19,7 @@ use p256::ecdsa::signature::Verifier;
 use sha2::{Digest, Sha256};
 
 use super::AttestationRefusal;
+use super::signatures::Verifier as ChainVerifier;
 use super::x509::{self, Cert};
 use crate::crypto::secret_eq;
 
@@ -198,7 +199,8 @@ fn definite(len: Option<u64>) -> Result<u64, minicbor::decode::Error> {
 /// Verifies an App Attest attestation object made with `client_data_hash`,
 /// against the pinned `roots`, at `now` (Unix seconds), under `policy`. When
 /// `key_id` is given (the key id the app was handed), it must be the
-/// attested key's.
+/// attested key's. Signatures are checked in Rust.
+#[cfg(feature = "x509-software")]
 pub fn verify_attestation(
     attestation: &[u8],
     client_data_hash: &[u8],
@@ -207,9 +209,31 @@ pub fn verify_attestation(
     policy: &ApplePolicy,
     now: u64,
 ) -> Result<AppleAttestation, AttestationRefusal> {
+    let software = super::signatures::Software;
+    verify_attestation_with(
+        attestation,
+        client_data_hash,
+        key_id,
+        roots,
+        policy,
+        now,
+        &software,
+    )
+}
+
+/// [`verify_attestation`], with the chain's signatures answered by `verifier`.
+pub fn verify_attestation_with(
+    attestation: &[u8],
+    client_data_hash: &[u8],
+    key_id: Option<&[u8]>,
+    roots: &[&[u8]],
+    policy: &ApplePolicy,
+    now: u64,
+    verifier: &dyn ChainVerifier,
+) -> Result<AppleAttestation, AttestationRefusal> {
     let statement = decode_statement(attestation).map_err(|_| AttestationRefusal::Malformed)?;
     let certs = x509::parse_chain(&statement.chain)?;
-    let leaf = check_chain(&certs, roots, now)?;
+    let leaf = check_chain(&certs, roots, now, verifier)?;
     let auth = AuthData::parse(&statement.auth_data)?;
     let (aaguid, credential_id) = auth.credential()?;
 
@@ -251,15 +275,13 @@ fn check_chain<'c, 'a>(
     certs: &'c [Cert<'a>],
     roots: &[&[u8]],
     now: u64,
+    verifier: &dyn ChainVerifier,
 ) -> Result<&'c Cert<'a>, AttestationRefusal> {
     let [leaf, intermediate] = certs else {
         return Err(AttestationRefusal::Malformed);
     };
-    leaf.issued_by(intermediate)?;
-    if !roots
-        .iter()
-        .any(|root| intermediate.signed_by(root).is_ok())
-    {
+    leaf.issued_by(intermediate, verifier)?;
+    if !intermediate.signed_by_any(roots, verifier) {
         return Err(AttestationRefusal::UntrustedRoot);
     }
     for cert in certs {

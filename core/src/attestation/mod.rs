@@ -15,6 +15,7 @@ pub mod android_key;
 pub mod apple_appattest;
 pub mod key_description;
 pub mod refusal;
+pub mod signatures;
 pub mod simbind_p256;
 pub mod status_list;
 pub mod vendor;
@@ -153,13 +154,20 @@ impl Default for AttestationPolicy {
     }
 }
 
-/// The status-list facts a bind needs, looked up before it is decided.
+/// What the host found out about a bind's attestation before it is
+/// decided: the status list's word, and the chain signatures it checked
+/// with its own primitive (see [`bind_signature_checks`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StatusFacts {
+pub struct AttestationFacts {
     /// Serials (lowercase hex) of the presented chain that the list refuses.
     pub refused_serials: Vec<String>,
     /// The list is older than the deployment accepts: refuse Android binds.
     pub stale: bool,
+    /// Chain signatures the host checked; each counts only for exactly the
+    /// check it names. A check not among them is answered in Rust, or
+    /// refused in a build without the `x509-software` primitives.
+    #[serde(default)]
+    pub checked_signatures: Vec<signatures::CheckedSignature>,
 }
 
 /// A key a real-format attestation proved, with what to keep of it.
@@ -178,8 +186,38 @@ pub fn verify_bind_evidence(
     evidence: &ChipEvidence,
     challenge: &[u8; 32],
     policy: &AttestationPolicy,
-    status: &StatusFacts,
+    facts: &AttestationFacts,
     now: u64,
+) -> Result<AttestedKey, AttestationRefusal> {
+    let prechecked = signatures::Prechecked {
+        checked: &facts.checked_signatures,
+    };
+    verify_with(chip, evidence, challenge, policy, facts, now, &prechecked)
+}
+
+/// Every chain signature [`verify_bind_evidence`] can ask about for this
+/// evidence, for a host that checks them with its own primitive first.
+pub fn bind_signature_checks(
+    chip: &ChipIdentity,
+    evidence: &ChipEvidence,
+    policy: &AttestationPolicy,
+    now: u64,
+) -> Vec<signatures::SignatureCheck> {
+    let recorder = signatures::Recorder::default();
+    let facts = AttestationFacts::default();
+    // Only the checks asked for matter here, not the verdict.
+    let _ = verify_with(chip, evidence, &[0; 32], policy, &facts, now, &recorder);
+    recorder.checks.into_inner()
+}
+
+fn verify_with(
+    chip: &ChipIdentity,
+    evidence: &ChipEvidence,
+    challenge: &[u8; 32],
+    policy: &AttestationPolicy,
+    status: &AttestationFacts,
+    now: u64,
+    verifier: &dyn signatures::Verifier,
 ) -> Result<AttestedKey, AttestationRefusal> {
     let (point, receipt) = match (chip.format, evidence) {
         (ChipFormat::AndroidKey, ChipEvidence::AndroidChain(chain)) => {
@@ -188,19 +226,27 @@ pub fn verify_bind_evidence(
             }
             let roots: Vec<&[u8]> = policy.android_roots.iter().map(Vec::as_slice).collect();
             let refused = |serial: &str| status.refused_serials.iter().any(|s| s == serial);
-            let attested =
-                android_key::verify(chain, challenge, &roots, &refused, &policy.android, now)?;
+            let attested = android_key::verify_with(
+                chain,
+                challenge,
+                &roots,
+                &refused,
+                &policy.android,
+                now,
+                verifier,
+            )?;
             (attested.public_key, None)
         }
         (ChipFormat::AppleAppAttest, ChipEvidence::AppleAttestation(object)) => {
             let roots: Vec<&[u8]> = policy.apple_roots.iter().map(Vec::as_slice).collect();
-            let attested = apple_appattest::verify_attestation(
+            let attested = apple_appattest::verify_attestation_with(
                 object,
                 challenge,
                 None,
                 &roots,
                 &policy.apple,
                 now,
+                verifier,
             )?;
             (attested.public_key, Some(b64(&attested.receipt)))
         }

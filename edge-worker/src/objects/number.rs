@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simbind_core::api::{BindRequest, BindResponse, ChallengeResponse};
-use simbind_core::attestation::StatusFacts;
+use simbind_core::attestation::AttestationFacts;
 use simbind_core::binding::{BindingRecord, RegistrationRecord};
 use simbind_core::budget::{Bucket, Limit};
 use simbind_core::decision::{BindPlan, claimed_chip_index, decide_binding};
@@ -51,7 +51,7 @@ pub struct RegistrationOp {
     pub request: Option<BindRequest>,
     /// What the attestation status list says about the presented chain.
     #[serde(default)]
-    pub status: StatusFacts,
+    pub status: AttestationFacts,
 }
 
 /// `release`: an ended binding gives up the index.

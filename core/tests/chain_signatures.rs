@@ -1,0 +1,191 @@
+//! Chain signatures answered by the host (the worker's WebCrypto): a
+//! recorder lists every signature a verification can ask about, the
+//! decision counts a host's answer only for exactly the check it names, and
+//! the encodings handed to the host are the ones WebCrypto takes.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::attestation::{flipped, pem_chain};
+use simbind_core::attestation::AttestationRefusal as R;
+use simbind_core::attestation::android_key::{self, AndroidPolicy, GOOGLE_ROOTS};
+use simbind_core::attestation::signatures::{
+    Algorithm, CheckedSignature, Prechecked, Recorder, SignatureCheck, Software, Verifier,
+};
+
+const TEGU: (&str, &[u8], u64) = (
+    "android/tegu_sdk36_TEE_EC_2026_ROOT.pem",
+    b"6417f92c-daef-4cc1-8828-5bb39338ffd5",
+    1771894563,
+);
+const SONY: (&str, &str, u64) = (
+    "android/sony-xperia10-iii_sdk33_TEE_EC.pem",
+    "3eafe4d5dd0090de5a42b432b42481af5ce29963656b2584c59a492de16d00c9",
+    1780585145,
+);
+
+fn policy() -> AndroidPolicy {
+    AndroidPolicy {
+        allowed_apps: None,
+        ..AndroidPolicy::default()
+    }
+}
+
+fn verify(chain: &[Vec<u8>], challenge: &[u8], at: u64, v: &dyn Verifier) -> Result<(), R> {
+    android_key::verify_with(
+        chain,
+        challenge,
+        &GOOGLE_ROOTS,
+        &|_| false,
+        &policy(),
+        at,
+        v,
+    )
+    .map(drop)
+}
+
+fn recorded(chain: &[Vec<u8>], challenge: &[u8], at: u64) -> Vec<SignatureCheck> {
+    let recorder = Recorder::default();
+    let _ = verify(chain, challenge, at, &recorder);
+    recorder.checks.into_inner()
+}
+
+/// Every recorded check answered by Rust, as a host would answer it.
+fn answered(checks: &[SignatureCheck]) -> Vec<CheckedSignature> {
+    checks
+        .iter()
+        .map(|c| CheckedSignature {
+            digest: c.digest(),
+            valid: Software.verifies(c),
+        })
+        .collect()
+}
+
+#[test]
+fn the_recorder_lists_every_link_and_every_pinned_root() {
+    let (file, challenge, at) = TEGU;
+    let chain = pem_chain(file);
+    let checks = recorded(&chain, challenge, at);
+    // The root certificate is in this chain: one check per link.
+    assert_eq!(checks.len(), chain.len() - 1);
+    assert!(checks.iter().all(|c| Software.verifies(c)));
+    // Without the root certificate, the top is asked of every pinned root
+    // whose key type can have made its signature (an RSA key never made an
+    // ECDSA signature: refused without asking anyone).
+    let without_root = &chain[..chain.len() - 1];
+    let checks = recorded(without_root, challenge, at);
+    assert_eq!(checks.len(), without_root.len());
+    assert!(checks.iter().all(|c| Software.verifies(c)));
+    let top = checks.last().unwrap();
+    assert!(matches!(
+        top.algorithm,
+        Algorithm::P384Sha256 | Algorithm::P384Sha384
+    ));
+    assert_eq!(top.spki, GOOGLE_ROOTS[1]);
+}
+
+#[test]
+fn the_hosts_answers_decide_for_exactly_their_checks() {
+    for (file, challenge, at) in [
+        (TEGU.0, TEGU.1.to_vec(), TEGU.2),
+        (SONY.0, hex::decode(SONY.1).unwrap(), SONY.2),
+    ] {
+        let chain = pem_chain(file);
+        let checks = recorded(&chain, &challenge, at);
+        let answers = answered(&checks);
+        assert_eq!(
+            verify(&chain, &challenge, at, &Prechecked { checked: &answers }),
+            Ok(()),
+            "{file}"
+        );
+        // A host that says a link is bad is believed, though Rust would accept.
+        let mut lying = answers.clone();
+        lying[0].valid = false;
+        assert_eq!(
+            verify(&chain, &challenge, at, &Prechecked { checked: &lying }),
+            Err(R::SignatureInvalid),
+            "{file}"
+        );
+        // An answer names one check: a "valid" for another message does not
+        // make a forged certificate pass (Rust answers it, and refuses).
+        let forged: Vec<Vec<u8>> = {
+            let mut c = chain.clone();
+            let at_sig = c[0].len() - 3;
+            c[0] = flipped(&c[0], at_sig);
+            c
+        };
+        let all_valid: Vec<CheckedSignature> = answers
+            .iter()
+            .map(|a| CheckedSignature {
+                valid: true,
+                ..a.clone()
+            })
+            .collect();
+        assert_eq!(
+            verify(
+                &forged,
+                &challenge,
+                at,
+                &Prechecked {
+                    checked: &all_valid
+                }
+            ),
+            Err(R::SignatureInvalid),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn ecdsa_signatures_go_to_the_host_as_fixed_width_r_and_s() {
+    let (file, challenge, at) = TEGU;
+    for check in recorded(&pem_chain(file), challenge, at) {
+        let width = match check.algorithm {
+            Algorithm::P256Sha256 | Algorithm::P256Sha384 => 32,
+            Algorithm::P384Sha256 | Algorithm::P384Sha384 => 48,
+            Algorithm::RsaPkcs1Sha256 => continue,
+        };
+        assert_eq!(check.signature.len(), 2 * width);
+        assert_ne!(check.signature, vec![0; 2 * width]);
+    }
+    let (file, challenge, at) = SONY;
+    let rsa: Vec<SignatureCheck> = recorded(&pem_chain(file), &hex::decode(challenge).unwrap(), at)
+        .into_iter()
+        .filter(|c| c.algorithm == Algorithm::RsaPkcs1Sha256)
+        .collect();
+    assert!(
+        !rsa.is_empty(),
+        "the factory chain is signed by the RSA root"
+    );
+    assert!(rsa.iter().all(|c| c.signature.len() == 512));
+}
+
+#[test]
+fn digests_bind_key_algorithm_message_and_signature() {
+    let (file, challenge, at) = TEGU;
+    let check = recorded(&pem_chain(file), challenge, at).remove(0);
+    let base = check.digest();
+    assert_eq!(base.len(), 43);
+    let mut other = check.clone();
+    other.message.push(0);
+    assert_ne!(other.digest(), base);
+    let mut other = check.clone();
+    other.signature[0] ^= 1;
+    assert_ne!(other.digest(), base);
+    let mut other = check.clone();
+    other.spki[40] ^= 1;
+    assert_ne!(other.digest(), base);
+    let mut other = check.clone();
+    other.algorithm = if check.algorithm == Algorithm::P256Sha256 {
+        Algorithm::P256Sha384
+    } else {
+        Algorithm::P256Sha256
+    };
+    assert_ne!(other.digest(), base);
+}
