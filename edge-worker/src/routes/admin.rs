@@ -94,7 +94,7 @@ pub async fn forward(app: &App, req: &Request, id: &str, op: &str) -> Result<Res
 
 /// The audit listing's cursor, `?before={seq}`.
 pub fn trail_op(req: &Request) -> Result<TrailOp, ApiError> {
-    let url = req.url()?;
+    let url = crate::http::RequestUrl::of(req);
     let mut op = TrailOp::default();
     for (key, value) in url.query_pairs() {
         match key.as_ref() {

@@ -2,7 +2,6 @@
 //! Compiled only into dev builds (cargo feature `dev`), and even there they
 //! answer 404 unless `SIMBIND_ENV = "dev"` (which serves localhost only).
 
-use serde::Deserialize;
 use serde_json::json;
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId, PhoneNumber};
@@ -31,16 +30,15 @@ fn dev_only(app: &App) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Deserialize)]
-struct OutboxQuery {
-    phone_number: String,
-}
-
 /// `GET /dev/outbox?phone_number=+...`: SMS sent to a number.
 pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
     dev_only(app)?;
-    let query: OutboxQuery = req.query().map_err(|_| ApiError::MissingField)?;
-    let number = PhoneNumber::parse(&query.phone_number)?;
+    let phone_number = crate::http::RequestUrl::of(req)
+        .query_pairs()
+        .find(|(key, _)| key == "phone_number")
+        .map(|(_, value)| value.into_owned())
+        .ok_or(ApiError::MissingField)?;
+    let number = PhoneNumber::parse(&phone_number)?;
     let kv = app.env.kv(outbox::KV_BINDING)?;
     let to = app.cfg.hasher.hash(IdKind::PhoneNumber, number.as_str());
     let messages = outbox::list(&kv, &to).await?;

@@ -27,7 +27,7 @@ pub fn discovery(app: &App, req: &Request) -> Result<Response, ApiError> {
     // what a request put in its Host header.
     let origin = match &app.cfg.public_url {
         Some(url) => url.clone(),
-        None => req.url()?.origin().ascii_serialization(),
+        None => crate::http::RequestUrl::of(req).origin().to_owned(),
     };
     let formats: Vec<&str> = app
         .cfg
