@@ -26,6 +26,9 @@ use crate::problem::{ApiError, Missing};
 
 /// How long audit events are kept, in milliseconds.
 const AUDIT_RETENTION_MS: u64 = 90 * 24 * 3600 * 1000;
+/// Expired nonces and events past retention are swept at most this often per
+/// object instance (every reader checks expiry itself).
+const SWEEP_EVERY_MS: u64 = 60 * 1000;
 /// How many audit events a listing page returns.
 pub const AUDIT_PAGE: u64 = 200;
 /// How many tallies (newest hours first) a listing returns.
@@ -205,10 +208,12 @@ async fn holder(
     // --- one synchronous step: read, decide, write ---
     let current = existing(db)?;
     let key = b64(&nonce);
-    db.run(
-        "DELETE FROM used_nonce WHERE expires_at <= ?",
-        vec![int(app.now)],
-    )?;
+    if db.sweep_due("used_nonce", app.now_ms, SWEEP_EVERY_MS) {
+        db.run(
+            "DELETE FROM used_nonce WHERE expires_at <= ?",
+            vec![int(app.now)],
+        )?;
+    }
     let used = db
         .first::<serde_json::Value>(
             "SELECT 1 AS used FROM used_nonce WHERE nonce = ?",
@@ -407,10 +412,12 @@ fn audit(
     ceremony: Option<&str>,
     code: Option<&str>,
 ) -> Result<(), ApiError> {
-    db.run(
-        "DELETE FROM audit WHERE at < ?",
-        vec![int(app.now_ms.saturating_sub(AUDIT_RETENTION_MS))],
-    )?;
+    if db.sweep_due("audit", app.now_ms, SWEEP_EVERY_MS) {
+        db.run(
+            "DELETE FROM audit WHERE at < ?",
+            vec![int(app.now_ms.saturating_sub(AUDIT_RETENTION_MS))],
+        )?;
+    }
     db.run(
         "INSERT INTO audit (at, event, ceremony, code) VALUES (?, ?, ?, ?)",
         vec![int(app.now_ms), text(event), ceremony.into(), code.into()],
@@ -420,10 +427,12 @@ fn audit(
 /// Counts one `event` with `code` in the current hour's tally.
 fn count(db: &Db, app: &App, event: &str, code: &str) -> Result<(), ApiError> {
     let hour = app.now - app.now % 3600;
-    db.run(
-        "DELETE FROM tally WHERE last_at < ?",
-        vec![int(app.now_ms.saturating_sub(AUDIT_RETENTION_MS))],
-    )?;
+    if db.sweep_due("tally", app.now_ms, SWEEP_EVERY_MS) {
+        db.run(
+            "DELETE FROM tally WHERE last_at < ?",
+            vec![int(app.now_ms.saturating_sub(AUDIT_RETENTION_MS))],
+        )?;
+    }
     db.run(
         "INSERT INTO tally (event, code, hour, count, first_at, last_at) VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (event, code, hour) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
         vec![text(event), text(code), int(hour), int(app.now_ms), int(app.now_ms)],

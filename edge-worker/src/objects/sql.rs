@@ -11,6 +11,8 @@ pub struct Db {
     sql: SqlStorage,
     ddl: &'static str,
     ready: std::cell::Cell<bool>,
+    /// When each clean-up last ran in this instance (ms).
+    swept: std::cell::RefCell<Vec<(&'static str, u64)>>,
 }
 
 impl Db {
@@ -45,6 +47,26 @@ impl Db {
             sql: state.storage().sql(),
             ddl,
             ready: std::cell::Cell::new(false),
+            swept: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Whether the clean-up `what` (deleting expired rows) is due: at most
+    /// once per `every_ms` per object instance, and at once in a new one.
+    /// Only for rows whose expiry every reader checks anyway, so a later
+    /// sweep changes how much is stored, never what is decided.
+    pub fn sweep_due(&self, what: &'static str, now_ms: u64, every_ms: u64) -> bool {
+        let mut swept = self.swept.borrow_mut();
+        match swept.iter_mut().find(|(name, _)| *name == what) {
+            Some((_, last)) if now_ms < last.saturating_add(every_ms) => false,
+            Some((_, last)) => {
+                *last = now_ms;
+                true
+            }
+            None => {
+                swept.push((what, now_ms));
+                true
+            }
         }
     }
 
