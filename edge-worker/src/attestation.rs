@@ -195,8 +195,10 @@ fn kv_err(e: KvError) -> ApiError {
 /// Stores `value` as JSON text under `key`.
 async fn put_json<T: Serialize>(store: &KvStore, key: &str, value: &T) -> Result<(), ApiError> {
     let text = serde_json::to_string(value).map_err(|e| ApiError::Platform(e.to_string()))?;
+    // As bytes: `put` with a String goes through serde_wasm_bindgen and
+    // float formatting (about 4 KB of the upload) to store the same text.
     store
-        .put(key, text)
+        .put_bytes(key, text.as_bytes())
         .map_err(kv_err)?
         .execute()
         .await

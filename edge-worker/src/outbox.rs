@@ -34,7 +34,7 @@ pub async fn put(
 ) -> Result<(), ApiError> {
     let key = format!("outbox:{}:{:016}:{suffix}", to.as_str(), message.at);
     let text = serde_json::to_string(message).map_err(|e| ApiError::Platform(e.to_string()))?;
-    kv.put(&key, text)?
+    kv.put_bytes(&key, text.as_bytes())?
         .metadata(message)?
         .expiration_ttl(TTL)
         .execute()
