@@ -189,3 +189,64 @@ fn digests_bind_key_algorithm_message_and_signature() {
     };
     assert_ne!(other.digest(), base);
 }
+
+#[test]
+fn ec_keys_must_be_uncompressed_points_before_any_verifier_is_asked() {
+    use simbind_core::attestation::signatures::check;
+    let ecdsa_sha256 = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+    let p256 = |point: &[u8]| {
+        let head = if point.len() == 65 {
+            "3059301306072a8648ce3d020106082a8648ce3d030107034200"
+        } else {
+            "3039301306072a8648ce3d020106082a8648ce3d030107032200"
+        };
+        [hex::decode(head).unwrap(), point.to_vec()].concat()
+    };
+    let point = simbind_core::crypto::SecretKey::from_bytes(&[7; 32])
+        .unwrap()
+        .public_key()
+        .to_uncompressed();
+    let signature = hex::decode("3006020101020101").unwrap();
+    let recorder = Recorder::default();
+    assert_eq!(
+        check(&p256(&point), ecdsa_sha256, b"m", &signature, &recorder),
+        Ok(())
+    );
+    let compressed = simbind_core::crypto::PublicKey::from_sec1(&point)
+        .unwrap()
+        .to_compressed();
+    let mut wrong_prefix = point.clone();
+    wrong_prefix[0] = 5;
+    for spki in [p256(&compressed), p256(&wrong_prefix)] {
+        assert_eq!(
+            check(&spki, ecdsa_sha256, b"m", &signature, &recorder),
+            Err(R::Malformed)
+        );
+    }
+    assert_eq!(
+        recorder.checks.borrow().len(),
+        1,
+        "only the well-formed key was asked"
+    );
+    // Short scalars are left-padded to the curve's width for WebCrypto.
+    let mut expected = vec![0u8; 64];
+    expected[31] = 1;
+    expected[63] = 1;
+    assert_eq!(recorder.checks.borrow()[0].signature, expected);
+    // A scalar wider than the curve's is no signature: refused, not asked.
+    for wide in [
+        [
+            hex::decode("3026022101").unwrap(),
+            vec![1; 32],
+            hex::decode("020101").unwrap(),
+        ]
+        .concat(),
+        [hex::decode("3026020101022101").unwrap(), vec![1; 32]].concat(),
+    ] {
+        assert_eq!(
+            check(&p256(&point), ecdsa_sha256, b"m", &wide, &recorder),
+            Err(R::SignatureInvalid)
+        );
+    }
+    assert_eq!(recorder.checks.borrow().len(), 1);
+}
