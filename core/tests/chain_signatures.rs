@@ -250,3 +250,34 @@ fn ec_keys_must_be_uncompressed_points_before_any_verifier_is_asked() {
     }
     assert_eq!(recorder.checks.borrow().len(), 1);
 }
+
+#[test]
+fn a_binds_checks_are_the_chain_signatures_of_its_evidence() {
+    use simbind_core::api::ChipInfo;
+    use simbind_core::attestation::{AttestationPolicy, bind_signature_checks};
+    use simbind_core::codec::b64;
+    let (file, _, at) = TEGU;
+    let chain = pem_chain(file);
+    let chip = ChipInfo {
+        format: "android-key".into(),
+        serial: None,
+        public_key: None,
+        certificate: None,
+        key_id: Some(b64(&[1; 32])),
+        certificate_chain: Some(chain.iter().map(|c| b64(c)).collect()),
+        attestation: None,
+    }
+    .validate()
+    .unwrap();
+    let policy = AttestationPolicy::default();
+    let checks = bind_signature_checks(&chip, chip.evidence.as_ref().unwrap(), &policy, at);
+    assert_eq!(
+        checks,
+        recorded(&chain, TEGU.1, at),
+        "the same checks android_key asks"
+    );
+    assert_eq!(checks.len(), chain.len() - 1);
+    // Answered, they decide a bind's attestation like Rust's own check.
+    let answers = answered(&checks);
+    assert!(answers.iter().all(|a| a.valid));
+}

@@ -81,6 +81,49 @@ fn time(rounds: u32, mut f: impl FnMut()) -> f64 {
     (now() - t) / f64::from(rounds)
 }
 
+/// What one verification's request costs core in wasm before any storage:
+/// the JSON body read, validated (the chip key decompressed included) and
+/// the SIM identity hashed as the binding compares it.
+#[wasm_bindgen_test]
+#[ignore]
+fn verification_request_cost_in_wasm() {
+    use simbind_core::api::EvidenceRequest;
+    use simbind_core::codec::b64;
+    use simbind_core::id_hash::{IdHasher, IdKind};
+    let chip = SecretKey::from_bytes(&[7; 32]).unwrap();
+    let body = serde_json::json!({
+        "challenge": b64(&[5; 90]),
+        "chip": { "format": "simbind-p256", "serial": "CHIP-0001", "public_key": b64(&chip.public_key().to_compressed()) },
+        "sim": { "iccid": "8944100000000000018", "imsi": "234150000000001", "msisdn": "+447700900123" },
+        "counter": 7,
+        "chip_signature": b64(&[1; 64]),
+    })
+    .to_string();
+    let parse = time(500, || {
+        let request: EvidenceRequest = serde_json::from_str(&body).unwrap();
+        assert_eq!(request.counter, 7);
+    });
+    let request: EvidenceRequest = serde_json::from_str(&body).unwrap();
+    let validate = time(500, || assert!(request.validate().is_ok()));
+    let key = chip.public_key().to_compressed();
+    let decompress = time(500, || {
+        assert!(simbind_core::crypto::PublicKey::from_sec1(&key).is_ok())
+    });
+    let hasher = IdHasher::new(&[9; 32]);
+    let hash = time(500, || {
+        for (kind, value) in [
+            (IdKind::Iccid, "8944100000000000018"),
+            (IdKind::Imsi, "234150000000001"),
+            (IdKind::PhoneNumber, "+447700900123"),
+        ] {
+            assert!(!hasher.hash(kind, value).as_str().is_empty());
+        }
+    });
+    log(&format!(
+        "verification request in wasm: JSON {parse:.3} ms, validation {validate:.3} ms (of which the key's decompression {decompress:.3} ms), SIM hashes {hash:.3} ms"
+    ));
+}
+
 #[wasm_bindgen_test]
 #[ignore]
 async fn attestation_cost_in_wasm() {
