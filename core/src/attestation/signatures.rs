@@ -20,7 +20,7 @@ use super::AttestationRefusal;
 use crate::codec::{b64, put_field};
 
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const P256_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+pub(super) const P256_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const P384_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
@@ -221,16 +221,7 @@ fn algorithm(
             _ => Err(AttestationRefusal::SignatureInvalid),
         };
     }
-    if oid != EC_PUBLIC_KEY {
-        return Err(AttestationRefusal::UnsupportedKey);
-    }
-    let curve: ObjectIdentifier = info
-        .algorithm
-        .parameters
-        .ok_or(AttestationRefusal::Malformed)?
-        .decode_as()
-        .map_err(|_| AttestationRefusal::Malformed)?;
-    let (point_len, sha256, sha384) = match curve {
+    let (point_len, sha256, sha384) = match ec_curve(&info)? {
         P256_CURVE => (65, Algorithm::P256Sha256, Algorithm::P256Sha384),
         P384_CURVE => (97, Algorithm::P384Sha256, Algorithm::P384Sha384),
         _ => return Err(AttestationRefusal::UnsupportedKey),
@@ -244,6 +235,21 @@ fn algorithm(
         ECDSA_SHA384 => Ok(sha384),
         _ => Err(AttestationRefusal::SignatureInvalid),
     }
+}
+
+/// The named curve of an EC key's SubjectPublicKeyInfo; any other key type
+/// is [`AttestationRefusal::UnsupportedKey`].
+pub(super) fn ec_curve(
+    info: &SubjectPublicKeyInfoRef<'_>,
+) -> Result<ObjectIdentifier, AttestationRefusal> {
+    if info.algorithm.oid != EC_PUBLIC_KEY {
+        return Err(AttestationRefusal::UnsupportedKey);
+    }
+    info.algorithm
+        .parameters
+        .ok_or(AttestationRefusal::Malformed)?
+        .decode_as()
+        .map_err(|_| AttestationRefusal::Malformed)
 }
 
 /// The length in bytes of an RSA public key's modulus (`RSAPublicKey`:

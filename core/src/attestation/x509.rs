@@ -11,9 +11,6 @@ use x509_cert::spki::SubjectPublicKeyInfoRef;
 use super::AttestationRefusal;
 use super::signatures::{self, Verifier};
 
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const P256_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-
 /// Most certificates a chain may hold (Android RKP chains have five).
 pub const MAX_CHAIN_LEN: usize = 6;
 /// Largest certificate accepted, in bytes.
@@ -170,16 +167,7 @@ fn raw_parts(der: &[u8]) -> Option<RawParts<'_>> {
 pub fn p256_point(spki: &[u8]) -> Result<Vec<u8>, AttestationRefusal> {
     let info =
         SubjectPublicKeyInfoRef::from_der(spki).map_err(|_| AttestationRefusal::Malformed)?;
-    if info.algorithm.oid != EC_PUBLIC_KEY {
-        return Err(AttestationRefusal::UnsupportedKey);
-    }
-    let curve: ObjectIdentifier = info
-        .algorithm
-        .parameters
-        .ok_or(AttestationRefusal::Malformed)?
-        .decode_as()
-        .map_err(|_| AttestationRefusal::Malformed)?;
-    if curve != P256_CURVE {
+    if signatures::ec_curve(&info)? != signatures::P256_CURVE {
         return Err(AttestationRefusal::UnsupportedKey);
     }
     let point = info
