@@ -3,15 +3,7 @@
 // wasm (simbind-core) reads every reply, validates it, builds the transcript
 // and the request bodies, and reads the answers. Keeping the awaits here
 // keeps async machinery out of the wasm an app downloads.
-import { Evidence, challengeBody, encodeBase64url, readAnswer, registrationBody } from "./simbind_client.js";
-
-/** A `SimBindError` (the same shape the wasm throws). */
-function failure(code, source, detail, status = 0) {
-  const error = new Error(`${detail} (${code})`);
-  error.name = "SimBindError";
-  Object.assign(error, { code, status, source, detail });
-  return error;
-}
+import { Evidence, challengeBody, encodeBase64url, readAnswer, registrationBody, simbindError as failure } from "./simbind_client.js";
 
 /** True when `value[name]` is a function. */
 function has(value, name) {

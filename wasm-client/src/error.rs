@@ -3,7 +3,7 @@
 //! (`server`, `bridge` or `client`) and a human `detail`.
 
 use simbind_core::ValidationError;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
 
 /// A failure on its way to JavaScript.
 #[derive(Debug, Clone)]
@@ -60,4 +60,22 @@ impl From<ClientError> for JsValue {
         set("detail", JsValue::from_str(&e.detail));
         error.into()
     }
+}
+
+/// A `SimBindError` for the package's JavaScript shell (source `bridge` or
+/// `client`, no HTTP status), made by the same code as every other.
+#[wasm_bindgen(js_name = simbindError, skip_typescript)]
+pub fn simbind_error(code: &str, source: &str, detail: &str) -> JsValue {
+    let source = if source == "bridge" {
+        "bridge"
+    } else {
+        "client"
+    };
+    ClientError {
+        code: code.into(),
+        status: 0,
+        source,
+        detail: detail.into(),
+    }
+    .into()
 }
