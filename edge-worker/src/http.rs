@@ -32,11 +32,8 @@ impl RequestUrl {
 
     /// The host, without the port (`[::1]` keeps its brackets).
     pub fn host(&self) -> &str {
-        let url = self
-            .url
-            .split_once("://")
-            .map_or(self.url.as_str(), |(_, r)| r);
-        let authority = url.split(['/', '?', '#']).next().unwrap_or(url);
+        let origin = self.origin();
+        let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
         if authority.starts_with('[') {
             return authority.split_inclusive(']').next().unwrap_or(authority);
         }
