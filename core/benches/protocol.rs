@@ -34,10 +34,17 @@ fn request(chip: &SecretKey, challenge: &[u8], counter: u64) -> EvidenceRequest 
             ..ChipInfo::default()
         },
         sim: SimInfo {
-            iccid: "8944100000000000018".into(),
-            imsi: "234150000000001".into(),
-            msisdn: "+447700900123".into(),
-            public_key: None,
+            msisdn: Some("+447700900123".into()),
+            iccid: Some("8944100000000000018".into()),
+            imsi: Some("234150000000001".into()),
+            subscription_id: Some(1),
+            slot_index: Some(0),
+            card_id: Some(0),
+            port_index: Some(0),
+            embedded: Some(false),
+            mcc: Some("234".into()),
+            mnc: Some("15".into()),
+            ..SimInfo::default()
         },
         counter,
         chip_signature: b64(&[1; 64]),
@@ -67,6 +74,7 @@ fn benches(c: &mut Criterion) {
     let evidence = req.validate().expect("valid");
     let binding = BindingRecord::new(
         BINDING,
+        &hasher.hash(simbind_core::id_hash::IdKind::PhoneNumber, "+447700900123"),
         &request(&chip, &ch, 1).validate().expect("valid").claims,
         &chip.public_key(),
         &hasher,

@@ -13,14 +13,16 @@
 mod issuer;
 
 use serde_json::{Value, json};
+use simbind_core::api::SimInfo;
 use simbind_core::attestation::vendor;
 use simbind_core::challenge::{self, ChallengeKeyring};
 use simbind_core::codec::b64;
 use simbind_core::crypto::SecretKey;
 use simbind_core::grant::{GrantClaims, GrantSigner};
 use simbind_core::id_hash::{IdHasher, IdKind};
-use simbind_core::identifiers::{ChipSerial, Iccid, Imsi, PhoneNumber, SimIdentity};
+use simbind_core::identifiers::ChipSerial;
 use simbind_core::otp;
+use simbind_core::sim::{SimField, SimIdentity};
 use simbind_core::transcript::{Ceremony, Transcript};
 
 fn hex(bytes: &[u8]) -> String {
@@ -31,8 +33,60 @@ fn key(seed: u8) -> SecretKey {
     SecretKey::from_bytes(&[seed; 32]).expect("fixed scalar")
 }
 
+/// What an ordinary Android app reads (`READ_PHONE_STATE`): a physical SIM
+/// in slot 0.
+fn device_sim() -> SimInfo {
+    SimInfo {
+        subscription_id: Some(1),
+        slot_index: Some(0),
+        card_id: Some(0),
+        port_index: Some(0),
+        embedded: Some(false),
+        mcc: Some("234".into()),
+        mnc: Some("15".into()),
+        ..SimInfo::default()
+    }
+}
+
+/// What a carrier-privileged app reads of the same SIM.
+fn privileged_sim() -> SimInfo {
+    SimInfo {
+        msisdn: Some("+447700900123".into()),
+        iccid: Some("8944100000000000018".into()),
+        imsi: Some("234150000000001".into()),
+        ..device_sim()
+    }
+}
+
+/// A managed phone's eSIM profile in slot 1, with its eUICC's EID.
+fn esim() -> SimInfo {
+    SimInfo {
+        msisdn: Some("+447700900123".into()),
+        iccid: Some("8944100000000000026".into()),
+        imsi: Some("234150000000002".into()),
+        eid: Some("89049032001234567890123456789057".into()),
+        subscription_id: Some(4),
+        slot_index: Some(1),
+        card_id: Some(2),
+        port_index: Some(0),
+        embedded: Some(true),
+        mcc: Some("234".into()),
+        mnc: Some("15".into()),
+        public_key: None,
+    }
+}
+
+/// The SIM block of `info`, field by field, for the vectors' readers.
+fn sim_block_vector(sim: &SimIdentity) -> Value {
+    SimField::ALL
+        .into_iter()
+        .map(|field| json!([field.label(), sim.value(field).unwrap_or_default()]))
+        .collect()
+}
+
 fn transcript_vector(
     ceremony: Ceremony,
+    info: SimInfo,
     sim_key: Option<SecretKey>,
     counter: u64,
     transaction: &[u8],
@@ -40,11 +94,7 @@ fn transcript_vector(
     let chip = key(0x11);
     let challenge: Vec<u8> = (0u8..48).collect();
     let serial = ChipSerial::parse("CHIP-0001").expect("valid");
-    let sim = SimIdentity {
-        iccid: Iccid::parse("8944100000000000018").expect("valid"),
-        imsi: Imsi::parse("234150000000001").expect("valid"),
-        msisdn: PhoneNumber::parse("+447700900123").expect("valid"),
-    };
+    let sim = SimIdentity::parse(&info).expect("valid");
     let sim_public = sim_key.as_ref().map(SecretKey::public_key);
     let subject = if ceremony == Ceremony::Bind {
         "reg_AAAAAAAAAAAAAAAAAAAAAA"
@@ -73,9 +123,9 @@ fn transcript_vector(
         "chip_serial": "CHIP-0001",
         "chip_secret_key_hex": hex(&chip.to_bytes()),
         "chip_public_key_hex": hex(&chip.public_key().to_compressed()),
-        "iccid": "8944100000000000018",
-        "imsi": "234150000000001",
-        "msisdn": "+447700900123",
+        "sim": info,
+        "sim_block": sim_block_vector(&sim),
+        "sim_block_hex": hex(&simbind_core::transcript::sim_block(&sim)),
         "sim_secret_key_hex": sim_key.as_ref().map(|k| hex(&k.to_bytes())),
         "sim_public_key_hex": sim_public.as_ref().map(|k| hex(&k.to_compressed())),
         "counter": counter,
@@ -92,11 +142,7 @@ fn attested_vectors() -> Value {
     use sha2::{Digest, Sha256};
     use simbind_core::attestation::{bind_challenge, key_id};
     let challenge: Vec<u8> = (0u8..48).collect();
-    let sim = SimIdentity {
-        iccid: Iccid::parse("8944100000000000018").expect("valid"),
-        imsi: Imsi::parse("234150000000001").expect("valid"),
-        msisdn: PhoneNumber::parse("+447700900123").expect("valid"),
-    };
+    let sim = SimIdentity::parse(&device_sim()).expect("valid");
     let subject = "bnd_AQEBAQEBAQEBAQEBAQEBAQ";
     let transcript = |key: &SecretKey, counter: u64| {
         let id = ChipSerial::parse(&key_id(&key.public_key())).expect("a key id is a valid serial");
@@ -132,9 +178,7 @@ fn attested_vectors() -> Value {
             "chip_secret_key_hex": hex(&key.to_bytes()),
             "chip_public_key_uncompressed_hex": hex(&key.public_key().to_uncompressed()),
             "key_id": key_id(&key.public_key()),
-            "iccid": "8944100000000000018",
-            "imsi": "234150000000001",
-            "msisdn": "+447700900123",
+            "sim": device_sim(),
         })
     };
     let mut android_v = base(&android, "android-key");
@@ -210,9 +254,9 @@ fn main() {
     let vectors = json!({
         "attested_chips": attested_vectors(),
         "transcripts": [
-            transcript_vector(Ceremony::Bind, None, 1, &[]),
-            transcript_vector(Ceremony::Verify, Some(key(0x44)), 2, &[]),
-            transcript_vector(Ceremony::Verify, None, 3, &txn),
+            transcript_vector(Ceremony::Bind, device_sim(), None, 1, &[]),
+            transcript_vector(Ceremony::Verify, privileged_sim(), Some(key(0x44)), 2, &[]),
+            transcript_vector(Ceremony::Verify, esim(), None, 3, &txn),
         ],
         "challenge": {
             "key_id": "c1",
@@ -230,7 +274,9 @@ fn main() {
             { "pepper_utf8": "pepper-for-vectors", "kind": "msisdn", "value": "+447700900123",
               "hash_hex": hasher.hash(IdKind::PhoneNumber, "+447700900123").as_str() },
             { "pepper_utf8": "pepper-for-vectors", "kind": "iccid", "value": "8944100000000000018",
-              "hash_hex": hasher.hash(IdKind::Iccid, "8944100000000000018").as_str() },
+              "hash_hex": hasher.hash(IdKind::Sim(SimField::Iccid), "8944100000000000018").as_str() },
+            { "pepper_utf8": "pepper-for-vectors", "kind": "subscription_id", "value": "1",
+              "hash_hex": hasher.hash(IdKind::Sim(SimField::SubscriptionId), "1").as_str() },
         ],
         "otp_hash": {
             "key_utf8": "pepper-for-vectors",

@@ -9,7 +9,8 @@ use crate::attestation::vendor::VendorCertificate;
 use crate::attestation::{ChipEvidence, ChipFormat, ChipIdentity};
 use crate::codec::unb64;
 use crate::crypto::{PublicKey, Signature};
-use crate::identifiers::{ChipSerial, Iccid, Imsi, PhoneNumber, SimIdentity};
+use crate::identifiers::ChipSerial;
+use crate::sim::SimIdentity;
 use crate::transcript::{Ceremony, Transcript};
 
 /// Largest counter value: 2^53 - 1, so JavaScript numbers carry it exactly.
@@ -214,16 +215,45 @@ pub struct ChipCertificate {
     pub signature: String,
 }
 
-/// SIM information as read from the native bridge.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// SIM information as read from the native bridge (SIM identity v2). Every
+/// field is optional: each app reports what its privileges let it read, and
+/// the deployment's SIM level says what it requires (docs/PROTOCOL.md §3).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimInfo {
-    /// The SIM's ICCID: 18 to 20 digits starting `89`, Luhn check digit last.
-    pub iccid: String,
-    /// The subscriber's IMSI: 6 to 15 digits, MCC 2xx–7xx or `001`.
-    pub imsi: String,
-    /// The SIM's own phone number, E.164.
-    pub msisdn: String,
+    /// The SIM's own phone number, E.164, where the phone can read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msisdn: Option<String>,
+    /// The ICCID: 18 to 20 digits starting `89`, Luhn check digit last (privileged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iccid: Option<String>,
+    /// The IMSI: 6 to 15 digits, MCC 2xx–7xx or `001` (privileged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imsi: Option<String>,
+    /// The eUICC's EID: 32 digits starting `89`, 1 mod 97 (privileged, eSIM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eid: Option<String>,
+    /// The phone's subscription id, 0 to 2^31 − 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<u64>,
+    /// The SIM slot index, 0 to 15.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot_index: Option<u64>,
+    /// The phone's card id, 0 to 2^31 − 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_id: Option<u64>,
+    /// The eUICC port index, 0 to 15.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_index: Option<u64>,
+    /// Whether the subscription is an eSIM profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<bool>,
+    /// The operator's mobile country code: 3 digits, with `mnc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcc: Option<String>,
+    /// The operator's mobile network code: 2 or 3 digits, with `mcc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mnc: Option<String>,
     /// SEC1 public key of the SIM applet, base64url, where the SIM has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key: Option<String>,
@@ -318,7 +348,7 @@ pub struct Claims {
     pub challenge: Vec<u8>,
     /// The validated chip, with its attestation material if any.
     pub chip: ChipIdentity,
-    /// The validated ICCID, IMSI and MSISDN.
+    /// The validated SIM fields.
     pub sim: SimIdentity,
     /// The SIM applet's P-256 key, when the SIM has one.
     pub sim_public_key: Option<PublicKey>,
@@ -347,11 +377,7 @@ impl Claims {
         Ok(Self {
             challenge: unb64(challenge, "challenge")?,
             chip,
-            sim: SimIdentity {
-                iccid: Iccid::parse(&sim.iccid)?,
-                imsi: Imsi::parse(&sim.imsi)?,
-                msisdn: PhoneNumber::parse(&sim.msisdn)?,
-            },
+            sim: SimIdentity::parse(sim)?,
             sim_public_key: sim
                 .public_key
                 .as_deref()

@@ -10,6 +10,7 @@ use crate::codec::b64;
 use crate::crypto::PublicKey;
 use crate::id_hash::{IdHash, IdHasher, IdKind};
 use crate::otp::OtpState;
+use crate::sim::SimHashes;
 
 /// Lifecycle state of a binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,18 +35,6 @@ impl BindingStatus {
     }
 }
 
-/// Keyed hashes of a SIM's identifiers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SimHashes {
-    /// Keyed hash (kind `iccid`) of the ICCID.
-    pub iccid: IdHash,
-    /// Keyed hash (kind `imsi`) of the IMSI.
-    pub imsi: IdHash,
-    /// Keyed hash (kind `msisdn`) of the SIM's own number.
-    pub msisdn: IdHash,
-}
-
 /// A stored binding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,7 +51,9 @@ pub struct BindingRecord {
     pub chip_serial: IdHash,
     /// Compressed SEC1, base64url.
     pub chip_public_key: String,
-    /// Keyed hashes of the bound SIM's identifiers.
+    /// Keyed hash (kind `msisdn`) of the bound number: the registration's.
+    pub number: IdHash,
+    /// Keyed hashes of the bound SIM's fields, those it presented.
     pub sim: SimHashes,
     /// Compressed SEC1 of the SIM applet key, base64url, when the SIM has one.
     pub sim_public_key: Option<String>,
@@ -90,6 +81,7 @@ impl BindingRecord {
     /// were proven with (the presented key, or a real format's attested one).
     pub fn new(
         binding_id: &str,
+        number: &IdHash,
         claims: &Claims,
         chip_key: &PublicKey,
         hasher: &IdHasher,
@@ -101,7 +93,8 @@ impl BindingRecord {
             chip_format: claims.chip.format.label().to_owned(),
             chip_serial: hasher.hash(IdKind::ChipSerial, claims.chip.serial.as_str()),
             chip_public_key: b64(&chip_key.to_compressed()),
-            sim: SimHashes::of(claims, hasher),
+            number: number.clone(),
+            sim: SimHashes::of(&claims.sim, hasher),
             sim_public_key: claims
                 .sim_public_key
                 .as_ref()
@@ -159,17 +152,6 @@ pub fn key_bound_index(hasher: &IdHasher, serial: &IdHash, public_key: &str) -> 
     hasher.hash(IdKind::ChipKey, &claim)
 }
 
-impl SimHashes {
-    /// Hashes of the SIM identifiers in `claims`.
-    pub fn of(claims: &Claims, hasher: &IdHasher) -> Self {
-        Self {
-            iccid: hasher.hash(IdKind::Iccid, claims.sim.iccid.as_str()),
-            imsi: hasher.hash(IdKind::Imsi, claims.sim.imsi.as_str()),
-            msisdn: hasher.hash(IdKind::PhoneNumber, claims.sim.msisdn.as_str()),
-        }
-    }
-}
-
 /// A registration waiting for its one-time code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -178,6 +160,9 @@ pub struct RegistrationRecord {
     pub registration_id: String,
     /// Keyed hash of the registration number.
     pub msisdn: IdHash,
+    /// The registration number, sealed to the registration id
+    /// ([`crate::contact::seal`]): the bind moves it to the binding, for alerts.
+    pub contact: String,
     /// The one-time code's keyed hash, expiry and wrong attempts.
     pub otp: OtpState,
     /// When the registration was started, in Unix seconds.

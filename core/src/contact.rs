@@ -1,8 +1,9 @@
 //! The bound number, sealed for alert delivery.
 //!
 //! Alerts go to the bound number, so the service must be able to recover it;
-//! it is stored only encrypted ([`crate::seal`], binding id as associated
-//! data so a sealed number cannot be moved to another binding). Lookups never
+//! it is stored only encrypted ([`crate::seal`], the binding id, or while
+//! the number is being proven the registration id, as associated data so a
+//! sealed number cannot be moved to another record). Lookups never
 //! use it: they use keyed hashes.
 
 use crate::codec::{b64, unb64};
@@ -12,7 +13,7 @@ use crate::seal;
 /// Domain label of the derived sealing key.
 pub const KEY_DOMAIN: &[u8] = b"SIMBIND-CONTACT-KEY";
 
-/// Seals `number` for `binding_id`; `nonce` must be fresh random bytes.
+/// Seals `number` for `binding_id` (or a registration id); `nonce` must be fresh random bytes.
 pub fn seal(pepper: &[u8], binding_id: &str, number: &PhoneNumber, nonce: [u8; 12]) -> String {
     b64(&seal::seal(
         pepper,

@@ -14,13 +14,12 @@ use crate::attestation::{
     self, AttestationFacts, AttestationPolicy, AttestationRefusal, ChipFormat, apple_appattest,
     simbind_p256,
 };
-use crate::binding::{
-    BindingRecord, BindingStatus, RegistrationRecord, SimHashes, key_bound_index,
-};
+use crate::binding::{BindingRecord, BindingStatus, RegistrationRecord, key_bound_index};
 use crate::challenge::{self, ChallengeKeyring};
 use crate::codec::{b64, unb64};
 use crate::crypto::{PublicKey, Signature};
 use crate::id_hash::{IdHash, IdHasher, IdKind};
+use crate::sim::{SimField, SimPolicy};
 use crate::transcript::Ceremony;
 
 /// Deployment policy.
@@ -32,6 +31,8 @@ pub struct Policy {
     pub require_sim_signature: bool,
     /// Chip vendor roots; empty means certificates are optional.
     pub vendor_roots: VendorRoots,
+    /// Which SIM fields are required, per chip format (`SIM_LEVEL`).
+    pub sim: SimPolicy,
     /// Chips refused whatever they present.
     pub revoked: RevokedChips,
     /// Accepted chip formats and what real attestations must prove.
@@ -65,6 +66,7 @@ impl Default for Policy {
         Self {
             max_consecutive_failures: 3,
             require_sim_signature: false,
+            sim: SimPolicy::default(),
             vendor_roots: VendorRoots::default(),
             revoked: RevokedChips::default(),
             attestation: AttestationPolicy::default(),
@@ -280,6 +282,7 @@ pub fn decide_binding(
     if !ctx.policy.attestation.formats.contains(&format) {
         return Err(AttestationRefusal::FormatNotAllowed.into());
     }
+    let sim_level = ctx.policy.sim.level_for(format);
     let serial = ctx
         .hasher
         .hash(IdKind::ChipSerial, claims.chip.serial.as_str());
@@ -301,10 +304,22 @@ pub fn decide_binding(
     );
     let counter = ctx.check_chip_signature(format, &key, &transcript, evidence)?;
     ctx.check_sim_signature(&transcript, evidence, None)?;
-    let mut fresh = BindingRecord::new(new_binding_id, claims, &key, ctx.hasher, ctx.now);
+    let mut fresh = BindingRecord::new(
+        new_binding_id,
+        &registration.msisdn,
+        claims,
+        &key,
+        ctx.hasher,
+        ctx.now,
+    );
     fresh.counter = counter;
     fresh.attestation_receipt = receipt;
-    if !fresh.sim.msisdn.ct_eq(&registration.msisdn) {
+    fresh.sim.require(sim_level)?;
+    if fresh
+        .sim
+        .get(SimField::Msisdn)
+        .is_some_and(|sim_number| !sim_number.ct_eq(&registration.msisdn))
+    {
         return Err(Denial::NumberMismatch);
     }
     if let Some(holder) = chip_holder.filter(live) {
@@ -436,6 +451,7 @@ pub fn decide_holder(
     let presented_key = claims.chip.public_key.as_ref().unwrap_or(&key);
     let presented = BindingRecord::new(
         &binding.binding_id,
+        &binding.number,
         claims,
         presented_key,
         ctx.hasher,
@@ -471,7 +487,8 @@ pub fn decide_holder(
     if decision.counter <= binding.counter {
         return deny(decision, Denial::CounterReplayed);
     }
-    if let Err(denial) = compare_sim(&binding.sim, &presented.sim) {
+    let sim_level = ctx.policy.sim.level_for(claims.chip.format);
+    if let Err(denial) = binding.sim.compare(&presented.sim, sim_level) {
         return deny(decision, denial);
     }
     if let Err(denial) =
@@ -480,16 +497,6 @@ pub fn decide_holder(
         return deny(decision, denial);
     }
     decision
-}
-
-fn compare_sim(bound: &SimHashes, presented: &SimHashes) -> Result<(), Denial> {
-    if !(bound.iccid.ct_eq(&presented.iccid) & bound.imsi.ct_eq(&presented.imsi)) {
-        return Err(Denial::SimChanged);
-    }
-    if !bound.msisdn.ct_eq(&presented.msisdn) {
-        return Err(Denial::NumberChanged);
-    }
-    Ok(())
 }
 
 /// What a decision changes.

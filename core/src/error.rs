@@ -20,6 +20,16 @@ pub enum ValidationError {
     /// and `001`.
     #[error("IMSI must be 6 to 15 digits with a valid mobile country code")]
     InvalidImsi,
+    /// `invalid_eid`: an EID that is not 32 digits starting with `89`.
+    #[error("EID must be 32 digits starting with 89")]
+    InvalidEid,
+    /// `invalid_eid_checksum`: an EID of the right shape whose mod-97 check digits are wrong.
+    #[error("EID check digits (mod 97) are wrong")]
+    EidChecksum,
+    /// `invalid_mcc_mnc`: an MCC without an MNC (or the reverse), an MCC that is not 3
+    /// digits in 2xx–7xx or `001`, or an MNC that is not 2 or 3 digits.
+    #[error("MCC must be 3 digits (2xx-7xx or 001) and MNC 2 or 3 digits, both or neither")]
+    InvalidNetworkCode,
     /// `invalid_chip_serial`: a chip serial (or key id) of the wrong length or alphabet.
     #[error("chip serial must be 4 to 64 characters of A-Z, a-z, 0-9, '-', '_', ':' or '.'")]
     InvalidChipSerial,
@@ -75,6 +85,9 @@ impl ValidationError {
             Self::InvalidIccid => "invalid_iccid",
             Self::IccidChecksum => "invalid_iccid_checksum",
             Self::InvalidImsi => "invalid_imsi",
+            Self::InvalidEid => "invalid_eid",
+            Self::EidChecksum => "invalid_eid_checksum",
+            Self::InvalidNetworkCode => "invalid_mcc_mnc",
             Self::InvalidChipSerial => "invalid_chip_serial",
             Self::InvalidId(_) => "invalid_id",
             Self::InvalidBase64(_) => "invalid_base64",
@@ -122,7 +135,9 @@ pub enum Denial {
     /// `counter_replayed`: a chip counter not greater than the stored one.
     #[error("the chip counter did not increase (possible cloned key or replay)")]
     CounterReplayed,
-    /// `sim_changed`: an authentic request whose ICCID or IMSI differs from the bound SIM's.
+    /// `sim_changed`: an authentic request whose SIM differs from the bound one: a field
+    /// bound at bind that differs or is missing, or a field the policy requires that is
+    /// missing (docs/PROTOCOL.md §5).
     #[error("the SIM in the phone is not the bound SIM")]
     SimChanged,
     /// `number_changed`: an authentic request whose MSISDN differs from the bound number.
@@ -131,6 +146,10 @@ pub enum Denial {
     /// `number_mismatch`: at bind, the SIM's MSISDN is not the registration's number.
     #[error("the SIM's own number differs from the registration number")]
     NumberMismatch,
+    /// `sim_evidence_required`: at bind, the SIM reported fewer fields than the
+    /// deployment's SIM level requires for this chip format (`SIM_LEVEL`).
+    #[error("the SIM reported fewer fields than this deployment requires")]
+    SimEvidenceRequired,
     /// `sim_signature_required`: the SIM sent no key and no signature where the policy
     /// requires them, or the bound SIM's key is missing or replaced.
     #[error("a SIM signature is required")]
@@ -201,6 +220,7 @@ impl Denial {
             Self::SimChanged => "sim_changed",
             Self::NumberChanged => "number_changed",
             Self::NumberMismatch => "number_mismatch",
+            Self::SimEvidenceRequired => "sim_evidence_required",
             Self::SimSignatureRequired => "sim_signature_required",
             Self::BadSimSignature => "bad_sim_signature",
             Self::ChipCertificateRequired => "chip_certificate_required",
@@ -252,7 +272,7 @@ impl Denial {
     }
 
     /// Every denial, for documentation and exhaustive tests.
-    pub const ALL: [Denial; 41] = [
+    pub const ALL: [Denial; 42] = [
         Self::ChallengeInvalid,
         Self::ChallengeExpired,
         Self::ChallengeWrongCeremony,
@@ -264,6 +284,7 @@ impl Denial {
         Self::SimChanged,
         Self::NumberChanged,
         Self::NumberMismatch,
+        Self::SimEvidenceRequired,
         Self::SimSignatureRequired,
         Self::BadSimSignature,
         Self::ChipCertificateRequired,

@@ -1,5 +1,5 @@
 //! Keyed hashes of subscriber identifiers, the only form in which phone
-//! numbers, ICCIDs, IMSIs and chip serials are stored:
+//! numbers, SIM fields and chip serials are stored:
 //! `HMAC-SHA256(pepper, field("SIMBIND-ID") || field(kind) || field(value))`.
 
 use hmac::Mac;
@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::codec::{keyed_mac, put_field};
+use crate::sim::SimField;
 
 /// Domain label of identifier hashes.
 pub const DOMAIN: &[u8] = b"SIMBIND-ID";
@@ -17,10 +18,10 @@ pub const DOMAIN: &[u8] = b"SIMBIND-ID";
 pub enum IdKind {
     /// An E.164 phone number (label `msisdn`).
     PhoneNumber,
-    /// A SIM's ICCID (label `iccid`).
-    Iccid,
-    /// A subscriber's IMSI (label `imsi`).
-    Imsi,
+    /// A field of the SIM block (label: the field's wire name, `iccid`,
+    /// `subscription_id`, …; the SIM's own number is labelled `msisdn` like
+    /// [`IdKind::PhoneNumber`], so the two compare).
+    Sim(SimField),
     /// A chip serial, or a real-format chip's key id (label `chip-serial`).
     ChipSerial,
     /// A chip serial together with the key that claims it (the chip index
@@ -35,8 +36,7 @@ impl IdKind {
     pub fn label(self) -> &'static str {
         match self {
             Self::PhoneNumber => "msisdn",
-            Self::Iccid => "iccid",
-            Self::Imsi => "imsi",
+            Self::Sim(field) => field.label(),
             Self::ChipSerial => "chip-serial",
             Self::ChipKey => "chip-key",
             Self::ClientAddress => "client-ip",

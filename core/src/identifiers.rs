@@ -1,5 +1,5 @@
-//! Validated identifiers read from the phone: E.164 numbers, ICCID, IMSI, chip
-//! serial, and the opaque ids the service hands out. `Debug` never prints
+//! Validated identifiers read from the phone: E.164 numbers, ICCID, IMSI, EID,
+//! operator codes, chip serial, and the opaque ids the service hands out. `Debug` never prints
 //! subscriber identifiers in clear.
 
 use core::fmt;
@@ -138,6 +138,71 @@ impl Imsi {
     }
 }
 
+/// An eUICC's identifier (EID, GSMA SGP.29): 32 digits starting `89`, whose
+/// last two digits are check digits: the whole number is 1 mod 97
+/// (ISO 7064 MOD 97-10, as in an IBAN).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Eid(String);
+redacted_debug!(Eid);
+
+impl Eid {
+    /// Validates length, prefix and the mod-97 check digits.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        if !all_digits(s) || s.len() != 32 || !s.starts_with("89") {
+            return Err(ValidationError::InvalidEid);
+        }
+        let remainder = s
+            .bytes()
+            .fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
+        if remainder != 1 {
+            return Err(ValidationError::EidChecksum);
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The operator a subscription belongs to (ITU-T E.212): a 3-digit mobile
+/// country code (2xx–7xx, or `001` for test networks) and a 2- or 3-digit
+/// mobile network code. The two come together or not at all; leading zeros
+/// count (`01` and `001` are different networks).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NetworkCode {
+    mcc: String,
+    mnc: String,
+}
+
+impl NetworkCode {
+    /// Validates an MCC and MNC pair.
+    pub fn parse(mcc: &str, mnc: &str) -> Result<Self, ValidationError> {
+        let mcc_ok = all_digits(mcc)
+            && mcc.len() == 3
+            && (mcc == "001" || matches!(mcc.as_bytes().first(), Some(b'2'..=b'7')));
+        if mcc_ok && all_digits(mnc) && (2..=3).contains(&mnc.len()) {
+            Ok(Self {
+                mcc: mcc.to_owned(),
+                mnc: mnc.to_owned(),
+            })
+        } else {
+            Err(ValidationError::InvalidNetworkCode)
+        }
+    }
+
+    /// The mobile country code.
+    pub fn mcc(&self) -> &str {
+        &self.mcc
+    }
+
+    /// The mobile network code.
+    pub fn mnc(&self) -> &str {
+        &self.mnc
+    }
+}
+
 /// The secure chip's serial number: 4–64 characters of `[A-Za-z0-9_.:-]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ChipSerial(String);
@@ -196,16 +261,4 @@ impl OpaqueId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// The SIM identity read by the native layer (protocol version 1: ICCID, IMSI,
-/// MSISDN). Later versions add fields (EID, slot) with a version bump.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct SimIdentity {
-    /// The SIM card's ICCID.
-    pub iccid: Iccid,
-    /// The subscriber's IMSI.
-    pub imsi: Imsi,
-    /// The SIM's own phone number (E.164).
-    pub msisdn: PhoneNumber,
 }

@@ -25,6 +25,7 @@ pub mod otp;
 pub mod registration_id;
 pub mod seal;
 pub mod sender;
+pub mod sim;
 pub mod transcript;
 
 pub use error::{Denial, ValidationError};

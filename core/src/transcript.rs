@@ -10,13 +10,14 @@
 //! || field(transaction)
 //! || field(chip serial or key id) || field(chip public key, SEC1 compressed,
 //!    or empty for real formats)
-//! || field(field(iccid) || field(imsi) || field(msisdn))
+//! || field(SIM block: field(value) for each SimField in order, empty when absent)
 //! || field(SIM public key, SEC1 compressed, or empty) || u64be(counter)
 //! ```
 
 use crate::codec::{Reader, put_field};
 use crate::crypto::PublicKey;
-use crate::identifiers::{ChipSerial, SimIdentity};
+use crate::identifiers::ChipSerial;
+use crate::sim::{SimField, SimIdentity};
 
 /// Domain label: the first field of every transcript.
 pub const DOMAIN: &[u8] = b"SIMBIND-TRANSCRIPT";
@@ -91,7 +92,8 @@ pub struct Transcript<'a> {
     /// `simbind-p256`'s key; `None` (an empty field) for real formats, whose
     /// key the app may not even see (App Attest).
     pub chip_public_key: Option<&'a PublicKey>,
-    /// The SIM's ICCID, IMSI and MSISDN, written as one nested field.
+    /// The SIM identity, written as one nested field of every
+    /// [`SimField`] in order (empty when absent).
     pub sim: &'a SimIdentity,
     /// The SIM applet's key, written compressed; `None` (an empty field)
     /// when the SIM has none.
@@ -114,16 +116,22 @@ impl Transcript<'_> {
         put_field(&mut out, self.chip_serial.as_str().as_bytes());
         let chip_key = self.chip_public_key.map(PublicKey::to_compressed);
         put_field(&mut out, chip_key.as_deref().unwrap_or_default());
-        let mut sim = Vec::with_capacity(64);
-        put_field(&mut sim, self.sim.iccid.as_str().as_bytes());
-        put_field(&mut sim, self.sim.imsi.as_str().as_bytes());
-        put_field(&mut sim, self.sim.msisdn.as_str().as_bytes());
-        put_field(&mut out, &sim);
+        put_field(&mut out, &sim_block(self.sim));
         let sim_key = self.sim_public_key.map(PublicKey::to_compressed);
         put_field(&mut out, sim_key.as_deref().unwrap_or_default());
         out.extend_from_slice(&self.counter.to_be_bytes());
         out
     }
+}
+
+/// The SIM block: `field(value)` for each [`SimField`] in order, an empty
+/// field for each absent one.
+pub fn sim_block(sim: &SimIdentity) -> Vec<u8> {
+    let mut block = Vec::with_capacity(128);
+    for field in SimField::ALL {
+        put_field(&mut block, sim.value(field).unwrap_or_default().as_bytes());
+    }
+    block
 }
 
 /// A transcript read back into its raw fields (for tests and audit tooling).
@@ -146,12 +154,9 @@ pub struct DecodedTranscript {
     /// The chip key field's raw bytes: compressed SEC1 when encoded by
     /// [`Transcript::encode`], empty for real formats.
     pub chip_public_key: Vec<u8>,
-    /// The SIM's ICCID, from the nested SIM field.
-    pub iccid: String,
-    /// The SIM's IMSI, from the nested SIM field.
-    pub imsi: String,
-    /// The SIM's MSISDN, from the nested SIM field.
-    pub msisdn: String,
+    /// The SIM block's values, one per [`SimField`] in order (empty when
+    /// absent).
+    pub sim: Vec<String>,
     /// The SIM key field's raw bytes: compressed SEC1, or empty when the SIM
     /// has no key.
     pub sim_public_key: Vec<u8>,
@@ -175,11 +180,12 @@ pub fn decode(bytes: &[u8]) -> Option<DecodedTranscript> {
     let transaction = r.field()?.to_vec();
     let chip_serial = text(r.field()?)?;
     let chip_public_key = r.field()?.to_vec();
-    let mut sim = Reader::new(r.field()?);
-    let iccid = text(sim.field()?)?;
-    let imsi = text(sim.field()?)?;
-    let msisdn = text(sim.field()?)?;
-    if !sim.is_empty() {
+    let mut block = Reader::new(r.field()?);
+    let sim = SimField::ALL
+        .iter()
+        .map(|_| text(block.field()?))
+        .collect::<Option<Vec<_>>>()?;
+    if !block.is_empty() {
         return None;
     }
     let sim_public_key = r.field()?.to_vec();
@@ -196,9 +202,7 @@ pub fn decode(bytes: &[u8]) -> Option<DecodedTranscript> {
         transaction,
         chip_serial,
         chip_public_key,
-        iccid,
-        imsi,
-        msisdn,
+        sim,
         sim_public_key,
         counter,
     })

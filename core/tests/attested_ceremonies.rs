@@ -16,7 +16,7 @@ use common::*;
 use p256::ecdsa::SigningKey;
 use sha2::{Digest, Sha256};
 use simbind_core::Denial;
-use simbind_core::api::{ChipInfo, EvidenceRequest, SimInfo};
+use simbind_core::api::{ChipInfo, EvidenceRequest};
 use simbind_core::attestation::android_key::AllowedApp;
 use simbind_core::attestation::apple_appattest::Environment;
 use simbind_core::attestation::{
@@ -90,12 +90,7 @@ fn request(
     let mut req = EvidenceRequest {
         challenge: challenge.into(),
         chip,
-        sim: SimInfo {
-            iccid: sim.iccid.into(),
-            imsi: sim.imsi.into(),
-            msisdn: sim.msisdn.into(),
-            public_key: None,
-        },
+        sim: sim.wire(),
         counter: if apple { 0 } else { counter },
         chip_signature: b64(&[1; 64]),
         sim_signature: None,

@@ -201,15 +201,39 @@ fn otp_locks_after_five_wrong_codes_even_for_the_right_one() {
 #[test]
 fn identifier_hashes_depend_on_pepper_kind_and_value() {
     let h = IdHasher::new(b"pepper");
-    let a = h.hash(IdKind::Iccid, "8944100000000000018");
-    assert_eq!(a, h.hash(IdKind::Iccid, "8944100000000000018"));
+    let a = h.hash(
+        IdKind::Sim(simbind_core::sim::SimField::Iccid),
+        "8944100000000000018",
+    );
+    assert_eq!(
+        a,
+        h.hash(
+            IdKind::Sim(simbind_core::sim::SimField::Iccid),
+            "8944100000000000018"
+        )
+    );
     assert_eq!(a.as_str().len(), 64);
     assert!(!a.as_str().contains("8944100000000000018"));
-    assert_ne!(a, h.hash(IdKind::Imsi, "8944100000000000018"));
-    assert_ne!(a, h.hash(IdKind::Iccid, "8944100000000000026"));
     assert_ne!(
         a,
-        IdHasher::new(b"pepper2").hash(IdKind::Iccid, "8944100000000000018")
+        h.hash(
+            IdKind::Sim(simbind_core::sim::SimField::Imsi),
+            "8944100000000000018"
+        )
+    );
+    assert_ne!(
+        a,
+        h.hash(
+            IdKind::Sim(simbind_core::sim::SimField::Iccid),
+            "8944100000000000026"
+        )
+    );
+    assert_ne!(
+        a,
+        IdHasher::new(b"pepper2").hash(
+            IdKind::Sim(simbind_core::sim::SimField::Iccid),
+            "8944100000000000018"
+        )
     );
     assert!(a.ct_eq(&a.clone()));
 }

@@ -32,6 +32,7 @@ fn every_denial_has_its_code_status_and_challenge_rule() {
         (SimChanged, "sim_changed", 403, true),
         (NumberChanged, "number_changed", 403, true),
         (NumberMismatch, "number_mismatch", 403, true),
+        (SimEvidenceRequired, "sim_evidence_required", 403, true),
         (SimSignatureRequired, "sim_signature_required", 403, true),
         (BadSimSignature, "bad_sim_signature", 401, true),
         (
@@ -90,6 +91,9 @@ fn every_validation_error_has_its_code() {
         (InvalidIccid, "invalid_iccid"),
         (IccidChecksum, "invalid_iccid_checksum"),
         (InvalidImsi, "invalid_imsi"),
+        (InvalidEid, "invalid_eid"),
+        (EidChecksum, "invalid_eid_checksum"),
+        (InvalidNetworkCode, "invalid_mcc_mnc"),
         (InvalidChipSerial, "invalid_chip_serial"),
         (InvalidId("reg_"), "invalid_id"),
         (InvalidBase64("x"), "invalid_base64"),

@@ -8,7 +8,163 @@
 )]
 
 use simbind_core::ValidationError as E;
+use simbind_core::api::SimInfo;
 use simbind_core::identifiers::*;
+use simbind_core::sim::{SimField, SimIdentity};
+
+/// A valid EID (GSMA SGP.29): 89, 28 digits, two mod-97 check digits.
+const EID: &str = "89049032001234567890123456789057";
+
+#[test]
+fn eid_needs_32_digits_from_89_and_its_mod_97_check_digits() {
+    assert_eq!(Eid::parse(EID).unwrap().as_str(), EID);
+    // Every single-digit change of a check digit is caught.
+    for d in 0..10u8 {
+        let changed = format!("{}{}", &EID[..31], d);
+        if changed != EID {
+            assert_eq!(Eid::parse(&changed), Err(E::EidChecksum), "{changed}");
+        }
+    }
+    // So is swapping two adjacent digits of the body (mod 97 catches it).
+    let mut swapped = EID.as_bytes().to_vec();
+    swapped.swap(10, 11);
+    assert_eq!(
+        Eid::parse(core::str::from_utf8(&swapped).unwrap()),
+        Err(E::EidChecksum)
+    );
+    for bad in [
+        &EID[..31],                         // 31 digits
+        &format!("{EID}0"),                 // 33 digits
+        "99049032001234567890123456789057", // not 89
+        "8904903200123456789012345678905a", // not a digit
+        "",
+    ] {
+        assert_eq!(Eid::parse(bad), Err(E::InvalidEid), "{bad}");
+    }
+}
+
+#[test]
+fn operator_codes_are_a_3_digit_mcc_and_a_2_or_3_digit_mnc() {
+    for (mcc, mnc) in [("234", "15"), ("310", "410"), ("001", "01"), ("208", "001")] {
+        let code = NetworkCode::parse(mcc, mnc).unwrap();
+        assert_eq!((code.mcc(), code.mnc()), (mcc, mnc));
+    }
+    for (mcc, mnc) in [
+        ("23", "15"),
+        ("2345", "15"),
+        ("134", "15"),
+        ("834", "15"),
+        ("000", "01"),
+        ("234", "1"),
+        ("234", "1234"),
+        ("234", "1a"),
+        ("2a4", "15"),
+    ] {
+        assert_eq!(
+            NetworkCode::parse(mcc, mnc),
+            Err(E::InvalidNetworkCode),
+            "{mcc} {mnc}"
+        );
+    }
+}
+
+#[test]
+fn a_sim_block_refuses_each_invalid_field_by_its_own_code() {
+    let with = |f: fn(&mut SimInfo)| {
+        let mut info = SimInfo::default();
+        f(&mut info);
+        SimIdentity::parse(&info).map(|_| ())
+    };
+    assert_eq!(with(|_| {}), Ok(()), "an empty SIM block (iOS) is valid");
+    assert_eq!(
+        with(|s| s.iccid = Some("8944100000000000019".into())),
+        Err(E::IccidChecksum)
+    );
+    assert_eq!(
+        with(|s| s.imsi = Some("134150000000001".into())),
+        Err(E::InvalidImsi)
+    );
+    assert_eq!(
+        with(|s| s.msisdn = Some("447700900123".into())),
+        Err(E::InvalidPhoneNumber)
+    );
+    assert_eq!(with(|s| s.eid = Some("89".into())), Err(E::InvalidEid));
+    assert_eq!(
+        with(|s| s.mcc = Some("234".into())),
+        Err(E::InvalidNetworkCode)
+    );
+    assert_eq!(
+        with(|s| s.mnc = Some("15".into())),
+        Err(E::InvalidNetworkCode)
+    );
+    assert_eq!(
+        with(|s| s.subscription_id = Some(1 << 31)),
+        Err(E::OutOfRange("sim.subscription_id"))
+    );
+    assert_eq!(with(|s| s.subscription_id = Some((1 << 31) - 1)), Ok(()));
+    assert_eq!(
+        with(|s| s.card_id = Some(1 << 31)),
+        Err(E::OutOfRange("sim.card_id"))
+    );
+    assert_eq!(with(|s| s.card_id = Some((1 << 31) - 1)), Ok(()));
+    assert_eq!(
+        with(|s| s.slot_index = Some(16)),
+        Err(E::OutOfRange("sim.slot_index"))
+    );
+    assert_eq!(with(|s| s.slot_index = Some(15)), Ok(()));
+    assert_eq!(
+        with(|s| s.port_index = Some(16)),
+        Err(E::OutOfRange("sim.port_index"))
+    );
+    assert_eq!(with(|s| s.port_index = Some(15)), Ok(()));
+}
+
+#[test]
+fn sim_values_are_canonical_text() {
+    let sim = SimIdentity::parse(&SimInfo {
+        subscription_id: Some(7),
+        slot_index: Some(1),
+        card_id: Some(0),
+        port_index: Some(2),
+        embedded: Some(true),
+        mcc: Some("001".into()),
+        mnc: Some("01".into()),
+        ..SimInfo::default()
+    })
+    .unwrap();
+    let values: Vec<Option<String>> = SimField::ALL.into_iter().map(|f| sim.value(f)).collect();
+    let expected = [
+        None,
+        None,
+        None,
+        None,
+        Some("7"),
+        Some("1"),
+        Some("0"),
+        Some("2"),
+        Some("1"),
+        Some("001"),
+        Some("01"),
+    ];
+    assert_eq!(values, expected.map(|v| v.map(String::from)));
+    let labels: Vec<&str> = SimField::ALL.into_iter().map(SimField::label).collect();
+    assert_eq!(
+        labels,
+        [
+            "msisdn",
+            "iccid",
+            "imsi",
+            "eid",
+            "subscription_id",
+            "slot_index",
+            "card_id",
+            "port_index",
+            "embedded",
+            "mcc",
+            "mnc"
+        ]
+    );
+}
 
 #[test]
 fn e164_accepts_plus_and_7_to_15_digits() {
@@ -126,16 +282,25 @@ fn opaque_ids_need_prefix_and_22_base64url_chars() {
 
 #[test]
 fn debug_output_never_shows_identifiers() {
-    let sim = SimIdentity {
-        iccid: Iccid::parse("8944100000000000018").unwrap(),
-        imsi: Imsi::parse("234150000000001").unwrap(),
-        msisdn: PhoneNumber::parse("+447700900123").unwrap(),
-    };
+    let sim = SimIdentity::parse(&SimInfo {
+        msisdn: Some("+447700900123".into()),
+        iccid: Some("8944100000000000018".into()),
+        imsi: Some("234150000000001".into()),
+        eid: Some(EID.into()),
+        subscription_id: Some(987_654),
+        card_id: Some(123_456),
+        ..SimInfo::default()
+    })
+    .unwrap();
     let text = format!("{sim:?} {:?}", ChipSerial::parse("CHIP-0001").unwrap());
+    assert!(text.contains("iccid") && text.contains("eid"), "{text}");
     for secret in [
         "8944100000000000018",
         "234150000000001",
         "447700900123",
+        "9032001234567890",
+        "987654",
+        "123456",
         "CHIP-0001",
     ] {
         assert!(!text.contains(secret), "{text}");
@@ -151,7 +316,7 @@ fn an_unattested_chip_is_indexed_with_its_key_an_attested_one_by_serial_alone() 
         let mut r: BindingRecord = serde_json::from_value(serde_json::json!({
             "binding_id": "bnd_a", "status": "active", "chip_format": "simbind-p256",
             "chip_serial": "aa", "chip_public_key": key,
-            "sim": { "iccid": "bb", "imsi": "cc", "msisdn": "dd" },
+            "number": "dd", "sim": { "iccid": "bb", "imsi": "cc", "msisdn": "dd" },
             "sim_public_key": null, "counter": 1, "consecutive_failures": 0,
             "created_at": 0, "updated_at": 0
         }))

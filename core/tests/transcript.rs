@@ -9,8 +9,10 @@
 )]
 
 use proptest::prelude::*;
+use simbind_core::api::SimInfo;
 use simbind_core::crypto::SecretKey;
 use simbind_core::identifiers::*;
+use simbind_core::sim::{SimField, SimIdentity};
 use simbind_core::transcript::{Ceremony, DecodedTranscript, Transcript, decode};
 
 #[derive(Clone, Debug)]
@@ -22,9 +24,7 @@ struct Input {
     transaction: Vec<u8>,
     serial: String,
     chip_seed: u8,
-    iccid: String,
-    imsi: String,
-    msisdn: String,
+    sim: SimInfo,
     sim_seed: Option<u8>,
     counter: u64,
 }
@@ -34,6 +34,60 @@ fn luhn_complete(body: &str) -> String {
         .map(|d| format!("{body}{d}"))
         .find(|s| luhn_valid(s))
         .unwrap()
+}
+
+/// Appends the two mod-97 check digits of an EID.
+fn eid_complete(body: &str) -> String {
+    let r = body
+        .bytes()
+        .fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
+    format!("{body}{:02}", 98 - (r * 100) % 97)
+}
+
+/// Any SIM the bridge may report: each field present or not.
+fn sim() -> impl Strategy<Value = SimInfo> {
+    use proptest::option::of;
+    (
+        of("\\+[1-9][0-9]{6,14}"),
+        of("89[0-9]{16,17}"),
+        of("[2-7][0-9]{5,14}"),
+        of("89[0-9]{28}"),
+        of(0u64..=i32::MAX as u64),
+        of(0u64..=15),
+        of(0u64..=i32::MAX as u64),
+        of(0u64..=15),
+        of(any::<bool>()),
+        of(("[2-7][0-9]{2}", "[0-9]{2,3}")),
+    )
+        .prop_map(
+            |(
+                msisdn,
+                iccid,
+                imsi,
+                eid,
+                subscription_id,
+                slot_index,
+                card_id,
+                port_index,
+                embedded,
+                network,
+            )| {
+                SimInfo {
+                    msisdn,
+                    iccid: iccid.map(|i| luhn_complete(&i)),
+                    imsi,
+                    eid: eid.map(|e| eid_complete(&e)),
+                    subscription_id,
+                    slot_index,
+                    card_id,
+                    port_index,
+                    embedded,
+                    mcc: network.as_ref().map(|(mcc, _)| mcc.clone()),
+                    mnc: network.map(|(_, mnc)| mnc),
+                    public_key: None,
+                }
+            },
+        )
 }
 
 fn input() -> impl Strategy<Value = Input> {
@@ -49,9 +103,7 @@ fn input() -> impl Strategy<Value = Input> {
         proptest::collection::vec(any::<u8>(), 0..=64),
         "[A-Za-z0-9:._-]{4,16}",
         1u8..=30,
-        "89[0-9]{16,17}",
-        "[2-7][0-9]{5,14}",
-        "\\+[1-9][0-9]{6,14}",
+        sim(),
         proptest::option::of(31u8..=60),
         any::<u64>(),
     )
@@ -64,9 +116,7 @@ fn input() -> impl Strategy<Value = Input> {
                 transaction,
                 serial,
                 chip_seed,
-                iccid,
-                imsi,
-                msisdn,
+                sim,
                 sim_seed,
                 counter,
             )| Input {
@@ -77,9 +127,7 @@ fn input() -> impl Strategy<Value = Input> {
                 transaction,
                 serial,
                 chip_seed,
-                iccid: luhn_complete(&iccid),
-                imsi,
-                msisdn,
+                sim,
                 sim_seed,
                 counter,
             },
@@ -93,11 +141,7 @@ fn encode(i: &Input) -> Vec<u8> {
     let sim_key = i
         .sim_seed
         .map(|s| SecretKey::from_bytes(&[s; 32]).unwrap().public_key());
-    let sim = SimIdentity {
-        iccid: Iccid::parse(&i.iccid).unwrap(),
-        imsi: Imsi::parse(&i.imsi).unwrap(),
-        msisdn: PhoneNumber::parse(&i.msisdn).unwrap(),
-    };
+    let sim = SimIdentity::parse(&i.sim).unwrap();
     Transcript {
         ceremony: i.ceremony,
         challenge: &i.challenge,
@@ -126,9 +170,13 @@ fn expected(i: &Input) -> DecodedTranscript {
             .unwrap()
             .public_key()
             .to_compressed(),
-        iccid: i.iccid.clone(),
-        imsi: i.imsi.clone(),
-        msisdn: i.msisdn.clone(),
+        sim: {
+            let sim = SimIdentity::parse(&i.sim).unwrap();
+            SimField::ALL
+                .into_iter()
+                .map(|f| sim.value(f).unwrap_or_default())
+                .collect()
+        },
         sim_public_key: i
             .sim_seed
             .map(|s| {
@@ -168,6 +216,82 @@ proptest! {
     }
 }
 
+fn privileged_sim() -> SimInfo {
+    SimInfo {
+        msisdn: Some("+447700900123".into()),
+        iccid: Some("8944100000000000018".into()),
+        imsi: Some("234150000000001".into()),
+        subscription_id: Some(1),
+        slot_index: Some(0),
+        embedded: Some(false),
+        mcc: Some("234".into()),
+        mnc: Some("15".into()),
+        ..SimInfo::default()
+    }
+}
+
+#[test]
+fn an_absent_field_and_its_neighbours_never_share_bytes() {
+    // Each absent field is an empty field in its own place: a value cannot
+    // slide into the slot of an absent neighbour.
+    let base = Input {
+        ceremony: Ceremony::Verify,
+        challenge: vec![1],
+        audience: "a".into(),
+        subject: "b".into(),
+        transaction: vec![],
+        serial: "CHIP-0001".into(),
+        chip_seed: 7,
+        sim: SimInfo {
+            slot_index: Some(1),
+            ..SimInfo::default()
+        },
+        sim_seed: None,
+        counter: 1,
+    };
+    let port = Input {
+        sim: SimInfo {
+            port_index: Some(1),
+            ..SimInfo::default()
+        },
+        ..base.clone()
+    };
+    let card = Input {
+        sim: SimInfo {
+            card_id: Some(1),
+            ..SimInfo::default()
+        },
+        ..base.clone()
+    };
+    assert_ne!(encode(&base), encode(&port));
+    assert_ne!(encode(&base), encode(&card));
+    assert_ne!(encode(&port), encode(&card));
+    let block = decode(&encode(&port)).unwrap().sim;
+    assert_eq!(block.len(), SimField::ALL.len());
+    assert_eq!(block[7], "1", "port index is the 8th field");
+    assert!(
+        block
+            .iter()
+            .enumerate()
+            .all(|(n, v)| n == 7 || v.is_empty())
+    );
+}
+
+#[test]
+fn the_esim_flag_is_one_or_zero_and_absent_is_neither() {
+    let flag = |embedded| {
+        SimIdentity::parse(&SimInfo {
+            embedded,
+            ..SimInfo::default()
+        })
+        .unwrap()
+        .value(SimField::Embedded)
+    };
+    assert_eq!(flag(Some(true)).as_deref(), Some("1"));
+    assert_eq!(flag(Some(false)).as_deref(), Some("0"));
+    assert_eq!(flag(None), None);
+}
+
 #[test]
 fn moving_bytes_between_adjacent_fields_changes_the_encoding() {
     // The classic ambiguity of plain concatenation: ("ab","c") vs ("a","bc").
@@ -179,9 +303,7 @@ fn moving_bytes_between_adjacent_fields_changes_the_encoding() {
         transaction: vec![],
         serial: "CHIP-0001".into(),
         chip_seed: 7,
-        iccid: "8944100000000000018".into(),
-        imsi: "234150000000001".into(),
-        msisdn: "+447700900123".into(),
+        sim: privileged_sim(),
         sim_seed: None,
         counter: 1,
     };
@@ -210,9 +332,7 @@ fn the_transaction_is_signed_bytes() {
         transaction: vec![0xaa; 32],
         serial: "CHIP-0001".into(),
         chip_seed: 7,
-        iccid: "8944100000000000018".into(),
-        imsi: "234150000000001".into(),
-        msisdn: "+447700900123".into(),
+        sim: privileged_sim(),
         sim_seed: None,
         counter: 1,
     };
@@ -232,9 +352,7 @@ fn ceremonies_change_the_bytes() {
         transaction: vec![],
         serial: "CHIP-0001".into(),
         chip_seed: 7,
-        iccid: "8944100000000000018".into(),
-        imsi: "234150000000001".into(),
-        msisdn: "+447700900123".into(),
+        sim: privileged_sim(),
         sim_seed: None,
         counter: 0,
     };

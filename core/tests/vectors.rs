@@ -9,6 +9,7 @@
 )]
 
 use serde_json::Value;
+use simbind_core::api::SimInfo;
 use simbind_core::attestation::vendor::{
     Certified, VendorCertificate, VendorRoots, certified_message,
 };
@@ -17,7 +18,9 @@ use simbind_core::codec::b64;
 use simbind_core::crypto::{PublicKey, SecretKey, Signature};
 use simbind_core::grant::{GrantClaims, GrantSigner, Jwks, verify_grant};
 use simbind_core::id_hash::{IdHasher, IdKind};
-use simbind_core::identifiers::{ChipSerial, Iccid, Imsi, PhoneNumber, SimIdentity};
+use simbind_core::identifiers::ChipSerial;
+use simbind_core::identifiers::PhoneNumber;
+use simbind_core::sim::{SimField, SimIdentity};
 use simbind_core::transcript::{Ceremony, Transcript};
 use simbind_core::{contact, otp};
 
@@ -41,6 +44,26 @@ fn text(v: &Value) -> &str {
     v.as_str().expect("string")
 }
 
+/// A vector's `sim` (the wire form), validated; its `sim_block` list and
+/// `sim_block_hex` must say the same.
+fn sim(v: &Value) -> SimIdentity {
+    let info: SimInfo = serde_json::from_value(v["sim"].clone()).expect("wire SIM");
+    let sim = SimIdentity::parse(&info).expect("valid SIM");
+    if let Some(block) = v.get("sim_block") {
+        let listed: Vec<(String, String)> = serde_json::from_value(block.clone()).unwrap();
+        let expected: Vec<(String, String)> = SimField::ALL
+            .into_iter()
+            .map(|f| (f.label().into(), sim.value(f).unwrap_or_default()))
+            .collect();
+        assert_eq!(listed, expected);
+        assert_eq!(
+            hex::encode(simbind_core::transcript::sim_block(&sim)),
+            text(&v["sim_block_hex"])
+        );
+    }
+    sim
+}
+
 #[test]
 fn transcripts_encode_and_signatures_verify() {
     let all = vectors();
@@ -54,11 +77,7 @@ fn transcripts_encode_and_signatures_verify() {
             .as_str()
             .map(|h| SecretKey::from_bytes(&hex::decode(h).unwrap()).unwrap());
         let sim_public = sim_key.as_ref().map(SecretKey::public_key);
-        let sim = SimIdentity {
-            iccid: Iccid::parse(text(&v["iccid"])).unwrap(),
-            imsi: Imsi::parse(text(&v["imsi"])).unwrap(),
-            msisdn: PhoneNumber::parse(text(&v["msisdn"])).unwrap(),
-        };
+        let sim = sim(v);
         let encoded = Transcript {
             ceremony: Ceremony::from_label(text(&v["ceremony"])).unwrap(),
             challenge: &bytes(&v["challenge_hex"]),
@@ -120,7 +139,8 @@ fn id_and_otp_hash_vectors_match() {
     for v in all["id_hashes"].as_array().unwrap() {
         let kind = match text(&v["kind"]) {
             "msisdn" => IdKind::PhoneNumber,
-            "iccid" => IdKind::Iccid,
+            "iccid" => IdKind::Sim(SimField::Iccid),
+            "subscription_id" => IdKind::Sim(SimField::SubscriptionId),
             other => panic!("unexpected kind {other}"),
         };
         let hash = IdHasher::new(text(&v["pepper_utf8"]).as_bytes()).hash(kind, text(&v["value"]));
@@ -226,11 +246,7 @@ fn attested_chip_vectors_encode_and_verify() {
         let public = PublicKey::from_sec1(&bytes(&v["chip_public_key_uncompressed_hex"])).unwrap();
         assert_eq!(chip.public_key(), public);
         assert_eq!(key_id(&public), text(&v["key_id"]));
-        let sim = SimIdentity {
-            iccid: Iccid::parse(text(&v["iccid"])).unwrap(),
-            imsi: Imsi::parse(text(&v["imsi"])).unwrap(),
-            msisdn: PhoneNumber::parse(text(&v["msisdn"])).unwrap(),
-        };
+        let sim = sim(v);
         let encoded = Transcript {
             ceremony: Ceremony::from_label(text(&v["ceremony"])).unwrap(),
             challenge: &bytes(&v["challenge_hex"]),

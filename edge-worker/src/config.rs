@@ -14,6 +14,7 @@ use simbind_core::grant::GrantSigner;
 use simbind_core::id_hash::IdHasher;
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::ChipSerial;
+use simbind_core::sim::SimPolicy;
 use worker::Env;
 
 use crate::problem::ApiError;
@@ -83,6 +84,19 @@ fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, 
         Some(v) => v
             .parse()
             .map_err(|_| ApiError::Misconfigured(format!("{name} is not a number"))),
+    }
+}
+
+/// `SIM_LEVEL`: `none`, `device` (unset) or `privileged`, then optional
+/// `,format=level` overrides; anything else refuses.
+fn sim_policy(text: Option<&str>) -> Result<SimPolicy, ApiError> {
+    match text {
+        None => Ok(SimPolicy::default()),
+        Some(text) => SimPolicy::parse(text).ok_or_else(|| {
+            ApiError::Misconfigured(
+                "SIM_LEVEL must be none, device or privileged, then optional ,format=level".into(),
+            )
+        }),
     }
 }
 
@@ -237,6 +251,7 @@ impl Config {
             policy: Policy {
                 max_consecutive_failures: number(env, "MAX_CONSECUTIVE_FAILURES", 3u32)?.max(1),
                 require_sim_signature: flag(env, "REQUIRE_SIM_SIGNATURE")?,
+                sim: sim_policy(var(env, "SIM_LEVEL").as_deref())?,
                 vendor_roots: vendor_roots(var(env, "VENDOR_ROOTS").as_deref())?,
                 revoked,
                 attestation: crate::attestation::policy_from_env(&|n| var(env, n), dev_mode)?,

@@ -71,6 +71,20 @@ impl Fields {
             .ok_or(Shape(name))
     }
 
+    /// An optional integer in 0..=2^53-1.
+    pub fn opt_integer(&self, name: &'static str) -> Result<Option<u64>, Shape> {
+        self.get(name)
+            .map(|v| v.as_f64().and_then(integer).ok_or(Shape(name)))
+            .transpose()
+    }
+
+    /// An optional boolean.
+    pub fn opt_boolean(&self, name: &'static str) -> Result<Option<bool>, Shape> {
+        self.get(name)
+            .map(|v| v.as_bool().ok_or(Shape(name)))
+            .transpose()
+    }
+
     /// A required boolean.
     pub fn boolean(&self, name: &'static str) -> Result<bool, Shape> {
         self.get(name).and_then(|v| v.as_bool()).ok_or(Shape(name))

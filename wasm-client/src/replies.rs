@@ -23,8 +23,21 @@ const CHIP_FIELDS: &[&str] = &[
     "attestation",
 ];
 const CERTIFICATE_FIELDS: &[&str] = &["vendor", "notAfter", "signature"];
-/// The fields of `simInfo()`.
-const SIM_FIELDS: &[&str] = &["iccid", "imsi", "msisdn", "publicKey"];
+/// The fields of `simInfo()` (SIM identity v2, every one optional).
+pub const SIM_FIELDS: &[&str] = &[
+    "msisdn",
+    "iccid",
+    "imsi",
+    "eid",
+    "subscriptionId",
+    "slotIndex",
+    "cardId",
+    "portIndex",
+    "embedded",
+    "mcc",
+    "mnc",
+    "publicKey",
+];
 
 fn malformed(what: &str, e: impl core::fmt::Display) -> ClientError {
     ClientError::bridge("bridge_malformed_reply", format!("{what}: {e}"))
@@ -73,11 +86,24 @@ pub fn chip_from_js(value: JsValue) -> Result<ChipInfo, ClientError> {
 pub fn sim_from_js(value: JsValue) -> Result<SimInfo, ClientError> {
     let bad = misshapen("simInfo");
     let sim = Fields::of(value, Some(SIM_FIELDS)).map_err(&bad)?;
+    sim_from_fields(&sim).map_err(&bad)
+}
+
+/// The SIM fields of a bridge object, by their bridge names.
+pub fn sim_from_fields(sim: &Fields) -> Result<SimInfo, Shape> {
     Ok(SimInfo {
-        iccid: sim.string("iccid").map_err(&bad)?,
-        imsi: sim.string("imsi").map_err(&bad)?,
-        msisdn: sim.string("msisdn").map_err(&bad)?,
-        public_key: sim.opt_string("publicKey").map_err(&bad)?,
+        msisdn: sim.opt_string("msisdn")?,
+        iccid: sim.opt_string("iccid")?,
+        imsi: sim.opt_string("imsi")?,
+        eid: sim.opt_string("eid")?,
+        subscription_id: sim.opt_integer("subscriptionId")?,
+        slot_index: sim.opt_integer("slotIndex")?,
+        card_id: sim.opt_integer("cardId")?,
+        port_index: sim.opt_integer("portIndex")?,
+        embedded: sim.opt_boolean("embedded")?,
+        mcc: sim.opt_string("mcc")?,
+        mnc: sim.opt_string("mnc")?,
+        public_key: sim.opt_string("publicKey")?,
     })
 }
 

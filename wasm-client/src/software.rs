@@ -9,13 +9,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::ClientError;
 use crate::fields::{Fields, Made};
-
-#[derive(Clone)]
-struct SoftSim {
-    iccid: String,
-    imsi: String,
-    msisdn: String,
-}
+use crate::replies::{SIM_FIELDS, sim_from_fields};
+use simbind_core::api::SimInfo;
 
 /// A simulated phone implementing the bridge interface (NOT FOR PRODUCTION).
 #[wasm_bindgen]
@@ -23,7 +18,7 @@ pub struct SoftwareBridge {
     serial: String,
     key: SecretKey,
     counter: u64,
-    sim: Option<(SoftSim, Option<SecretKey>)>,
+    sim: Option<(SimInfo, Option<SecretKey>)>,
 }
 
 fn random_key() -> Result<SecretKey, JsValue> {
@@ -78,19 +73,22 @@ impl SoftwareBridge {
         self.key.to_bytes()
     }
 
-    /// Puts a SIM `{ iccid, imsi, msisdn, secretKey? }` in the tray.
+    /// Puts a SIM in the tray: what `simInfo()` will report (any of
+    /// `msisdn, iccid, imsi, eid, subscriptionId, slotIndex, cardId,
+    /// portIndex, embedded, mcc, mnc`, unchecked, so tests can present bad
+    /// ones) and `secretKey?`, the base64url scalar of a SIM applet key.
     #[wasm_bindgen(js_name = insertSim)]
     pub fn insert_sim(&mut self, sim: JsValue) -> Result<(), JsValue> {
-        let shape = |_: crate::fields::Shape| {
-            bad("a SIM is { iccid, imsi, msisdn, secretKey? }, all strings")
+        let shape = |crate::fields::Shape(field): crate::fields::Shape| {
+            bad(format!("a SIM's {field} is not the bridge's type for it"))
         };
-        let fields =
-            Fields::object(sim, Some(&["iccid", "imsi", "msisdn", "secretKey"])).map_err(shape)?;
-        let sim = SoftSim {
-            iccid: fields.string("iccid").map_err(shape)?,
-            imsi: fields.string("imsi").map_err(shape)?,
-            msisdn: fields.string("msisdn").map_err(shape)?,
-        };
+        let mut names = SIM_FIELDS.to_vec();
+        names.push("secretKey");
+        let fields = Fields::object(sim, Some(&names)).map_err(shape)?;
+        let mut info = sim_from_fields(&fields).map_err(shape)?;
+        if info.public_key.is_some() {
+            return Err(bad("give a SIM its secretKey, not a publicKey"));
+        }
         // The SIM applet key, a 32-byte base64url scalar, when the SIM has one.
         let key = match fields.opt_string("secretKey").map_err(shape)? {
             None => None,
@@ -101,7 +99,8 @@ impl SoftwareBridge {
                     .ok_or_else(|| bad("SIM secretKey must be a base64url P-256 scalar"))?,
             ),
         };
-        self.sim = Some((sim, key));
+        info.public_key = key.as_ref().map(|k| b64(&k.public_key().to_compressed()));
+        self.sim = Some((info, key));
         Ok(())
     }
 
@@ -131,18 +130,23 @@ impl SoftwareBridge {
     /// Bridge: SIM info; throws when the tray is empty.
     #[wasm_bindgen(js_name = simInfo)]
     pub fn sim_info(&self) -> Result<JsValue, JsValue> {
-        let (sim, key) = self
+        let (sim, _) = self
             .sim
             .as_ref()
             .ok_or_else(|| JsValue::from(js_sys::Error::new("no SIM inserted")))?;
         Ok(Made::default()
-            .with("iccid", sim.iccid.as_str())
-            .with("imsi", sim.imsi.as_str())
-            .with("msisdn", sim.msisdn.as_str())
-            .with_some(
-                "publicKey",
-                key.as_ref().map(|k| b64(&k.public_key().to_compressed())),
-            )
+            .with_some("msisdn", sim.msisdn.clone())
+            .with_some("iccid", sim.iccid.clone())
+            .with_some("imsi", sim.imsi.clone())
+            .with_some("eid", sim.eid.clone())
+            .with_some("subscriptionId", sim.subscription_id.map(|n| n as f64))
+            .with_some("slotIndex", sim.slot_index.map(|n| n as f64))
+            .with_some("cardId", sim.card_id.map(|n| n as f64))
+            .with_some("portIndex", sim.port_index.map(|n| n as f64))
+            .with_some("embedded", sim.embedded)
+            .with_some("mcc", sim.mcc.clone())
+            .with_some("mnc", sim.mnc.clone())
+            .with_some("publicKey", sim.public_key.clone())
             .done())
     }
 

@@ -112,8 +112,14 @@ fn verification_request_cost_in_wasm() {
     let hasher = IdHasher::new(&[9; 32]);
     let hash = time(500, || {
         for (kind, value) in [
-            (IdKind::Iccid, "8944100000000000018"),
-            (IdKind::Imsi, "234150000000001"),
+            (
+                IdKind::Sim(simbind_core::sim::SimField::Iccid),
+                "8944100000000000018",
+            ),
+            (
+                IdKind::Sim(simbind_core::sim::SimField::Imsi),
+                "234150000000001",
+            ),
             (IdKind::PhoneNumber, "+447700900123"),
         ] {
             assert!(!hasher.hash(kind, value).as_str().is_empty());

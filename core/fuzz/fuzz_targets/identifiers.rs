@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use simbind_core::attestation::ChipFormat;
-use simbind_core::identifiers::{ChipSerial, Iccid, Imsi, OpaqueId, PhoneNumber};
+use simbind_core::identifiers::{ChipSerial, Eid, Iccid, Imsi, NetworkCode, OpaqueId, PhoneNumber};
 use simbind_core::{api, contact, otp, registration_id, seal, sender};
 
 fuzz_target!(|data: &[u8]| {
@@ -24,6 +24,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(imsi) = Imsi::parse(text) {
         let _ = imsi.mcc();
     }
+    let _ = Eid::parse(text);
+    if let Some((mcc, mnc)) = text.split_once('-') {
+        let _ = NetworkCode::parse(mcc, mnc);
+    }
+    let _ = simbind_core::sim::SimPolicy::parse(text);
     let _ = ChipSerial::parse(text);
     let _ = OpaqueId::parse(text, "bnd_");
     let _ = ChipFormat::parse(text);

@@ -4,6 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use simbind_core::api::{BindRequest, ChallengeRequest, EvidenceRequest, StartRegistrationRequest};
+use simbind_core::sim::SimField;
 use simbind_core::transcript::{self, Ceremony};
 
 fuzz_target!(|data: &[u8]| {
@@ -45,8 +46,10 @@ fn evidence(req: &EvidenceRequest) {
     };
     assert_eq!(back.challenge, claims.challenge);
     assert_eq!(back.chip_serial, claims.chip.serial.as_str());
-    assert_eq!(back.iccid, claims.sim.iccid.as_str());
-    assert_eq!(back.imsi, claims.sim.imsi.as_str());
-    assert_eq!(back.msisdn, claims.sim.msisdn.as_str());
+    let sim: Vec<String> = SimField::ALL
+        .into_iter()
+        .map(|f| claims.sim.value(f).unwrap_or_default())
+        .collect();
+    assert_eq!(back.sim, sim);
     assert_eq!(back.counter, claims.counter);
 }

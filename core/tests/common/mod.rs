@@ -29,13 +29,40 @@ pub fn key(seed: u8) -> SecretKey {
     SecretKey::from_bytes(&[seed; 32]).expect("fixed scalar is in range")
 }
 
-/// A phone's view of one SIM.
+/// A phone's view of one SIM: every field a privileged Android app reads
+/// (card id 0, port 0, operator 234/15 for all of them).
 #[derive(Clone)]
 pub struct Sim {
     pub iccid: &'static str,
     pub imsi: &'static str,
     pub msisdn: &'static str,
+    pub subscription_id: u64,
+    pub slot_index: u64,
+    pub embedded: bool,
     pub key: Option<SecretKey>,
+}
+
+impl Sim {
+    /// The wire form the bridge reports.
+    pub fn wire(&self) -> SimInfo {
+        SimInfo {
+            msisdn: Some(self.msisdn.into()),
+            iccid: Some(self.iccid.into()),
+            imsi: Some(self.imsi.into()),
+            subscription_id: Some(self.subscription_id),
+            slot_index: Some(self.slot_index),
+            card_id: Some(0),
+            port_index: Some(0),
+            embedded: Some(self.embedded),
+            mcc: Some("234".into()),
+            mnc: Some("15".into()),
+            public_key: self
+                .key
+                .as_ref()
+                .map(|k| b64(&k.public_key().to_compressed())),
+            ..SimInfo::default()
+        }
+    }
 }
 
 pub fn sim_a() -> Sim {
@@ -43,15 +70,22 @@ pub fn sim_a() -> Sim {
         iccid: "8944100000000000018",
         imsi: "234150000000001",
         msisdn: NUMBER,
+        subscription_id: 1,
+        slot_index: 0,
+        embedded: false,
         key: None,
     }
 }
 
+/// Another SIM for the same number, in the same slot: a new subscription.
 pub fn sim_b() -> Sim {
     Sim {
         iccid: "8944100000000000026",
         imsi: "234150000000002",
         msisdn: NUMBER,
+        subscription_id: 2,
+        slot_index: 0,
+        embedded: false,
         key: None,
     }
 }
@@ -119,6 +153,7 @@ impl World {
         RegistrationRecord {
             registration_id: REG_ID.into(),
             msisdn: self.hasher.hash(IdKind::PhoneNumber, number),
+            contact: String::new(),
             otp: OtpState {
                 code_hash: String::new(),
                 expires_at: self.now + 300,
@@ -145,15 +180,7 @@ pub fn request(
             public_key: Some(b64(&chip.key.public_key().to_compressed())),
             ..ChipInfo::default()
         },
-        sim: SimInfo {
-            iccid: sim.iccid.into(),
-            imsi: sim.imsi.into(),
-            msisdn: sim.msisdn.into(),
-            public_key: sim
-                .key
-                .as_ref()
-                .map(|k| b64(&k.public_key().to_compressed())),
-        },
+        sim: sim.wire(),
         counter: chip.counter,
         chip_signature: String::new(),
         sim_signature: None,
@@ -184,6 +211,7 @@ pub fn bound(world: &World, chip: &Chip, sim: &Sim) -> BindingRecord {
     let req = request(chip, sim, &ch, Ceremony::Bind, REG_ID);
     BindingRecord::new(
         BINDING_ID,
+        &world.hasher.hash(IdKind::PhoneNumber, sim.msisdn),
         &evidence(&req).claims,
         &chip.key.public_key(),
         &world.hasher,

@@ -349,7 +349,7 @@ fn record_outcome(
 async fn release_indexes(app: &App, record: &BindingRecord) {
     let chip = record.chip_index(&app.cfg.hasher, app.cfg.policy.serials_attested());
     let body = json!({ "binding_id": record.binding_id, "serial": chip });
-    let number = NumberKey::of(&record.sim.msisdn).to_hex();
+    let number = NumberKey::of(&record.number).to_hex();
     for (ns, name) in [(NUMBERS, number.as_str()), (CHIPS, chip.as_str())] {
         if let Err(e) = call(&app.env, ns, name, "release", &body).await {
             worker::console_error!("index release failed: {e}");

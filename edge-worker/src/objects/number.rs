@@ -250,7 +250,7 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
         );
         match plan {
             Ok(BindPlan::Create(mut record)) => {
-                seal_contact(app, &mut record, claims)?;
+                seal_contact(app, &mut record, &registration)?;
                 let claim = Claim {
                     serial: serial.clone(),
                     expected: holder_id.clone(),
@@ -276,7 +276,7 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                 return Ok(answer_for(&record, false));
             }
             Ok(BindPlan::Rebind(mut record)) => {
-                seal_contact(app, &mut record, claims)?;
+                seal_contact(app, &mut record, &registration)?;
                 let version = existing.as_ref().map_or(0, |v| v.version);
                 let rebind = RebindRequest {
                     record: record.clone(),
@@ -323,15 +323,22 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
     Err(ApiError::Platform("bind did not settle".into()))
 }
 
+/// Moves the registration's sealed number to the binding, for alerts.
 fn seal_contact(
     app: &App,
     record: &mut BindingRecord,
-    claims: &simbind_core::api::Claims,
+    registration: &RegistrationRecord,
 ) -> Result<(), ApiError> {
+    let number = contact::open(
+        &app.cfg.pepper,
+        &registration.registration_id,
+        &registration.contact,
+    )
+    .ok_or_else(|| ApiError::Platform("registration contact does not open".into()))?;
     record.contact = Some(contact::seal(
         &app.cfg.pepper,
         &record.binding_id,
-        &claims.sim.msisdn,
+        &number,
         app.random()?,
     ));
     Ok(())

@@ -10,8 +10,8 @@ use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::PhoneNumber;
 use simbind_core::otp::{self, OtpState};
 use simbind_core::registration_id::{self, NumberKey};
-use simbind_core::sender;
 use simbind_core::transcript::Ceremony;
+use simbind_core::{contact, sender};
 use worker::{Request, Response};
 
 use crate::App;
@@ -97,6 +97,7 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     let record = RegistrationRecord {
         registration_id: id.clone(),
         msisdn: number_hash,
+        contact: contact::seal(&app.cfg.pepper, &id, &number, app.random()?),
         otp: OtpState {
             code_hash: otp::hash_code(&app.cfg.pepper, &id, &code),
             expires_at: app.now + otp::OTP_TTL_SECS,

@@ -45,6 +45,48 @@ fn replies_as_json_text_base64url_and_decimal_strings_make_a_body() {
 }
 
 #[wasm_bindgen_test]
+fn an_ordinary_apps_sim_fields_go_on_the_wire_by_their_wire_names() {
+    let mut e = start("verify");
+    e.set_chip(text(CHIP)).unwrap();
+    e.set_sim(text(r#"{"subscriptionId":3,"slotIndex":1,"cardId":2,"portIndex":0,"embedded":true,"mcc":"234","mnc":"15"}"#)).unwrap();
+    e.set_counter(text("1")).unwrap();
+    e.transcript().unwrap();
+    e.set_chip_signature(text(&"A".repeat(86))).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&e.body(None).unwrap()).unwrap();
+    assert_eq!(
+        body["sim"],
+        serde_json::json!({"subscription_id":3,"slot_index":1,"card_id":2,"port_index":0,"embedded":true,"mcc":"234","mnc":"15"})
+    );
+    // iOS reports nothing SIM-specific: an empty object is a SIM block too.
+    let mut ios = start("verify");
+    ios.set_chip(text(CHIP)).unwrap();
+    ios.set_sim(text("{}")).unwrap();
+    ios.set_counter(text("1")).unwrap();
+    assert!(ios.transcript().is_ok());
+}
+
+#[wasm_bindgen_test]
+fn sim_fields_of_the_wrong_type_or_range_are_refused_before_signing() {
+    for bad in [r#"{"slotIndex":"0"}"#, r#"{"embedded":"yes"}"#, r#"{"subscriptionId":-1}"#, r#"{"cardId":1.5}"#, r#"{"slot":0}"#] {
+        let mut e = start("verify");
+        assert_eq!(code_of(&e.set_sim(text(bad)).err().unwrap()), "bridge_malformed_reply", "{bad}");
+    }
+    for (bad, code) in [
+        (r#"{"slotIndex":16}"#, "out_of_range"),
+        (r#"{"mcc":"234"}"#, "invalid_mcc_mnc"),
+        (r#"{"eid":"89049032001234567890123456789058"}"#, "invalid_eid_checksum"),
+    ] {
+        let mut e = start("verify");
+        e.set_chip(text(CHIP)).unwrap();
+        e.set_sim(text(bad)).unwrap();
+        e.set_counter(text("1")).unwrap();
+        let err = e.transcript().err().unwrap();
+        assert_eq!(code_of(&err), code, "{bad}");
+        assert!(!field(&err, "detail").contains("89049032"), "the value is not echoed");
+    }
+}
+
+#[wasm_bindgen_test]
 fn a_bind_body_carries_the_code_and_needs_one() {
     let mut e = start("bind");
     e.set_chip(text(CHIP)).unwrap();
@@ -158,9 +200,18 @@ fn protocol_vectors_through_the_client_exports() {
         let s = |k: &str| v[k].as_str().unwrap().to_owned();
         let key = hex::decode(s("chip_secret_key_hex")).unwrap();
         let mut chip = SoftwareBridge::with_key(s("chip_serial"), &key).unwrap();
-        let sim = serde_json::json!({ "iccid": s("iccid"), "imsi": s("imsi"), "msisdn": s("msisdn"),
-            "secretKey": v["sim_secret_key_hex"].as_str().map(|h| simbind_core::codec::b64(&hex::decode(h).unwrap())) });
-        let sim = if sim["secretKey"].is_null() { serde_json::json!({ "iccid": s("iccid"), "imsi": s("imsi"), "msisdn": s("msisdn") }) } else { sim };
+        // The vector's wire SIM (snake_case) as a bridge reports it (camelCase).
+        let mut sim = serde_json::Map::new();
+        for (name, value) in v["sim"].as_object().unwrap() {
+            let camel: String = name.split('_').enumerate()
+                .map(|(i, w)| if i == 0 { w.to_owned() } else { w[..1].to_uppercase() + &w[1..] })
+                .collect();
+            sim.insert(camel, value.clone());
+        }
+        if let Some(h) = v["sim_secret_key_hex"].as_str() {
+            sim.insert("secretKey".into(), simbind_core::codec::b64(&hex::decode(h).unwrap()).into());
+        }
+        let sim = serde_json::Value::Object(sim);
         chip.insert_sim(js(&sim)).unwrap();
         let challenge = simbind_core::codec::b64(&hex::decode(s("challenge_hex")).unwrap());
         let transcript = build_transcript(
