@@ -61,7 +61,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { devSecrets, OBJECTS, startWorker } from "./lib/worker.mjs";
-import { bindPhone, phone, refusal, signedEvidence, subscriber } from "./lib/phone.mjs";
+import { bindPhone, phone, refusal, signedEvidence, subscriber, wireSim } from "./lib/phone.mjs";
 import { attestedPhone, quickIssuer } from "./lib/attested-phone.mjs";
 import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/testing/node.js";
 
@@ -441,7 +441,10 @@ test("network attacker: a captured verify changed in any signed field, or mixed 
     "sim.iccid": (b) => ({ ...b, sim: { ...b.sim, iccid: s.simB.iccid } }),
     "sim.imsi": (b) => ({ ...b, sim: { ...b.sim, imsi: s.simB.imsi } }),
     "sim.msisdn": (b) => ({ ...b, sim: { ...b.sim, msisdn: other.number } }),
-    "whole SIM": (b) => ({ ...b, sim: { ...other.simA } }),
+    "sim.subscription_id": (b) => ({ ...b, sim: { ...b.sim, subscription_id: b.sim.subscription_id + 1 } }),
+    "sim.slot_index": (b) => ({ ...b, sim: { ...b.sim, slot_index: 1 } }),
+    "sim.embedded": (b) => ({ ...b, sim: { ...b.sim, embedded: !b.sim.embedded } }),
+    "whole SIM": (b) => ({ ...b, sim: wireSim(other.simA) }),
   };
   for (const [field, change] of Object.entries(tampered)) {
     // The signature is checked before the SIM is compared: never sim_changed or number_changed.
@@ -456,7 +459,7 @@ test("network attacker: a captured verify changed in any signed field, or mixed 
 
   assert.deepEqual(await w.bindingRecord(bindingId), before, "no counter advanced, no failure counted, still active");
   assert.equal((await alerts(w, s.number)).length, 0, "no text");
-  assert.equal(tallied(await w.trail(bindingId), "denied_unverified", "bad_signature"), 7);
+  assert.equal(tallied(await w.trail(bindingId), "denied_unverified", "bad_signature"), 10);
   await p.client.verify(bindingId);
 });
 

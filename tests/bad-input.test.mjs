@@ -77,12 +77,22 @@ test("bad base64, invalid curve points, wrong signature lengths", async () => {
   await refused(verifyPath(), withField({ chip_signature: Buffer.alloc(64, 0).toString("base64url") }), 400, "invalid_signature_encoding");
 });
 
-test("invalid ICCID (Luhn), IMSI, E.164, serial, format", async () => {
+test("invalid ICCID (Luhn), IMSI, EID (mod 97), MCC/MNC, SIM indexes, E.164, serial, format", async () => {
   const badLuhn = good.sim.iccid.slice(0, -1) + ((Number(good.sim.iccid.at(-1)) + 1) % 10);
   await refused(verifyPath(), withSim({ iccid: badLuhn }), 400, "invalid_iccid_checksum");
   await refused(verifyPath(), withSim({ iccid: "12345" }), 400, "invalid_iccid");
   await refused(verifyPath(), withSim({ imsi: "999150000000001" }), 400, "invalid_imsi");
   await refused(verifyPath(), withSim({ msisdn: "07700900123" }), 400, "invalid_phone_number");
+  await refused(verifyPath(), withSim({ eid: "89049032001234567890123456789058" }), 400, "invalid_eid_checksum");
+  await refused(verifyPath(), withSim({ eid: "8904903200123456789012345678905" }), 400, "invalid_eid");
+  await refused(verifyPath(), withSim({ mcc: "999" }), 400, "invalid_mcc_mnc");
+  await refused(verifyPath(), withSim({ mnc: "1" }), 400, "invalid_mcc_mnc");
+  await refused(verifyPath(), withSim({ mnc: undefined }), 400, "invalid_mcc_mnc");
+  await refused(verifyPath(), withSim({ slot_index: 16 }), 400, "out_of_range");
+  await refused(verifyPath(), withSim({ subscription_id: 2 ** 31 }), 400, "out_of_range");
+  await refused(verifyPath(), withSim({ card_id: -1 }), 400, "invalid_field");
+  await refused(verifyPath(), withSim({ embedded: "yes" }), 400, "invalid_field");
+  await refused(verifyPath(), withSim({ slot: 0 }), 400, "unknown_field");
   await refused(verifyPath(), withChip({ serial: "no spaces allowed" }), 400, "invalid_chip_serial");
   await refused(verifyPath(), withChip({ format: "tpm-2" }), 400, "unsupported_attestation_format");
   await refused(verifyPath(), withChip({ format: "android-key" }), 400, "invalid_chip_shape");

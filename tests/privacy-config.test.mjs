@@ -95,6 +95,8 @@ test("outside dev mode, dev-valued or short secrets, the outbox and loose settin
   await refusesToServe({ ...PRODUCTION, PUBLIC_URL: undefined }, "no PUBLIC_URL outside dev");
   await refusesToServe({ ...PRODUCTION, PUBLIC_URL: "http://simbind.example" }, "plain-http PUBLIC_URL");
   await refusesToServe({ ...PRODUCTION, REQUIRE_SIM_SIGNATURE: "yes" }, "loose boolean");
+  await refusesToServe({ ...PRODUCTION, SIM_LEVEL: "strict" }, "unknown SIM level");
+  await refusesToServe({ ...PRODUCTION, SIM_LEVEL: "device,tpm=none" }, "SIM level for an unknown chip format");
   await refusesToServe({ ...PRODUCTION, VENDOR_ROOTS: "{}" }, "empty vendor roots");
   await refusesToServe({ ...PRODUCTION, CHALLENGE_KEY_ID_PREVIOUS: "c0" }, "previous key id without its secret");
 });

@@ -23,10 +23,29 @@ async function ecdsaVerify(publicKeyCompressedHex, signatureHex, message) {
   return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, imported, hex(signatureHex), message);
 }
 
+/** PROTOCOL.md §3: the SIM block's fields, in order. */
+const SIM_FIELDS = ["msisdn", "iccid", "imsi", "eid", "subscription_id", "slot_index", "card_id", "port_index", "embedded", "mcc", "mnc"];
+/** A SIM field's canonical text: decimal integers, 1/0 for the eSIM flag, empty when absent. */
+const canonical = (value) => (value === undefined ? "" : value === true ? "1" : value === false ? "0" : String(value));
+/** field(x) = u32be(len) || x. */
+function field(x) {
+  const bytes = Buffer.from(x);
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(bytes.length);
+  return Buffer.concat([len, bytes]);
+}
+/** A wire SIM (snake_case) as a bridge reports it (camelCase). */
+const bridgeSim = (wire) => Object.fromEntries(Object.entries(wire).map(([k, val]) => [k.replace(/_([a-z])/g, (_, c) => c.toUpperCase()), val]));
+
 test("transcript vectors: client encoding matches, WebCrypto verifies the signatures", async () => {
   for (const v of vectors.transcripts) {
     const chip = { format: "simbind-p256", serial: v.chip_serial, publicKey: hex(v.chip_public_key_hex).toString("base64url") };
-    const sim = { iccid: v.iccid, imsi: v.imsi, msisdn: v.msisdn };
+    const sim = bridgeSim(v.sim);
+    // The SIM block from this document alone: field(value) per SIM field in order, empty when absent.
+    assert.deepEqual(v.sim_block.map(([name]) => name), SIM_FIELDS);
+    assert.deepEqual(v.sim_block.map(([name, value]) => value), SIM_FIELDS.map((name) => canonical(v.sim[name])));
+    assert.equal(Buffer.concat(v.sim_block.map(([, value]) => field(value))).toString("hex"), v.sim_block_hex);
+    assert.ok(v.transcript_hex.includes(field(hex(v.sim_block_hex)).toString("hex")), "the transcript carries the block as one field");
     if (v.sim_public_key_hex) sim.publicKey = hex(v.sim_public_key_hex).toString("base64url");
     const challenge = hex(v.challenge_hex).toString("base64url");
     const transaction = v.transaction_hex ? hex(v.transaction_hex) : undefined;
@@ -104,7 +123,7 @@ test("attested-chip vectors: the client derives the bind challenge and encodes r
     const point = hex(v.chip_public_key_uncompressed_hex);
     assert.equal(createHash("sha256").update(point).digest("base64url"), v.key_id, "key id = SHA-256 of the point");
     const chip = { format: v.format, keyId: v.key_id };
-    const sim = { iccid: v.iccid, imsi: v.imsi, msisdn: v.msisdn };
+    const sim = bridgeSim(v.sim);
     const bytes = buildTranscript(v.ceremony, hex(v.challenge_hex).toString("base64url"), v.audience, v.subject, chip, sim, v.counter);
     assert.equal(Buffer.from(bytes).toString("hex"), v.transcript_hex);
     const key = createPublicKey({ key: { kty: "EC", crv: "P-256", x: point.subarray(1, 33).toString("base64url"), y: point.subarray(33).toString("base64url") }, format: "jwk" });

@@ -225,20 +225,24 @@ function renderPhone() {
   $("sim-number").hidden = !hasSims;
   if (hasSims) {
     for (const slot of ["A", "B"]) {
-      $(`sim-${slot}-iccid`).textContent = s.sims[slot].iccid;
-      $(`sim-${slot}-imsi`).textContent = s.sims[slot].imsi;
+      const sim = s.sims[slot];
+      $(`sim-${slot}-subscription`).textContent = String(sim.subscriptionId);
+      $(`sim-${slot}-card`).textContent = String(sim.cardId);
+      $(`sim-${slot}-iccid`).textContent = sim.iccid;
+      $(`sim-${slot}-imsi`).textContent = sim.imsi;
+      if (sim.eid) $(`sim-${slot}-eid`).textContent = sim.eid;
       const radio = $(`sim-${slot}`);
       radio.checked = s.slot === slot;
       radio.closest(".sim").classList.toggle("inserted", s.slot === slot);
     }
-    $("sim-number").textContent = `Both SIMs carry ${s.msisdn}. The checked one is in the phone.`;
+    $("sim-number").textContent = `Both carry ${s.msisdn}. The app reads the checked one: moving the number to the other is a new subscription, which the edge refuses as a SIM change.`;
     $("bar-carrier").textContent = `SIM ${s.slot} · ${s.msisdn}`;
   } else {
     $("bar-carrier").textContent = "No SIM";
   }
   const changes = [];
   if (cloned) changes.push("the cloned chip is in the phone");
-  if (hasSims && s.slot !== "A") changes.push(`SIM ${s.slot} is in the tray`);
+  if (hasSims && s.slot !== "A") changes.push(`the number is on SIM ${s.slot} (${s.sims[s.slot].embedded ? "the eSIM" : "the physical SIM"})`);
   $("attack-state").textContent = changes.length ? `Now: ${changes.join(" and ")}.` : "Now: the real chip and SIM A.";
   $("swap-sim").disabled = !hasSims;
   $("replay").disabled = !state.lastVerify;
@@ -725,14 +729,14 @@ async function main() {
     $("bind").focus();
   });
   $("swap-sim").addEventListener("click", () =>
-    phoneAction(() => phone.swapSim(), () => `SIM ${phone.state.slot} is now in the phone. Open a secure channel to see what the edge says.`));
+    phoneAction(() => phone.swapSim(), () => `The number is now on SIM ${phone.state.slot}, a new subscription for the phone. Open a secure channel to see what the edge says.`));
   $("clone-chip").addEventListener("click", () =>
     phoneAction(() => phone.useClonedChip(), () => "A cloned chip (another key, same serial, high counter) is now in the phone. Open a secure channel."));
   $("restore").addEventListener("click", () =>
     phoneAction(() => phone.restore(), () => "Back to the real chip and SIM A."));
   $("replay").addEventListener("click", replay);
   for (const slot of ["A", "B"]) {
-    $(`sim-${slot}`).addEventListener("change", () => phoneAction(() => phone.insertSim(slot), () => `SIM ${slot} is now in the phone.`));
+    $(`sim-${slot}`).addEventListener("change", () => phoneAction(() => phone.insertSim(slot), () => `The app now reads SIM ${slot}.`));
   }
   $("reset").addEventListener("click", async () => {
     await queue;

@@ -74,9 +74,35 @@ export function luhn(body) {
   return body + ((10 - (sum % 10)) % 10);
 }
 
-/** A SIM card: ICCID 89 44 10 + 12 digits + Luhn (19 digits), IMSI 234 15 + 10 digits. */
-function newSimCard() {
-  return { iccid: luhn(`894410${randomDigits(12)}`), imsi: `23415${randomDigits(10)}` };
+/** `body` (30 digits) followed by its two EID check digits: the whole is 1 mod 97 (GSMA SGP.29). */
+export function eidCheck(body) {
+  const remainder = [...body].reduce((r, d) => (r * 10 + Number(d)) % 97, 0);
+  return body + String(98 - ((remainder * 100) % 97)).padStart(2, "0");
+}
+
+/**
+ * The two subscriptions of the phone's dual-SIM tray, both carrying the
+ * number: SIM A a physical card in slot 1 (index 0), SIM B an eSIM profile on
+ * the phone's eUICC (slot 2, index 1, with its EID). Each has what Android
+ * reports: a subscription id, slot and card ids, port, the eSIM flag and the
+ * operator's MCC/MNC (234/15); and what a privileged app also reads: ICCID
+ * (89 44 10 + 12 digits + Luhn), IMSI (234 15 + 10 digits), EID.
+ */
+function newSims() {
+  const first = 1 + Number(randomDigits(3));
+  const card = (slotIndex, embedded) => ({
+    subscriptionId: first + slotIndex,
+    slotIndex,
+    cardId: slotIndex,
+    portIndex: 0,
+    embedded,
+    mcc: "234",
+    mnc: "15",
+    iccid: luhn(`894410${randomDigits(12)}`),
+    imsi: `23415${randomDigits(10)}`,
+    ...(embedded ? { eid: eidCheck(`8904903200${randomDigits(20)}`) } : {}),
+  });
+  return { A: card(0, false), B: card(1, true) };
 }
 
 /** A chip key pair: the private half can sign, never be exported. */
@@ -95,6 +121,10 @@ async function newChipKey(counter) {
 export async function openPhone() {
   const db = await openDb();
   let record = await load(db);
+  if (record?.sims && record.sims.A.subscriptionId === undefined) {
+    record.sims = null; // SIMs from before SIM identity v2: issued again for the next number
+    record.msisdn = null;
+  }
   if (!record) {
     record = {
       serial: `SBX-${randomHex(6)}`,
@@ -155,8 +185,7 @@ export class Phone extends EventTarget {
   #simInfo() {
     const r = this.#record;
     if (!r.sims || !r.msisdn) throw new Error("no SIM card in the tray");
-    const card = r.sims[r.slot];
-    return { iccid: card.iccid, imsi: card.imsi, msisdn: r.msisdn };
+    return { ...r.sims[r.slot], msisdn: r.msisdn };
   }
 
   #nextCounter() {
@@ -197,17 +226,17 @@ export class Phone extends EventTarget {
     };
   }
 
-  /** Gives the phone two SIM cards (A in the tray, B beside it) carrying `msisdn`. */
+  /** Gives the phone two subscriptions carrying `msisdn`: SIM A (physical, in use) and SIM B (eSIM). */
   setNumber(msisdn) {
     return this.#change((r) => {
       if (r.msisdn === msisdn && r.sims) return;
       r.msisdn = msisdn;
-      r.sims = { A: newSimCard(), B: newSimCard() };
+      r.sims = newSims();
       r.slot = "A";
     });
   }
 
-  /** Puts SIM `slot` ("A" or "B") in the tray. */
+  /** Makes SIM `slot` ("A" or "B") the subscription the app reads. */
   insertSim(slot) {
     if (slot !== "A" && slot !== "B") throw new Error(`no SIM ${slot}`);
     return this.#change((r) => {
@@ -215,7 +244,7 @@ export class Phone extends EventTarget {
     });
   }
 
-  /** Swaps the SIM in the tray for the other one. */
+  /** Moves the number to the other subscription (physical SIM ↔ eSIM). */
   swapSim() {
     return this.#change((r) => {
       r.slot = r.slot === "A" ? "B" : "A";

@@ -4,8 +4,11 @@ import { Bridge, SimBindClient, SoftwareBridge, buildTranscript } from "../../wa
 
 export const NUMBER = "+447700900123";
 export const OTHER_NUMBER = "+447700900456";
-export const SIM_A = { iccid: "8944100000000000018", imsi: "234150000000001", msisdn: NUMBER };
-export const SIM_B = { iccid: "8944100000000000026", imsi: "234150000000002", msisdn: NUMBER };
+/** What an ordinary Android app reads of a physical SIM in slot 0 (the dev deployment's `SIM_LEVEL` is `device`). */
+export const DEVICE_FIELDS = { subscriptionId: 1, slotIndex: 0, cardId: 0, portIndex: 0, embedded: false, mcc: "234", mnc: "15" };
+/** Two SIMs for one number, as a privileged app reads them: B is a new subscription in the same slot. */
+export const SIM_A = { ...DEVICE_FIELDS, iccid: "8944100000000000018", imsi: "234150000000001", msisdn: NUMBER };
+export const SIM_B = { ...DEVICE_FIELDS, subscriptionId: 2, iccid: "8944100000000000026", imsi: "234150000000002", msisdn: NUMBER };
 
 let serials = 0;
 
@@ -58,11 +61,23 @@ export function subscriber() {
   const pid = String(process.pid % 10000).padStart(4, "0");
   const number = `+4477${pid}${n}`;
   const sim = (slot) => ({
+    ...DEVICE_FIELDS,
+    subscriptionId: slot,
     iccid: luhn(`894410${pid}${n}00${slot}`),
     imsi: `23415${pid}${n}${slot}`,
     msisdn: number,
   });
   return { number, simA: sim(1), simB: sim(2) };
+}
+
+/** A bridge SIM (camelCase) in its wire form (snake_case), without its key. */
+export function wireSim(sim) {
+  const wire = {};
+  for (const [name, value] of Object.entries(sim)) {
+    if (name === "publicKey" || name === "secretKey") continue;
+    wire[name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+  }
+  return wire;
 }
 
 /** Signs evidence by hand, for requests the client would never build. */
@@ -75,7 +90,7 @@ export async function signedEvidence(device, challenge, ceremony, subject) {
   return {
     challenge: challenge.challenge,
     chip: { format: chip.format, serial: chip.serial, public_key: chip.publicKey },
-    sim: { iccid: sim.iccid, imsi: sim.imsi, msisdn: sim.msisdn },
+    sim: wireSim(sim),
     counter,
     chip_signature: Buffer.from(device.chipSign(transcript)).toString("base64url"),
   };
