@@ -7,7 +7,7 @@
 //
 //   node bench/interop-check.mjs
 import { startWorker } from "../tests/lib/worker.mjs";
-import { bindPhone, phone, signedEvidence, subscriber } from "../tests/lib/phone.mjs";
+import { bindPhone, phone, signedEvidence, subscriber, wireSim } from "../tests/lib/phone.mjs";
 import { startReference } from "./reference.mjs";
 
 const json = { "content-type": "application/json" };
@@ -26,7 +26,7 @@ try {
   const { bindingId } = await bindPhone(real, p, s.number); // the chip counter is now 1
   const chip = p.device.chipInfo();
   const seeded = await post(`${ref.url}/v1/ref/seed`, {
-    binding_id: bindingId, chip: { format: chip.format, serial: chip.serial, public_key: chip.publicKey }, sim: p.device.simInfo(), counter: 1,
+    binding_id: bindingId, chip: { format: chip.format, serial: chip.serial, public_key: chip.publicKey }, sim: wireSim(p.device.simInfo()), counter: 1,
   }, { authorization: "Bearer dev-only-admin-token" });
   check(seeded.status === 201, "reference seeded with the real binding's id, chip and SIM");
 

@@ -110,9 +110,13 @@ async function openChallenge(k, raw, ceremony, subject, now) {
 }
 
 // ---- PROTOCOL.md §3: transcript; §6: keyed identifier hashes ----
-export function transcript({ ceremony, challenge, audience, subject, transaction, serial, chipKey, iccid, imsi, msisdn, simKey, counter }) {
+/** The SIM block's fields in order (§3), by wire name. */
+export const SIM_FIELDS = ["msisdn", "iccid", "imsi", "eid", "subscription_id", "slot_index", "card_id", "port_index", "embedded", "mcc", "mnc"];
+/** A SIM field's canonical text (§3): "" when absent. */
+export const simText = (v) => (v === undefined ? "" : v === true ? "1" : v === false ? "0" : String(v));
+export function transcript({ ceremony, challenge, audience, subject, transaction, serial, chipKey, sim, simKey, counter }) {
   return cat(field("SIMBIND-TRANSCRIPT"), u16(2), field(ceremony), field(challenge), field(audience), field(subject),
-    field(transaction), field(serial), field(chipKey), field(cat(field(iccid), field(imsi), field(msisdn))), field(simKey), u64(counter));
+    field(transaction), field(serial), field(chipKey), field(cat(...SIM_FIELDS.map((f) => field(simText(sim[f]))))), field(simKey), u64(counter));
 }
 export const idHash = async (pepper, kind, value) => hex(await hmac(pepper, cat(field("SIMBIND-ID"), field(kind), field(value))));
 
@@ -134,15 +138,41 @@ function luhnOk(digits) {
   [...digits].reverse().forEach((c, i) => { let d = +c; if (i % 2) { d *= 2; if (d > 9) d -= 9; } sum += d; });
   return sum % 10 === 0;
 }
+const DEVICE_LEVEL = ["subscription_id", "slot_index", "embedded", "mcc", "mnc"];
+const int = (v, max, what) => {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) fail(400, "invalid_field", `${what} must be a non-negative integer`);
+  return v <= max ? v : fail(400, "out_of_range", `${what} is out of range`);
+};
 function checkSim(sim) {
-  shape(sim, ["iccid", "imsi", "msisdn"], ["public_key"], "sim");
-  const iccid = str(sim.iccid, "sim.iccid"), imsi = str(sim.imsi, "sim.imsi"), msisdn = str(sim.msisdn, "sim.msisdn");
-  if (!/^89[0-9]{16,18}$/.test(iccid)) fail(400, "invalid_iccid", "not an ICCID");
-  if (!luhnOk(iccid)) fail(400, "invalid_iccid_checksum", "the ICCID check digit is wrong");
-  if (!/^[0-9]{6,15}$/.test(imsi) || !(/^[2-7]/.test(imsi) || imsi.startsWith("001"))) fail(400, "invalid_imsi", "not an IMSI");
-  if (!/^\+[1-9][0-9]{6,14}$/.test(msisdn)) fail(400, "invalid_phone_number", "not an E.164 number");
-  return { iccid, imsi, msisdn, key: sim.public_key === undefined ? undefined : publicKey(sim.public_key, "sim.public_key") };
+  shape(sim, [], [...SIM_FIELDS, "public_key"], "sim");
+  const s = {};
+  if (sim.msisdn !== undefined && !/^\+[1-9][0-9]{6,14}$/.test((s.msisdn = str(sim.msisdn, "sim.msisdn")))) fail(400, "invalid_phone_number", "not an E.164 number");
+  if (sim.iccid !== undefined) {
+    s.iccid = str(sim.iccid, "sim.iccid");
+    if (!/^89[0-9]{16,18}$/.test(s.iccid)) fail(400, "invalid_iccid", "not an ICCID");
+    if (!luhnOk(s.iccid)) fail(400, "invalid_iccid_checksum", "the ICCID check digit is wrong");
+  }
+  if (sim.imsi !== undefined && (!/^[0-9]{6,15}$/.test((s.imsi = str(sim.imsi, "sim.imsi"))) || !(/^[2-7]/.test(s.imsi) || s.imsi.startsWith("001")))) fail(400, "invalid_imsi", "not an IMSI");
+  if (sim.eid !== undefined) {
+    s.eid = str(sim.eid, "sim.eid");
+    if (!/^89[0-9]{30}$/.test(s.eid)) fail(400, "invalid_eid", "not an EID");
+    if (BigInt(s.eid) % 97n !== 1n) fail(400, "invalid_eid_checksum", "the EID check digits are wrong");
+  }
+  for (const [f, max] of [["subscription_id", 2 ** 31 - 1], ["slot_index", 15], ["card_id", 2 ** 31 - 1], ["port_index", 15]]) {
+    if (sim[f] !== undefined) s[f] = int(sim[f], max, `sim.${f}`);
+  }
+  if (sim.embedded !== undefined) s.embedded = typeof sim.embedded === "boolean" ? sim.embedded : fail(400, "invalid_field", "sim.embedded must be a boolean");
+  if ((sim.mcc === undefined) !== (sim.mnc === undefined)) fail(400, "invalid_mcc_mnc", "MCC and MNC come together");
+  if (sim.mcc !== undefined) {
+    s.mcc = str(sim.mcc, "sim.mcc");
+    s.mnc = str(sim.mnc, "sim.mnc");
+    if (!/^(001|[2-7][0-9]{2})$/.test(s.mcc) || !/^[0-9]{2,3}$/.test(s.mnc)) fail(400, "invalid_mcc_mnc", "not an MCC and MNC");
+  }
+  return { fields: s, key: sim.public_key === undefined ? undefined : publicKey(sim.public_key, "sim.public_key") };
 }
+/** Keyed hashes of the SIM fields present (§6: kind = the field's wire name). */
+const simHashes = async (pepper, fields) =>
+  Object.fromEntries(await Promise.all(Object.entries(fields).map(async ([f, v]) => [f, await idHash(pepper, f, simText(v))])));
 function checkChip(chip) {
   shape(chip, ["format", "serial", "public_key"], ["certificate"], "chip");
   if (chip.format !== "simbind-p256") fail(400, "invalid_field", "the reference worker takes simbind-p256 chips only");
@@ -235,16 +265,16 @@ async function verify(req, env, k, id) {
   const now = nowSecs();
   const c = await openChallenge(k, raw, "verify", id, now);
   const bytes = transcript({ ceremony: "verify", challenge: raw, audience: env.AUDIENCE, subject: id, transaction: c.transaction, serial: chip.serial,
-    chipKey: chip.key, iccid: sim.iccid, imsi: sim.imsi, msisdn: sim.msisdn, simKey: sim.key ?? new Uint8Array(0), counter: e.counter });
-  const [sigOk, simOk, serialHash, iccidHash, imsiHash, msisdnHash] = await Promise.all([
+    chipKey: chip.key, sim: sim.fields, simKey: sim.key ?? new Uint8Array(0), counter: e.counter });
+  const [sigOk, simOk, serialHash, simHash] = await Promise.all([
     crypto.subtle.verify(ES256, chipKey, chipSig, bytes),
     simKey && simSig ? crypto.subtle.verify(ES256, simKey, simSig, bytes) : false,
-    idHash(k.pepper, "chip-serial", chip.serial), idHash(k.pepper, "iccid", sim.iccid), idHash(k.pepper, "imsi", sim.imsi), idHash(k.pepper, "msisdn", sim.msisdn),
+    idHash(k.pepper, "chip-serial", chip.serial), simHashes(k.pepper, sim.fields),
   ]);
   // One call to the binding's object: it decides and writes in one synchronous step.
   const d = await call(env, id, "verify", {
     nonce: c.nonce, nonce_until: c.issuedAt + 180, serial_hash: serialHash, chip_key: b64u(chip.key), sig_ok: sigOk,
-    iccid_hash: iccidHash, imsi_hash: imsiHash, msisdn_hash: msisdnHash, sim_key: sim.key ? b64u(sim.key) : null,
+    sim_hashes: simHash, sim_key: sim.key ? b64u(sim.key) : null,
     sim_sig_ok: sim.key === undefined && simSig === undefined ? null : Boolean(sim.key && simSig && simOk),
     counter: e.counter, max_failures: Math.max(1, Number(env.MAX_CONSECUTIVE_FAILURES ?? 3) || 3),
   });
@@ -265,7 +295,7 @@ async function seed(req, env, k) {
   await importPoint(chip.key, "chip.public_key");
   const record = {
     status: "active", chip_format: "simbind-p256", serial_hash: await idHash(k.pepper, "chip-serial", chip.serial), chip_key: b64u(chip.key),
-    iccid_hash: await idHash(k.pepper, "iccid", sim.iccid), imsi_hash: await idHash(k.pepper, "imsi", sim.imsi), msisdn_hash: await idHash(k.pepper, "msisdn", sim.msisdn),
+    sim_hashes: await simHashes(k.pepper, sim.fields),
     sim_key: sim.key ? b64u(sim.key) : null, counter: Number.isSafeInteger(b.counter) && b.counter >= 0 ? b.counter : 0, failures: 0,
   };
   await call(env, id, "seed", record);
@@ -320,8 +350,8 @@ export class ReferenceBinding {
     // From here the request is authentic.
     let refusal;
     if (q.counter <= rec.counter) refusal = [403, "counter_replayed", "the counter did not increase"];
-    else if (q.iccid_hash !== rec.iccid_hash || q.imsi_hash !== rec.imsi_hash) refusal = [403, "sim_changed", "the SIM in the phone is not the bound SIM"];
-    else if (q.msisdn_hash !== rec.msisdn_hash) refusal = [403, "number_changed", "the SIM's number is not the bound number"];
+    else if (SIM_FIELDS.some((f) => f !== "msisdn" && (rec.sim_hashes[f] !== undefined || DEVICE_LEVEL.includes(f)) && q.sim_hashes[f] !== rec.sim_hashes[f])) refusal = [403, "sim_changed", "the SIM in the phone is not the bound SIM"];
+    else if (rec.sim_hashes.msisdn !== undefined && q.sim_hashes.msisdn !== rec.sim_hashes.msisdn) refusal = [403, "number_changed", "the SIM's number is not the bound number"];
     else if (rec.sim_key && q.sim_key !== rec.sim_key) refusal = [403, "sim_signature_required", "the bound SIM must sign"];
     else if (q.sim_sig_ok === false) refusal = [401, "bad_sim_signature", "the SIM signature does not verify"];
     rec.counter = Math.max(rec.counter, q.counter);

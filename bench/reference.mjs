@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Miniflare } from "miniflare";
 import { devSecrets, wranglerVars } from "../tests/lib/worker.mjs";
-import { phone, subscriber } from "../tests/lib/phone.mjs";
+import { phone, subscriber, wireSim } from "../tests/lib/phone.mjs";
 import { checkGrantSignature } from "../tests/lib/grant.mjs";
 import { b64u, challengeBytes, grantSigningInput, idHash, transcript } from "./reference-worker.mjs";
 
@@ -56,7 +56,7 @@ async function checkVectors() {
   expect(Buffer.from(raw).toString("hex") === c.challenge_hex && b64u(raw) === c.challenge_b64url, "challenge");
   for (const t of v.transcripts) {
     const bytes = transcript({ ceremony: t.ceremony, challenge: hex(t.challenge_hex), audience: t.audience, subject: t.subject, transaction: hex(t.transaction_hex), serial: t.chip_serial,
-      chipKey: hex(t.chip_public_key_hex), iccid: t.iccid, imsi: t.imsi, msisdn: t.msisdn, simKey: hex(t.sim_public_key_hex), counter: t.counter });
+      chipKey: hex(t.chip_public_key_hex), sim: t.sim, simKey: hex(t.sim_public_key_hex), counter: t.counter });
     expect(Buffer.from(bytes).toString("hex") === t.transcript_hex, `transcript (${t.ceremony}, counter ${t.counter})`);
   }
   for (const h of v.id_hashes) expect((await idHash(await key(h.pepper_utf8), h.kind, h.value)) === h.hash_hex, `id_hash ${h.kind}`);
@@ -110,7 +110,7 @@ export async function runReference({ phones = 16, seconds = 10 } = {}) {
       const chip = p.device.chipInfo(), sim = p.device.simInfo();
       const res = await fetch(`${url}/v1/ref/seed`, {
         method: "POST", headers: { "content-type": "application/json", ...ADMIN },
-        body: JSON.stringify({ chip: { format: chip.format, serial: chip.serial, public_key: chip.publicKey }, sim, counter: 0 }),
+        body: JSON.stringify({ chip: { format: chip.format, serial: chip.serial, public_key: chip.publicKey }, sim: wireSim(sim), counter: 0 }),
       });
       if (res.status !== 201) throw new Error(`seed: ${res.status} ${await res.text()}`);
       bound.push({ p, bindingId: (await res.json()).binding_id });

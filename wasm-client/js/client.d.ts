@@ -12,8 +12,11 @@ export type ChipInfo =
   | { format?: "simbind-p256"; serial: string; publicKey: string; certificate?: { vendor: string; notAfter: number; signature: string } }
   | { format: "android-key"; keyId: string; certificateChain?: string[] }
   | { format: "apple-appattest"; keyId: string; attestation?: string };
-/** What `simInfo()` reports. */
-export interface SimInfo { iccid: string; imsi: string; msisdn: string; publicKey?: string; }
+/** What `simInfo()` reports: the subscription carrying the number, each field only where the app can read it. */
+export interface SimInfo {
+  subscriptionId?: number; slotIndex?: number; cardId?: number; portIndex?: number; embedded?: boolean;
+  mcc?: string; mnc?: string; iccid?: string; imsi?: string; eid?: string; msisdn?: string; publicKey?: string;
+}
 /** Answer of `startRegistration`: a code was sent by SMS to the number. */
 export interface Registration { registrationId: string; otpExpiresAt: number; }
 /** Answer of `completeBinding`. */
