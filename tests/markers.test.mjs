@@ -23,14 +23,15 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request } from "node:http";
-import { generateKeyPairSync, randomInt, sign } from "node:crypto";
+import { createHmac, generateKeyPairSync, randomInt, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { PRODUCTION_BINDINGS, startWorker } from "./lib/worker.mjs";
+import { devSecrets, PRODUCTION_BINDINGS, startWorker } from "./lib/worker.mjs";
 import { AUDIENCE, luhn, subscriber } from "./lib/phone.mjs";
 import { attestedPhone, quickIssuer } from "./lib/attested-phone.mjs";
 import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/testing/node.js";
 
 const ADMIN = "Bearer dev-only-admin-token";
+const INBOUND_SECRET = devSecrets().SMS_INBOUND_SECRET;
 const FORMATS = ["simbind-p256", "android-key", "apple-appattest"];
 const TRANSACTION = new Uint8Array(32).fill(0x42);
 
@@ -49,8 +50,10 @@ const ROUTES = [
   "GET /v1/admin/bindings/{id}",
   "GET /v1/admin/bindings/{id}/audit",
   "POST /v1/admin/bindings/{id}/revoke",
+  "POST /v1/webhooks/sms",
   "GET /dev/outbox",
   "GET /dev/bindings/{id}/audit",
+  "POST /dev/sms/send",
 ];
 
 const routeOf = (method, path) => {
@@ -98,8 +101,10 @@ function makePhone(format, url) {
   const s = subscriber();
   if (format !== "simbind-p256") return { number: s.number, client: attestedPhone(url, { format, sim: s.simA, issuer }).client };
   const device = new SoftwareBridge(`MARKERS-${process.pid}-${++chips}`);
-  // A SIM with its own key (sim.public_key, sim_signature) and a certified chip (chip.certificate).
-  device.insertSim({ ...s.simA, secretKey: Buffer.alloc(32, (chips % 200) + 1).toString("base64url") });
+  // A SIM with its own key (sim.public_key, sim_signature) and every SIM field (an eSIM with its EID),
+  // and a certified chip (chip.certificate).
+  const eid = "89049032001234567890123456789057";
+  device.insertSim({ ...s.simA, eid, embedded: true, secretKey: Buffer.alloc(32, (chips % 200) + 1).toString("base64url") });
   const certificate = certify(device.chipInfo());
   const host = {
     chipInfo: () => ({ ...device.chipInfo(), certificate }),
@@ -107,6 +112,8 @@ function makePhone(format, url) {
     nextCounter: () => device.nextCounter(),
     chipSign: (t) => device.chipSign(t),
     simSign: (t) => device.simSign(t),
+    // The device-SMS proof, sent past the relay: the network is not an input of this phone's requests.
+    sendSms: (to, text) => w.post("/dev/sms/send", { from: s.number, to, text }),
   };
   return { number: s.number, client: new SimBindClient(url, Bridge.fromObject(host), AUDIENCE) };
 }
@@ -249,6 +256,17 @@ function cases() {
     return { p, registrationId, code: await otp(p.number) };
   };
   const complete = ({ p, registrationId, code }) => p.client.completeBinding(registrationId, code);
+  const bySms = async () => {
+    const p = makePhone("simbind-p256", relay.url);
+    const registration = await p.client.startRegistration(p.number, { proof: "device_sms" });
+    await p.client.sendNumberProof(registration);
+    return { p, registrationId: registration.registrationId };
+  };
+  const inbound = async () => {
+    const p = makePhone("simbind-p256", relay.url);
+    const registration = await p.client.startRegistration(p.number, { proof: "device_sms" });
+    return { p, registration };
+  };
 
   direct("GET /v1/health", "", async () => ({ method: "GET", path: "/v1/health", headers: {} }));
   direct("GET /.well-known/jwks.json", "", async () => ({ method: "GET", path: "/.well-known/jwks.json", headers: {} }));
@@ -256,6 +274,21 @@ function cases() {
   flow("POST /v1/registrations", "", async () => makePhone("simbind-p256", relay.url), (p) => p.client.startRegistration(p.number));
   flow("POST /v1/registrations/{id}/challenge", "", registered("simbind-p256"), complete);
   for (const format of FORMATS) flow("POST /v1/registrations/{id}/binding", format, registered(format), complete);
+  flow("POST /v1/registrations", "device_sms", async () => makePhone("simbind-p256", relay.url), (p) => p.client.startRegistration(p.number, { proof: "device_sms" }));
+  flow("POST /v1/registrations/{id}/binding", "device_sms", bySms, ({ p, registrationId }) => p.client.completeBinding(registrationId, undefined, { waitMs: 0 }));
+  direct("POST /v1/webhooks/sms", "signed by the provider", async () => {
+    const { p, registration } = await inbound();
+    const sms = { from: p.number, to: registration.deviceSms.to, text: registration.deviceSms.text, received_at: Math.floor(Date.now() / 1000) };
+    const body = JSON.stringify(sms);
+    const at = sms.received_at;
+    const mac = createHmac("sha256", INBOUND_SECRET).update(`${at}.`).update(body).digest("hex");
+    return { method: "POST", path: "/v1/webhooks/sms", headers: { "content-type": "application/json", "x-simbind-signature": `t=${at},v1=${mac}` }, body };
+  });
+  direct("POST /dev/sms/send", "", async () => {
+    const { p, registration } = await inbound();
+    const body = JSON.stringify({ from: p.number, to: registration.deviceSms.to, text: registration.deviceSms.text });
+    return { method: "POST", path: "/dev/sms/send", headers: { "content-type": "application/json" }, body };
+  });
   flow("POST /v1/bindings/{id}/challenge", "verify with a transaction", () => bound("simbind-p256"), (p) => p.client.verify(p.bindingId, TRANSACTION));
   for (const format of FORMATS) {
     flow("POST /v1/bindings/{id}/verify", format, () => bound(format), (p) => p.client.verify(p.bindingId));

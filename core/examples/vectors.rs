@@ -204,6 +204,33 @@ fn attested_vectors() -> Value {
     })
 }
 
+/// PROTOCOL.md §10: a token from its random bytes, its keyed hash, the
+/// text the phone sends, and a signed inbound webhook.
+fn device_sms_vector() -> Value {
+    use simbind_core::device_sms::{hash_token, sign_webhook, sms_text, token_from_random};
+    let random = [0x5au8, 0x17, 0x92, 0xc3, 0x08, 0x4e, 0xd1, 0x66];
+    let token = token_from_random(random);
+    let text = sms_text("SimBind", &token);
+    let body = serde_json::to_string(&json!({
+        "from": "+447700900123", "to": "+447700900999", "text": text, "received_at": 1_800_000_000u64,
+    }))
+    .expect("JSON");
+    json!({
+        "random_hex": hex(&random),
+        "token": token,
+        "registration_id": "reg_AAAAAAAAAAAAAAAAAAAAAA",
+        "pepper_utf8": "pepper-for-vectors",
+        "token_hash_b64url": hash_token(b"pepper-for-vectors", "reg_AAAAAAAAAAAAAAAAAAAAAA", &token),
+        "text": text,
+        "webhook": {
+            "secret_utf8": "webhook-secret-for-vectors",
+            "timestamp": 1_800_000_000u64,
+            "body": body,
+            "signature_header": sign_webhook(b"webhook-secret-for-vectors", 1_800_000_000, body.as_bytes()),
+        },
+    })
+}
+
 /// The worked example of PROTOCOL.md §4: what a bank's backend hashes for
 /// "pay 42.00 EUR to ACME Ltd" before asking for a challenge.
 fn payment() -> Vec<u8> {
@@ -284,6 +311,7 @@ fn main() {
             "code": "042424",
             "hash_b64url": otp::hash_code(b"pepper-for-vectors", "reg_AAAAAAAAAAAAAAAAAAAAAA", "042424"),
         },
+        "device_sms": device_sms_vector(),
         "sealed_contact": {
             "pepper_utf8": "pepper-for-vectors",
             "binding_id": "bnd_AQEBAQEBAQEBAQEBAQEBAQ",

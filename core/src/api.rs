@@ -22,6 +22,21 @@ pub const MAX_COUNTER: u64 = (1 << 53) - 1;
 pub struct StartRegistrationRequest {
     /// The number to bind, E.164: `+` then 7 to 15 digits, the first not `0`.
     pub phone_number: String,
+    /// How to prove it: `otp` (the service texts a code) or `device_sms` (the
+    /// phone texts a token); absent, the deployment's first `NUMBER_PROOF`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+}
+
+/// What the phone must send for a `device_sms` registration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeviceSmsRequest {
+    /// The deployment's virtual number to text, E.164.
+    pub to: String,
+    /// The text to send, carrying the token (`SB-` and 10 characters).
+    pub text: String,
+    /// When the token expires, in Unix seconds.
+    pub expires_at: u64,
 }
 
 /// Answer to starting a registration, and to asking a fresh bind challenge.
@@ -29,8 +44,14 @@ pub struct StartRegistrationRequest {
 pub struct RegistrationResponse {
     /// The opaque registration id: `reg_` and 59 base64url characters.
     pub registration_id: String,
-    /// When the one-time code sent by SMS expires, in Unix seconds.
-    pub otp_expires_at: u64,
+    /// How the number is proven: `otp` or `device_sms`.
+    pub proof: String,
+    /// `otp`: when the one-time code sent by SMS expires, in Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_expires_at: Option<u64>,
+    /// `device_sms`: the SMS the phone must send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_sms: Option<DeviceSmsRequest>,
     /// The bind challenge, its fields flattened into this object.
     #[serde(flatten)]
     pub challenge: ChallengeResponse,
@@ -285,8 +306,10 @@ pub struct EvidenceRequest {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BindRequest {
-    /// The 6-digit one-time code the registration texted to the number.
-    pub otp: String,
+    /// `otp` registrations: the 6-digit one-time code texted to the number.
+    /// `device_sms` registrations send none: the token's SMS proves it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp: Option<String>,
     /// The chip's signed evidence over the bind transcript.
     pub evidence: EvidenceRequest,
 }

@@ -8,6 +8,7 @@ use crate::api::Claims;
 use crate::attestation::ChipFormat;
 use crate::codec::b64;
 use crate::crypto::PublicKey;
+use crate::device_sms::{DeviceSmsState, ProofMethod};
 use crate::id_hash::{IdHash, IdHasher, IdKind};
 use crate::otp::OtpState;
 use crate::sim::SimHashes;
@@ -152,7 +153,37 @@ pub fn key_bound_index(hasher: &IdHasher, serial: &IdHash, public_key: &str) -> 
     hasher.hash(IdKind::ChipKey, &claim)
 }
 
-/// A registration waiting for its one-time code.
+/// How a registration proves its number, with that proof's state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberProof {
+    /// A one-time code the service texted to the number: its keyed hash,
+    /// expiry and wrong attempts.
+    Otp(OtpState),
+    /// A token the phone texts from the number: its keyed hash, expiry, the
+    /// senders seen and failed binds.
+    DeviceSms(DeviceSmsState),
+}
+
+impl NumberProof {
+    /// The method's label (`otp`, `device_sms`).
+    pub fn method(&self) -> ProofMethod {
+        match self {
+            Self::Otp(_) => ProofMethod::Otp,
+            Self::DeviceSms(_) => ProofMethod::DeviceSms,
+        }
+    }
+
+    /// When the code or token expires, in Unix seconds.
+    pub fn expires_at(&self) -> u64 {
+        match self {
+            Self::Otp(otp) => otp.expires_at,
+            Self::DeviceSms(sms) => sms.expires_at,
+        }
+    }
+}
+
+/// A registration waiting for its number to be proven.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationRecord {
@@ -163,8 +194,8 @@ pub struct RegistrationRecord {
     /// The registration number, sealed to the registration id
     /// ([`crate::contact::seal`]): the bind moves it to the binding, for alerts.
     pub contact: String,
-    /// The one-time code's keyed hash, expiry and wrong attempts.
-    pub otp: OtpState,
+    /// How the number is being proven, and that proof's state.
+    pub proof: NumberProof,
     /// When the registration was started, in Unix seconds.
     pub created_at: u64,
 }

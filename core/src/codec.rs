@@ -63,12 +63,18 @@ pub fn unb64(text: &str, field: &'static str) -> Result<Vec<u8>, ValidationError
     Base64UrlUnpadded::decode_vec(text).map_err(|_| ValidationError::InvalidBase64(field))
 }
 
+/// Plain HMAC-SHA256 under `key`, for layouts others define (a webhook's
+/// signature); the protocol's own keyed values use [`keyed_mac`].
+pub fn hmac_sha256(key: &[u8]) -> Hmac<Sha256> {
+    // HMAC accepts keys of any length: this constructor cannot fail.
+    <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+}
+
 /// HMAC-SHA256 under `key`, already fed `field(domain)`: every keyed value in
 /// the protocol starts with its own domain label.
 pub fn keyed_mac(key: &[u8], domain: &[u8]) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length: this constructor cannot fail.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac = hmac_sha256(key);
     let mut label = Vec::with_capacity(domain.len() + 4);
     put_field(&mut label, domain);
     mac.update(&label);

@@ -71,6 +71,10 @@ pub enum ValidationError {
     /// dev mode) none at all.
     #[error("the client address is missing or malformed")]
     InvalidSenderAddress,
+    /// `number_proof_not_allowed`: a registration asking for a number proof
+    /// (`otp`, `device_sms`) this deployment does not offer (`NUMBER_PROOF`).
+    #[error("this service does not offer that number proof")]
+    ProofNotAllowed,
     /// `country_not_allowed`: a registration number whose country calling code is not
     /// in `SMS_COUNTRIES`.
     #[error("this service does not send SMS to that country")]
@@ -99,6 +103,7 @@ impl ValidationError {
             Self::InvalidOtpFormat => "invalid_otp_format",
             Self::OutOfRange(_) => "out_of_range",
             Self::InvalidSenderAddress => "invalid_sender_address",
+            Self::ProofNotAllowed => "number_proof_not_allowed",
             Self::CountryNotAllowed => "country_not_allowed",
         }
     }
@@ -187,6 +192,23 @@ pub enum Denial {
     /// `otp_attempts_exhausted`: 5 wrong codes were submitted for the registration.
     #[error("too many wrong one-time codes")]
     OtpAttemptsExhausted,
+    /// `sms_not_received`: a device-SMS registration whose token has not arrived from
+    /// any sender yet; retry once the phone has sent it (not counted).
+    #[error("the device-sent SMS has not arrived yet")]
+    SmsNotReceived,
+    /// `sms_token_expired`: a device-SMS token used at or after its expiry.
+    #[error("the SMS token has expired")]
+    SmsTokenExpired,
+    /// `sms_sender_mismatch`: the token arrived from a number that is not the
+    /// registration's (the network-stamped sender).
+    #[error("the SMS came from another number")]
+    SmsSenderMismatch,
+    /// `sms_token_voided`: the token arrived from two different numbers; neither proves.
+    #[error("the SMS token arrived from two numbers and is void")]
+    SmsTokenVoided,
+    /// `number_proof_locked`: too many failed device-SMS binds on one registration.
+    #[error("too many failed attempts: start a new registration")]
+    NumberProofLocked,
     /// `binding_exists`: at bind, the number has a live binding to another chip.
     #[error("this number is bound to another chip: unbind it from that chip first")]
     BindingExists,
@@ -232,6 +254,11 @@ impl Denial {
             Self::OtpInvalid => "otp_invalid",
             Self::OtpExpired => "otp_expired",
             Self::OtpAttemptsExhausted => "otp_attempts_exhausted",
+            Self::SmsNotReceived => "sms_not_received",
+            Self::SmsTokenExpired => "sms_token_expired",
+            Self::SmsSenderMismatch => "sms_sender_mismatch",
+            Self::SmsTokenVoided => "sms_token_voided",
+            Self::NumberProofLocked => "number_proof_locked",
             Self::BindingExists => "binding_exists",
             Self::ChipAlreadyBound => "chip_already_bound",
             Self::Attestation(refusal) => refusal.code(),
@@ -257,9 +284,9 @@ impl Denial {
     /// HTTP status the API answers with for this denial.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::ChallengeExpired | Self::OtpExpired => 410,
-            Self::OtpAttemptsExhausted => 429,
-            Self::BindingExists | Self::ChipAlreadyBound => 409,
+            Self::ChallengeExpired | Self::OtpExpired | Self::SmsTokenExpired => 410,
+            Self::OtpAttemptsExhausted | Self::NumberProofLocked => 429,
+            Self::BindingExists | Self::ChipAlreadyBound | Self::SmsNotReceived => 409,
             Self::Attestation(AttestationRefusal::Malformed | AttestationRefusal::Required) => 400,
             Self::ChallengeInvalid
             | Self::ChallengeWrongCeremony
@@ -272,7 +299,7 @@ impl Denial {
     }
 
     /// Every denial, for documentation and exhaustive tests.
-    pub const ALL: [Denial; 42] = [
+    pub const ALL: [Denial; 47] = [
         Self::ChallengeInvalid,
         Self::ChallengeExpired,
         Self::ChallengeWrongCeremony,
@@ -296,6 +323,11 @@ impl Denial {
         Self::OtpInvalid,
         Self::OtpExpired,
         Self::OtpAttemptsExhausted,
+        Self::SmsNotReceived,
+        Self::SmsTokenExpired,
+        Self::SmsSenderMismatch,
+        Self::SmsTokenVoided,
+        Self::NumberProofLocked,
         Self::BindingExists,
         Self::ChipAlreadyBound,
         Self::Attestation(AttestationRefusal::Malformed),
@@ -316,4 +348,26 @@ impl Denial {
         Self::Attestation(AttestationRefusal::Environment),
         Self::Attestation(AttestationRefusal::CounterNotZero),
     ];
+}
+
+/// Why an inbound SMS webhook was refused (401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum WebhookRefusal {
+    /// `webhook_signature_invalid`: no signature header, a malformed one, or a MAC that
+    /// does not match the raw body.
+    #[error("the webhook signature is missing or does not verify")]
+    SignatureInvalid,
+    /// `webhook_stale`: a valid signature whose timestamp is more than 300 s away.
+    #[error("the webhook timestamp is too far from now")]
+    Stale,
+}
+
+impl WebhookRefusal {
+    /// Stable code carried in problem+json bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::SignatureInvalid => "webhook_signature_invalid",
+            Self::Stale => "webhook_stale",
+        }
+    }
 }

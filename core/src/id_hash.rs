@@ -27,6 +27,8 @@ pub enum IdKind {
     /// A chip serial together with the key that claims it (the chip index
     /// of chips whose serial nothing attests).
     ChipKey,
+    /// A device-SMS token (label `sms-token`): the name of its route object.
+    SmsToken,
     /// A client's IP address (rate limiting only).
     ClientAddress,
 }
@@ -39,6 +41,7 @@ impl IdKind {
             Self::Sim(field) => field.label(),
             Self::ChipSerial => "chip-serial",
             Self::ChipKey => "chip-key",
+            Self::SmsToken => "sms-token",
             Self::ClientAddress => "client-ip",
         }
     }

@@ -17,6 +17,7 @@ pub mod codec;
 pub mod contact;
 pub mod crypto;
 pub mod decision;
+pub mod device_sms;
 pub mod error;
 pub mod grant;
 pub mod id_hash;

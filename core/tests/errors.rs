@@ -59,6 +59,11 @@ fn every_denial_has_its_code_status_and_challenge_rule() {
         (OtpInvalid, "otp_invalid", 401, true),
         (OtpExpired, "otp_expired", 410, true),
         (OtpAttemptsExhausted, "otp_attempts_exhausted", 429, true),
+        (SmsNotReceived, "sms_not_received", 409, true),
+        (SmsTokenExpired, "sms_token_expired", 410, true),
+        (SmsSenderMismatch, "sms_sender_mismatch", 403, true),
+        (SmsTokenVoided, "sms_token_voided", 403, true),
+        (NumberProofLocked, "number_proof_locked", 429, true),
         (BindingExists, "binding_exists", 409, true),
         (ChipAlreadyBound, "chip_already_bound", 409, true),
     ];
@@ -106,6 +111,7 @@ fn every_validation_error_has_its_code() {
         (OutOfRange("x"), "out_of_range"),
         (InvalidSenderAddress, "invalid_sender_address"),
         (CountryNotAllowed, "country_not_allowed"),
+        (ProofNotAllowed, "number_proof_not_allowed"),
     ];
     for (error, code) in table {
         assert_eq!(error.code(), code);

@@ -156,6 +156,38 @@ fn id_and_otp_hash_vectors_match() {
 }
 
 #[test]
+fn device_sms_vector_matches() {
+    use simbind_core::device_sms::*;
+    let v = &vectors()["device_sms"];
+    let random: [u8; 8] = bytes(&v["random_hex"]).try_into().unwrap();
+    let token = token_from_random(random);
+    assert_eq!(token, text(&v["token"]));
+    assert_eq!(
+        hash_token(
+            text(&v["pepper_utf8"]).as_bytes(),
+            text(&v["registration_id"]),
+            &token
+        ),
+        text(&v["token_hash_b64url"])
+    );
+    assert_eq!(find_token(text(&v["text"])), Some(token.as_str()));
+    let w = &v["webhook"];
+    let secret = text(&w["secret_utf8"]).as_bytes();
+    let at = w["timestamp"].as_u64().unwrap();
+    let body = text(&w["body"]).as_bytes();
+    assert_eq!(sign_webhook(secret, at, body), text(&w["signature_header"]));
+    assert_eq!(
+        verify_webhook(secret, Some(text(&w["signature_header"])), body, at),
+        Ok(())
+    );
+    let sms: InboundSms = serde_json::from_slice(body).unwrap();
+    assert_eq!(
+        sms.validate().unwrap().token.as_deref(),
+        Some(token.as_str())
+    );
+}
+
+#[test]
 fn sealed_contact_vector_opens_for_its_binding_only() {
     let v = &vectors()["sealed_contact"];
     let pepper = text(&v["pepper_utf8"]).as_bytes();

@@ -10,10 +10,11 @@ use simbind_core::challenge::{ChallengeKey, ChallengeKeyring};
 use simbind_core::codec::unb64;
 use simbind_core::crypto::{PublicKey, SecretKey};
 use simbind_core::decision::Policy;
+use simbind_core::device_sms::ProofMethod;
 use simbind_core::grant::GrantSigner;
 use simbind_core::id_hash::IdHasher;
 use simbind_core::id_hash::IdKind;
-use simbind_core::identifiers::ChipSerial;
+use simbind_core::identifiers::{ChipSerial, PhoneNumber};
 use simbind_core::sim::SimPolicy;
 use worker::Env;
 
@@ -69,6 +70,20 @@ pub struct Config {
     pub attestation_status: crate::attestation::StatusConfig,
     pub cors_origins: Vec<String>,
     pub sms: SmsConfig,
+    /// How registrations may prove their number (`NUMBER_PROOF`); the first
+    /// is the default.
+    pub number_proof: Vec<ProofMethod>,
+    /// Where device-sent SMS go, when `device_sms` is offered.
+    pub device_sms: Option<DeviceSmsConfig>,
+}
+
+/// The device-sent SMS number proof: the virtual number phones text
+/// (`SMS_INBOUND_NUMBER`) and the secret the provider signs its inbound
+/// webhook with (`SMS_INBOUND_SECRET`).
+#[derive(Clone, Debug)]
+pub struct DeviceSmsConfig {
+    pub number: PhoneNumber,
+    pub secret: Vec<u8>,
 }
 
 fn var(env: &Env, name: &str) -> Option<String> {
@@ -213,6 +228,28 @@ impl Config {
                 ));
             }
         };
+        let number_proof = match var(env, "NUMBER_PROOF") {
+            None => vec![ProofMethod::Otp],
+            Some(text) => ProofMethod::parse_list(&text).ok_or_else(|| {
+                ApiError::Misconfigured(
+                    "NUMBER_PROOF must be otp, device_sms or otp,device_sms".into(),
+                )
+            })?,
+        };
+        let device_sms = if number_proof.contains(&ProofMethod::DeviceSms) {
+            Some(DeviceSmsConfig {
+                number: var(env, "SMS_INBOUND_NUMBER")
+                    .and_then(|n| PhoneNumber::parse(&n).ok())
+                    .ok_or_else(|| {
+                        ApiError::Misconfigured(
+                            "device_sms needs SMS_INBOUND_NUMBER, an E.164 number".into(),
+                        )
+                    })?,
+                secret: secret("SMS_INBOUND_SECRET")?.into_bytes(),
+            })
+        } else {
+            None
+        };
         let audience = var(env, "AUDIENCE")
             .ok_or_else(|| ApiError::Misconfigured("AUDIENCE is not set".into()))?;
         Ok(Self {
@@ -266,6 +303,8 @@ impl Config {
                 })
                 .unwrap_or_default(),
             sms,
+            number_proof,
+            device_sms,
         })
     }
 }

@@ -63,14 +63,22 @@ pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiE
 pub async fn read_json_bytes<T: DeserializeOwned>(
     req: &mut Request,
 ) -> Result<(T, Vec<u8>), ApiError> {
+    let body = read_body(req, "application/json").await?;
+    let value = serde_json::from_slice(&body).map_err(|e| ApiError::from_json(&e))?;
+    Ok((value, body))
+}
+
+/// A body of media type `media`, at most 8 KiB, as raw bytes (what a
+/// signature covers).
+pub async fn read_body(req: &mut Request, media: &str) -> Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
-    let media = content_type
+    let sent = content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if media != "application/json" {
+    if sent != media {
         return Err(ApiError::UnsupportedMediaType);
     }
     let declared = req.headers().get("content-length")?;
@@ -84,8 +92,7 @@ pub async fn read_json_bytes<T: DeserializeOwned>(
     if body.len() > MAX_BODY {
         return Err(ApiError::BodyTooLarge);
     }
-    let value = serde_json::from_slice(&body).map_err(|e| ApiError::from_json(&e))?;
-    Ok((value, body))
+    Ok(body)
 }
 
 /// A JSON response with `status`.

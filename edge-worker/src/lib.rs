@@ -27,7 +27,7 @@ use worker::{
     Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent, console_error, event,
 };
 
-pub use objects::{BindingObject, ChipObject, LimiterObject, NumberObject};
+pub use objects::{BindingObject, ChipObject, LimiterObject, NumberObject, TokenObject};
 
 /// One request's view of the service, in the worker or in an object.
 pub struct App {

@@ -2,6 +2,7 @@
 //! with a stable `code`.
 
 use simbind_core::api::Problem;
+use simbind_core::error::WebhookRefusal;
 use simbind_core::{Denial, ValidationError};
 use thiserror::Error;
 use worker::{Headers, Response};
@@ -22,6 +23,8 @@ pub enum ApiError {
     Invalid(#[from] ValidationError),
     #[error(transparent)]
     Denied(#[from] Denial),
+    #[error(transparent)]
+    Webhook(#[from] WebhookRefusal),
     #[error("request body is not valid JSON")]
     MalformedJson,
     #[error("request body has a field of the wrong type or value")]
@@ -86,6 +89,7 @@ impl ApiError {
             | Self::UnknownField
             | Self::MissingField => 400,
             Self::Denied(d) => d.http_status(),
+            Self::Webhook(_) => 401,
             Self::BodyTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotFound(_) => 404,
@@ -103,6 +107,7 @@ impl ApiError {
         match self {
             Self::Invalid(e) => e.code(),
             Self::Denied(d) => d.code(),
+            Self::Webhook(w) => w.code(),
             Self::MalformedJson => "malformed_json",
             Self::InvalidField => "invalid_field",
             Self::UnknownField => "unknown_field",

@@ -15,11 +15,24 @@ let serials = 0;
 /** The dev deployment's audience (wrangler.toml `AUDIENCE`): what every test client signs for. */
 export const AUDIENCE = "simbind-dev";
 
-/** A phone: a software chip with a SIM, and a client bound to `url`. */
-export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key, audience = AUDIENCE } = {}) {
+/**
+ * A phone: a software chip with a SIM, and a client bound to `url`. With
+ * `sendSms(to, text)` its bridge can also send SMS (the device-SMS proof).
+ */
+export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key, audience = AUDIENCE, sendSms } = {}) {
   const device = key ? SoftwareBridge.withKey(serial, key) : new SoftwareBridge(serial);
   device.insertSim(sim);
-  const client = new SimBindClient(url, Bridge.fromObject(device), audience);
+  const host = sendSms
+    ? {
+        chipInfo: () => device.chipInfo(),
+        simInfo: () => device.simInfo(),
+        nextCounter: () => device.nextCounter(),
+        chipSign: (t) => device.chipSign(t),
+        simSign: (t) => device.simSign(t),
+        sendSms,
+      }
+    : device;
+  const client = new SimBindClient(url, Bridge.fromObject(host), audience);
   const exchanges = [];
   client.onExchange((e) => exchanges.push(e));
   return { device, client, serial, exchanges, lastRequest: () => exchanges.at(-1).request };
@@ -93,5 +106,18 @@ export async function signedEvidence(device, challenge, ceremony, subject) {
     sim: wireSim(sim),
     counter,
     chip_signature: Buffer.from(device.chipSign(transcript)).toString("base64url"),
+  };
+}
+
+/**
+ * A `sendSms` for `phone()`: the dev stand-in for the network and the SMS
+ * provider (`POST /dev/sms/send`), stamping `from` as the sender. Each
+ * answer (`{seen}`) is pushed to `sent`.
+ */
+export function networkSms(url, from, sent = []) {
+  return async (to, text) => {
+    const res = await fetch(`${url}/dev/sms/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ from, to, text }) });
+    if (res.status !== 200) throw new Error(`dev SMS: ${res.status}`);
+    sent.push(await res.json());
   };
 }

@@ -14,6 +14,7 @@ export const OBJECTS = {
   NUMBERS: "NumberObject",
   CHIPS: "ChipObject",
   LIMITS: "LimiterObject",
+  SMS_TOKENS: "TokenObject",
 };
 
 const root = new URL("../../", import.meta.url);
@@ -56,6 +57,7 @@ export const PRODUCTION_BINDINGS = Object.freeze({
   GRANT_SIGNING_KEY: "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
   ID_HASH_PEPPER: "prod-pepper-for-tests-0123456789abcdef",
   ADMIN_TOKEN: "prod-admin-token-for-tests-0123456789",
+  SMS_INBOUND_SECRET: "prod-sms-inbound-secret-for-tests-0123456789",
   SMS_COUNTRIES: "44",
   PUBLIC_URL: "https://simbind.example",
   // The end-to-end tests' attestation root is a dev-only setting.

@@ -6,6 +6,8 @@ export interface SimBindBridge {
   nextCounter(): number | string | Promise<number | string>;
   chipSign(transcript: Uint8Array): Uint8Array | string | Promise<Uint8Array | string>;
   simSign?(transcript: Uint8Array): Uint8Array | string | Promise<Uint8Array | string>;
+  /** `device_sms` number proof: send `text` by SMS to `to` from the SIM that carries the number. */
+  sendSms?(to: string, text: string): unknown | Promise<unknown>;
 }
 /** What `chipInfo()` (and `chipAttest()`) reports. */
 export type ChipInfo =
@@ -17,8 +19,11 @@ export interface SimInfo {
   subscriptionId?: number; slotIndex?: number; cardId?: number; portIndex?: number; embedded?: boolean;
   mcc?: string; mnc?: string; iccid?: string; imsi?: string; eid?: string; msisdn?: string; publicKey?: string;
 }
-/** Answer of `startRegistration`: a code was sent by SMS to the number. */
-export interface Registration { registrationId: string; otpExpiresAt: number; }
+/** Answer of `startRegistration`: a code was sent by SMS to the number (`otp`), or the phone must send one (`device_sms`). */
+export interface Registration {
+  registrationId: string; proof: "otp" | "device_sms"; otpExpiresAt?: number;
+  deviceSms?: { to: string; text: string; expiresAt: number };
+}
 /** Answer of `completeBinding`. */
 export interface Binding { bindingId: string; status: "active" | "suspended" | "revoked"; rebound: boolean; }
 /** Answer of `verify`: a short-lived ES256 JWT for the app's backend. */
@@ -52,10 +57,12 @@ export class SimBindClient {
   constructor(baseUrl: string, bridge: Bridge, audience: string);
   /** Calls `listener(exchange)` after every HTTP exchange (for logs and demos). */
   onExchange(listener: (exchange: Exchange) => void): void;
-  /** Starts registering `phoneNumber` (E.164); the worker texts it a code. */
-  startRegistration(phoneNumber: string): Promise<Registration>;
-  /** Binds this phone's chip and SIM to the registered number, proving it with the `otp` it received. */
-  completeBinding(registrationId: string, otp: string): Promise<Binding>;
+  /** Starts registering `phoneNumber` (E.164), proven by a code the worker texts (`otp`) or an SMS the phone sends (`device_sms`). */
+  startRegistration(phoneNumber: string, options?: { proof?: "otp" | "device_sms" }): Promise<Registration>;
+  /** `device_sms`: has the phone send the registration's token by SMS (the bridge's `sendSms`). */
+  sendNumberProof(registration: Registration): Promise<void>;
+  /** Binds this phone's chip and SIM to the registered number: with the `otp` it received, or without one after `sendNumberProof` (waits up to `waitMs`, default 30 s, for the SMS to arrive). */
+  completeBinding(registrationId: string, otp?: string, options?: { waitMs?: number }): Promise<Binding>;
   /** Real-time verification; `transaction` (1 to 64 bytes) binds the signature and the grant to one action. */
   verify(bindingId: string, transaction?: Uint8Array): Promise<Grant>;
   /** Ends the binding, signed by the bound chip. */

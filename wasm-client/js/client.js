@@ -48,8 +48,16 @@ export class Bridge {
 
   /** Calls `method` (with `bytes`, as the host takes them) and awaits its reply. */
   async call(method, bytes) {
+    return this.#invoke(method, bytes === undefined ? [] : [this.#strings ? encodeBase64url(bytes) : bytes]);
+  }
+
+  /** Calls `method` with text arguments (the same on every host) and awaits its reply. */
+  async callText(method, ...texts) {
+    return this.#invoke(method, texts.map(String));
+  }
+
+  async #invoke(method, args) {
     if (!this.#has(method)) throw failure("bridge_method_missing", "bridge", `bridge has no ${method}()`);
-    const args = bytes === undefined ? [] : [this.#strings ? encodeBase64url(bytes) : bytes];
     try {
       return await this.#call(method, args);
     } catch (e) {
@@ -96,20 +104,45 @@ export class SimBindClient {
     this.#listener = listener;
   }
 
-  /** Starts registering `phoneNumber` (E.164); the worker texts it a code. */
-  async startRegistration(phoneNumber) {
-    const { status, text } = await this.#post("/v1/registrations", registrationBody(String(phoneNumber)));
+  /**
+   * Starts registering `phoneNumber` (E.164). `proof`: `"otp"`, the worker
+   * texts the number a code; `"device_sms"`, the phone texts a token from
+   * it (`sendNumberProof`); absent, the deployment's default.
+   */
+  async startRegistration(phoneNumber, { proof } = {}) {
+    const body = registrationBody(String(phoneNumber), proof == null ? undefined : String(proof));
+    const { status, text } = await this.#post("/v1/registrations", body);
     return readAnswer("registration", status, text);
   }
 
-  /** Binds this phone's chip and SIM to the registered number, proving it with the `otp` it received. */
-  async completeBinding(registrationId, otp) {
+  /** A `device_sms` registration: the phone texts its token (`bridge.sendSms(to, text)`) from the SIM that carries the number. */
+  async sendNumberProof(registration) {
+    const sms = registration?.deviceSms;
+    if (!sms) throw failure("invalid_argument", "client", "this registration is not proven by a device-sent SMS");
+    await this.#bridge.callText("sendSms", sms.to, sms.text);
+  }
+
+  /**
+   * Binds this phone's chip and SIM to the registered number, proving it with
+   * the `otp` it received, or (no `otp`) with the SMS it sent: then the bind is
+   * retried while the worker has not seen the SMS yet, for up to `waitMs`.
+   */
+  async completeBinding(registrationId, otp, { waitMs = 30000 } = {}) {
     const id = String(registrationId);
     const base = `/v1/registrations/${encodeURIComponent(id)}`;
-    const challenge = await this.#post(`${base}/challenge`, challengeBody("bind"));
-    const evidence = await this.#evidence("bind", challenge, id);
-    const { status, text } = await this.#post(`${base}/binding`, evidence.body(String(otp)));
-    return readAnswer("binding", status, text);
+    const code = otp == null ? undefined : String(otp);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const challenge = await this.#post(`${base}/challenge`, challengeBody("bind"));
+      const evidence = await this.#evidence("bind", challenge, id);
+      const { status, text } = await this.#post(`${base}/binding`, evidence.body(code));
+      try {
+        return readAnswer("binding", status, text);
+      } catch (e) {
+        if (code !== undefined || e?.code !== "sms_not_received" || Date.now() >= deadline) throw e;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now()))));
+    }
   }
 
   /**

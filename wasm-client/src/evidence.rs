@@ -188,8 +188,9 @@ impl Evidence {
         Ok(())
     }
 
-    /// The request body: the evidence for verify and unbind, the code and
-    /// the evidence for bind.
+    /// The request body: the evidence for verify and unbind; for bind the
+    /// evidence and the code, or no code where a device-sent SMS proves the
+    /// number.
     pub fn body(&self, otp: Option<String>) -> Result<String, JsValue> {
         let (Some((chip, _)), Some(sim), Some(_), Some(chip_signature)) = (
             &self.chip,
@@ -211,9 +212,9 @@ impl Evidence {
             sim_signature: self.sim_signature.clone(),
         };
         Ok(match (self.ceremony, otp) {
-            (Ceremony::Bind, Some(otp)) => wire::encode(&BindRequest { otp, evidence })?,
-            (Ceremony::Bind, None) => return Err(out_of_order()),
-            _ => wire::encode(&evidence)?,
+            (Ceremony::Bind, otp) => wire::encode(&BindRequest { otp, evidence })?,
+            (_, None) => wire::encode(&evidence)?,
+            (_, Some(_)) => return Err(out_of_order()),
         })
     }
 }

@@ -135,7 +135,6 @@ impl Made {
     }
 
     /// Sets `name` only when there is a value.
-    #[cfg(feature = "testing")]
     pub fn with_some(self, name: &str, value: Option<impl Into<JsValue>>) -> Self {
         match value {
             Some(v) => self.with(name, v),

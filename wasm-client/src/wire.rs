@@ -22,10 +22,14 @@ pub fn encode(body: &impl Serialize) -> Result<String, ClientError> {
         .map_err(|_| ClientError::client("encode_failed", "the request could not be encoded"))
 }
 
-/// `POST /v1/registrations`: the number to register.
+/// `POST /v1/registrations`: the number to register, and how to prove it
+/// (`otp`, `device_sms`, or none: the deployment's default).
 #[wasm_bindgen(js_name = registrationBody, skip_typescript)]
-pub fn registration_body(phone_number: String) -> Result<String, JsValue> {
-    Ok(encode(&StartRegistrationRequest { phone_number })?)
+pub fn registration_body(phone_number: String, proof: Option<String>) -> Result<String, JsValue> {
+    Ok(encode(&StartRegistrationRequest {
+        phone_number,
+        proof,
+    })?)
 }
 
 /// The body asking a challenge for `ceremony`: empty for `bind`; for
@@ -122,9 +126,33 @@ pub fn read_challenge(status: u16, text: &str) -> Result<ChallengeResponse, Clie
 pub fn read_answer(kind: &str, status: u16, text: &str) -> Result<JsValue, JsValue> {
     let reader: fn(&Fields) -> Result<JsValue, Shape> = match kind {
         "registration" => |f| {
+            let device_sms = match f.opt_object("device_sms", &["to", "text", "expires_at"])? {
+                None => None,
+                Some(sms) => Some(
+                    Made::default()
+                        .with("to", sms.string("to")?)
+                        .with("text", sms.string("text")?)
+                        .with("expiresAt", sms.integer("expires_at")? as f64)
+                        .done(),
+                ),
+            };
+            let proof = f.string("proof")?;
+            let expected = if proof == "device_sms" {
+                device_sms.is_some()
+            } else {
+                proof == "otp"
+            };
+            if !expected {
+                return Err(Shape("proof"));
+            }
             Ok(Made::default()
                 .with("registrationId", f.string("registration_id")?)
-                .with("otpExpiresAt", f.integer("otp_expires_at")? as f64)
+                .with("proof", proof)
+                .with_some(
+                    "otpExpiresAt",
+                    f.opt_integer("otp_expires_at")?.map(|n| n as f64),
+                )
+                .with_some("deviceSms", device_sms)
                 .done())
         },
         "binding" => |f| {

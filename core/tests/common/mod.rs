@@ -7,7 +7,7 @@ pub mod issuer;
 
 use simbind_core::api::{ChipInfo, Evidence, EvidenceRequest, SimInfo};
 use simbind_core::attestation::vendor::VendorRoots;
-use simbind_core::binding::{BindingRecord, RegistrationRecord};
+use simbind_core::binding::{BindingRecord, NumberProof, RegistrationRecord};
 use simbind_core::challenge::{self, ChallengeKeyring};
 use simbind_core::codec::b64;
 use simbind_core::crypto::SecretKey;
@@ -154,11 +154,11 @@ impl World {
             registration_id: REG_ID.into(),
             msisdn: self.hasher.hash(IdKind::PhoneNumber, number),
             contact: String::new(),
-            otp: OtpState {
+            proof: NumberProof::Otp(OtpState {
                 code_hash: String::new(),
                 expires_at: self.now + 300,
                 attempts: 0,
-            },
+            }),
             created_at: self.now,
         }
     }

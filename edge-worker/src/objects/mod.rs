@@ -7,6 +7,7 @@
 //! | [`NumberObject`] | [`NumberKey`] of the number's keyed hash | registrations (one-time-code attempts), used bind nonces, the hourly registration count, the number → binding index |
 //! | [`ChipObject`] | the chip serial's keyed hash | the chip → binding index |
 //! | [`LimiterObject`] | scope and a keyed hash (a sender address) | hourly counters |
+//! | [`TokenObject`] | a device-SMS token's keyed hash | the token → registration route, until it expires |
 //!
 //! The worker and the objects talk in small JSON requests (`POST
 //! https://object/{op}`); an object answers JSON on success and the API's
@@ -20,11 +21,13 @@ mod limiter;
 mod lock;
 mod number;
 mod sql;
+mod token;
 
 pub use binding::{BindingObject, HolderAnswer, TrailOp};
 pub use chip::ChipObject;
 pub use limiter::{LimiterObject, Take};
-pub use number::{NumberObject, REGISTRATION_TTL, RegistrationOp, StartOp};
+pub use number::{NumberObject, REGISTRATION_TTL, RegistrationOp, SmsSeenOp, StartOp};
+pub use token::{TokenObject, TokenRoute};
 
 use serde::{Serialize, de::DeserializeOwned};
 use worker::{Env, Headers, Method, Request, RequestInit, Response};
@@ -36,6 +39,7 @@ pub const BINDINGS: &str = "BINDINGS";
 pub const NUMBERS: &str = "NUMBERS";
 pub const CHIPS: &str = "CHIPS";
 pub const LIMITS: &str = "LIMITS";
+pub const TOKENS: &str = "SMS_TOKENS";
 
 /// Sends `op` with `body` to the object `name` of namespace `ns`.
 pub async fn call<T: Serialize>(

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simbind_core::api::{BindRequest, BindResponse, ChallengeResponse};
 use simbind_core::attestation::AttestationFacts;
-use simbind_core::binding::{BindingRecord, RegistrationRecord};
+use simbind_core::binding::{BindingRecord, NumberProof, RegistrationRecord};
 use simbind_core::budget::{Bucket, Limit};
 use simbind_core::decision::{BindPlan, claimed_chip_index, decide_binding};
+use simbind_core::device_sms::Seen;
 use simbind_core::id_hash::IdHash;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
 use simbind_core::transcript::Ceremony;
@@ -119,6 +120,7 @@ impl NumberObject {
                     .and_then(|v| crate::http::json(&v, 201))
             }
             "release" => respond(release(db, parse(&body)?)),
+            "sms_seen" => respond(sms_seen(db, &app, parse(&body)?)),
             #[cfg(feature = "dev")]
             "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
@@ -170,6 +172,34 @@ fn challenge_for(db: &Db, app: &App, op: RegistrationOp) -> Result<ChallengeResp
     app.challenge(Ceremony::Bind, &registration.registration_id, &[])
 }
 
+/// `sms_seen`: the inbound webhook saw `token` sent from `sender`.
+#[derive(Serialize, Deserialize)]
+pub struct SmsSeenOp {
+    pub registration_id: String,
+    pub token: String,
+    pub sender: IdHash,
+}
+
+fn sms_seen(db: &Db, app: &App, op: SmsSeenOp) -> Result<serde_json::Value, ApiError> {
+    let Ok(mut registration) = registration(db, &op.registration_id) else {
+        return Ok(json!({ "seen": Seen::Unknown }));
+    };
+    let NumberProof::DeviceSms(state) = &mut registration.proof else {
+        return Ok(json!({ "seen": Seen::Unknown }));
+    };
+    let seen = state.seen(
+        &app.cfg.pepper,
+        &op.registration_id,
+        &op.token,
+        op.sender,
+        app.now,
+    );
+    if matches!(seen, Seen::Recorded | Seen::Voided) {
+        put_registration(db, &registration)?;
+    }
+    Ok(json!({ "seen": seen }))
+}
+
 fn release(db: &Db, op: ReleaseOp) -> Result<serde_json::Value, ApiError> {
     db.run(
         "DELETE FROM bound WHERE binding_id = ?",
@@ -199,22 +229,27 @@ async fn binding_of(app: &App, id: &str) -> Result<Option<Versioned>, ApiError> 
 /// number's binding and the chip's holder, then the commit.
 async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, ApiError> {
     let request = op.request.ok_or(ApiError::MissingField)?;
-    let code = otp::parse_code(&request.otp)?;
     let evidence = request.evidence.validate()?;
     let mut registration = registration(db, &op.registration_id)?;
-    let before = registration.otp.attempts;
-    let checked = registration.otp.check(
-        &app.cfg.pepper,
-        &registration.registration_id,
-        code,
-        app.now,
-    );
-    if registration.otp.attempts != before {
+    let before = registration.proof.clone();
+    let checked = match (&mut registration.proof, request.otp.as_deref()) {
+        (NumberProof::Otp(state), Some(code)) => state.check(
+            &app.cfg.pepper,
+            &op.registration_id,
+            otp::parse_code(code)?,
+            app.now,
+        ),
+        (NumberProof::Otp(_), None) => return Err(ApiError::MissingField),
+        (NumberProof::DeviceSms(state), None) => state.check(&registration.msisdn, app.now),
+        (NumberProof::DeviceSms(_), Some(_)) => return Err(ApiError::InvalidField),
+    };
+    if registration.proof != before {
         put_registration(db, &registration)?;
     }
     checked?;
-    // The code was right: this attempt uses up the registration, whatever it
-    // decides. One code buys one bind attempt (and at most one takeover text).
+    // The number is proven: this attempt uses up the registration, whatever
+    // it decides. One code (or token) buys one bind attempt, and at most one
+    // takeover text.
     db.run(
         "DELETE FROM registration WHERE id = ?",
         vec![text(&registration.registration_id)],

@@ -55,3 +55,42 @@ pub async fn audit(app: &App, req: &Request, id: &str) -> Result<Response, ApiEr
             .await?,
     )
 }
+
+/// `POST /dev/sms/send` `{from, to, text}`: stands in for the phone network
+/// and the SMS provider. The SMS "sent" from `from` is signed with the
+/// inbound secret exactly as a provider would, and goes through the inbound
+/// webhook's own checks; the answer says what the webhook made of it
+/// (`recorded`, `repeated`, `voided`, `expired`, `unknown`), and the SMS is kept
+/// in the outbox of `from` as `sent`, for the demo page.
+pub async fn send_sms(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Sent {
+        from: String,
+        to: String,
+        text: String,
+    }
+    dev_only(app)?;
+    let inbound = super::inbound::configured(app)?;
+    let sent: Sent = crate::http::read_json(req).await?;
+    let from = PhoneNumber::parse(&sent.from)?;
+    let sms = simbind_core::device_sms::InboundSms {
+        from: sent.from,
+        to: sent.to,
+        text: sent.text,
+        received_at: app.now,
+    };
+    let body = serde_json::to_vec(&sms).map_err(|e| ApiError::Platform(e.to_string()))?;
+    let signature = simbind_core::device_sms::sign_webhook(&inbound.secret, app.now, &body);
+    let seen = super::inbound::receive(app, inbound, Some(&signature), &body).await?;
+    let kv = app.env.kv(outbox::KV_BINDING)?;
+    let sender = app.cfg.hasher.hash(IdKind::PhoneNumber, from.as_str());
+    let message = outbox::OutboxMessage {
+        at: app.now_ms,
+        kind: "sent".into(),
+        text: sms.text,
+    };
+    let suffix = simbind_core::codec::b64(&app.random::<6>()?);
+    outbox::put(&kv, &sender, &message, &suffix).await?;
+    marked(json(&json!({ "seen": seen }), 200)?)
+}

@@ -4,6 +4,7 @@ mod admin;
 #[cfg(feature = "dev")]
 mod dev;
 mod holder;
+mod inbound;
 mod meta;
 mod registration;
 
@@ -30,6 +31,7 @@ pub async fn dispatch(
         (Post, ["v1", "bindings", id, "challenge"]) => holder::challenge(app, req, id).await,
         (Post, ["v1", "bindings", id, "verify"]) => holder::verify(app, req, id).await,
         (Post, ["v1", "bindings", id, "unbind"]) => holder::unbind(app, req, id).await,
+        (Post, ["v1", "webhooks", "sms"]) => inbound::sms(app, req).await,
         (Get, ["v1", "admin", "attestation-status"]) => admin::attestation_status(app, req).await,
         (Get, ["v1", "admin", "bindings", id]) => admin::forward(app, req, id, "show").await,
         (Get, ["v1", "admin", "bindings", id, "audit"]) => {
@@ -42,6 +44,8 @@ pub async fn dispatch(
         (Get, ["dev", "outbox"]) => dev::outbox(app, req).await,
         #[cfg(feature = "dev")]
         (Get, ["dev", "bindings", id, "audit"]) => dev::audit(app, req, id).await,
+        #[cfg(feature = "dev")]
+        (Post, ["dev", "sms", "send"]) => dev::send_sms(app, req).await,
         (_, path) => match allowed(path) {
             Some(allow) => Err(ApiError::MethodNotAllowed(allow)),
             None => Err(ApiError::NotFound(Missing::Route)),
@@ -67,7 +71,8 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
             | ["v1", "registrations", _, "challenge" | "binding"]
             | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
             | ["v1", "admin", "bindings", _, "revoke"]
-    );
+            | ["v1", "webhooks", "sms"]
+    ) || (cfg!(feature = "dev") && matches!(path, ["dev", "sms", "send"]));
     match (get, post) {
         (true, _) => Some("GET"),
         (_, true) => Some("POST"),

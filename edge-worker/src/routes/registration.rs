@@ -3,9 +3,12 @@
 //! commits the binding; this route validates, routes and texts the code.
 
 use simbind_core::ValidationError;
-use simbind_core::api::{BindRequest, RegistrationResponse, StartRegistrationRequest};
-use simbind_core::binding::RegistrationRecord;
+use simbind_core::api::{
+    BindRequest, DeviceSmsRequest, RegistrationResponse, StartRegistrationRequest,
+};
+use simbind_core::binding::{NumberProof, RegistrationRecord};
 use simbind_core::budget::Limit;
+use simbind_core::device_sms::{self, DeviceSmsState, ProofMethod};
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::PhoneNumber;
 use simbind_core::otp::{self, OtpState};
@@ -16,7 +19,7 @@ use worker::{Request, Response};
 
 use crate::App;
 use crate::http::{json, read_json};
-use crate::objects::{self, Answer, LIMITS, NUMBERS};
+use crate::objects::{self, Answer, LIMITS, NUMBERS, TOKENS, TokenRoute};
 use crate::objects::{RegistrationOp, StartOp, Take};
 use crate::problem::{ApiError, Missing};
 use crate::sms::{self, SmsKind};
@@ -61,15 +64,21 @@ fn code_text(app: &App, code: &str) -> String {
     text
 }
 
-/// `POST /v1/registrations`: sends a one-time code to the number.
+/// `POST /v1/registrations`: starts proving a number, by a one-time code
+/// texted to it (`otp`) or a token the phone texts from it (`device_sms`).
 ///
 /// Limits, cheapest first, each a token bucket in its own object: the
-/// destination country allow-list, the sender (address or /64), the global
-/// and the country's SMS budget, then the number's own limit (in the
-/// number's object, where the registration is stored).
+/// destination country allow-list, the sender (address or /64), for `otp`
+/// the global and the country's SMS budget, then the number's own limit (in
+/// the number's object, where the registration is stored).
 pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     let body: StartRegistrationRequest = read_json(req).await?;
     let number = PhoneNumber::parse(&body.phone_number)?;
+    let method = match body.proof.as_deref() {
+        None => app.cfg.number_proof.first().copied(),
+        Some(label) => ProofMethod::parse(label).filter(|m| app.cfg.number_proof.contains(m)),
+    }
+    .ok_or(ValidationError::ProofNotAllowed)?;
     let country = number.country_code();
     if let Some(allowed) = &app.cfg.sms_countries
         && !allowed.iter().any(|c| c == country)
@@ -84,27 +93,43 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
             return Ok(refused);
         }
     }
-    if let Some(refused) = take(app, "sms-budget:global", app.cfg.sms_per_hour).await? {
-        return Ok(refused);
-    }
-    let country_budget = format!("sms-budget:country:{country}");
-    if let Some(refused) = take(app, &country_budget, app.cfg.sms_per_country_per_hour).await? {
-        return Ok(refused);
+    // A device-sent SMS costs the deployment nothing to send: only codes
+    // draw on the SMS budgets.
+    if method == ProofMethod::Otp {
+        if let Some(refused) = take(app, "sms-budget:global", app.cfg.sms_per_hour).await? {
+            return Ok(refused);
+        }
+        let country_budget = format!("sms-budget:country:{country}");
+        if let Some(refused) = take(app, &country_budget, app.cfg.sms_per_country_per_hour).await? {
+            return Ok(refused);
+        }
     }
     let key = NumberKey::of(&number_hash);
     let id = registration_id::new(&app.cfg.pepper, &key, app.random()?);
-    let code = otp::code_from_random(app.random()?);
+    let (proof, secret) = match method {
+        ProofMethod::Otp => {
+            let code = otp::code_from_random(app.random()?);
+            let state = OtpState {
+                code_hash: otp::hash_code(&app.cfg.pepper, &id, &code),
+                expires_at: app.now + otp::OTP_TTL_SECS,
+                attempts: 0,
+            };
+            (NumberProof::Otp(state), code)
+        }
+        ProofMethod::DeviceSms => {
+            let token = device_sms::token_from_random(app.random()?);
+            let state = DeviceSmsState::new(&app.cfg.pepper, &id, &token, app.now);
+            (NumberProof::DeviceSms(state), token)
+        }
+    };
     let record = RegistrationRecord {
         registration_id: id.clone(),
         msisdn: number_hash,
         contact: contact::seal(&app.cfg.pepper, &id, &number, app.random()?),
-        otp: OtpState {
-            code_hash: otp::hash_code(&app.cfg.pepper, &id, &code),
-            expires_at: app.now + otp::OTP_TTL_SECS,
-            attempts: 0,
-        },
+        proof,
         created_at: app.now,
     };
+    let expires_at = record.proof.expires_at();
     let start = StartOp {
         record,
         limit: Limit {
@@ -118,12 +143,41 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     if let Answer::Refused(r) = stored {
         return Ok(r);
     }
-    sms::send(app, &number, SmsKind::Otp, &code_text(app, &code)).await?;
-    let response = RegistrationResponse {
+    let mut response = RegistrationResponse {
         registration_id: id.clone(),
-        otp_expires_at: start.record.otp.expires_at,
+        proof: method.label().into(),
+        otp_expires_at: None,
+        device_sms: None,
         challenge: app.challenge(Ceremony::Bind, &id, &[])?,
     };
+    match method {
+        ProofMethod::Otp => {
+            sms::send(app, &number, SmsKind::Otp, &code_text(app, &secret)).await?;
+            response.otp_expires_at = Some(expires_at);
+        }
+        ProofMethod::DeviceSms => {
+            let inbound = app
+                .cfg
+                .device_sms
+                .as_ref()
+                .ok_or(ValidationError::ProofNotAllowed)?;
+            let route = TokenRoute {
+                registration_id: id.clone(),
+                number: key.to_hex(),
+                expires_at,
+            };
+            let name = app.cfg.hasher.hash(IdKind::SmsToken, &secret);
+            objects::ask::<_, serde_json::Value>(&app.env, TOKENS, name.as_str(), "issue", &route)
+                .await?
+                .or_refusal()
+                .map_err(|_| ApiError::Platform("token route refused".into()))?;
+            response.device_sms = Some(DeviceSmsRequest {
+                to: inbound.number.as_str().into(),
+                text: device_sms::sms_text(&app.cfg.service_name, &secret),
+                expires_at,
+            });
+        }
+    }
     json(&response, 201)
 }
 
@@ -149,7 +203,9 @@ pub async fn challenge(app: &App, id: &str) -> Result<Response, ApiError> {
 pub async fn bind(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
     let body: BindRequest = read_json(req).await?;
     // Refuse bad input here, before any object is touched.
-    otp::parse_code(&body.otp)?;
+    if let Some(code) = &body.otp {
+        otp::parse_code(code)?;
+    }
     let evidence = body.evidence.validate()?;
     let number = number_of(app, id)?;
     let status = crate::attestation::facts(app, &evidence.claims.chip).await?;

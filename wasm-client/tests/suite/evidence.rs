@@ -87,7 +87,7 @@ fn sim_fields_of_the_wrong_type_or_range_are_refused_before_signing() {
 }
 
 #[wasm_bindgen_test]
-fn a_bind_body_carries_the_code_and_needs_one() {
+fn a_bind_body_carries_the_code_or_none_and_a_verify_body_never_does() {
     let mut e = start("bind");
     e.set_chip(text(CHIP)).unwrap();
     e.set_sim(text(SIM)).unwrap();
@@ -97,7 +97,18 @@ fn a_bind_body_carries_the_code_and_needs_one() {
     let body: serde_json::Value = serde_json::from_str(&e.body(Some("123456".into())).unwrap()).unwrap();
     assert_eq!(body["otp"], "123456");
     assert_eq!(body["evidence"]["counter"], 1);
-    assert_eq!(code_of(&e.body(None).err().unwrap()), "invalid_argument");
+    // A device-SMS registration binds without a code.
+    let by_sms: serde_json::Value = serde_json::from_str(&e.body(None).unwrap()).unwrap();
+    assert!(by_sms.get("otp").is_none());
+    assert_eq!(by_sms["evidence"]["counter"], 1);
+    // A code belongs to a bind only.
+    let mut v = start("verify");
+    v.set_chip(text(CHIP)).unwrap();
+    v.set_sim(text(SIM)).unwrap();
+    v.set_counter(text("1")).unwrap();
+    v.transcript().unwrap();
+    v.set_chip_signature(text(&"A".repeat(86))).unwrap();
+    assert_eq!(code_of(&v.body(Some("123456".into())).err().unwrap()), "invalid_argument");
 }
 
 #[wasm_bindgen_test]

@@ -1,0 +1,83 @@
+//! `POST /v1/webhooks/sms`: the SMS provider's inbound webhook, for the
+//! device-sent number proof. It is authenticated by an HMAC over the raw
+//! body with a timestamp (core `device_sms::verify_webhook`); the token in
+//! the text leads to the registration, whose object records the sender the
+//! network stamped.
+
+use serde::Deserialize;
+use simbind_core::device_sms::{self, InboundSms, Seen};
+use simbind_core::id_hash::IdKind;
+use worker::{Request, Response};
+
+use crate::App;
+use crate::config::DeviceSmsConfig;
+use crate::objects::{self, Answer, NUMBERS, SmsSeenOp, TOKENS, TokenRoute};
+use crate::problem::{ApiError, Missing};
+
+#[derive(Deserialize)]
+struct Routed {
+    route: Option<TokenRoute>,
+}
+
+#[derive(Deserialize)]
+struct SeenAnswer {
+    seen: Seen,
+}
+
+/// The device-SMS settings, or 404 where the deployment does not offer it.
+pub fn configured(app: &App) -> Result<&DeviceSmsConfig, ApiError> {
+    app.cfg
+        .device_sms
+        .as_ref()
+        .ok_or(ApiError::NotFound(Missing::Route))
+}
+
+/// `POST /v1/webhooks/sms`: 204 once the SMS is authenticated and read,
+/// whatever it proves (the provider only needs to know it was taken).
+pub async fn sms(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+    let inbound = configured(app)?;
+    let header = req.headers().get(device_sms::SIGNATURE_HEADER)?;
+    let body = crate::http::read_body(req, "application/json").await?;
+    let seen = receive(app, inbound, header.as_deref(), &body).await?;
+    if seen != Seen::Recorded {
+        worker::console_log!("inbound SMS: {seen:?}");
+    }
+    Ok(Response::empty()?.with_status(204))
+}
+
+/// The webhook's work on a raw body and its signature header (the dev
+/// stand-in for the provider comes through here too).
+pub async fn receive(
+    app: &App,
+    inbound: &DeviceSmsConfig,
+    header: Option<&str>,
+    body: &[u8],
+) -> Result<Seen, ApiError> {
+    device_sms::verify_webhook(&inbound.secret, header, body, app.now)?;
+    let sms: InboundSms = serde_json::from_slice(body).map_err(|e| ApiError::from_json(&e))?;
+    let sms = sms.validate()?;
+    let (true, Some(token)) = (sms.to == inbound.number, sms.token) else {
+        return Ok(Seen::Unknown);
+    };
+    let name = app.cfg.hasher.hash(IdKind::SmsToken, &token);
+    let routed: Answer<Routed> = objects::ask(
+        &app.env,
+        TOKENS,
+        name.as_str(),
+        "route",
+        &serde_json::json!({ "now": app.now }),
+    )
+    .await?;
+    let Answer::Ok(Routed { route: Some(route) }) = routed else {
+        return Ok(Seen::Unknown);
+    };
+    let op = SmsSeenOp {
+        registration_id: route.registration_id,
+        token,
+        sender: app.cfg.hasher.hash(IdKind::PhoneNumber, sms.from.as_str()),
+    };
+    match objects::ask::<_, SeenAnswer>(&app.env, NUMBERS, &route.number, "sms_seen", &op).await? {
+        Answer::Ok(answer) => Ok(answer.seen),
+        Answer::Refused(_) => Err(ApiError::Platform("number object refused an SMS".into())),
+    }
+}
