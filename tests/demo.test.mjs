@@ -217,6 +217,27 @@ test("happy path: number → code from the inbox → bind → secure channel →
   }, { refusals: false });
 });
 
+test("proof by an SMS the phone sends: the network-stamped sender arrives, the phone binds without a code", async () => {
+  await withPage("device-sms", async (page) => {
+    const number = freshNumber();
+    await page.getByLabel("an SMS this phone sends").check();
+    await sendCode(page, number);
+    await page.locator("#device-sms:not([hidden])").waitFor();
+    assert.match(await page.locator("#device-sms-what").innerText(), /^Text “SB-[0-9A-Z]{10} links this number/);
+    assert.equal(await page.getByLabel("Code from the SMS").isVisible(), false, "no code to type");
+    await page.getByRole("button", { name: "Send the SMS from this phone", exact: true }).click();
+    await page.locator("#stamped-sender").waitFor();
+    assert.equal(await page.locator("#stamped-sender").innerText(), number, "the sender the network stamped");
+    assert.match(await page.locator("#device-sms-sent").innerText(), /the registration recorded it/);
+    assert.match(await sms(page, "sent"), /^SB-[0-9A-Z]{10} /, "the phone's own messages show what it sent");
+    await page.getByRole("button", { name: "Bind this phone", exact: true }).click();
+    await page.locator("#bind-result .ok").waitFor();
+    const bindingId = await page.locator("#binding-id").innerText();
+    await openChannel(page);
+    await expectGrant(page, bindingId);
+  }, { refusals: false });
+});
+
 test("swap SIM → refused with sim_changed, and an alert SMS reaches the number (375 px wide)", async () => {
   await withPage(
     "swap-sim-375",

@@ -64,7 +64,7 @@ const ui = {
   status: $("status"),
   number: $("number"),
   otp: $("otp"),
-  buttons: ["send-code", "bind", "open-channel", "confirm-payment", "audit-refresh", "unbind", "swap-sim", "clone-chip", "replay", "restore", "reverify", "autofill-use"].map($),
+  buttons: ["send-code", "send-sms", "bind", "open-channel", "confirm-payment", "audit-refresh", "unbind", "swap-sim", "clone-chip", "replay", "restore", "reverify", "autofill-use"].map($),
 };
 
 let client;
@@ -280,8 +280,8 @@ function renderInbox(messages) {
     const items = [...messages].reverse().map((m) =>
       el(
         "li",
-        { class: `sms ${m.kind === "alert" ? "alert" : "otp"}`, "data-kind": m.kind },
-        el("p", { class: "sms-meta" }, el("span", { class: "sms-from", text: m.kind === "alert" ? "SimBind security alert" : "SimBind" }), el("time", { datetime: new Date(m.at).toISOString(), text: time(m.at) })),
+        { class: `sms ${m.kind === "alert" ? "alert" : m.kind === "sent" ? "sent" : "otp"}`, "data-kind": m.kind },
+        el("p", { class: "sms-meta" }, el("span", { class: "sms-from", text: m.kind === "alert" ? "SimBind security alert" : m.kind === "sent" ? "Sent from this phone" : "SimBind" }), el("time", { datetime: new Date(m.at).toISOString(), text: time(m.at) })),
         el("p", { class: "sms-text", text: m.text }),
       ),
     );
@@ -459,23 +459,38 @@ async function sendCode(event) {
   }
   await act("register-log", `Sending a code to ${number}`, async () => {
     try {
-      const reg = await client.startRegistration(number);
+      const proof = document.querySelector('input[name="proof"]:checked')?.value ?? "otp";
+      const reg = await client.startRegistration(number, { proof });
       const numberChanged = number !== state.number;
-      Object.assign(state, { number, registrationId: reg.registrationId, registeredAt: Date.now() });
+      Object.assign(state, { number, registrationId: reg.registrationId, registeredAt: Date.now(), proof: reg.proof, deviceSms: reg.deviceSms ?? null });
       persist();
       await phone.setNumber(number);
       if (numberChanged) startInbox();
-      show(
-        "register-result",
-        success(
-          `Code sent to ${number}.`,
-          el("p", {}, "Registration ", el("code", { text: reg.registrationId }), `. The code is valid until ${time(reg.otpExpiresAt * 1000)}; it is in the phone's messages.`),
-        ),
-      );
       $("bind-result").hidden = true;
-      announce(`Code sent to ${number}. Enter it in step 2.`);
-      ui.otp.value = "";
-      ui.otp.focus();
+      $("device-sms-sent").hidden = true;
+      showProof();
+      if (reg.proof === "device_sms") {
+        show(
+          "register-result",
+          success(
+            `Registered ${number}: now this phone proves it by sending an SMS.`,
+            el("p", {}, "Registration ", el("code", { text: reg.registrationId }), `. The token is valid until ${time(reg.deviceSms.expiresAt * 1000)}.`),
+          ),
+        );
+        announce(`Registered. Send the SMS from this phone in step 2.`);
+        $("send-sms").focus();
+      } else {
+        show(
+          "register-result",
+          success(
+            `Code sent to ${number}.`,
+            el("p", {}, "Registration ", el("code", { text: reg.registrationId }), `. The code is valid until ${time(reg.otpExpiresAt * 1000)}; it is in the phone's messages.`),
+          ),
+        );
+        announce(`Code sent to ${number}. Enter it in step 2.`);
+        ui.otp.value = "";
+        ui.otp.focus();
+      }
     } catch (e) {
       show("register-result", refusal(asError(e), "Not sent"));
       announce(refusedText("Code not sent", asError(e)));
@@ -483,18 +498,57 @@ async function sendCode(event) {
   });
 }
 
+/** Step 2 as the registration's proof needs it: a code field, or the SMS to send. */
+function showProof() {
+  const bySms = state.proof === "device_sms" && state.registrationId && state.deviceSms;
+  $("device-sms").hidden = !bySms;
+  ui.otp.hidden = Boolean(bySms);
+  $("bind-form").querySelector('label[for="otp"]').hidden = Boolean(bySms);
+  if (bySms) $("device-sms-what").textContent = `Text “${state.deviceSms.text}” to ${state.deviceSms.to}.`;
+}
+
+async function sendSms() {
+  if (!state.registrationId || !state.deviceSms) return;
+  await act("bind-log", "Sending the SMS from this phone", async () => {
+    try {
+      await client.sendNumberProof({ deviceSms: state.deviceSms });
+    } catch (e) {
+      show("bind-result", refusal(asError(e), "Not sent"));
+      announce(refusedText("SMS not sent", asError(e)));
+    }
+  });
+}
+
+/** The stand-in network delivered the phone's SMS: show the sender it stamped. */
+function smsSent({ detail: { from, to, seen } }) {
+  const words = {
+    recorded: "the registration recorded it",
+    repeated: "the registration had it already",
+    voided: "a second sender: the token is now void",
+    expired: "the token had expired",
+    unknown: "no registration has this token",
+  }[seen] ?? seen;
+  const note = $("device-sms-sent");
+  note.hidden = false;
+  note.replaceChildren("The virtual number ", el("code", { text: to }), " received it from ", el("code", { id: "stamped-sender", text: from }), ` (the sender the network stamped): ${words}.`);
+  announce(`SMS delivered from ${from}: ${words}. Now bind this phone.`);
+  $("bind").focus();
+}
+
 async function bind(event) {
   event?.preventDefault();
-  const otp = ui.otp.value.trim();
+  const otp = state.proof === "device_sms" ? undefined : ui.otp.value.trim();
   if (!state.registrationId) {
     announce("Send a code first (step 1).");
     return;
   }
   await act("bind-log", "Binding this phone", async () => {
     try {
-      const b = await client.completeBinding(state.registrationId, otp);
+      const b = await client.completeBinding(state.registrationId, otp, { waitMs: 10000 });
       const previous = state.bindingId;
-      Object.assign(state, { registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId });
+      Object.assign(state, { registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId, proof: null, deviceSms: null });
+      showProof();
+      $("device-sms-sent").hidden = true;
       persist();
       setBindingStatus(b.status);
       $("recover").hidden = true;
@@ -715,6 +769,8 @@ async function main() {
     }
   });
   phone.addEventListener("change", renderPhone);
+  phone.addEventListener("sms-sent", smsSent);
+  $("send-sms").addEventListener("click", sendSms);
 
   $("register-form").addEventListener("submit", sendCode);
   $("bind-form").addEventListener("submit", bind);
@@ -750,6 +806,7 @@ async function main() {
 
   renderPhone();
   refreshButtons();
+  showProof();
   if (state.bindingId) setBindingStatus(state.bindingStatus);
   startInbox();
   try {

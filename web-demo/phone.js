@@ -156,6 +156,7 @@ export class Phone extends EventTarget {
       simInfo: () => phone.#simInfo(),
       nextCounter: () => phone.#nextCounter(),
       chipSign: (transcript) => phone.#chipSign(transcript),
+      sendSms: (to, text) => phone.#sendSms(to, text),
     });
   }
 
@@ -186,6 +187,26 @@ export class Phone extends EventTarget {
     const r = this.#record;
     if (!r.sims || !r.msisdn) throw new Error("no SIM card in the tray");
     return { ...r.sims[r.slot], msisdn: r.msisdn };
+  }
+
+  /**
+   * Sends an SMS from the number on the subscription in use. There is no
+   * phone network here: the dev-only stand-in (`POST /dev/sms/send`) plays
+   * the network, which stamps that number as the sender, and the provider,
+   * which signs the webhook. Fires "sms-sent" with `{ from, to, seen }`.
+   */
+  async #sendSms(to, text) {
+    const from = this.#record.msisdn;
+    if (!from) throw new Error("no SIM card in the tray");
+    const res = await fetch(`${location.origin}/dev/sms/send`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ from, to, text }),
+    });
+    if (res.status !== 200) throw new Error(`the network refused the SMS (${res.status})`);
+    const { seen } = await res.json();
+    this.dispatchEvent(new CustomEvent("sms-sent", { detail: { from, to, seen } }));
+    return seen;
   }
 
   #nextCounter() {
