@@ -43,14 +43,14 @@ export async function startReference() {
   return { url, async dispose() { await mf.dispose(); rmSync(state, { recursive: true, force: true }); } };
 }
 
-/** The reference worker's byte layouts against docs/PROTOCOL.md §9 (run in Node's WebCrypto). */
+/** The reference worker's byte layouts against docs/PROTOCOL.md §10 (run in Node's WebCrypto). */
 async function checkVectors() {
   const doc = readFileSync(new URL("../docs/PROTOCOL.md", here), "utf8");
   const block = doc.slice(doc.indexOf("<!-- BEGIN TEST VECTORS -->"), doc.indexOf("<!-- END TEST VECTORS -->"));
   const v = JSON.parse(block.slice(block.indexOf("```json") + 7, block.lastIndexOf("```")));
   const hex = (h) => Uint8Array.from(Buffer.from(h ?? "", "hex"));
   const key = (s) => crypto.subtle.importKey("raw", new TextEncoder().encode(s), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const expect = (ok, what) => { if (!ok) throw new Error(`reference worker disagrees with PROTOCOL.md §9: ${what}`); };
+  const expect = (ok, what) => { if (!ok) throw new Error(`reference worker disagrees with PROTOCOL.md §10: ${what}`); };
   const c = v.challenge;
   const raw = await challengeBytes(await key(c.key_utf8), { ceremony: c.ceremony, issuedAt: c.issued_at, ttl: c.ttl, nonce: hex(c.nonce_hex), keyId: c.key_id, subject: c.subject, transaction: hex(c.transaction_hex) });
   expect(Buffer.from(raw).toString("hex") === c.challenge_hex && b64u(raw) === c.challenge_b64url, "challenge");

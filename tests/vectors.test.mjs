@@ -93,6 +93,19 @@ test("challenge and hash vectors match Node's own HMAC-SHA256", async () => {
   const o = vectors.otp_hash;
   const otp = createHmac("sha256", o.key_utf8).update(Buffer.concat([field("SIMBIND-OTP"), field(o.registration_id), field(o.code)])).digest("base64url");
   assert.equal(otp, o.hash_b64url);
+  // The device-SMS token and webhook (PROTOCOL.md §9), from the document alone.
+  const d = vectors.device_sms;
+  const bits = Buffer.from(d.random_hex, "hex").readBigUInt64BE() & ((1n << 50n) - 1n);
+  const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  const token = "SB-" + Array.from({ length: 10 }, (_, i) => alphabet[Number((bits >> BigInt(5 * (9 - i))) & 31n)]).join("");
+  assert.equal(token, d.token);
+  assert.equal(d.text, `${token} links this number to your phone in SimBind.`);
+  const tokenHash = createHmac("sha256", d.pepper_utf8).update(Buffer.concat([field("SIMBIND-SMS-TOKEN"), field(d.registration_id), field(token)])).digest("base64url");
+  assert.equal(tokenHash, d.token_hash_b64url);
+  const wh = d.webhook;
+  const webhookMac = createHmac("sha256", wh.secret_utf8).update(`${wh.timestamp}.${wh.body}`).digest("hex");
+  assert.equal(wh.signature_header, `t=${wh.timestamp},v1=${webhookMac}`);
+  assert.equal(JSON.parse(wh.body).text, d.text);
   // The sealed contact (PROTOCOL.md §6): ChaCha20-Poly1305, binding id as AAD.
   const { createDecipheriv } = await import("node:crypto");
   const sc = vectors.sealed_contact;

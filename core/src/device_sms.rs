@@ -1,4 +1,4 @@
-//! Number proof by a device-sent SMS (docs/PROTOCOL.md §10): the service
+//! Number proof by a device-sent SMS (docs/PROTOCOL.md §9): the service
 //! hands the phone a short token, the phone texts it from the SIM that
 //! carries the number to the deployment's virtual number, and the SMS
 //! provider's inbound webhook reports the sender the network stamped. The
