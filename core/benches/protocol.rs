@@ -68,6 +68,7 @@ fn benches(c: &mut Criterion) {
         policy: &policy,
         now: NOW,
         checked: None,
+        carrier: None,
     };
     let ch = challenge::issue(&keys, Ceremony::Verify, BINDING, &[], NOW, 120, [3; 16]);
     let req = request(&chip, &ch, 2);

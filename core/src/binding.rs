@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::Denial;
 use crate::api::Claims;
 use crate::attestation::ChipFormat;
+use crate::carrier::CarrierBaseline;
 use crate::codec::b64;
 use crate::crypto::PublicKey;
 use crate::device_sms::{DeviceSmsState, ProofMethod};
@@ -70,6 +71,10 @@ pub struct BindingRecord {
     /// later check with Apple's server (SimBind cannot check it offline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation_receipt: Option<String>,
+    /// The carrier's SIM and device change dates seen at bind, and when the
+    /// carrier was last asked; `None` where no carrier is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<CarrierBaseline>,
     /// When the binding was first made, in Unix seconds (kept on re-bind).
     pub created_at: u64,
     /// When the record last changed (a decision, re-bind or revoke), in
@@ -104,6 +109,7 @@ impl BindingRecord {
             consecutive_failures: 0,
             contact: None,
             attestation_receipt: None,
+            carrier: None,
             created_at: now,
             updated_at: now,
         }

@@ -15,6 +15,7 @@ use crate::attestation::{
     simbind_p256,
 };
 use crate::binding::{BindingRecord, BindingStatus, RegistrationRecord, key_bound_index};
+use crate::carrier::CarrierPolicy;
 use crate::challenge::{self, ChallengeKeyring};
 use crate::codec::{b64, unb64};
 use crate::crypto::{PublicKey, Signature};
@@ -33,6 +34,8 @@ pub struct Policy {
     pub vendor_roots: VendorRoots,
     /// Which SIM fields are required, per chip format (`SIM_LEVEL`).
     pub sim: SimPolicy,
+    /// The carrier's SIM-swap signals, when the deployment has a carrier.
+    pub carrier: Option<CarrierPolicy>,
     /// Chips refused whatever they present.
     pub revoked: RevokedChips,
     /// Accepted chip formats and what real attestations must prove.
@@ -67,6 +70,7 @@ impl Default for Policy {
             max_consecutive_failures: 3,
             require_sim_signature: false,
             sim: SimPolicy::default(),
+            carrier: None,
             vendor_roots: VendorRoots::default(),
             revoked: RevokedChips::default(),
             attestation: AttestationPolicy::default(),
@@ -91,6 +95,10 @@ pub struct Context<'a> {
     /// implementation of the same primitive (the runtime's WebCrypto); used
     /// only for exactly that key, message and signature.
     pub checked: Option<&'a CheckedSignature>,
+    /// What the carrier's answer decided for this verification
+    /// ([`crate::carrier::at_verify`]), when one was asked; checked last,
+    /// once the request is authentic.
+    pub carrier: Option<Result<(), Denial>>,
 }
 
 /// What a P-256 chip signature covers: the key that must have made it, the
@@ -496,6 +504,9 @@ pub fn decide_holder(
     {
         return deny(decision, denial);
     }
+    if let Some(Err(denial)) = ctx.carrier {
+        return deny(decision, denial);
+    }
     decision
 }
 
@@ -534,6 +545,15 @@ pub fn apply(binding: &BindingRecord, decision: &Decision, policy: &Policy, now:
             alert: false,
             suspended: false,
         },
+        // Authentic, but nothing the owner did: the counter moves, nothing counts.
+        Err(denial) if !denial.counts() => {
+            record.counter = record.counter.max(decision.counter);
+            Effects {
+                record: Some(record),
+                alert: false,
+                suspended: false,
+            }
+        }
         Err(_) => {
             record.counter = record.counter.max(decision.counter);
             record.consecutive_failures = record.consecutive_failures.saturating_add(1);

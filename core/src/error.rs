@@ -209,6 +209,17 @@ pub enum Denial {
     /// `number_proof_locked`: too many failed device-SMS binds on one registration.
     #[error("too many failed attempts: start a new registration")]
     NumberProofLocked,
+    /// `carrier_sim_swapped`: the carrier reports a SIM change within `maxAge` (bind), or
+    /// after the binding's baseline (verify, the subscription sink).
+    #[error("the carrier reports a recent SIM change for this number")]
+    CarrierSimSwapped,
+    /// `carrier_device_swapped`: the carrier reports the number in another device since
+    /// the binding's baseline.
+    #[error("the carrier reports this number in another device")]
+    CarrierDeviceSwapped,
+    /// `carrier_unavailable`: the carrier gave no answer and the policy fails closed.
+    #[error("the carrier's SIM-swap service did not answer")]
+    CarrierUnavailable,
     /// `binding_exists`: at bind, the number has a live binding to another chip.
     #[error("this number is bound to another chip: unbind it from that chip first")]
     BindingExists,
@@ -259,6 +270,9 @@ impl Denial {
             Self::SmsSenderMismatch => "sms_sender_mismatch",
             Self::SmsTokenVoided => "sms_token_voided",
             Self::NumberProofLocked => "number_proof_locked",
+            Self::CarrierSimSwapped => "carrier_sim_swapped",
+            Self::CarrierDeviceSwapped => "carrier_device_swapped",
+            Self::CarrierUnavailable => "carrier_unavailable",
             Self::BindingExists => "binding_exists",
             Self::ChipAlreadyBound => "chip_already_bound",
             Self::Attestation(refusal) => refusal.code(),
@@ -281,11 +295,18 @@ impl Denial {
         )
     }
 
+    /// Whether an authentic refusal with this code counts towards suspension
+    /// and texts the owner: not when the carrier merely did not answer.
+    pub fn counts(&self) -> bool {
+        !matches!(self, Self::CarrierUnavailable)
+    }
+
     /// HTTP status the API answers with for this denial.
     pub fn http_status(&self) -> u16 {
         match self {
             Self::ChallengeExpired | Self::OtpExpired | Self::SmsTokenExpired => 410,
             Self::OtpAttemptsExhausted | Self::NumberProofLocked => 429,
+            Self::CarrierUnavailable => 503,
             Self::BindingExists | Self::ChipAlreadyBound | Self::SmsNotReceived => 409,
             Self::Attestation(AttestationRefusal::Malformed | AttestationRefusal::Required) => 400,
             Self::ChallengeInvalid
@@ -299,7 +320,7 @@ impl Denial {
     }
 
     /// Every denial, for documentation and exhaustive tests.
-    pub const ALL: [Denial; 47] = [
+    pub const ALL: [Denial; 50] = [
         Self::ChallengeInvalid,
         Self::ChallengeExpired,
         Self::ChallengeWrongCeremony,
@@ -328,6 +349,9 @@ impl Denial {
         Self::SmsSenderMismatch,
         Self::SmsTokenVoided,
         Self::NumberProofLocked,
+        Self::CarrierSimSwapped,
+        Self::CarrierDeviceSwapped,
+        Self::CarrierUnavailable,
         Self::BindingExists,
         Self::ChipAlreadyBound,
         Self::Attestation(AttestationRefusal::Malformed),

@@ -64,6 +64,9 @@ fn every_denial_has_its_code_status_and_challenge_rule() {
         (SmsSenderMismatch, "sms_sender_mismatch", 403, true),
         (SmsTokenVoided, "sms_token_voided", 403, true),
         (NumberProofLocked, "number_proof_locked", 429, true),
+        (CarrierSimSwapped, "carrier_sim_swapped", 403, true),
+        (CarrierDeviceSwapped, "carrier_device_swapped", 403, true),
+        (CarrierUnavailable, "carrier_unavailable", 503, true),
         (BindingExists, "binding_exists", 409, true),
         (ChipAlreadyBound, "chip_already_bound", 409, true),
     ];

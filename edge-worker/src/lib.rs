@@ -59,6 +59,7 @@ impl App {
             policy: &self.cfg.policy,
             now: self.now,
             checked: None,
+            carrier: None,
         }
     }
 

@@ -134,6 +134,7 @@ impl World {
             policy: &self.policy,
             now: self.now,
             checked: None,
+            carrier: None,
         }
     }
 
