@@ -945,7 +945,7 @@ fn denial_codes_are_unique_and_snake_case() {
     assert!(
         Denial::ALL
             .iter()
-            .all(|d| matches!(d.http_status(), 400 | 401 | 403 | 409 | 410 | 429))
+            .all(|d| matches!(d.http_status(), 400 | 401 | 403 | 409 | 410 | 429 | 503))
     );
 }
 
