@@ -268,8 +268,9 @@ pub struct CarrierBaseline {
     pub checked_at: u64,
 }
 
-/// The bind's decision on the carrier's answer: refused when the SIM
-/// changed within `maxAge`; otherwise the baseline the binding keeps.
+/// The bind's decision on the carrier's answer: refused when the carrier's
+/// `check` says the SIM was swapped within `maxAge`; otherwise the dates
+/// `retrieve-date` gave are the baseline the binding keeps.
 pub fn at_bind(
     policy: &CarrierPolicy,
     answer: Result<CarrierFacts, CarrierFailure>,
@@ -277,11 +278,9 @@ pub fn at_bind(
 ) -> Result<CarrierBaseline, Denial> {
     match answer {
         Ok(facts) => {
-            let window = u64::from(policy.max_age_hours) * 3600;
-            let recent = facts
-                .sim_changed_at
-                .is_some_and(|at| at.saturating_add(window) > now);
-            if recent || facts.swapped_within_max_age {
+            // The carrier's `check` decides: `retrieve-date` also answers a
+            // first activation, which is not a swap.
+            if facts.swapped_within_max_age {
                 return Err(Denial::CarrierSimSwapped);
             }
             Ok(CarrierBaseline {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use simbind_core::attestation::vendor::{RevokedChips, VendorRoots};
+use simbind_core::carrier::{self, CarrierPolicy, OnFailure};
 use simbind_core::challenge::{ChallengeKey, ChallengeKeyring};
 use simbind_core::codec::unb64;
 use simbind_core::crypto::{PublicKey, SecretKey};
@@ -75,6 +76,8 @@ pub struct Config {
     pub number_proof: Vec<ProofMethod>,
     /// Where device-sent SMS go, when `device_sms` is offered.
     pub device_sms: Option<DeviceSmsConfig>,
+    /// The carrier's CAMARA APIs, when configured (`CARRIER_API_ROOT`).
+    pub carrier: Option<crate::carrier::CarrierConfig>,
 }
 
 /// The device-sent SMS number proof: the virtual number phones text
@@ -99,6 +102,19 @@ fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, 
         Some(v) => v
             .parse()
             .map_err(|_| ApiError::Misconfigured(format!("{name} is not a number"))),
+    }
+}
+
+/// The scopes asked of the carrier: SIM Swap's two operations, Device Swap's
+/// date, and the purpose (CAMARA asks for one `dpv:` purpose scope).
+pub const DEFAULT_CARRIER_SCOPE: &str = "sim-swap:retrieve-date sim-swap:check device-swap:retrieve-date dpv:FraudPreventionAndDetection";
+
+/// `open` or `closed` (unset: `default`); anything else refuses.
+fn on_failure(env: &Env, name: &str, default: OnFailure) -> Result<OnFailure, ApiError> {
+    match var(env, name) {
+        None => Ok(default),
+        Some(v) => OnFailure::parse(&v)
+            .ok_or_else(|| ApiError::Misconfigured(format!("{name} must be open or closed"))),
     }
 }
 
@@ -250,6 +266,57 @@ impl Config {
         } else {
             None
         };
+        let carrier = match var(env, "CARRIER_API_ROOT") {
+            None => None,
+            Some(api_root) => {
+                let https = |url: &String| dev_mode || url.starts_with("https://");
+                let bad = |what: &str| ApiError::Misconfigured(format!("carrier: {what}"));
+                let token_url = var(env, "CARRIER_TOKEN_URL")
+                    .filter(https)
+                    .ok_or_else(|| bad("CARRIER_TOKEN_URL must be an https:// URL"))?;
+                if !https(&api_root) {
+                    return Err(bad("CARRIER_API_ROOT must be an https:// URL"));
+                }
+                let key = unb64(&secret("CARRIER_PRIVATE_KEY")?, "CARRIER_PRIVATE_KEY")
+                    .ok()
+                    .and_then(|b| SecretKey::from_bytes(&b).ok())
+                    .ok_or_else(|| bad("CARRIER_PRIVATE_KEY must be a base64url P-256 scalar"))?;
+                let policy = CarrierPolicy {
+                    max_age_hours: number(env, "CARRIER_MAX_AGE_HOURS", 240u32)?
+                        .clamp(1, carrier::MAX_AGE_HOURS_LIMIT),
+                    verify_every_secs: match var(env, "CARRIER_VERIFY_EVERY_SECS") {
+                        None => None,
+                        Some(_) => Some(number(env, "CARRIER_VERIFY_EVERY_SECS", 0u64)?),
+                    },
+                    device_swap: !matches!(
+                        var(env, "CARRIER_DEVICE_SWAP").as_deref(),
+                        Some("false")
+                    ),
+                    bind_on_failure: on_failure(env, "CARRIER_ON_FAILURE_BIND", OnFailure::Closed)?,
+                    verify_on_failure: on_failure(
+                        env,
+                        "CARRIER_ON_FAILURE_VERIFY",
+                        OnFailure::Open,
+                    )?,
+                };
+                Some((
+                    crate::carrier::CarrierConfig {
+                        api_root,
+                        token_url,
+                        client_id: var(env, "CARRIER_CLIENT_ID")
+                            .ok_or_else(|| bad("CARRIER_CLIENT_ID is not set"))?,
+                        key,
+                        key_id: var(env, "CARRIER_KEY_ID"),
+                        scope: var(env, "CARRIER_SCOPE")
+                            .unwrap_or_else(|| DEFAULT_CARRIER_SCOPE.into()),
+                        timeout: std::time::Duration::from_millis(
+                            number(env, "CARRIER_TIMEOUT_MS", 3000u64)?.clamp(100, 30_000),
+                        ),
+                    },
+                    policy,
+                ))
+            }
+        };
         let audience = var(env, "AUDIENCE")
             .ok_or_else(|| ApiError::Misconfigured("AUDIENCE is not set".into()))?;
         Ok(Self {
@@ -289,6 +356,7 @@ impl Config {
                 max_consecutive_failures: number(env, "MAX_CONSECUTIVE_FAILURES", 3u32)?.max(1),
                 require_sim_signature: flag(env, "REQUIRE_SIM_SIGNATURE")?,
                 sim: sim_policy(var(env, "SIM_LEVEL").as_deref())?,
+                carrier: carrier.as_ref().map(|(_, policy)| *policy),
                 vendor_roots: vendor_roots(var(env, "VENDOR_ROOTS").as_deref())?,
                 revoked,
                 attestation: crate::attestation::policy_from_env(&|n| var(env, n), dev_mode)?,
@@ -305,6 +373,7 @@ impl Config {
             sms,
             number_proof,
             device_sms,
+            carrier: carrier.map(|(config, _)| config),
         })
     }
 }

@@ -5,6 +5,7 @@
 
 mod alert;
 mod attestation;
+mod carrier;
 mod config;
 mod http;
 mod objects;

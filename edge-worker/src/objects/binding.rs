@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use simbind_core::Denial;
 use simbind_core::api::{ChallengeRequest, ChallengeResponse, EvidenceRequest};
 use simbind_core::binding::{BindingRecord, BindingStatus};
 use simbind_core::challenge::{self, unverified_nonce};
@@ -15,6 +14,7 @@ use simbind_core::decision::{
 };
 use simbind_core::registration_id::NumberKey;
 use simbind_core::transcript::Ceremony;
+use simbind_core::{Denial, carrier, contact};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
 use super::sql::{Db, int, text};
@@ -190,7 +190,8 @@ async fn holder(
     // Before the step: the chip signature checked by WebCrypto. Its await
     // lets other requests in, so the step below reads the state afresh; the
     // result counts only for the very key, transcript and signature checked.
-    let checked = match load(db)? {
+    let stored = load(db)?;
+    let checked = match &stored {
         Some(stored) => {
             match holder_signature_input(&app.ctx(), &stored.record, ceremony, &evidence) {
                 Some(input) => crate::webcrypto::verify(&input)
@@ -201,12 +202,56 @@ async fn holder(
         }
         None => None,
     };
-    let ctx = Context {
-        checked: checked.as_ref(),
-        ..app.ctx()
+    // Also before the step: the carrier's answer, when a verification is due
+    // to ask it.
+    // Decided once as it stands (pure, the signature already checked): only a
+    // verification that would pass, from the bound chip, costs a carrier call.
+    let carrier_answer = match &stored {
+        Some(stored) if ceremony == Ceremony::Verify && app.cfg.carrier.is_some() => {
+            let dry = Context {
+                checked: checked.as_ref(),
+                ..app.ctx()
+            };
+            let would = decide_holder(&dry, &stored.record, ceremony, &evidence, false);
+            if would.authentic && would.result.is_ok() {
+                carrier_answer(app, &stored.record).await
+            } else {
+                None
+            }
+        }
+        _ => None,
     };
     // --- one synchronous step: read, decide, write ---
     let current = existing(db)?;
+    // The answer counts only if the check is still due now (a request that
+    // ran meanwhile may have asked already).
+    let carrier = match (&app.cfg.policy.carrier, carrier_answer) {
+        (Some(policy), Some(answer))
+            if carrier::verify_due(policy, current.record.carrier.as_ref(), app.now) =>
+        {
+            if let Err(failure) = answer {
+                audit(
+                    db,
+                    app,
+                    "carrier_unanswered",
+                    Some("verify"),
+                    Some(failure.label()),
+                )?;
+            }
+            Some(carrier::at_verify(
+                policy,
+                current.record.carrier.as_ref(),
+                answer,
+                app.now,
+            ))
+        }
+        _ => None,
+    };
+    let ctx = Context {
+        checked: checked.as_ref(),
+        carrier: carrier.map(|(result, _)| result),
+        ..app.ctx()
+    };
     let key = b64(&nonce);
     if db.sweep_due("used_nonce", app.now_ms, SWEEP_EVERY_MS) {
         db.run(
@@ -228,7 +273,10 @@ async fn holder(
             vec![text(&key), int(until)],
         )?;
     }
-    let effects = apply(&current.record, &decision, &app.cfg.policy, app.now);
+    let mut effects = apply(&current.record, &decision, &app.cfg.policy, app.now);
+    if let (Some(changed), Some((_, baseline))) = (&mut effects.record, carrier) {
+        changed.carrier = Some(baseline);
+    }
     let record = match &effects.record {
         Some(changed) => {
             put(db, changed, current.version + 1)?;
@@ -255,6 +303,27 @@ async fn holder(
         counter: decision.counter,
         transaction: (!decision.transaction.is_empty()).then(|| b64(&decision.transaction)),
     })
+}
+
+/// The carrier's answer for the bound number, when the deployment has a
+/// carrier and a verification is due to ask it (at most once per interval).
+async fn carrier_answer(
+    app: &App,
+    record: &BindingRecord,
+) -> Option<Result<carrier::CarrierFacts, carrier::CarrierFailure>> {
+    let (Some(config), Some(policy)) = (&app.cfg.carrier, &app.cfg.policy.carrier) else {
+        return None;
+    };
+    if record.status != BindingStatus::Active
+        || !carrier::verify_due(policy, record.carrier.as_ref(), app.now)
+    {
+        return None;
+    }
+    let number = record
+        .contact
+        .as_deref()
+        .and_then(|sealed| contact::open(&app.cfg.pepper, &record.binding_id, sealed))?;
+    Some(crate::carrier::facts(app, config, policy, &number).await)
 }
 
 async fn rebind(db: &Db, app: &App, op: RebindRequest) -> Result<serde_json::Value, ApiError> {

@@ -9,6 +9,7 @@ use simbind_core::api::{BindRequest, BindResponse, ChallengeResponse};
 use simbind_core::attestation::AttestationFacts;
 use simbind_core::binding::{BindingRecord, NumberProof, RegistrationRecord};
 use simbind_core::budget::{Bucket, Limit};
+use simbind_core::carrier::{self, CarrierBaseline};
 use simbind_core::decision::{BindPlan, claimed_chip_index, decide_binding};
 use simbind_core::device_sms::Seen;
 use simbind_core::id_hash::IdHash;
@@ -261,6 +262,8 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
     let new_id = OpaqueId::new(BINDING_PREFIX, app.random()?);
     // The chip index entry this bind claims (see BindingRecord::chip_index).
     let serial = claimed_chip_index(&app.ctx(), claims);
+    // The carrier is asked once, by the first round whose decision binds.
+    let mut carrier = None;
     for _ in 0..BIND_ROUNDS {
         let bound_id = bound_to(db, &registration.msisdn)?;
         let existing = match &bound_id {
@@ -285,6 +288,7 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
         );
         match plan {
             Ok(BindPlan::Create(mut record)) => {
+                record.carrier = carrier_baseline(app, &registration, &mut carrier).await?;
                 seal_contact(app, &mut record, &registration)?;
                 let claim = Claim {
                     serial: serial.clone(),
@@ -311,6 +315,7 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                 return Ok(answer_for(&record, false));
             }
             Ok(BindPlan::Rebind(mut record)) => {
+                record.carrier = carrier_baseline(app, &registration, &mut carrier).await?;
                 seal_contact(app, &mut record, &registration)?;
                 let version = existing.as_ref().map_or(0, |v| v.version);
                 let rebind = RebindRequest {
@@ -356,6 +361,38 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
         }
     }
     Err(ApiError::Platform("bind did not settle".into()))
+}
+
+/// The carrier's view at bind, when the deployment has a carrier: refused
+/// (`carrier_sim_swapped`) when the SIM changed within `maxAge`, else the
+/// baseline the binding keeps. `asked` keeps the answer across bind rounds.
+async fn carrier_baseline(
+    app: &App,
+    registration: &RegistrationRecord,
+    asked: &mut Option<Result<CarrierBaseline, Denial>>,
+) -> Result<Option<CarrierBaseline>, ApiError> {
+    let (Some(config), Some(policy)) = (&app.cfg.carrier, &app.cfg.policy.carrier) else {
+        return Ok(None);
+    };
+    if asked.is_none() {
+        let number = contact::open(
+            &app.cfg.pepper,
+            &registration.registration_id,
+            &registration.contact,
+        )
+        .ok_or_else(|| ApiError::Platform("registration contact does not open".into()))?;
+        let answer = crate::carrier::facts(app, config, policy, &number).await;
+        if let Err(failure) = answer {
+            // A refused first bind has no trail to hold it: the log does.
+            worker::console_log!("carrier at bind: {}", failure.label());
+        }
+        *asked = Some(carrier::at_bind(policy, answer, app.now));
+    }
+    match asked {
+        Some(Ok(baseline)) => Ok(Some(*baseline)),
+        Some(Err(denial)) => Err((*denial).into()),
+        None => Ok(None),
+    }
 }
 
 /// Moves the registration's sealed number to the binding, for alerts.

@@ -1,0 +1,203 @@
+// The carrier's SIM-swap signals in workerd: the worker authenticates to a
+// stand-in CAMARA carrier (tests/lib/carrier.mjs, which checks every request
+// against the official definitions) with a private_key_jwt client
+// assertion, asks SIM Swap and Device Swap at bind and, by policy, at verify,
+// and does what the policy says when the carrier does not answer.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker } from "./lib/worker.mjs";
+import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
+import { carrierBindings, clientKey, standInCarrier } from "./lib/carrier.mjs";
+
+const API_ROOT = "https://carrier.example/camara";
+const TOKEN_URL = "https://carrier.example/oauth/token";
+const CLIENT_ID = "simbind-test-client";
+const key = clientKey();
+const LONG_AGO = "2025-06-01T08:00:00Z";
+
+/** A worker with its own stand-in carrier; `bindings` add to the carrier's. */
+async function withCarrier(bindings = {}, { verifyEvery } = {}) {
+  const carrier = standInCarrier({ apiRoot: API_ROOT, tokenUrl: TOKEN_URL, clientId: CLIENT_ID, publicKey: key.publicKey });
+  const w = await startWorker({
+    bindings: { ...carrierBindings({ apiRoot: API_ROOT, tokenUrl: TOKEN_URL, clientId: CLIENT_ID, scalar: key.scalar, verifyEvery }), ...bindings },
+    outboundService: (request) => carrier.fetch(request),
+  });
+  return { w, carrier };
+}
+
+/** A subscriber the carrier knows, with a SIM activated long ago. */
+function known(carrier, line = {}) {
+  const s = subscriber();
+  carrier.numbers.set(s.number, { simChange: LONG_AGO, deviceChange: LONG_AGO, swapped: false, ...line });
+  return s;
+}
+
+let plain; // a worker that asks the carrier at bind only
+before(async () => { plain = await withCarrier(); });
+after(() => plain.w.dispose());
+
+test("a bind asks the carrier, authenticated by a client assertion the token endpoint accepts, and keeps the dates as its baseline", async () => {
+  const { w, carrier } = plain;
+  const s = known(carrier);
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  assert.deepEqual(carrier.problems, [], "every request matched the CAMARA definitions");
+  const kinds = carrier.requests.filter((r) => r.body.includes(s.number)).map((r) => r.kind);
+  assert.deepEqual(kinds, ["sim/retrieve-date", "sim/check", "device/retrieve-date"]);
+  const { header, claims } = carrier.assertions.at(-1);
+  assert.equal(header.alg, "ES256");
+  assert.equal(claims.iss, CLIENT_ID);
+  assert.equal(claims.sub, CLIENT_ID);
+  assert.equal(claims.aud, TOKEN_URL);
+  assert.ok(claims.exp - claims.iat <= 300 && claims.exp > claims.iat);
+  assert.match(claims.jti, /^[A-Za-z0-9_-]{22}$/);
+  const check = carrier.requests.find((r) => r.kind === "sim/check" && r.body.includes(s.number));
+  assert.deepEqual(JSON.parse(check.body), { phoneNumber: s.number, maxAge: 240 });
+  assert.match(check.headers["x-correlator"], /^[A-Za-z0-9_-]{16}$/);
+  const record = await w.bindingRecord(bindingId);
+  assert.deepEqual(record.carrier, { sim_changed_at: Date.parse(LONG_AGO) / 1000, device_changed_at: Date.parse(LONG_AGO) / 1000, known: true, checked_at: record.carrier.checked_at });
+  // The token is cached: a second bind asks for none.
+  const issued = carrier.tokensIssued;
+  const t = known(carrier);
+  await bindPhone(w, phone(w.url, { sim: t.simA }), t.number);
+  assert.equal(carrier.tokensIssued, issued);
+});
+
+test("a SIM swapped within maxAge refuses the bind: carrier_sim_swapped", async () => {
+  const { w, carrier } = plain;
+  const s = known(carrier, { simChange: new Date().toISOString(), swapped: true });
+  const e = await refusal(bindPhone(w, phone(w.url, { sim: s.simA }), s.number));
+  assert.equal(`${e.status} ${e.code}`, "403 carrier_sim_swapped");
+  // A recent first activation is not a swap: `check` says so, and the bind goes ahead.
+  const t = known(carrier, { simChange: new Date().toISOString(), swapped: false });
+  const bound = await bindPhone(w, phone(w.url, { sim: t.simA }), t.number);
+  assert.equal(bound.status, "active");
+  assert.deepEqual(carrier.problems, []);
+});
+
+test("without an answer a bind fails closed by default: timeout, 404, 422, 429 and an outage are each carrier_unavailable", async () => {
+  const { w, carrier } = plain;
+  for (const fail of ["timeout", 404, 422, 429, 500]) {
+    const s = known(carrier);
+    carrier.fail = fail;
+    try {
+      const e = await refusal(bindPhone(w, phone(w.url, { sim: s.simA }), s.number));
+      assert.equal(`${e.status} ${e.code}`, "503 carrier_unavailable", String(fail));
+    } finally {
+      carrier.fail = null;
+    }
+  }
+  assert.deepEqual(carrier.problems, []);
+});
+
+test("a revoked token is asked for again, once", async () => {
+  const { w, carrier } = plain;
+  carrier.tokens.clear(); // the operator forgot every token it issued
+  const issued = carrier.tokensIssued;
+  const s = known(carrier);
+  await bindPhone(w, phone(w.url, { sim: s.simA }), s.number);
+  assert.equal(carrier.tokensIssued, issued + 1);
+  assert.deepEqual(carrier.problems, []);
+});
+
+test("open at bind goes ahead without the carrier, and the first answer at verify becomes the baseline", async () => {
+  const { w, carrier } = await withCarrier({ CARRIER_ON_FAILURE_BIND: "open" }, { verifyEvery: 0 });
+  try {
+    const s = known(carrier);
+    carrier.fail = 500;
+    const p = phone(w.url, { sim: s.simA });
+    const { bindingId } = await bindPhone(w, p, s.number);
+    carrier.fail = null;
+    assert.equal((await w.bindingRecord(bindingId)).carrier.known, false);
+    await p.client.verify(bindingId);
+    assert.equal((await w.bindingRecord(bindingId)).carrier.known, true);
+  } finally {
+    await w.dispose();
+  }
+});
+
+test("at verify, a SIM or device change after the baseline is refused, counted, texted and suspends; no answer is open by default and audited", async () => {
+  const { w, carrier } = await withCarrier({}, { verifyEvery: 0 });
+  try {
+    const s = known(carrier);
+    const p = phone(w.url, { sim: s.simA });
+    const { bindingId } = await bindPhone(w, p, s.number);
+    await p.client.verify(bindingId);
+    // No answer: the verification goes ahead, and the trail says why the carrier was silent.
+    carrier.fail = 429;
+    await p.client.verify(bindingId);
+    carrier.fail = null;
+    const trail = await w.audit(bindingId);
+    assert.ok(trail.some((e) => e.event === "carrier_unanswered" && e.code === "carrier_rate_limited"), JSON.stringify(trail));
+    // The carrier now reports a SIM swap after the bind.
+    carrier.numbers.get(s.number).simChange = new Date(Date.now() + 1000).toISOString();
+    for (let i = 1; i <= 3; i++) {
+      const e = await refusal(p.client.verify(bindingId));
+      assert.equal(`${e.status} ${e.code}`, i < 3 ? "403 carrier_sim_swapped" : "403 carrier_sim_swapped");
+    }
+    const record = await w.bindingRecord(bindingId);
+    assert.equal(record.status, "suspended", "three authentic refusals suspend, as with sim_changed");
+    assert.ok((await w.outbox(s.number)).some((m) => m.kind === "alert"), "the owner was texted");
+    // The owner re-binds with the bound chip: a new baseline, and verifications pass again.
+    carrier.numbers.get(s.number).simChange = new Date(Date.now() - 30 * 24 * 3600e3).toISOString();
+    carrier.numbers.get(s.number).swapped = false;
+    await bindPhone(w, p, s.number);
+    await p.client.verify(bindingId);
+    // A device change after the baseline.
+    carrier.numbers.get(s.number).deviceChange = new Date(Date.now() + 1000).toISOString();
+    assert.equal((await refusal(p.client.verify(bindingId))).code, "carrier_device_swapped");
+    assert.deepEqual(carrier.problems, []);
+  } finally {
+    await w.dispose();
+  }
+});
+
+test("verify asks the carrier at most once per interval; fail-closed verify refuses without counting", async () => {
+  const { w, carrier } = await withCarrier({ CARRIER_ON_FAILURE_VERIFY: "closed" }, { verifyEvery: 3600 });
+  try {
+    const s = known(carrier);
+    const p = phone(w.url, { sim: s.simA });
+    const { bindingId } = await bindPhone(w, p, s.number);
+    const asked = () => carrier.requests.filter((r) => r.kind === "sim/retrieve-date" && r.body.includes(s.number)).length;
+    assert.equal(asked(), 1, "at bind");
+    for (let i = 0; i < 3; i++) await p.client.verify(bindingId);
+    assert.equal(asked(), 1, "the bind's answer is fresh for an hour");
+  } finally {
+    await w.dispose();
+  }
+  const closed = await withCarrier({ CARRIER_ON_FAILURE_VERIFY: "closed" }, { verifyEvery: 0 });
+  try {
+    const { w, carrier } = closed;
+    const s = known(carrier);
+    const p = phone(w.url, { sim: s.simA });
+    const { bindingId } = await bindPhone(w, p, s.number);
+    carrier.fail = "timeout";
+    const e = await refusal(p.client.verify(bindingId));
+    assert.equal(`${e.status} ${e.code}`, "503 carrier_unavailable");
+    carrier.fail = null;
+    const record = await w.bindingRecord(bindingId);
+    assert.equal(record.consecutive_failures, 0, "not the owner's doing: not counted");
+    assert.equal((await w.outbox(s.number)).filter((m) => m.kind === "alert").length, 0);
+    await p.client.verify(bindingId);
+  } finally {
+    await closed.w.dispose();
+  }
+});
+
+test("carrier settings are checked at start: a token endpoint, a P-256 key, open or closed (dev allows a plain-http carrier)", async () => {
+  for (const [bindings, why] of [
+    [{ CARRIER_API_ROOT: "http://carrier.example/camara" }, "plain-http API root"],
+    [{ CARRIER_TOKEN_URL: undefined }, "no token endpoint"],
+    [{ CARRIER_PRIVATE_KEY: "not-a-key" }, "a key that is not a P-256 scalar"],
+    [{ CARRIER_ON_FAILURE_BIND: "maybe" }, "a failure mode that is neither open nor closed"],
+  ]) {
+    const { w } = await withCarrier({ ...bindings });
+    try {
+      const res = await fetch(`${w.url}/v1/health`);
+      const expected = why === "plain-http API root" ? 200 : 503; // dev mode allows http to a local carrier
+      assert.equal(res.status, expected, why);
+    } finally {
+      await w.dispose();
+    }
+  }
+});
