@@ -77,7 +77,7 @@ pub fn parse_date_time(text: &str) -> Option<u64> {
     let b = text.as_bytes();
     let num = |range: core::ops::Range<usize>| -> Option<u64> {
         let part = b.get(range)?;
-        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+        if !part.iter().all(u8::is_ascii_digit) {
             return None;
         }
         core::str::from_utf8(part).ok()?.parse().ok()

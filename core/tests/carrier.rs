@@ -30,6 +30,13 @@ fn rfc3339_dates_read_as_unix_seconds() {
         ("2026-12-01T12:58:35-04:30", 1_796_146_115),
         ("2024-02-29T00:00:00Z", 1_709_164_800),
         ("2000-03-01T00:00:00Z", 951_868_800),
+        // Each bound at its edge: the latest hour, minute and (leap) second,
+        // the widest offsets, a leap day of a year divisible by 400.
+        ("2026-12-01T23:59:59Z", 1_796_169_599),
+        ("2026-12-31T23:59:60Z", 1_798_761_600),
+        ("2026-12-01T23:59:59+23:59", 1_796_083_259),
+        ("2026-12-01T00:00:00-00:59", 1_796_086_740),
+        ("2000-02-29T00:00:00Z", 951_782_400),
     ] {
         assert_eq!(parse_date_time(text), Some(want), "{text}");
     }
@@ -48,6 +55,9 @@ fn rfc3339_dates_read_as_unix_seconds() {
         "2026-12-01T23:60:00Z",
         "2026-12-01T23:59:61Z",
         "2026-12-01T23:59:59+24:00",
+        "2026-12-01T23:59:59+00:60",
+        "2026-12-01T00:00:00+0/:00",
+        "2026-12-01T00:00:00+00:0/",
         "2026-12-01T23:59:59+01",
         "1969-12-31T23:59:59Z",
         "2026-12-01T00:00:00+01:00x",
@@ -163,6 +173,15 @@ fn no_answer_at_bind_is_closed_by_default_and_open_when_configured() {
         assert!(!base.known);
         assert_eq!(base.checked_at, NOW);
         assert!(failure.label().starts_with("carrier_"));
+    }
+}
+
+#[test]
+fn failure_modes_are_open_or_closed() {
+    assert_eq!(OnFailure::parse("open"), Some(OnFailure::Open));
+    assert_eq!(OnFailure::parse("closed"), Some(OnFailure::Closed));
+    for bad in ["", "Open", "fail-open", "true"] {
+        assert_eq!(OnFailure::parse(bad), None, "{bad:?}");
     }
 }
 

@@ -121,6 +121,9 @@ fn a_webhook_signature_is_checked_over_the_raw_body_and_the_timestamp() {
         "v1=00",
         &header.replace("t=", "x="),
         &format!("{header},v1=00"),
+        // A part given twice is refused, even when the last copy would verify.
+        &format!("v1=00,{header}"),
+        &format!("t=5,{header}"),
         &format!("t=,{}", &header[13..]),
         &header.replace("t=1800000000", "t=+1800000000"),
         &header[..header.len() - 1],

@@ -1,5 +1,6 @@
-//! Identifiers, codes, transaction values, sender addresses and the sealed
-//! values (registration ids, contacts) the worker opens from requests.
+//! Identifiers, codes, transaction values, sender addresses, the sealed
+//! values (registration ids, contacts) the worker opens from requests, and
+//! what the SMS provider and the carrier send (webhook headers and bodies, dates).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -29,6 +30,19 @@ fuzz_target!(|data: &[u8]| {
         let _ = NetworkCode::parse(mcc, mnc);
     }
     let _ = simbind_core::sim::SimPolicy::parse(text);
+    // Device-SMS and carrier inputs: a webhook's signature header and text,
+    // a carrier's date.
+    if let Some(token) = simbind_core::device_sms::find_token(text) {
+        assert!(text.contains(token) && token.len() == 13);
+    }
+    let _ = simbind_core::device_sms::verify_webhook(b"secret", Some(text), data, 1_800_000_000);
+    if let Ok(sms) = serde_json::from_slice::<simbind_core::device_sms::InboundSms>(data) {
+        let _ = sms.validate();
+    }
+    if let Some(at) = simbind_core::carrier::parse_date_time(text) {
+        assert!(at < 253_402_300_800, "a four-digit year");
+    }
+    let _ = simbind_core::device_sms::ProofMethod::parse_list(text);
     let _ = ChipSerial::parse(text);
     let _ = OpaqueId::parse(text, "bnd_");
     let _ = ChipFormat::parse(text);
