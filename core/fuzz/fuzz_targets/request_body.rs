@@ -24,7 +24,9 @@ fuzz_target!(|data: &[u8]| {
         }
         2 => {
             if let Ok(req) = serde_json::from_slice::<BindRequest>(body) {
-                let _ = simbind_core::otp::parse_code(&req.otp);
+                if let Some(code) = &req.otp {
+                    let _ = simbind_core::otp::parse_code(code);
+                }
                 evidence(&req.evidence);
             }
         }
