@@ -132,6 +132,8 @@ test("the proof methods are the deployment's: otp only refuses device_sms, and d
     assert.equal(hook.status, 404, "no inbound webhook where device_sms is not offered");
     const started = await otpOnly.post("/v1/registrations", { phone_number: s.number });
     assert.equal((await started.json()).proof, "otp");
+    const asNull = await otpOnly.post("/v1/registrations", { phone_number: subscriber().number, proof: null });
+    assert.equal((await asNull.json()).proof, "otp", "null reads as absent, like every optional field");
   } finally {
     await otpOnly.dispose();
   }
@@ -144,6 +146,17 @@ test("the proof methods are the deployment's: otp only refuses device_sms, and d
       await broken.dispose();
     }
   }
+});
+
+test("a long SMS (ten parts) goes through the dev stand-in, kept in the outbox by its start", async () => {
+  const s = subscriber();
+  const res = await w.post("/dev/sms/send", { from: s.number, to: INBOUND, text: "é".repeat(1600) });
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { seen: "unknown" });
+  const [kept] = (await w.outbox(s.number)).filter((m) => m.kind === "sent");
+  assert.equal(kept.text, `${"é".repeat(300)}…`);
+  const over = await w.post("/dev/sms/send", { from: s.number, to: INBOUND, text: "x".repeat(1601) });
+  assert.equal(`${over.status} ${(await over.json()).code}`, "400 out_of_range");
 });
 
 test("the dev stand-in for the provider answers only in dev mode", async () => {

@@ -85,10 +85,15 @@ pub async fn send_sms(app: &App, req: &mut Request) -> Result<Response, ApiError
     let seen = super::inbound::receive(app, inbound, Some(&signature), &body).await?;
     let kv = app.env.kv(outbox::KV_BINDING)?;
     let sender = app.cfg.hasher.hash(IdKind::PhoneNumber, from.as_str());
+    // KV list metadata holds 1 KiB: a long SMS is kept by its first 300 characters.
+    let mut text: String = sms.text.chars().take(300).collect();
+    if text.len() < sms.text.len() {
+        text.push('…');
+    }
     let message = outbox::OutboxMessage {
         at: app.now_ms,
         kind: "sent".into(),
-        text: sms.text,
+        text,
     };
     let suffix = simbind_core::codec::b64(&app.random::<6>()?);
     outbox::put(&kv, &sender, &message, &suffix).await?;
