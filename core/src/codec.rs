@@ -53,6 +53,11 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Lowercase hex, two characters a byte.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Encodes bytes as unpadded base64url.
 pub fn b64(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(bytes)
@@ -61,6 +66,18 @@ pub fn b64(bytes: &[u8]) -> String {
 /// Decodes canonical unpadded base64url; `field` names the input in the error.
 pub fn unb64(text: &str, field: &'static str) -> Result<Vec<u8>, ValidationError> {
     Base64UrlUnpadded::decode_vec(text).map_err(|_| ValidationError::InvalidBase64(field))
+}
+
+/// A secret tied to its registration, as stored:
+/// `b64u(HMAC-SHA256(key, field(domain) || field(registration id) || field(value)))`
+/// (one-time codes, device-SMS tokens).
+pub fn registration_mac(key: &[u8], domain: &[u8], registration_id: &str, value: &str) -> String {
+    let mut input = Vec::new();
+    put_field(&mut input, registration_id.as_bytes());
+    put_field(&mut input, value.as_bytes());
+    let mut mac = keyed_mac(key, domain);
+    mac.update(&input);
+    b64(&mac.finalize().into_bytes())
 }
 
 /// Plain HMAC-SHA256 under `key`, for layouts others define (a webhook's

@@ -8,7 +8,7 @@ use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::codec::{b64, hmac_sha256, keyed_mac, put_field};
+use crate::codec::{hex, hmac_sha256, registration_mac};
 use crate::error::WebhookRefusal;
 use crate::id_hash::IdHash;
 use crate::identifiers::PhoneNumber;
@@ -113,12 +113,7 @@ pub fn sms_text(service_name: &str, token: &str) -> String {
 
 /// Keyed hash of a token, tied to its registration.
 pub fn hash_token(secret: &[u8], registration_id: &str, token: &str) -> String {
-    let mut input = Vec::new();
-    put_field(&mut input, registration_id.as_bytes());
-    put_field(&mut input, token.as_bytes());
-    let mut mac = keyed_mac(secret, DOMAIN);
-    mac.update(&input);
-    b64(&mac.finalize().into_bytes())
+    registration_mac(secret, DOMAIN, registration_id, token)
 }
 
 /// The SMS provider's inbound webhook body.
@@ -169,10 +164,6 @@ fn webhook_mac(secret: &[u8], timestamp: u64, body: &[u8]) -> [u8; 32] {
     mac.update(b".");
     mac.update(body);
     mac.finalize().into_bytes().into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The signature header for `body` sent at `timestamp`:

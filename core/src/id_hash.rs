@@ -6,7 +6,7 @@ use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::codec::{keyed_mac, put_field};
+use crate::codec::{hex, keyed_mac, put_field};
 use crate::sim::SimField;
 
 /// Domain label of identifier hashes.
@@ -101,6 +101,6 @@ impl IdHasher {
         let mut mac = keyed_mac(&self.pepper, DOMAIN);
         mac.update(&input);
         let digest = mac.finalize().into_bytes();
-        IdHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+        IdHash(hex(&digest))
     }
 }

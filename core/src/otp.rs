@@ -1,11 +1,10 @@
 //! One-time codes: 6 digits from CSPRNG bytes, stored only as a keyed hash,
 //! compared in constant time, with bounded attempts and an expiry.
 
-use hmac::Mac;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
-use crate::codec::{b64, keyed_mac, put_field};
+use crate::codec::registration_mac;
 use crate::{Denial, ValidationError};
 
 /// Lifetime of a code, in seconds.
@@ -32,12 +31,7 @@ pub fn parse_code(code: &str) -> Result<&str, ValidationError> {
 
 /// Keyed hash of a code, tied to its registration.
 pub fn hash_code(secret: &[u8], registration_id: &str, code: &str) -> String {
-    let mut input = Vec::new();
-    put_field(&mut input, registration_id.as_bytes());
-    put_field(&mut input, code.as_bytes());
-    let mut mac = keyed_mac(secret, DOMAIN);
-    mac.update(&input);
-    b64(&mac.finalize().into_bytes())
+    registration_mac(secret, DOMAIN, registration_id, code)
 }
 
 /// The OTP state kept with a registration.

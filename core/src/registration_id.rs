@@ -40,7 +40,7 @@ impl NumberKey {
 
     /// Hex text, used as the storage name.
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        crate::codec::hex(&self.0)
     }
 }
 

@@ -105,7 +105,7 @@ impl<'a> Cert<'a> {
     /// Google's attestation status list is keyed by).
     pub fn serial_hex(&self) -> String {
         let bytes = self.parsed.tbs_certificate().serial_number().as_bytes();
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::codec::hex(bytes);
         let trimmed = hex.trim_start_matches('0');
         if trimmed.is_empty() {
             "0".into()
