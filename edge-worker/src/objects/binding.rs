@@ -202,10 +202,10 @@ async fn holder(
         }
         None => None,
     };
-    // Also before the step: the carrier's answer, when a verification is due
-    // to ask it.
-    // Decided once as it stands (pure, the signature already checked): only a
-    // verification that would pass, from the bound chip, costs a carrier call.
+    // Also before the step, the carrier's answer when a verification is due
+    // to ask it. The request is decided once as it stands (pure, the
+    // signature already checked): only a verification that would pass, from
+    // the bound chip, costs a carrier call.
     let carrier_answer = match &stored {
         Some(stored) if ceremony == Ceremony::Verify && app.cfg.carrier.is_some() => {
             let dry = Context {

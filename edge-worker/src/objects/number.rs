@@ -13,7 +13,7 @@ use simbind_core::carrier::{self, CarrierBaseline};
 use simbind_core::decision::{BindPlan, claimed_chip_index, decide_binding};
 use simbind_core::device_sms::Seen;
 use simbind_core::id_hash::IdHash;
-use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
+use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId, PhoneNumber};
 use simbind_core::transcript::Ceremony;
 use simbind_core::{Denial, contact, otp};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
@@ -262,6 +262,13 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
     let new_id = OpaqueId::new(BINDING_PREFIX, app.random()?);
     // The chip index entry this bind claims (see BindingRecord::chip_index).
     let serial = claimed_chip_index(&app.ctx(), claims);
+    // The number in clear: for the carrier, and sealed again for the binding.
+    let number = contact::open(
+        &app.cfg.pepper,
+        &registration.registration_id,
+        &registration.contact,
+    )
+    .ok_or_else(|| ApiError::Platform("registration contact does not open".into()))?;
     // The carrier is asked once, by the first round whose decision binds.
     let mut carrier = None;
     for _ in 0..BIND_ROUNDS {
@@ -288,8 +295,8 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
         );
         match plan {
             Ok(BindPlan::Create(mut record)) => {
-                record.carrier = carrier_baseline(app, &registration, &mut carrier).await?;
-                seal_contact(app, &mut record, &registration)?;
+                record.carrier = carrier_baseline(app, &number, &mut carrier).await?;
+                seal_contact(app, &mut record, &number)?;
                 let claim = Claim {
                     serial: serial.clone(),
                     expected: holder_id.clone(),
@@ -315,8 +322,8 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                 return Ok(answer_for(&record, false));
             }
             Ok(BindPlan::Rebind(mut record)) => {
-                record.carrier = carrier_baseline(app, &registration, &mut carrier).await?;
-                seal_contact(app, &mut record, &registration)?;
+                record.carrier = carrier_baseline(app, &number, &mut carrier).await?;
+                seal_contact(app, &mut record, &number)?;
                 let version = existing.as_ref().map_or(0, |v| v.version);
                 let rebind = RebindRequest {
                     record: record.clone(),
@@ -368,20 +375,14 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
 /// baseline the binding keeps. `asked` keeps the answer across bind rounds.
 async fn carrier_baseline(
     app: &App,
-    registration: &RegistrationRecord,
+    number: &PhoneNumber,
     asked: &mut Option<Result<CarrierBaseline, Denial>>,
 ) -> Result<Option<CarrierBaseline>, ApiError> {
     let (Some(config), Some(policy)) = (&app.cfg.carrier, &app.cfg.policy.carrier) else {
         return Ok(None);
     };
     if asked.is_none() {
-        let number = contact::open(
-            &app.cfg.pepper,
-            &registration.registration_id,
-            &registration.contact,
-        )
-        .ok_or_else(|| ApiError::Platform("registration contact does not open".into()))?;
-        let answer = crate::carrier::facts(app, config, policy, &number).await;
+        let answer = crate::carrier::facts(app, config, policy, number).await;
         if let Err(failure) = answer {
             // A refused first bind has no trail to hold it: the log does.
             worker::console_log!("carrier at bind: {}", failure.label());
@@ -395,22 +396,16 @@ async fn carrier_baseline(
     }
 }
 
-/// Moves the registration's sealed number to the binding, for alerts.
+/// Seals the registration's number for the binding, for alerts.
 fn seal_contact(
     app: &App,
     record: &mut BindingRecord,
-    registration: &RegistrationRecord,
+    number: &PhoneNumber,
 ) -> Result<(), ApiError> {
-    let number = contact::open(
-        &app.cfg.pepper,
-        &registration.registration_id,
-        &registration.contact,
-    )
-    .ok_or_else(|| ApiError::Platform("registration contact does not open".into()))?;
     record.contact = Some(contact::seal(
         &app.cfg.pepper,
         &record.binding_id,
-        &number,
+        number,
         app.random()?,
     ));
     Ok(())
