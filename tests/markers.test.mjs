@@ -28,6 +28,7 @@ import { readFileSync } from "node:fs";
 import { devSecrets, PRODUCTION_BINDINGS, startWorker } from "./lib/worker.mjs";
 import { AUDIENCE, luhn, subscriber } from "./lib/phone.mjs";
 import { attestedPhone, quickIssuer } from "./lib/attested-phone.mjs";
+import { carrierBindings, clientKey, standInCarrier } from "./lib/carrier.mjs";
 import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/testing/node.js";
 
 const ADMIN = "Bearer dev-only-admin-token";
@@ -51,6 +52,7 @@ const ROUTES = [
   "GET /v1/admin/bindings/{id}/audit",
   "POST /v1/admin/bindings/{id}/revoke",
   "POST /v1/webhooks/sms",
+  "POST /v1/webhooks/carrier",
   "GET /dev/outbox",
   "GET /dev/bindings/{id}/audit",
   "POST /dev/sms/send",
@@ -74,7 +76,14 @@ const vendorRoot = (() => {
   const { x, y } = vendor.publicKey.export({ format: "jwk" });
   return Buffer.concat([Buffer.from([2 + (Buffer.from(y, "base64url")[31] & 1)]), Buffer.from(x, "base64url")]).toString("base64url");
 })();
+// A stand-in carrier that knows every number, and keeps subscriptions: binds
+// ask it, and the subscription sink is swept with a real credential.
+const carrierKey = clientKey();
+const CARRIER = { apiRoot: "https://carrier.example/camara", tokenUrl: "https://carrier.example/oauth/token", clientId: "simbind-markers" };
+const carrier = standInCarrier({ ...CARRIER, publicKey: carrierKey.publicKey, anyNumber: { simChange: "2025-06-01T08:00:00Z", deviceChange: null, swapped: false } });
+
 const BINDINGS = {
+  ...carrierBindings({ ...CARRIER, scalar: carrierKey.scalar, subscriptionSecs: 30 * 24 * 3600 }),
   REGISTRATIONS_PER_HOUR: "1000000",
   REGISTRATIONS_PER_IP_PER_HOUR: "1000000",
   SMS_PER_HOUR: "1000000",
@@ -224,6 +233,15 @@ async function bound(format, slot = format) {
   return (boundPhones[slot] = { ...p, bindingId });
 }
 
+/** Waits (up to 10 s) for `check()` to be truthy. */
+async function until(check) {
+  for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    const value = await check();
+    if (value) return value;
+  }
+  throw new Error("timed out");
+}
+
 /** The binding the admin and dev routes are swept on (a revoke may end it: then another). */
 const adminPhone = () => bound("simbind-p256", "admin");
 const adminBinding = async () => (await adminPhone()).bindingId;
@@ -283,6 +301,13 @@ function cases() {
     const at = sms.received_at;
     const mac = createHmac("sha256", INBOUND_SECRET).update(`${at}.`).update(body).digest("hex");
     return { method: "POST", path: "/v1/webhooks/sms", headers: { "content-type": "application/json", "x-simbind-signature": `t=${at},v1=${mac}` }, body };
+  });
+  direct("POST /v1/webhooks/carrier", "with the binding's sink credential", async () => {
+    const { bindingId } = await bound("simbind-p256", "sink");
+    const sub = await until(() => [...carrier.subscriptions.values()].find((x) => x.token.startsWith(`${bindingId}.`) && x.status === "ACTIVE"));
+    // An event that changes nothing, so the binding outlives the sweep.
+    const event = { id: "1", source: CARRIER.apiRoot, type: "org.camaraproject.api-name.v0.subscription-started", specversion: "1.0", datacontenttype: "application/json", data: { subscriptionId: sub.id, initiationReason: "SUBSCRIPTION_CREATED" }, time: new Date().toISOString() };
+    return { method: "POST", path: "/v1/webhooks/carrier", headers: { "content-type": "application/cloudevents+json", authorization: `Bearer ${sub.token}` }, body: JSON.stringify(event) };
   });
   direct("POST /dev/sms/send", "", async () => {
     const { p, registration } = await inbound();
@@ -511,7 +536,7 @@ function withoutAllowedEcho(route, input, answer) {
 const coverage = []; // { route, label, inputs, requests, ms }
 
 before(async () => {
-  w = await startWorker({ bindings: BINDINGS });
+  w = await startWorker({ bindings: BINDINGS, outboundService: (r) => carrier.fetch(r) });
   relay = await startRelay();
 });
 after(async () => {

@@ -13,6 +13,7 @@ use crate::device_sms::{DeviceSmsState, ProofMethod};
 use crate::id_hash::{IdHash, IdHasher, IdKind};
 use crate::otp::OtpState;
 use crate::sim::SimHashes;
+use crate::subscription::Subscription;
 
 /// Lifecycle state of a binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +76,10 @@ pub struct BindingRecord {
     /// carrier was last asked; `None` where no carrier is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carrier: Option<CarrierBaseline>,
+    /// The carrier's SIM-swap subscription for the bound number, while
+    /// one is kept (created after bind, deleted after the binding ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<Subscription>,
     /// When the binding was first made, in Unix seconds (kept on re-bind).
     pub created_at: u64,
     /// When the record last changed (a decision, re-bind or revoke), in
@@ -110,6 +115,7 @@ impl BindingRecord {
             contact: None,
             attestation_receipt: None,
             carrier: None,
+            subscription: None,
             created_at: now,
             updated_at: now,
         }

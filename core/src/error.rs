@@ -395,3 +395,39 @@ impl WebhookRefusal {
         }
     }
 }
+
+/// Why a carrier notification to the subscription sink was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum SinkRefusal {
+    /// `sink_unauthorized` (401): no bearer token, one that is not a live
+    /// subscription's credential, or one that names another subscription.
+    #[error("the notification does not carry a live subscription's credential")]
+    Unauthorized,
+    /// `sink_event_invalid` (400): not a CloudEvents 1.0 notification this
+    /// sink can read.
+    #[error("the notification is not a CloudEvent this sink reads")]
+    EventInvalid,
+    /// `sink_gone` (410): the binding has ended; the carrier should stop.
+    #[error("the binding this subscription was for has ended")]
+    Gone,
+}
+
+impl SinkRefusal {
+    /// Stable code carried in problem+json bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "sink_unauthorized",
+            Self::EventInvalid => "sink_event_invalid",
+            Self::Gone => "sink_gone",
+        }
+    }
+
+    /// The HTTP status (CAMARA's callback answers).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthorized => 401,
+            Self::EventInvalid => 400,
+            Self::Gone => 410,
+        }
+    }
+}

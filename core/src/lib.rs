@@ -28,6 +28,7 @@ pub mod registration_id;
 pub mod seal;
 pub mod sender;
 pub mod sim;
+pub mod subscription;
 pub mod transcript;
 
 pub use error::{Denial, ValidationError};

@@ -36,6 +36,10 @@ impl Alert {
                 denial: Denial::CounterReplayed,
                 ..
             } => "a copy of your phone's secure key may be in use",
+            Alert::Refused {
+                denial: Denial::CarrierSimSwapped,
+                ..
+            } => "your mobile operator reports the SIM for this number was replaced",
             Alert::Refused { .. } => "a secure-channel check from your phone failed",
             Alert::TakeoverAttempt(Denial::ChipAlreadyBound) => {
                 "another number tried to bind your registered phone's chip"

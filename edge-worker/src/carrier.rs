@@ -8,10 +8,10 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::json;
 use simbind_core::carrier::{self, CarrierFacts, CarrierFailure};
 use simbind_core::crypto::SecretKey;
 use simbind_core::identifiers::PhoneNumber;
+use simbind_core::subscription;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response};
 
 use crate::App;
@@ -33,6 +33,18 @@ pub struct CarrierConfig {
     pub scope: String,
     /// How long one carrier request may take.
     pub timeout: Duration,
+    /// SIM-swap subscriptions, when the deployment keeps them.
+    pub subscriptions: Option<SubscriptionSettings>,
+}
+
+/// How the worker keeps SIM-swap subscriptions (`CARRIER_SUBSCRIBE`).
+#[derive(Clone, Debug)]
+pub struct SubscriptionSettings {
+    /// How long each subscription is asked for; it is replaced once three
+    /// quarters of that have passed.
+    pub lifetime_secs: u64,
+    /// Where the carrier delivers notifications (`{PUBLIC_URL}/v1/webhooks/carrier`).
+    pub sink: String,
 }
 
 /// Seconds before its expiry that a cached token is no longer used.
@@ -73,55 +85,23 @@ struct Check {
 }
 
 /// What the carrier says of `number`: the latest SIM change, whether it
-/// changed within `maxAge`, and (by policy) the latest device change. A
-/// refused token is asked for again once.
+/// changed within `maxAge`, and (by policy) the latest device change.
 pub async fn facts(
     app: &App,
     config: &CarrierConfig,
     policy: &carrier::CarrierPolicy,
     number: &PhoneNumber,
 ) -> Result<CarrierFacts, CarrierFailure> {
-    let mut answer = ask_all(app, config, policy, number).await;
-    if answer == Err(CarrierFailure::Unauthorized) {
-        TOKEN.with(|t| t.borrow_mut().take());
-        answer = ask_all(app, config, policy, number).await;
-    }
-    answer
-}
-
-async fn ask_all(
-    app: &App,
-    config: &CarrierConfig,
-    policy: &carrier::CarrierPolicy,
-    number: &PhoneNumber,
-) -> Result<CarrierFacts, CarrierFailure> {
-    let token = token(app, config).await?;
     let phone = number.as_str();
-    let sim: SimDate = call(
-        app,
-        config,
-        &token,
-        "sim-swap/v2/retrieve-date",
-        json!({ "phoneNumber": phone }),
-    )
-    .await?;
-    let check: Check = call(
-        app,
-        config,
-        &token,
-        "sim-swap/v2/check",
-        json!({ "phoneNumber": phone, "maxAge": policy.max_age_hours }),
-    )
-    .await?;
+    let ask = format!(r#"{{"phoneNumber":"{phone}"}}"#);
+    let sim: SimDate = post(app, config, "sim-swap/v2/retrieve-date", &ask).await?;
+    let check = format!(
+        r#"{{"phoneNumber":"{phone}","maxAge":{}}}"#,
+        policy.max_age_hours
+    );
+    let check: Check = post(app, config, "sim-swap/v2/check", &check).await?;
     let device = if policy.device_swap {
-        let answer: DeviceDate = call(
-            app,
-            config,
-            &token,
-            "device-swap/v1/retrieve-date",
-            json!({ "phoneNumber": phone }),
-        )
-        .await?;
+        let answer: DeviceDate = post(app, config, "device-swap/v1/retrieve-date", &ask).await?;
         date(answer.latest)?
     } else {
         None
@@ -131,6 +111,44 @@ async fn ask_all(
         swapped_within_max_age: check.swapped,
         device_changed_at: device,
     })
+}
+
+/// Where SIM-swap subscriptions live under the API root.
+const SUBSCRIPTIONS: &str = "sim-swap-subscriptions/v0.3/subscriptions";
+
+/// Creates a SIM-swap subscription (`body` from core's
+/// `subscription::request_body`): `201` or `202`, with its id.
+pub async fn subscribe(
+    app: &App,
+    config: &CarrierConfig,
+    body: String,
+) -> Result<subscription::Created, CarrierFailure> {
+    match exchange(app, config, Method::Post, SUBSCRIPTIONS, Some(body)).await? {
+        (201 | 202, bytes) => {
+            serde_json::from_slice(&bytes).map_err(|_| CarrierFailure::Unavailable)
+        }
+        (status, _) => Err(failure(status)),
+    }
+}
+
+/// Deletes a subscription; one the carrier no longer knows (404) is gone too.
+pub async fn unsubscribe(
+    app: &App,
+    config: &CarrierConfig,
+    id: &str,
+) -> Result<(), CarrierFailure> {
+    let path = format!("{SUBSCRIPTIONS}/{}", urlencoding(id));
+    match exchange(app, config, Method::Delete, &path, None).await? {
+        (202 | 204 | 404, _) => Ok(()),
+        (status, _) => Err(failure(status)),
+    }
+}
+
+/// A subscription id as one path segment.
+fn urlencoding(id: &str) -> String {
+    form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 fn date(text: Option<String>) -> Result<Option<u64>, CarrierFailure> {
@@ -178,9 +196,22 @@ async fn token(app: &App, config: &CarrierConfig) -> Result<String, CarrierFailu
         "application/x-www-form-urlencoded",
     )?;
     set(&headers, "accept", "application/json")?;
-    let mut response = send(&config.token_url, headers, form, config.timeout).await?;
+    let mut response = send(
+        &config.token_url,
+        Method::Post,
+        headers,
+        Some(form),
+        config.timeout,
+    )
+    .await?;
     let answer: TokenAnswer = match response.status_code() {
-        200 => read(&mut response).await?,
+        200 => {
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|_| CarrierFailure::Unavailable)?;
+            serde_json::from_slice(&bytes).map_err(|_| CarrierFailure::Unavailable)?
+        }
         400 | 401 | 403 => return Err(CarrierFailure::Unauthorized),
         status => return Err(failure(status)),
     };
@@ -196,28 +227,62 @@ async fn token(app: &App, config: &CarrierConfig) -> Result<String, CarrierFailu
     Ok(answer.access_token)
 }
 
-async fn call<T: serde::de::DeserializeOwned>(
+/// POSTs a JSON `body` to `path` and reads a `200` answer.
+async fn post<T: serde::de::DeserializeOwned>(
     app: &App,
     config: &CarrierConfig,
-    token: &str,
     path: &str,
-    body: serde_json::Value,
+    body: &str,
 ) -> Result<T, CarrierFailure> {
-    let headers = Headers::new();
-    set(&headers, "content-type", "application/json")?;
-    set(&headers, "accept", "application/json")?;
-    set(&headers, "authorization", &format!("Bearer {token}"))?;
-    // CAMARA's x-correlator: traces the call at the operator, names no one.
-    let correlator = simbind_core::codec::b64(
-        &app.random::<12>()
-            .map_err(|_| CarrierFailure::Unavailable)?,
-    );
-    set(&headers, "x-correlator", &correlator)?;
+    match exchange(app, config, Method::Post, path, Some(body.to_owned())).await? {
+        (200, bytes) => serde_json::from_slice(&bytes).map_err(|_| CarrierFailure::Unavailable),
+        (status, _) => Err(failure(status)),
+    }
+}
+
+/// One authenticated request to `path` under the API root: its status and,
+/// for a success, its body. A token the carrier refuses (401) is dropped
+/// and a new one asked for, once.
+async fn exchange(
+    app: &App,
+    config: &CarrierConfig,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> Result<(u16, Vec<u8>), CarrierFailure> {
     let url = format!("{}/{path}", config.api_root.trim_end_matches('/'));
-    let mut response = send(&url, headers, body.to_string(), config.timeout).await?;
-    match response.status_code() {
-        200 => read(&mut response).await,
-        status => Err(failure(status)),
+    let mut retried = false;
+    loop {
+        let token = token(app, config).await?;
+        let headers = Headers::new();
+        if body.is_some() {
+            set(&headers, "content-type", "application/json")?;
+        }
+        set(&headers, "accept", "application/json")?;
+        set(&headers, "authorization", &format!("Bearer {token}"))?;
+        // CAMARA's x-correlator: traces the call at the operator, names no one.
+        let correlator = simbind_core::codec::b64(
+            &app.random::<12>()
+                .map_err(|_| CarrierFailure::Unavailable)?,
+        );
+        set(&headers, "x-correlator", &correlator)?;
+        let mut response =
+            send(&url, method.clone(), headers, body.clone(), config.timeout).await?;
+        let status = response.status_code();
+        if status == 401 && !retried {
+            retried = true;
+            TOKEN.with(|t| t.borrow_mut().take());
+            continue;
+        }
+        let bytes = if (200..300).contains(&status) {
+            response
+                .bytes()
+                .await
+                .map_err(|_| CarrierFailure::Unavailable)?
+        } else {
+            Vec::new()
+        };
+        return Ok((status, bytes));
     }
 }
 
@@ -239,27 +304,18 @@ fn set(headers: &Headers, name: &str, value: &str) -> Result<(), CarrierFailure>
         .map_err(|_| CarrierFailure::Unavailable)
 }
 
-async fn read<T: serde::de::DeserializeOwned>(
-    response: &mut Response,
-) -> Result<T, CarrierFailure> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|_| CarrierFailure::Unavailable)?;
-    serde_json::from_slice(&bytes).map_err(|_| CarrierFailure::Unavailable)
-}
-
-/// POSTs `body`, aborted after `timeout`.
+/// Sends a request, aborted after `timeout`.
 async fn send(
     url: &str,
+    method: Method,
     headers: Headers,
-    body: String,
+    body: Option<String>,
     timeout: Duration,
 ) -> Result<Response, CarrierFailure> {
     let mut init = RequestInit::new();
-    init.with_method(Method::Post)
+    init.with_method(method)
         .with_headers(headers)
-        .with_body(Some(body.into()));
+        .with_body(body.map(Into::into));
     let request = Request::new_with_init(url, &init).map_err(|_| CarrierFailure::Unavailable)?;
     let controller = AbortController::default();
     let signal = controller.signal();

@@ -105,9 +105,18 @@ fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, 
     }
 }
 
+/// How long a SIM-swap subscription is asked for: 30 days.
+const DEFAULT_SUBSCRIPTION_SECS: u64 = 30 * 24 * 3600;
+/// The longest subscription asked for: 90 days.
+const MAX_SUBSCRIPTION_SECS: u64 = 90 * 24 * 3600;
+/// The sink's origin in dev mode without `PUBLIC_URL`: the dev carrier
+/// delivers in-process and never fetches it.
+const DEV_SINK_ORIGIN: &str = "https://localhost";
 /// The scopes asked of the carrier: SIM Swap's two operations, Device Swap's
 /// date, and the purpose (CAMARA asks for one `dpv:` purpose scope).
 pub const DEFAULT_CARRIER_SCOPE: &str = "sim-swap:retrieve-date sim-swap:check device-swap:retrieve-date dpv:FraudPreventionAndDetection";
+/// Added to the default scopes when the worker keeps SIM-swap subscriptions.
+pub const SUBSCRIPTION_SCOPE: &str = "sim-swap-subscriptions:org.camaraproject.sim-swap-subscriptions.v0.swapped:create sim-swap-subscriptions:delete";
 
 /// `open` or `closed` (unset: `default`); anything else refuses.
 fn on_failure(env: &Env, name: &str, default: OnFailure) -> Result<OnFailure, ApiError> {
@@ -266,6 +275,17 @@ impl Config {
         } else {
             None
         };
+        let public_url = match var(env, "PUBLIC_URL") {
+            Some(url) if dev_mode || url.starts_with("https://") => {
+                Some(url.trim_end_matches('/').to_owned())
+            }
+            None if dev_mode => None,
+            _ => {
+                return Err(ApiError::Misconfigured(
+                    "PUBLIC_URL must be set to an https:// URL outside dev mode".into(),
+                ));
+            }
+        };
         let carrier = match var(env, "CARRIER_API_ROOT") {
             None => None,
             Some(api_root) => {
@@ -281,6 +301,7 @@ impl Config {
                     .ok()
                     .and_then(|b| SecretKey::from_bytes(&b).ok())
                     .ok_or_else(|| bad("CARRIER_PRIVATE_KEY must be a base64url P-256 scalar"))?;
+                let subscribe = flag(env, "CARRIER_SUBSCRIBE")?;
                 let policy = CarrierPolicy {
                     max_age_hours: number(env, "CARRIER_MAX_AGE_HOURS", 240u32)?
                         .clamp(1, carrier::MAX_AGE_HOURS_LIMIT),
@@ -307,11 +328,31 @@ impl Config {
                             .ok_or_else(|| bad("CARRIER_CLIENT_ID is not set"))?,
                         key,
                         key_id: var(env, "CARRIER_KEY_ID"),
-                        scope: var(env, "CARRIER_SCOPE")
-                            .unwrap_or_else(|| DEFAULT_CARRIER_SCOPE.into()),
+                        scope: var(env, "CARRIER_SCOPE").unwrap_or_else(|| {
+                            if subscribe {
+                                format!("{DEFAULT_CARRIER_SCOPE} {SUBSCRIPTION_SCOPE}")
+                            } else {
+                                DEFAULT_CARRIER_SCOPE.into()
+                            }
+                        }),
                         timeout: std::time::Duration::from_millis(
                             number(env, "CARRIER_TIMEOUT_MS", 3000u64)?.clamp(100, 30_000),
                         ),
+                        subscriptions: match subscribe {
+                            false => None,
+                            true => Some(crate::carrier::SubscriptionSettings {
+                                lifetime_secs: number(
+                                    env,
+                                    "CARRIER_SUBSCRIPTION_SECS",
+                                    DEFAULT_SUBSCRIPTION_SECS,
+                                )?
+                                .clamp(8, MAX_SUBSCRIPTION_SECS),
+                                sink: format!(
+                                    "{}/v1/webhooks/carrier",
+                                    public_url.as_deref().unwrap_or(DEV_SINK_ORIGIN)
+                                ),
+                            }),
+                        },
                     },
                     policy,
                 ))
@@ -336,17 +377,7 @@ impl Config {
             admin_failures_per_hour: number(env, "ADMIN_FAILURES_PER_HOUR", 10u32)?,
             service_name: var(env, "SERVICE_NAME").unwrap_or_else(|| "SimBind".into()),
             webotp_domain: var(env, "WEBOTP_DOMAIN"),
-            public_url: match var(env, "PUBLIC_URL") {
-                Some(url) if dev_mode || url.starts_with("https://") => {
-                    Some(url.trim_end_matches('/').to_owned())
-                }
-                None if dev_mode => None,
-                _ => {
-                    return Err(ApiError::Misconfigured(
-                        "PUBLIC_URL must be set to an https:// URL outside dev mode".into(),
-                    ));
-                }
-            },
+            public_url: public_url.clone(),
             keys,
             grant_signer: grant_signer(env, grant_key)?,
             hasher: IdHasher::new(&pepper),

@@ -71,6 +71,11 @@ pub async fn read_json_bytes<T: DeserializeOwned>(
 /// A body of media type `media`, at most 8 KiB, as raw bytes (what a
 /// signature covers).
 pub async fn read_body(req: &mut Request, media: &str) -> Result<Vec<u8>, ApiError> {
+    read_body_of(req, &[media]).await
+}
+
+/// [`read_body`] for a request that may come as any of `media`.
+pub async fn read_body_of(req: &mut Request, media: &[&str]) -> Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
     let sent = content_type
         .split(';')
@@ -78,7 +83,7 @@ pub async fn read_body(req: &mut Request, media: &str) -> Result<Vec<u8>, ApiErr
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if sent != media {
+    if !media.contains(&sent.as_str()) {
         return Err(ApiError::UnsupportedMediaType);
     }
     let declared = req.headers().get("content-length")?;

@@ -2,7 +2,7 @@
 //! with a stable `code`.
 
 use simbind_core::api::Problem;
-use simbind_core::error::WebhookRefusal;
+use simbind_core::error::{SinkRefusal, WebhookRefusal};
 use simbind_core::{Denial, ValidationError};
 use thiserror::Error;
 use worker::{Headers, Response};
@@ -25,6 +25,8 @@ pub enum ApiError {
     Denied(#[from] Denial),
     #[error(transparent)]
     Webhook(#[from] WebhookRefusal),
+    #[error(transparent)]
+    Sink(#[from] SinkRefusal),
     #[error("request body is not valid JSON")]
     MalformedJson,
     #[error("request body has a field of the wrong type or value")]
@@ -90,6 +92,7 @@ impl ApiError {
             | Self::MissingField => 400,
             Self::Denied(d) => d.http_status(),
             Self::Webhook(_) => 401,
+            Self::Sink(s) => s.status(),
             Self::BodyTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotFound(_) => 404,
@@ -108,6 +111,7 @@ impl ApiError {
             Self::Invalid(e) => e.code(),
             Self::Denied(d) => d.code(),
             Self::Webhook(w) => w.code(),
+            Self::Sink(s) => s.code(),
             Self::MalformedJson => "malformed_json",
             Self::InvalidField => "invalid_field",
             Self::UnknownField => "unknown_field",

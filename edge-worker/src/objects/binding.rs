@@ -13,6 +13,7 @@ use simbind_core::decision::{
     holder_signature_input,
 };
 use simbind_core::registration_id::NumberKey;
+use simbind_core::subscription::{self, Event, Outcome};
 use simbind_core::transcript::Ceremony;
 use simbind_core::{Denial, carrier, contact};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
@@ -128,6 +129,7 @@ struct Row {
 #[durable_object]
 pub struct BindingObject {
     db: Db,
+    state: State,
     env: Env,
 }
 
@@ -135,8 +137,25 @@ impl DurableObject for BindingObject {
     fn new(state: State, env: Env) -> Self {
         Self {
             db: Db::open(&state, SCHEMA),
+            state,
             env,
         }
+    }
+
+    /// The binding's SIM-swap subscription is due: created after bind,
+    /// replaced before it expires, deleted once the binding has ended.
+    async fn alarm(&self) -> worker::Result<Response> {
+        let app = match Config::for_isolate(&self.env) {
+            Ok(cfg) => App::new(cfg, self.env.clone()),
+            Err(e) => {
+                worker::console_error!("binding alarm: {e}");
+                return Response::ok("");
+            }
+        };
+        if let Err(e) = keep_subscription(&self.db, &self.state, &app).await {
+            worker::console_error!("binding alarm: {e}");
+        }
+        Response::ok("")
     }
 
     // THE GATE RULE. This object holds other requests back only while its
@@ -157,19 +176,38 @@ impl BindingObject {
         let db = &self.db;
         match op.as_str() {
             "get" => respond(load(db)),
-            "create" => respond(create(db, &app, parse(&body)?)),
-            "rebind" => respond(rebind(db, &app, parse(&body)?).await),
+            "create" => {
+                let created = create(db, &app, parse(&body)?);
+                if created.is_ok() {
+                    subscription_due(&self.state, &app, 0).await?;
+                }
+                respond(created)
+            }
+            "rebind" => respond(rebind(db, &self.state, &app, parse(&body)?).await),
+            "carrier_event" => respond(carrier_event(db, &self.state, &app, parse(&body)?).await),
             "notify" => respond(notify(db, &app, parse(&body)?).await),
             "challenge" => respond(challenge_for(db, &app, parse(&body)?)),
             "verify" => respond(holder(db, &app, Ceremony::Verify, parse(&body)?).await),
-            "unbind" => respond(holder(db, &app, Ceremony::Unbind, parse(&body)?).await),
+            "unbind" => {
+                let unbound = holder(db, &app, Ceremony::Unbind, parse(&body)?).await;
+                if unbound.is_ok() {
+                    subscription_due(&self.state, &app, 0).await?;
+                }
+                respond(unbound)
+            }
             "show" => respond(existing(db).map(|b| summary(&b.record))),
             "audit" => respond(trail(db, parse(&body)?)),
             "admin_denied" => respond(
                 existing(db)
                     .and_then(|_| count(db, &app, "admin_unauthorized", "admin_unauthorized")),
             ),
-            "revoke" => respond(revoke(db, &app).await),
+            "revoke" => {
+                let revoked = revoke(db, &app).await;
+                if revoked.is_ok() {
+                    subscription_due(&self.state, &app, 0).await?;
+                }
+                respond(revoked)
+            }
             #[cfg(feature = "dev")]
             "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
@@ -326,12 +364,22 @@ async fn carrier_answer(
     Some(crate::carrier::facts(app, config, policy, &number).await)
 }
 
-async fn rebind(db: &Db, app: &App, op: RebindRequest) -> Result<serde_json::Value, ApiError> {
+async fn rebind(
+    db: &Db,
+    state: &State,
+    app: &App,
+    mut op: RebindRequest,
+) -> Result<serde_json::Value, ApiError> {
     let current = existing(db)?;
     if current.version != op.version || current.record.binding_id != op.record.binding_id {
         return Ok(json!({ "rebound": false }));
     }
+    // The subscription is the object's, not the bind's: it stays.
+    op.record.subscription = current.record.subscription;
     put(db, &op.record, current.version + 1)?;
+    if op.record.subscription.is_none() {
+        subscription_due(state, app, 0).await?;
+    }
     audit(db, app, "rebound", Some("bind"), None)?;
     alert_then_audit(db, app, &op.record, Alert::Rebound).await?;
     Ok(json!({ "rebound": true }))
@@ -376,6 +424,177 @@ async fn revoke(db: &Db, app: &App) -> Result<serde_json::Value, ApiError> {
         release_indexes(app, &current.record).await;
     }
     Ok(summary(&current.record))
+}
+
+/// `carrier_event`: a notification at the subscription sink, with the
+/// secret of the credential it carried (base64url).
+#[derive(Serialize, Deserialize)]
+pub struct CarrierEventOp {
+    pub secret: String,
+    pub event: Event,
+}
+
+/// A carrier notification, decided and applied in one synchronous step: a
+/// swap suspends the binding at once (then the owner is texted); an ended
+/// subscription is forgotten and a new one made.
+async fn carrier_event(
+    db: &Db,
+    state: &State,
+    app: &App,
+    op: CarrierEventOp,
+) -> Result<serde_json::Value, ApiError> {
+    let secret = simbind_core::codec::unb64(&op.secret, "secret")
+        .map_err(|_| simbind_core::error::SinkRefusal::Unauthorized)?;
+    let current = load(db)?;
+    let outcome = subscription::decide(current.as_ref().map(|c| &c.record), &secret, &op.event)?;
+    let Some(current) = current else {
+        return Ok(json!({}));
+    };
+    let mut record = current.record;
+    match outcome {
+        Outcome::Nothing => {}
+        Outcome::Suspend => {
+            subscription::suspend(&mut record, op.event.time, app.now);
+            put(db, &record, current.version + 1)?;
+            let code = Some(Denial::CarrierSimSwapped.code());
+            audit(db, app, "suspended", None, code)?;
+            // --- state written ---
+            let why = Alert::Refused {
+                denial: Denial::CarrierSimSwapped,
+                suspended: true,
+            };
+            alert_then_audit(db, app, &record, why).await?;
+        }
+        Outcome::Resubscribe => {
+            record.subscription = None;
+            put(db, &record, current.version + 1)?;
+            audit(db, app, "carrier_subscription_ended", None, None)?;
+            subscription_due(state, app, 0).await?;
+        }
+    }
+    Ok(json!({}))
+}
+
+/// Sets the binding's alarm `after_secs` from now, when the deployment
+/// keeps SIM-swap subscriptions.
+async fn subscription_due(state: &State, app: &App, after_secs: u64) -> Result<(), ApiError> {
+    if app
+        .cfg
+        .carrier
+        .as_ref()
+        .is_some_and(|c| c.subscriptions.is_some())
+    {
+        state
+            .storage()
+            .set_alarm(std::time::Duration::from_secs(after_secs))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The alarm's work: a binding that has ended deletes its subscription; a
+/// live one without a subscription, or whose subscription is due for
+/// renewal, creates one (the old one is deleted once the new one is kept).
+/// A carrier that fails is audited and asked again later.
+async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiError> {
+    let Some((config, settings)) = app
+        .cfg
+        .carrier
+        .as_ref()
+        .and_then(|c| c.subscriptions.as_ref().map(|s| (c, s)))
+    else {
+        return Ok(());
+    };
+    let Some(current) = load(db)? else {
+        return Ok(());
+    };
+    let retry = (settings.lifetime_secs / 8).clamp(1, 600);
+    let record = current.record;
+    if record.status == BindingStatus::Revoked {
+        let Some(old) = record.subscription else {
+            return Ok(());
+        };
+        match crate::carrier::unsubscribe(app, config, &old.id).await {
+            Ok(()) => {
+                let mut fresh = existing(db)?;
+                if fresh.record.subscription.as_ref() == Some(&old) {
+                    fresh.record.subscription = None;
+                    put(db, &fresh.record, fresh.version + 1)?;
+                }
+                audit(db, app, "carrier_unsubscribed", None, None)
+            }
+            Err(failure) => {
+                audit(
+                    db,
+                    app,
+                    "carrier_subscription_failed",
+                    None,
+                    Some(failure.label()),
+                )?;
+                subscription_due(state, app, retry).await
+            }
+        }?;
+        return Ok(());
+    }
+    if let Some(sub) = record
+        .subscription
+        .as_ref()
+        .filter(|s| app.now < s.renew_at())
+    {
+        return subscription_due(state, app, sub.renew_at() - app.now).await;
+    }
+    let Some(number) = record
+        .contact
+        .as_deref()
+        .and_then(|sealed| contact::open(&app.cfg.pepper, &record.binding_id, sealed))
+    else {
+        return Ok(()); // no number to subscribe for
+    };
+    let (token, credential) = subscription::sink_credential(&record.binding_id, app.random()?);
+    let until = app.now + settings.lifetime_secs;
+    let body = subscription::request_body(&settings.sink, number.as_str(), &token, until);
+    let created = crate::carrier::subscribe(app, config, body)
+        .await
+        .and_then(|c| {
+            subscription::accept(&c, credential, app.now, until)
+                .ok_or(carrier::CarrierFailure::Unavailable)
+        });
+    let new = match created {
+        Ok(new) => new,
+        Err(failure) => {
+            audit(
+                db,
+                app,
+                "carrier_subscription_failed",
+                None,
+                Some(failure.label()),
+            )?;
+            return subscription_due(state, app, retry).await;
+        }
+    };
+    // --- one synchronous step: keep the new subscription ---
+    let mut fresh = existing(db)?;
+    let old = fresh.record.subscription.replace(new.clone());
+    put(db, &fresh.record, fresh.version + 1)?;
+    audit(db, app, "carrier_subscribed", None, None)?;
+    let next = if fresh.record.status == BindingStatus::Revoked {
+        0 // ended meanwhile: the next alarm deletes what was just made
+    } else {
+        new.renew_at().saturating_sub(app.now).max(retry.min(60))
+    };
+    subscription_due(state, app, next).await?;
+    if let Some(old) = old
+        && let Err(failure) = crate::carrier::unsubscribe(app, config, &old.id).await
+    {
+        audit(
+            db,
+            app,
+            "carrier_subscription_failed",
+            None,
+            Some(failure.label()),
+        )?;
+    }
+    Ok(())
 }
 
 /// Texts `alert` to the binding's number (its state is already written),

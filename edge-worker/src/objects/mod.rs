@@ -23,7 +23,7 @@ mod number;
 mod sql;
 mod token;
 
-pub use binding::{BindingObject, HolderAnswer, TrailOp};
+pub use binding::{BindingObject, CarrierEventOp, HolderAnswer, TrailOp};
 pub use chip::ChipObject;
 pub use limiter::{LimiterObject, Take};
 pub use number::{NumberObject, REGISTRATION_TTL, RegistrationOp, SmsSeenOp, StartOp};

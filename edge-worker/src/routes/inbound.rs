@@ -1,17 +1,24 @@
-//! `POST /v1/webhooks/sms`: the SMS provider's inbound webhook, for the
-//! device-sent number proof. It is authenticated by an HMAC over the raw
-//! body with a timestamp (core `device_sms::verify_webhook`); the token in
-//! the text leads to the registration, whose object records the sender the
-//! network stamped.
+//! Webhooks from outside. `POST /v1/webhooks/sms`: the SMS provider's
+//! inbound webhook, for the device-sent number proof. It is authenticated
+//! by an HMAC over the raw body with a timestamp (core
+//! `device_sms::verify_webhook`); the token in the text leads to the
+//! registration, whose object records the sender the network stamped.
+//! `POST /v1/webhooks/carrier`: the CAMARA SIM-swap subscription sink,
+//! authenticated by the bearer credential the worker registered with each
+//! subscription; it names the binding, whose object decides.
 
 use serde::Deserialize;
 use simbind_core::device_sms::{self, InboundSms, Seen};
 use simbind_core::id_hash::IdKind;
+use simbind_core::identifiers::OpaqueId;
+use simbind_core::subscription::{self, Event};
 use worker::{Request, Response};
 
 use crate::App;
 use crate::config::DeviceSmsConfig;
-use crate::objects::{self, Answer, NUMBERS, SmsSeenOp, TOKENS, TokenRoute};
+use crate::objects::{
+    self, Answer, BINDINGS, CarrierEventOp, NUMBERS, SmsSeenOp, TOKENS, TokenRoute,
+};
 use crate::problem::{ApiError, Missing};
 
 #[derive(Deserialize)]
@@ -80,4 +87,47 @@ pub async fn receive(
         Answer::Ok(answer) => Ok(answer.seen),
         Answer::Refused(_) => Err(ApiError::Platform("number object refused an SMS".into())),
     }
+}
+
+/// `POST /v1/webhooks/carrier`: a CloudEvents notification from the
+/// carrier's SIM-swap subscriptions. 204 once its binding has taken it;
+/// 401 without a live subscription's credential, 400 for what is not a
+/// notification, 410 for a binding that has ended. 404 where the deployment
+/// keeps no subscriptions.
+pub async fn carrier(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+    let subscribed = app
+        .cfg
+        .carrier
+        .as_ref()
+        .is_some_and(|c| c.subscriptions.is_some());
+    if !subscribed {
+        return Err(ApiError::NotFound(Missing::Route));
+    }
+    let header = req.headers().get("authorization")?;
+    let (binding, secret) = subscription::read_bearer(header.as_deref())?;
+    let body =
+        crate::http::read_body_of(req, &["application/cloudevents+json", "application/json"])
+            .await?;
+    let event = subscription::read_event(&body)?;
+    match deliver(app, &binding, &secret, &event).await? {
+        None => Ok(Response::empty()?.with_status(204)),
+        Some(refusal) => Ok(refusal),
+    }
+}
+
+/// Hands a notification to its binding's object (the dev carrier delivers
+/// through here too): `None` once taken, or the object's refusal.
+pub async fn deliver(
+    app: &App,
+    binding: &OpaqueId,
+    secret: &[u8],
+    event: &Event,
+) -> Result<Option<Response>, ApiError> {
+    let op = CarrierEventOp {
+        secret: simbind_core::codec::b64(secret),
+        event: event.clone(),
+    };
+    let answer: Answer<serde_json::Value> =
+        objects::ask(&app.env, BINDINGS, binding.as_str(), "carrier_event", &op).await?;
+    Ok(answer.or_refusal().err())
 }

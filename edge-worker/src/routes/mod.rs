@@ -32,6 +32,7 @@ pub async fn dispatch(
         (Post, ["v1", "bindings", id, "verify"]) => holder::verify(app, req, id).await,
         (Post, ["v1", "bindings", id, "unbind"]) => holder::unbind(app, req, id).await,
         (Post, ["v1", "webhooks", "sms"]) => inbound::sms(app, req).await,
+        (Post, ["v1", "webhooks", "carrier"]) => inbound::carrier(app, req).await,
         (Get, ["v1", "admin", "attestation-status"]) => admin::attestation_status(app, req).await,
         (Get, ["v1", "admin", "bindings", id]) => admin::forward(app, req, id, "show").await,
         (Get, ["v1", "admin", "bindings", id, "audit"]) => {
@@ -71,7 +72,7 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
             | ["v1", "registrations", _, "challenge" | "binding"]
             | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
             | ["v1", "admin", "bindings", _, "revoke"]
-            | ["v1", "webhooks", "sms"]
+            | ["v1", "webhooks", "sms" | "carrier"]
     ) || (cfg!(feature = "dev") && matches!(path, ["dev", "sms", "send"]));
     match (get, post) {
         (true, _) => Some("GET"),
