@@ -56,6 +56,7 @@ const ROUTES = [
   "GET /dev/outbox",
   "GET /dev/bindings/{id}/audit",
   "POST /dev/sms/send",
+  "POST /dev/carrier/swap",
 ];
 
 const routeOf = (method, path) => {
@@ -309,6 +310,8 @@ function cases() {
     const event = { id: "1", source: CARRIER.apiRoot, type: "org.camaraproject.api-name.v0.subscription-started", specversion: "1.0", datacontenttype: "application/json", data: { subscriptionId: sub.id, initiationReason: "SUBSCRIPTION_CREATED" }, time: new Date().toISOString() };
     return { method: "POST", path: "/v1/webhooks/carrier", headers: { "content-type": "application/cloudevents+json", authorization: `Bearer ${sub.token}` }, body: JSON.stringify(event) };
   });
+  // Here the carrier is the tests' stand-in, not the dev carrier: a 404 whatever the input.
+  direct("POST /dev/carrier/swap", "without the dev carrier", async () => ({ method: "POST", path: "/dev/carrier/swap", headers: { "content-type": "application/json" }, body: JSON.stringify({ phone_number: subscriber().number }) }));
   direct("POST /dev/sms/send", "", async () => {
     const { p, registration } = await inbound();
     const body = JSON.stringify({ from: p.number, to: registration.deviceSms.to, text: registration.deviceSms.text });

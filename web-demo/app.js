@@ -22,6 +22,9 @@ const PLAIN = {
   challenge_wrong_ceremony: "The challenge in this request was issued for another kind of check.",
   challenge_wrong_subject: "The challenge in this request was issued for another binding or registration.",
   binding_suspended: "This binding is suspended after repeated failed checks. Re-verify your number with a new SMS code to restore it.",
+  carrier_sim_swapped: "The mobile operator reports that this number's SIM was replaced recently. Until that is old enough (10 days here), the number cannot be bound again: a stolen number looks exactly like this.",
+  carrier_device_swapped: "The mobile operator reports that this number moved to another device after it was bound.",
+  carrier_unavailable: "The mobile operator could not be asked about this number's SIM just now, so the check is refused. Try again in a moment.",
   binding_revoked: "This binding has ended (unbound by the phone or revoked by an operator). Register again to use it.",
   binding_not_found: "This binding does not exist (any more). Register again.",
   bad_signature: "The secure chip's signature does not match what was sent.",
@@ -58,13 +61,24 @@ const EVENTS = {
   revoked: "Revoked by an operator",
   takeover_suppressed: "More takeover attempts (owner already alerted this hour)",
   admin_unauthorized: "Admin request with a wrong token",
+  carrier_subscribed: "The carrier will report SIM swaps of this number (subscribed)",
+  carrier_subscription_failed: "The carrier subscription could not be made or ended (retrying)",
+  carrier_subscription_ended: "The carrier ended its subscription (subscribing again)",
+  carrier_unsubscribed: "The carrier subscription was deleted",
+  carrier_unanswered: "The carrier did not answer",
 };
+
+/** An audit event in words: a suspension says what caused it. */
+function eventText(e) {
+  if (e.event === "suspended" && e.code === "carrier_sim_swapped") return "Binding suspended at once: the carrier reported a SIM swap";
+  return EVENTS[e.event] || e.event;
+}
 
 const ui = {
   status: $("status"),
   number: $("number"),
   otp: $("otp"),
-  buttons: ["send-code", "send-sms", "bind", "open-channel", "confirm-payment", "audit-refresh", "unbind", "swap-sim", "clone-chip", "replay", "restore", "reverify", "autofill-use"].map($),
+  buttons: ["send-code", "send-sms", "bind", "open-channel", "confirm-payment", "audit-refresh", "unbind", "swap-sim", "clone-chip", "replay", "carrier-swap", "restore", "reverify", "autofill-use"].map($),
 };
 
 let client;
@@ -340,7 +354,7 @@ async function refreshAudit(log = false) {
         "li",
         { class: `event ev-${e.event}`, "data-event": e.event },
         el("time", { datetime: new Date(e.at).toISOString(), text: time(e.at) }),
-        el("span", { class: "ev-text" }, e.count > 1 ? `${e.count} × ` : "", EVENTS[e.event] || e.event, e.code && e.event.startsWith("denied") ? `: ${PLAIN[e.code] ? shortReason(e.code) : e.code}` : ""),
+        el("span", { class: "ev-text" }, e.count > 1 ? `${e.count} × ` : "", eventText(e), e.code && e.event.startsWith("denied") ? `: ${PLAIN[e.code] ? shortReason(e.code) : e.code}` : ""),
         el("span", { class: "ev-tags" }, el("code", { text: e.event }), e.ceremony ? el("code", { text: e.ceremony }) : null, e.code ? el("code", { class: "code", text: e.code }) : null),
       ),
     ),
@@ -398,6 +412,7 @@ function refreshButtons() {
   $("unbind").disabled = !state.bindingId;
   $("audit-refresh").disabled = !state.lastBindingId;
   $("replay").disabled = !state.lastVerify;
+  $("carrier-swap").disabled = !state.bindingId;
 }
 
 /**
@@ -716,6 +731,32 @@ async function replay() {
   });
 }
 
+/**
+ * The dev carrier swaps this number's SIM, as a criminal's SIM-swap fraud
+ * would at the operator, and pushes it to SimBind's subscription sink.
+ */
+async function carrierSwap() {
+  if (!state.number) return;
+  await act("channel-log", "The carrier reports a SIM swap", async (exchanges) => {
+    const url = `${API}/dev/carrier/swap`;
+    const request = { phone_number: state.number };
+    try {
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
+      const body = await res.json();
+      exchanges.push({ method: "POST", url, request, status: res.status, response: body });
+      if (!res.ok) {
+        announce(`The stand-in carrier is not available on this server (HTTP ${res.status}).`);
+      } else if (body.notified > 0) {
+        announce("The carrier told SimBind this number's SIM was swapped: the binding is suspended, before the phone does anything.");
+      } else {
+        announce("The carrier recorded a SIM swap, but held no subscription for this number yet: SimBind finds out at the next bind.");
+      }
+    } catch (e) {
+      announce(`The stand-in carrier could not be reached: ${e.message || e}`);
+    }
+  });
+}
+
 async function unbind() {
   if (!state.bindingId) return;
   await act("unbind-log", "Unbinding this phone", async () => {
@@ -791,6 +832,7 @@ async function main() {
   $("restore").addEventListener("click", () =>
     phoneAction(() => phone.restore(), () => "Back to the real chip and SIM A."));
   $("replay").addEventListener("click", replay);
+  $("carrier-swap").addEventListener("click", carrierSwap);
   for (const slot of ["A", "B"]) {
     $(`sim-${slot}`).addEventListener("change", () => phoneAction(() => phone.insertSim(slot), () => `The app now reads SIM ${slot}.`));
   }

@@ -80,6 +80,10 @@ pub struct BindingRecord {
     /// one is kept (created after bind, deleted after the binding ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<Subscription>,
+    /// The credential hash of a subscription being created: its
+    /// notifications count before the carrier's answer names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_pending: Option<String>,
     /// When the binding was first made, in Unix seconds (kept on re-bind).
     pub created_at: u64,
     /// When the record last changed (a decision, re-bind or revoke), in
@@ -116,6 +120,7 @@ impl BindingRecord {
             attestation_receipt: None,
             carrier: None,
             subscription: None,
+            subscription_pending: None,
             created_at: now,
             updated_at: now,
         }

@@ -243,29 +243,34 @@ pub enum Outcome {
 
 /// Decides a notification for `binding` (`None`: no such binding) carrying
 /// the credential `secret`. The credential must be the binding's current
-/// one and name its subscription; an ended binding answers `sink_gone`, so
-/// the carrier stops. A swap no later than the carrier's baseline is one
-/// the bind already saw.
+/// one, naming its subscription, or the one of a subscription being created
+/// (whose id the binding does not know yet); an ended binding answers
+/// `sink_gone`, so the carrier stops. A swap no later than the carrier's
+/// baseline is one the bind already saw.
 pub fn decide(
     binding: Option<&BindingRecord>,
     secret: &[u8],
     event: &Event,
 ) -> Result<Outcome, SinkRefusal> {
     let binding = binding.ok_or(SinkRefusal::Unauthorized)?;
-    let subscription = binding
+    let presented = credential_hash(secret);
+    let matches = |hash: &String| crate::crypto::secret_eq(presented.as_bytes(), hash.as_bytes());
+    let current = binding
         .subscription
         .as_ref()
-        .ok_or(SinkRefusal::Unauthorized)?;
-    let presented = credential_hash(secret);
-    if !crate::crypto::secret_eq(presented.as_bytes(), subscription.credential.as_bytes()) {
-        return Err(SinkRefusal::Unauthorized);
-    }
-    if event
-        .subscription_id
-        .as_ref()
-        .is_some_and(|id| *id != subscription.id)
-    {
-        return Err(SinkRefusal::Unauthorized);
+        .filter(|s| matches(&s.credential));
+    let pending = binding.subscription_pending.as_ref().is_some_and(matches);
+    match current {
+        Some(sub)
+            if event
+                .subscription_id
+                .as_ref()
+                .is_some_and(|id| *id != sub.id) =>
+        {
+            return Err(SinkRefusal::Unauthorized);
+        }
+        None if !pending => return Err(SinkRefusal::Unauthorized),
+        _ => {}
     }
     if binding.status == BindingStatus::Revoked {
         return Err(SinkRefusal::Gone);

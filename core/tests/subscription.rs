@@ -395,3 +395,48 @@ fn a_swap_suspends_and_becomes_the_baseline() {
         "an unknown baseline stays unknown"
     );
 }
+
+#[test]
+fn a_subscription_being_created_takes_notifications_with_its_credential() {
+    let world = World::new();
+    let mut record = bound(&world, &chip(), &sim_a());
+    let (_, credential) = sink_credential(BINDING_ID, SECRET);
+    record.subscription_pending = Some(credential);
+    // The carrier has not answered yet: its id is not known, any counts.
+    let any = Event {
+        subscription_id: Some("not-known-yet".into()),
+        ..swap_at(NOW)
+    };
+    assert_eq!(decide(Some(&record), &SECRET, &any), Ok(Outcome::Suspend));
+    assert_eq!(
+        decide(Some(&record), &[8; 32], &any),
+        Err(SinkRefusal::Unauthorized)
+    );
+    // With a live subscription too, each credential keeps its own rules.
+    let (_, live) = sink_credential(BINDING_ID, [9; 32]);
+    record.subscription = Some(Subscription {
+        id: "sub-1".into(),
+        credential: live,
+        created_at: NOW,
+        expires_at: NOW + 1000,
+    });
+    assert_eq!(
+        decide(Some(&record), &SECRET, &any),
+        Ok(Outcome::Suspend),
+        "the pending one"
+    );
+    assert_eq!(
+        decide(Some(&record), &[9; 32], &any),
+        Err(SinkRefusal::Unauthorized),
+        "the live one names its own id"
+    );
+    assert_eq!(
+        decide(Some(&record), &[9; 32], &swap_at(NOW)),
+        Ok(Outcome::Suspend)
+    );
+    record.subscription_pending = None;
+    assert_eq!(
+        decide(Some(&record), &SECRET, &any),
+        Err(SinkRefusal::Unauthorized)
+    );
+}

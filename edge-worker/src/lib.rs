@@ -7,6 +7,8 @@ mod alert;
 mod attestation;
 mod carrier;
 mod config;
+#[cfg(feature = "dev")]
+mod dev_carrier;
 mod http;
 mod objects;
 #[cfg(feature = "dev")]

@@ -64,12 +64,18 @@ export const PRODUCTION_BINDINGS = Object.freeze({
   ATTESTATION_TEST_ROOT: undefined,
 });
 
+/** The dev carrier's settings in [env.dev.vars]: left out of Miniflare workers. */
+const DEV_CARRIER = ["CARRIER_API_ROOT", "CARRIER_TOKEN_URL", "CARRIER_CLIENT_ID", "CARRIER_SUBSCRIBE"];
+
 /**
  * Starts the worker on a free loopback port. `bindings` override the dev
  * configuration (a value of `undefined` removes a binding).
  */
 export async function startWorker({ bindings = {}, outboundService, build: buildDir = "build-dev", state: kept } = {}) {
-  const merged = { ...wranglerVars("env.dev.vars"), ...devSecrets(), ...bindings };
+  const merged = { ...wranglerVars("env.dev.vars"), ...devSecrets() };
+  // The dev carrier serves `wrangler dev`; here a test brings its own carrier or none.
+  for (const k of DEV_CARRIER) delete merged[k];
+  Object.assign(merged, bindings);
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   const build = new URL(`edge-worker/${buildDir}/`, root).pathname;
   // `state`: the caller's folder for the objects' SQLite, kept on dispose

@@ -467,6 +467,7 @@ async fn carrier_event(
         }
         Outcome::Resubscribe => {
             record.subscription = None;
+            record.subscription_pending = None;
             put(db, &record, current.version + 1)?;
             audit(db, app, "carrier_subscription_ended", None, None)?;
             subscription_due(state, app, 0).await?;
@@ -551,12 +552,16 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
         return Ok(()); // no number to subscribe for
     };
     let (token, credential) = subscription::sink_credential(&record.binding_id, app.random()?);
+    // Kept before asking: the carrier may notify before it answers.
+    let mut fresh = existing(db)?;
+    fresh.record.subscription_pending = Some(credential.clone());
+    put(db, &fresh.record, fresh.version + 1)?;
     let until = app.now + settings.lifetime_secs;
     let body = subscription::request_body(&settings.sink, number.as_str(), &token, until);
     let created = crate::carrier::subscribe(app, config, body)
         .await
         .and_then(|c| {
-            subscription::accept(&c, credential, app.now, until)
+            subscription::accept(&c, credential.clone(), app.now, until)
                 .ok_or(carrier::CarrierFailure::Unavailable)
         });
     let new = match created {
@@ -574,6 +579,9 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
     };
     // --- one synchronous step: keep the new subscription ---
     let mut fresh = existing(db)?;
+    if fresh.record.subscription_pending.as_ref() == Some(&credential) {
+        fresh.record.subscription_pending = None;
+    }
     let old = fresh.record.subscription.replace(new.clone());
     put(db, &fresh.record, fresh.version + 1)?;
     audit(db, app, "carrier_subscribed", None, None)?;

@@ -1,4 +1,5 @@
-//! Dev-only routes: the SMS outbox and the audit trail without a token.
+//! Dev-only routes: the SMS outbox, the audit trail without a token, and
+//! stand-ins for the phone network (a sent SMS) and the carrier (a SIM swap).
 //! Compiled only into dev builds (cargo feature `dev`), and even there they
 //! answer 404 unless `SIMBIND_ENV = "dev"` (which serves localhost only).
 
@@ -98,4 +99,53 @@ pub async fn send_sms(app: &App, req: &mut Request) -> Result<Response, ApiError
     let suffix = simbind_core::codec::b64(&app.random::<6>()?);
     outbox::put(&kv, &sender, &message, &suffix).await?;
     marked(json(&json!({ "seen": seen }), 200)?)
+}
+
+/// `POST /dev/carrier/swap` `{phone_number}`: the dev carrier swaps the
+/// number's SIM now. From then on its SIM Swap answers say so, and each
+/// subscription it holds for the number is notified with the credential the
+/// worker registered, through the sink's own checks (`POST
+/// /v1/webhooks/carrier`). 404 unless the dev carrier is the configured one.
+pub async fn carrier_swap(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+    use simbind_core::subscription;
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Swap {
+        phone_number: String,
+    }
+    dev_only(app)?;
+    let dev_carrier = app
+        .cfg
+        .carrier
+        .as_ref()
+        .is_some_and(|c| crate::dev_carrier::serves(&c.api_root));
+    if !dev_carrier {
+        return Err(ApiError::NotFound(Missing::Route));
+    }
+    let swap: Swap = crate::http::read_json(req).await?;
+    let number = PhoneNumber::parse(&swap.phone_number)?;
+    let mut notified = 0u32;
+    for (id, token) in crate::dev_carrier::swap(number.as_str(), app.now) {
+        let event = json!({
+            "id": simbind_core::codec::b64(&app.random::<9>()?),
+            "source": crate::dev_carrier::ROOT,
+            "type": subscription::SWAPPED,
+            "specversion": "1.0",
+            "datacontenttype": "application/json",
+            "data": { "phoneNumber": number.as_str(), "subscriptionId": id },
+            "time": simbind_core::carrier::format_date_time(app.now),
+        });
+        let event = subscription::read_event(event.to_string().as_bytes())?;
+        let Ok((binding, secret)) = subscription::read_bearer(Some(&format!("Bearer {token}")))
+        else {
+            continue;
+        };
+        if super::inbound::deliver(app, &binding, &secret, &event)
+            .await?
+            .is_none()
+        {
+            notified += 1;
+        }
+    }
+    marked(json(&json!({ "notified": notified }), 200)?)
 }

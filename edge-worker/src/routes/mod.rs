@@ -47,6 +47,8 @@ pub async fn dispatch(
         (Get, ["dev", "bindings", id, "audit"]) => dev::audit(app, req, id).await,
         #[cfg(feature = "dev")]
         (Post, ["dev", "sms", "send"]) => dev::send_sms(app, req).await,
+        #[cfg(feature = "dev")]
+        (Post, ["dev", "carrier", "swap"]) => dev::carrier_swap(app, req).await,
         (_, path) => match allowed(path) {
             Some(allow) => Err(ApiError::MethodNotAllowed(allow)),
             None => Err(ApiError::NotFound(Missing::Route)),
@@ -73,7 +75,8 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
             | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
             | ["v1", "admin", "bindings", _, "revoke"]
             | ["v1", "webhooks", "sms" | "carrier"]
-    ) || (cfg!(feature = "dev") && matches!(path, ["dev", "sms", "send"]));
+    ) || (cfg!(feature = "dev")
+        && matches!(path, ["dev", "sms", "send"] | ["dev", "carrier", "swap"]));
     match (get, post) {
         (true, _) => Some("GET"),
         (_, true) => Some("POST"),
