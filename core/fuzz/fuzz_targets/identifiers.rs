@@ -1,6 +1,7 @@
 //! Identifiers, codes, transaction values, sender addresses, the sealed
 //! values (registration ids, contacts) the worker opens from requests, and
-//! what the SMS provider and the carrier send (webhook headers and bodies, dates).
+//! what the SMS provider and the carrier send (webhook headers and bodies, dates,
+//! subscription notifications and their credentials).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -41,7 +42,14 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(at) = simbind_core::carrier::parse_date_time(text) {
         assert!(at < 253_402_300_800, "a four-digit year");
+        let written = simbind_core::carrier::format_date_time(at);
+        assert_eq!(simbind_core::carrier::parse_date_time(&written), Some(at), "written dates read back");
     }
+    // The carrier's subscription sink: a notification's bearer credential and body.
+    if let Ok((id, secret)) = simbind_core::subscription::read_bearer(Some(text)) {
+        assert!(text.contains(id.as_str()) && secret.len() == 32);
+    }
+    let _ = simbind_core::subscription::read_event(data);
     let _ = simbind_core::device_sms::ProofMethod::parse_list(text);
     let _ = ChipSerial::parse(text);
     let _ = OpaqueId::parse(text, "bnd_");
