@@ -108,31 +108,13 @@ pub fn explicit(number: u32, content: &[u8]) -> Vec<u8> {
     out
 }
 
-/// UTCTime (years before 2050) of Unix seconds.
+/// UTCTime (years before 2050) of Unix seconds, from core's RFC 3339 writer.
 pub fn utc_time(secs: u64) -> Vec<u8> {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let text = simbind_core::carrier::format_date_time(secs); // YYYY-MM-DDThh:mm:ssZ
+    let year: u32 = text[..4].parse().unwrap();
     assert!((1950..2050).contains(&year), "UTCTime covers 1950..2049");
-    let text = format!(
-        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-        year % 100,
-        month,
-        day,
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    );
-    tlv(0x17, text.as_bytes())
+    let digits: String = text[2..].chars().filter(char::is_ascii_digit).collect();
+    tlv(0x17, format!("{digits}Z").as_bytes())
 }
 
 pub fn name(common_name: &str) -> Vec<u8> {

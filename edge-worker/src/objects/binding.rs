@@ -524,16 +524,7 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
                 }
                 audit(db, app, "carrier_unsubscribed", None, None)
             }
-            Err(failure) => {
-                audit(
-                    db,
-                    app,
-                    "carrier_subscription_failed",
-                    None,
-                    Some(failure.label()),
-                )?;
-                subscription_due(state, app, retry).await
-            }
+            Err(failure) => retry_later(db, state, app, failure, retry).await,
         }?;
         return Ok(());
     }
@@ -566,16 +557,7 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
         });
     let new = match created {
         Ok(new) => new,
-        Err(failure) => {
-            audit(
-                db,
-                app,
-                "carrier_subscription_failed",
-                None,
-                Some(failure.label()),
-            )?;
-            return subscription_due(state, app, retry).await;
-        }
+        Err(failure) => return retry_later(db, state, app, failure, retry).await,
     };
     // --- one synchronous step: keep the new subscription ---
     let mut fresh = existing(db)?;
@@ -603,6 +585,20 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
         )?;
     }
     Ok(())
+}
+
+/// A subscription call the carrier failed: audited, and the alarm set to
+/// try again in `retry` seconds.
+async fn retry_later(
+    db: &Db,
+    state: &State,
+    app: &App,
+    failure: carrier::CarrierFailure,
+    retry: u64,
+) -> Result<(), ApiError> {
+    let label = Some(failure.label());
+    audit(db, app, "carrier_subscription_failed", None, label)?;
+    subscription_due(state, app, retry).await
 }
 
 /// Texts `alert` to the binding's number (its state is already written),

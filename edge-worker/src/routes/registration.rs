@@ -104,6 +104,16 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
             return Ok(refused);
         }
     }
+    // The device-SMS settings (`None`: a one-time code), before anything is stored.
+    let inbound = match method {
+        ProofMethod::DeviceSms => Some(
+            app.cfg
+                .device_sms
+                .as_ref()
+                .ok_or(ValidationError::ProofNotAllowed)?,
+        ),
+        ProofMethod::Otp => None,
+    };
     let key = NumberKey::of(&number_hash);
     let id = registration_id::new(&app.cfg.pepper, &key, app.random()?);
     let (proof, secret) = match method {
@@ -150,17 +160,12 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
         device_sms: None,
         challenge: app.challenge(Ceremony::Bind, &id, &[])?,
     };
-    match method {
-        ProofMethod::Otp => {
+    match inbound {
+        None => {
             sms::send(app, &number, SmsKind::Otp, &code_text(app, &secret)).await?;
             response.otp_expires_at = Some(expires_at);
         }
-        ProofMethod::DeviceSms => {
-            let inbound = app
-                .cfg
-                .device_sms
-                .as_ref()
-                .ok_or(ValidationError::ProofNotAllowed)?;
+        Some(inbound) => {
             let route = TokenRoute {
                 registration_id: id.clone(),
                 number: key.to_hex(),
