@@ -151,9 +151,10 @@ test("a flood of unauthenticated refusals is counted, never displaces real event
   assert.equal(page1.events.length, 200);
   assert.ok(page1.events.every((e) => e.event === "verified"), "only real events are listed");
   assert.equal(page1.more, true);
-  assert.equal(page1.tallies.length, 1);
-  assert.equal(page1.tallies[0].event, "denied_unverified");
-  assert.equal(page1.tallies[0].count, 200, "every stranger's refusal counted");
+  // Tallies are per hour: a flood that straddles an hour's end is two of them.
+  assert.ok(page1.tallies.length >= 1 && page1.tallies.length <= 2, JSON.stringify(page1.tallies));
+  assert.ok(page1.tallies.every((t) => t.event === "denied_unverified"));
+  assert.equal(page1.tallies.reduce((n, t) => n + t.count, 0), 200, "every stranger's refusal counted");
   const page2 = await w.trail(bindingId, page1.next);
   assert.deepEqual(page2.events.map((e) => e.event), ["bound", ...Array(5).fill("verified")]);
   assert.equal(page2.more, false);

@@ -157,6 +157,21 @@ test("the sink takes only a live subscription's credential, naming its own subsc
   assert.deepEqual(carrier.problems, []);
 });
 
+test("a re-bind keeps the binding's subscription: one per binding, whatever the binds", async () => {
+  const { w, carrier } = shared;
+  const { s, p, bindingId } = await bound(shared);
+  const sub = await live(carrier, s.number);
+  await until(async () => (await w.bindingRecord(bindingId)).subscription?.id === sub.id, "the record to keep it");
+  const again = await bindPhone(w, p, s.number);
+  assert.equal(again.bindingId, bindingId);
+  assert.equal(again.rebound, true);
+  assert.equal((await w.bindingRecord(bindingId)).subscription.id, sub.id);
+  await new Promise((r) => setTimeout(r, 300)); // an alarm the re-bind set would have run by now
+  assert.deepEqual(carrier.subscribed(s.number).map((x) => x.id), [sub.id]);
+  assert.equal(await carrier.notify(sub, "org.camaraproject.sim-swap-subscriptions.v0.swapped"), 204);
+  assert.equal((await w.bindingRecord(bindingId)).status, "suspended");
+});
+
 test("unbind deletes the subscription; while the carrier cannot delete it, its notifications are 410 so it stops", async () => {
   const { w, carrier } = await withSubscriptions(16); // retries every 2 s
   try {

@@ -376,6 +376,7 @@ async fn rebind(
     }
     // The subscription is the object's, not the bind's: it stays.
     op.record.subscription = current.record.subscription;
+    op.record.subscription_pending = current.record.subscription_pending;
     put(db, &op.record, current.version + 1)?;
     if op.record.subscription.is_none() {
         subscription_due(state, app, 0).await?;
