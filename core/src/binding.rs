@@ -11,6 +11,7 @@ use crate::codec::b64;
 use crate::crypto::PublicKey;
 use crate::device_sms::{DeviceSmsState, ProofMethod};
 use crate::id_hash::{IdHash, IdHasher, IdKind};
+use crate::identifiers::PhoneNumber;
 use crate::otp::OtpState;
 use crate::sim::SimHashes;
 use crate::subscription::Subscription;
@@ -153,6 +154,13 @@ impl BindingRecord {
             return self.chip_serial.clone();
         }
         key_bound_index(hasher, &self.chip_serial, &self.chip_public_key)
+    }
+
+    /// The bound number, opened from its seal (`None`: none kept, or a seal
+    /// that does not open for this binding).
+    pub fn contact_number(&self, pepper: &[u8]) -> Option<PhoneNumber> {
+        let sealed = self.contact.as_deref()?;
+        crate::contact::open(pepper, &self.binding_id, sealed)
     }
 
     /// Ends the binding. The sealed number goes too: an ended binding keeps

@@ -1149,3 +1149,39 @@ enum SignatureInputEdit {
     Key,
     Signature,
 }
+
+const PEPPER_FOR_TESTS: &[u8] = b"pepper for tests";
+
+#[test]
+fn a_binding_opens_only_its_own_sealed_number() {
+    let world = World::new();
+    let mut record = bound(&world, &chip(), &sim_a());
+    assert_eq!(
+        record.contact_number(PEPPER_FOR_TESTS),
+        None,
+        "no number kept"
+    );
+    let number = simbind_core::identifiers::PhoneNumber::parse(sim_a().msisdn).unwrap();
+    record.contact = Some(simbind_core::contact::seal(
+        PEPPER_FOR_TESTS,
+        BINDING_ID,
+        &number,
+        [3; 12],
+    ));
+    assert_eq!(
+        record.contact_number(PEPPER_FOR_TESTS),
+        Some(number.clone())
+    );
+    assert_eq!(record.contact_number(b"another pepper"), None);
+    record.contact = Some(simbind_core::contact::seal(
+        PEPPER_FOR_TESTS,
+        OTHER_BINDING_ID,
+        &number,
+        [3; 12],
+    ));
+    assert_eq!(
+        record.contact_number(PEPPER_FOR_TESTS),
+        None,
+        "a seal moved from another binding"
+    );
+}

@@ -3,8 +3,8 @@
 //! delivery failure is audited, never returned, so the caller still sees the
 //! decision that caused the alert.
 
+use simbind_core::Denial;
 use simbind_core::binding::BindingRecord;
-use simbind_core::{Denial, contact};
 
 use crate::App;
 use crate::sms::{self, SmsKind};
@@ -75,12 +75,7 @@ pub async fn send(
     binding: &BindingRecord,
     alert: Alert,
 ) -> (&'static str, &'static str) {
-    let id = binding.binding_id.as_str();
-    let number = binding
-        .contact
-        .as_deref()
-        .and_then(|sealed| contact::open(&app.cfg.pepper, id, sealed));
-    match number {
+    match binding.contact_number(&app.cfg.pepper) {
         None => ("alert_failed", "no_contact"),
         Some(number) => match sms::send(app, &number, SmsKind::Alert, &alert.text()).await {
             Ok(()) => ("alert_sent", alert.code()),

@@ -172,6 +172,18 @@ thread_local! {
 }
 
 impl Config {
+    /// The carrier and its subscription settings, where the deployment
+    /// keeps SIM-swap subscriptions (`CARRIER_SUBSCRIBE`).
+    pub fn subscriptions(
+        &self,
+    ) -> Option<(
+        &crate::carrier::CarrierConfig,
+        &crate::carrier::SubscriptionSettings,
+    )> {
+        let carrier = self.carrier.as_ref()?;
+        Some((carrier, carrier.subscriptions.as_ref()?))
+    }
+
     /// The isolate's configuration, read and checked on first use (a
     /// refusal is not kept: the next request reads again).
     pub fn for_isolate(env: &Env) -> Result<std::rc::Rc<Self>, ApiError> {

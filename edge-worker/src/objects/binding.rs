@@ -15,7 +15,7 @@ use simbind_core::decision::{
 use simbind_core::registration_id::NumberKey;
 use simbind_core::subscription::{self, Event, Outcome};
 use simbind_core::transcript::Ceremony;
-use simbind_core::{Denial, carrier, contact};
+use simbind_core::{Denial, carrier};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
 use super::sql::{Db, int, text};
@@ -357,10 +357,7 @@ async fn carrier_answer(
     {
         return None;
     }
-    let number = record
-        .contact
-        .as_deref()
-        .and_then(|sealed| contact::open(&app.cfg.pepper, &record.binding_id, sealed))?;
+    let number = record.contact_number(&app.cfg.pepper)?;
     Some(crate::carrier::facts(app, config, policy, &number).await)
 }
 
@@ -480,12 +477,7 @@ async fn carrier_event(
 /// Sets the binding's alarm `after_secs` from now, when the deployment
 /// keeps SIM-swap subscriptions.
 async fn subscription_due(state: &State, app: &App, after_secs: u64) -> Result<(), ApiError> {
-    if app
-        .cfg
-        .carrier
-        .as_ref()
-        .is_some_and(|c| c.subscriptions.is_some())
-    {
+    if app.cfg.subscriptions().is_some() {
         state
             .storage()
             .set_alarm(std::time::Duration::from_secs(after_secs))
@@ -499,12 +491,7 @@ async fn subscription_due(state: &State, app: &App, after_secs: u64) -> Result<(
 /// renewal, creates one (the old one is deleted once the new one is kept).
 /// A carrier that fails is audited and asked again later.
 async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiError> {
-    let Some((config, settings)) = app
-        .cfg
-        .carrier
-        .as_ref()
-        .and_then(|c| c.subscriptions.as_ref().map(|s| (c, s)))
-    else {
+    let Some((config, settings)) = app.cfg.subscriptions() else {
         return Ok(());
     };
     let Some(current) = load(db)? else {
@@ -536,11 +523,7 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
     {
         return subscription_due(state, app, sub.renew_at() - app.now).await;
     }
-    let Some(number) = record
-        .contact
-        .as_deref()
-        .and_then(|sealed| contact::open(&app.cfg.pepper, &record.binding_id, sealed))
-    else {
+    let Some(number) = record.contact_number(&app.cfg.pepper) else {
         return Ok(()); // no number to subscribe for
     };
     let (token, credential) = subscription::sink_credential(&record.binding_id, app.random()?);

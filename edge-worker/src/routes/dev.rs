@@ -126,16 +126,11 @@ pub async fn carrier_swap(app: &App, req: &mut Request) -> Result<Response, ApiE
     let number = PhoneNumber::parse(&swap.phone_number)?;
     let mut notified = 0u32;
     for (id, token) in crate::dev_carrier::swap(number.as_str(), app.now) {
-        let event = json!({
-            "id": simbind_core::codec::b64(&app.random::<9>()?),
-            "source": crate::dev_carrier::ROOT,
-            "type": subscription::SWAPPED,
-            "specversion": "1.0",
-            "datacontenttype": "application/json",
-            "data": { "phoneNumber": number.as_str(), "subscriptionId": id },
-            "time": simbind_core::carrier::format_date_time(app.now),
-        });
-        let event = subscription::read_event(event.to_string().as_bytes())?;
+        let event = subscription::Event {
+            kind: subscription::EventKind::Swapped,
+            subscription_id: Some(id),
+            time: app.now,
+        };
         let Ok((binding, secret)) = subscription::read_bearer(Some(&format!("Bearer {token}")))
         else {
             continue;

@@ -95,12 +95,7 @@ pub async fn receive(
 /// notification, 410 for a binding that has ended. 404 where the deployment
 /// keeps no subscriptions.
 pub async fn carrier(app: &App, req: &mut Request) -> Result<Response, ApiError> {
-    let subscribed = app
-        .cfg
-        .carrier
-        .as_ref()
-        .is_some_and(|c| c.subscriptions.is_some());
-    if !subscribed {
+    if app.cfg.subscriptions().is_none() {
         return Err(ApiError::NotFound(Missing::Route));
     }
     let header = req.headers().get("authorization")?;
