@@ -7,7 +7,7 @@
 //! in core. Any WebCrypto failure answers `None`: the caller falls back to
 //! core's own P-256, and core refuses a chain signature left unanswered.
 
-use std::cell::OnceCell;
+use std::cell::RefCell;
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use simbind_core::attestation::signatures::{Algorithm, SignatureCheck};
@@ -74,16 +74,34 @@ pub async fn verify(input: &SignatureInput) -> Option<bool> {
     .as_bool()
 }
 
+/// At most this many signing keys stay imported per isolate: the grant key,
+/// the carrier's client-assertion key, and room for a rotation.
+const SIGNING_KEYS_KEPT: usize = 4;
+
 thread_local! {
-    /// The grant key, imported into WebCrypto once per isolate.
-    static GRANT_KEY: OnceCell<CryptoKey> = const { OnceCell::new() };
+    /// Signing keys imported into WebCrypto, each under its own public key
+    /// (SEC1 bytes): a key is only ever found by the key it was imported
+    /// from, so the grant key and the carrier's key never stand in for each
+    /// other, whichever signs first in an isolate.
+    static SIGNING_KEYS: RefCell<Vec<(Vec<u8>, CryptoKey)>> = const { RefCell::new(Vec::new()) };
 }
 
-async fn grant_key(key: &SecretKey) -> Option<CryptoKey> {
-    if let Some(cached) = GRANT_KEY.with(|cell| cell.get().cloned()) {
+fn cached_signing_key(public: &[u8]) -> Option<CryptoKey> {
+    SIGNING_KEYS.with(|keys| {
+        keys.borrow()
+            .iter()
+            .find(|(sec1, _)| sec1.as_slice() == public)
+            .map(|(_, key)| key.clone())
+    })
+}
+
+async fn signing_key(key: &SecretKey) -> Option<CryptoKey> {
+    let public = key.public_key();
+    let sec1 = public.to_uncompressed();
+    if let Some(cached) = cached_signing_key(&sec1) {
         return Some(cached);
     }
-    let (x, y) = key.public_key().coordinates();
+    let (x, y) = public.coordinates();
     let jwk = object(&[
         ("kty", "EC"),
         ("crv", "P-256"),
@@ -97,14 +115,22 @@ async fn grant_key(key: &SecretKey) -> Option<CryptoKey> {
             .await?
             .dyn_into()
             .ok()?;
-    GRANT_KEY.with(|cell| cell.get_or_init(|| imported.clone()).clone());
+    SIGNING_KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if !keys.iter().any(|(kept, _)| *kept == sec1) {
+            if keys.len() >= SIGNING_KEYS_KEPT {
+                keys.remove(0);
+            }
+            keys.push((sec1, imported.clone()));
+        }
+    });
     Some(imported)
 }
 
-/// Signs `message` with the grant key (ES256: `r || s`); `None` when
-/// WebCrypto could not answer.
+/// Signs `message` with `key` (ES256: `r || s`), imported once per isolate
+/// and kept under its own public key; `None` when WebCrypto could not answer.
 pub async fn sign(key: &SecretKey, message: &[u8]) -> Option<Vec<u8>> {
-    let imported = grant_key(key).await?;
+    let imported = signing_key(key).await?;
     let params = es256()?;
     let signature =
         resolve(subtle()?.sign_with_object_and_u8_array(&params, &imported, message)).await?;
