@@ -171,6 +171,30 @@ impl BindingRecord {
     }
 }
 
+/// An operator lifts a suspension (after checking with the owner out of
+/// band): the binding is active again with no failures counted, and its
+/// carrier baseline moves to `now`, so only a swap the carrier reports
+/// after the reinstatement refuses again. `Ok(false)` for a binding already
+/// active (nothing changes); a revoked binding stays revoked.
+pub fn reinstate(binding: &mut BindingRecord, now: u64) -> Result<bool, Denial> {
+    match binding.status {
+        BindingStatus::Active => return Ok(false),
+        BindingStatus::Revoked => return Err(Denial::BindingRevoked),
+        BindingStatus::Suspended => {}
+    }
+    binding.status = BindingStatus::Active;
+    binding.consecutive_failures = 0;
+    binding.updated_at = now;
+    if let Some(baseline) = binding.carrier.as_mut() {
+        let accepted = |at: Option<u64>| Some(at.map_or(now, |at| at.max(now)));
+        baseline.sim_changed_at = accepted(baseline.sim_changed_at);
+        baseline.device_changed_at = accepted(baseline.device_changed_at);
+        baseline.known = true;
+        baseline.checked_at = now;
+    }
+    Ok(true)
+}
+
 /// The chip index entry of a serial nothing attests: the serial's hash
 /// together with the claiming key (compressed SEC1, base64url).
 pub fn key_bound_index(hasher: &IdHasher, serial: &IdHash, public_key: &str) -> IdHash {

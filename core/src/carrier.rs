@@ -327,34 +327,40 @@ pub fn verify_due(policy: &CarrierPolicy, baseline: Option<&CarrierBaseline>, no
 }
 
 /// A verification's decision on the carrier's answer, and the baseline to
-/// keep: a SIM (or, by policy, device) change later than the baseline's is
-/// `carrier_sim_swapped` (`carrier_device_swapped`); no answer refuses
-/// (`carrier_unavailable`) only when verify fails closed. A binding without
-/// a known baseline takes the first answer as its baseline.
+/// keep (`None`: keep the stored one as it is): a SIM (or, by policy,
+/// device) change later than the baseline's is `carrier_sim_swapped`
+/// (`carrier_device_swapped`), which suspends the binding at once; no answer
+/// refuses (`carrier_unavailable`) only when verify fails closed, and then
+/// leaves the baseline untouched so the next verification asks again. A
+/// binding without a known baseline takes the first answer as its baseline.
 pub fn at_verify(
     policy: &CarrierPolicy,
     baseline: Option<&CarrierBaseline>,
     answer: Result<CarrierFacts, CarrierFailure>,
     now: u64,
-) -> (Result<(), Denial>, CarrierBaseline) {
+) -> (Result<(), Denial>, Option<CarrierBaseline>) {
     let Ok(facts) = answer else {
-        let kept = baseline.map_or(
-            CarrierBaseline {
-                sim_changed_at: None,
-                device_changed_at: None,
-                known: false,
-                checked_at: now,
-            },
-            |b| CarrierBaseline {
-                checked_at: now,
-                ..*b
-            },
-        );
-        let result = match policy.verify_on_failure {
-            OnFailure::Closed => Err(Denial::CarrierUnavailable),
-            OnFailure::Open => Ok(()),
+        return match policy.verify_on_failure {
+            // Still due: the next verification asks again, and is refused
+            // again while the carrier stays silent.
+            OnFailure::Closed => (Err(Denial::CarrierUnavailable), None),
+            // Open: asked again after the interval, not on every request.
+            OnFailure::Open => {
+                let kept = baseline.map_or(
+                    CarrierBaseline {
+                        sim_changed_at: None,
+                        device_changed_at: None,
+                        known: false,
+                        checked_at: now,
+                    },
+                    |b| CarrierBaseline {
+                        checked_at: now,
+                        ..*b
+                    },
+                );
+                (Ok(()), Some(kept))
+            }
         };
-        return (result, kept);
     };
     let fresh = CarrierBaseline {
         sim_changed_at: facts.sim_changed_at,
@@ -363,26 +369,17 @@ pub fn at_verify(
         checked_at: now,
     };
     let Some(base) = baseline.filter(|b| b.known) else {
-        return (Ok(()), fresh);
+        return (Ok(()), Some(fresh));
     };
     let newer =
         |seen: Option<u64>, known: Option<u64>| seen.is_some_and(|at| known.is_none_or(|k| at > k));
-    let result = if newer(facts.sim_changed_at, base.sim_changed_at) {
-        Err(Denial::CarrierSimSwapped)
-    } else if policy.device_swap && newer(facts.device_changed_at, base.device_changed_at) {
-        Err(Denial::CarrierDeviceSwapped)
-    } else {
-        Ok(())
-    };
-    // A refusal keeps the old baseline: the swap stays a swap until the
-    // owner re-binds (which takes a new baseline).
-    let kept = if result.is_ok() {
-        fresh
-    } else {
-        CarrierBaseline {
-            checked_at: now,
-            ..*base
-        }
-    };
-    (result, kept)
+    if newer(facts.sim_changed_at, base.sim_changed_at) {
+        // The old baseline stays: the swap stays a swap until the owner
+        // re-binds (a new baseline) or an operator reinstates the binding.
+        return (Err(Denial::CarrierSimSwapped), None);
+    }
+    if policy.device_swap && newer(facts.device_changed_at, base.device_changed_at) {
+        return (Err(Denial::CarrierDeviceSwapped), None);
+    }
+    (Ok(()), Some(fresh))
 }

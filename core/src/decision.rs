@@ -352,6 +352,19 @@ pub fn decide_binding(
     }))
 }
 
+/// Refuses, before a proven registration is used up, a bind that cannot
+/// succeed: a real-format chip showing only its key id (no key, no
+/// attestation) may only re-prove a number it is bound to, so with no
+/// binding for the number it is `attestation_required` now rather than
+/// after the registration is gone.
+pub fn bind_can_succeed(claims: &Claims, number_bound: bool) -> Result<(), Denial> {
+    let chip = &claims.chip;
+    if chip.public_key.is_none() && chip.evidence.is_none() && !number_bound {
+        return Err(AttestationRefusal::Required.into());
+    }
+    Ok(())
+}
+
 /// The key a bind is proven with, and the receipt to keep: the presented
 /// key (with its vendor certificate checked), or what a real-format
 /// attestation proves; a real-format chip without one may only re-prove a
@@ -523,7 +536,7 @@ pub struct Effects {
 
 /// Applies a decision to the binding. Unauthenticated denials change nothing
 /// (anyone can send them); authentic ones advance the counter, count towards
-/// suspension and alert the owner.
+/// suspension and alert the owner; a carrier-reported swap suspends at once.
 pub fn apply(binding: &BindingRecord, decision: &Decision, policy: &Policy, now: u64) -> Effects {
     let mut record = binding.clone();
     record.updated_at = now;
@@ -554,10 +567,11 @@ pub fn apply(binding: &BindingRecord, decision: &Decision, policy: &Policy, now:
                 suspended: false,
             }
         }
-        Err(_) => {
+        Err(denial) => {
             record.counter = record.counter.max(decision.counter);
             record.consecutive_failures = record.consecutive_failures.saturating_add(1);
-            let suspended = record.consecutive_failures >= policy.max_consecutive_failures;
+            let suspended = denial.suspends_at_once()
+                || record.consecutive_failures >= policy.max_consecutive_failures;
             if suspended {
                 record.status = BindingStatus::Suspended;
             }

@@ -301,6 +301,15 @@ impl Denial {
         !matches!(self, Self::CarrierUnavailable)
     }
 
+    /// Whether an authentic refusal with this code suspends the binding at
+    /// once, whatever the failure count: the carrier reported the number's
+    /// SIM (or device) swapped, as a push notification does. The way out is
+    /// a re-bind once the carrier no longer reports the swap within its
+    /// window, or an operator's reinstatement.
+    pub fn suspends_at_once(&self) -> bool {
+        matches!(self, Self::CarrierSimSwapped | Self::CarrierDeviceSwapped)
+    }
+
     /// HTTP status the API answers with for this denial.
     pub fn http_status(&self) -> u16 {
         match self {

@@ -12,6 +12,7 @@ mod common;
 
 use common::*;
 use simbind_core::Denial;
+use simbind_core::binding::BindingStatus;
 use simbind_core::carrier::*;
 use simbind_core::codec::unb64;
 use simbind_core::decision::{apply, decide_holder};
@@ -211,7 +212,7 @@ fn a_change_after_the_baseline_is_a_swap_and_the_same_dates_are_not() {
     let later = NOW + 2 * HOUR;
     let (same, kept) = at_verify(&p, Some(&base), Ok(facts(Some(old), Some(old))), later);
     assert_eq!(same, Ok(()));
-    assert_eq!(kept.checked_at, later);
+    assert_eq!(kept.map(|k| k.checked_at), Some(later));
     assert_eq!(
         at_verify(&p, Some(&base), Ok(facts(Some(old + 1), Some(old))), later).0,
         Err(Denial::CarrierSimSwapped)
@@ -244,10 +245,12 @@ fn a_change_after_the_baseline_is_a_swap_and_the_same_dates_are_not() {
         at_verify(&p, Some(&clean), Ok(facts(None, None)), later).0,
         Ok(())
     );
-    // A swap keeps the old baseline (it stays a swap until a re-bind).
+    // A swap keeps the stored baseline untouched (it stays a swap until a
+    // re-bind or a reinstatement), the device's too.
     let (swapped, kept) = at_verify(&p, Some(&clean), Ok(facts(Some(NOW + 60), None)), later);
-    assert_eq!(swapped, Err(Denial::CarrierSimSwapped));
-    assert_eq!((kept.sim_changed_at, kept.checked_at), (None, later));
+    assert_eq!((swapped, kept), (Err(Denial::CarrierSimSwapped), None));
+    let (swapped, kept) = at_verify(&p, Some(&base), Ok(facts(Some(old), Some(NOW + 1))), later);
+    assert_eq!((swapped, kept), (Err(Denial::CarrierDeviceSwapped), None));
 }
 
 #[test]
@@ -258,18 +261,29 @@ fn no_answer_at_verify_is_open_by_default_and_an_unknown_baseline_takes_the_firs
     assert_eq!(open, Ok(()));
     assert_eq!(
         kept,
-        CarrierBaseline {
+        Some(CarrierBaseline {
             checked_at: NOW + HOUR,
             ..base
-        }
+        })
     );
     let closed = CarrierPolicy {
         verify_on_failure: OnFailure::Closed,
         ..p
     };
+    // Closed: refused, and the baseline is left as it was, so the check is
+    // still due and the next verification asks (and is refused) again.
+    let later = NOW + 2 * HOUR;
+    let (refused, kept) = at_verify(
+        &closed,
+        Some(&base),
+        Err(CarrierFailure::Unavailable),
+        later,
+    );
+    assert_eq!((refused, kept), (Err(Denial::CarrierUnavailable), None));
+    assert!(verify_due(&closed, Some(&base), later));
     assert_eq!(
-        at_verify(&closed, Some(&base), Err(CarrierFailure::Unavailable), NOW).0,
-        Err(Denial::CarrierUnavailable)
+        at_verify(&closed, None, Err(CarrierFailure::Timeout), later),
+        (Err(Denial::CarrierUnavailable), None)
     );
     let unknown = at_bind(
         &CarrierPolicy {
@@ -287,11 +301,15 @@ fn no_answer_at_verify_is_open_by_default_and_an_unknown_baseline_takes_the_firs
         NOW + HOUR,
     );
     assert_eq!(first, Ok(()), "nothing to compare with yet");
+    let kept = kept.unwrap();
     assert_eq!((kept.known, kept.sim_changed_at), (true, Some(NOW - 5)));
     let (none, kept) = at_verify(&p, None, Ok(facts(Some(NOW - 5), None)), NOW);
-    assert_eq!((none, kept.known), (Ok(()), true));
+    assert_eq!((none, kept.map(|k| k.known)), (Ok(()), Some(true)));
     let (none, kept) = at_verify(&p, None, Err(CarrierFailure::NotFound), NOW);
-    assert_eq!((none, kept.known), (Ok(()), false));
+    assert_eq!(
+        (none, kept.map(|k| (k.known, k.checked_at))),
+        (Ok(()), Some((false, NOW)))
+    );
 }
 
 #[test]
@@ -311,6 +329,7 @@ fn a_carrier_swap_is_an_authentic_refusal_that_counts_and_no_answer_does_not() {
         (Err(Denial::CarrierDeviceSwapped), true),
         (Err(Denial::CarrierUnavailable), false),
     ] {
+        let swapped = carrier != Err(Denial::CarrierUnavailable);
         let ctx = simbind_core::decision::Context {
             carrier: Some(carrier),
             ..world.ctx()
@@ -326,6 +345,15 @@ fn a_carrier_swap_is_an_authentic_refusal_that_counts_and_no_answer_does_not() {
             "{carrier:?}"
         );
         assert_eq!(effects.alert, counted);
+        // A swap suspends at once (the first refusal, under a policy of
+        // three); no answer suspends nothing.
+        assert_eq!(effects.suspended, swapped, "{carrier:?}");
+        let status = if swapped {
+            BindingStatus::Suspended
+        } else {
+            BindingStatus::Active
+        };
+        assert_eq!(record.status, status, "{carrier:?}");
     }
     let ctx = simbind_core::decision::Context {
         carrier: Some(Ok(())),
@@ -352,4 +380,91 @@ fn a_carrier_swap_is_an_authentic_refusal_that_counts_and_no_answer_does_not() {
         .result,
         Err(Denial::SimChanged)
     );
+}
+
+#[test]
+fn an_operator_reinstates_a_suspended_binding_accepting_what_the_carrier_reported_until_then() {
+    let world = World::new();
+    let p = policy();
+    let mut binding = bound(&world, &chip(), &sim_a());
+    let old = NOW - 400 * HOUR;
+    binding.carrier = Some(at_bind(&p, Ok(facts(Some(old), None)), NOW).unwrap());
+    binding.status = BindingStatus::Suspended;
+    binding.consecutive_failures = 2;
+    let later = NOW + 5 * HOUR;
+    assert_eq!(
+        simbind_core::binding::reinstate(&mut binding, later),
+        Ok(true)
+    );
+    assert_eq!(binding.status, BindingStatus::Active);
+    assert_eq!(binding.consecutive_failures, 0);
+    assert_eq!(binding.updated_at, later);
+    let base = binding.carrier.unwrap();
+    assert_eq!(
+        (
+            base.sim_changed_at,
+            base.device_changed_at,
+            base.known,
+            base.checked_at
+        ),
+        (Some(later), Some(later), true, later)
+    );
+    // The swap that suspended it (before the reinstatement) passes; a later one refuses.
+    let swap_seen = NOW + HOUR;
+    let check = later + 2 * HOUR;
+    let device_later = Some(later + 1);
+    assert_eq!(
+        at_verify(&p, Some(&base), Ok(facts(Some(swap_seen), None)), check).0,
+        Ok(())
+    );
+    assert_eq!(
+        at_verify(&p, Some(&base), Ok(facts(Some(later + 1), None)), check).0,
+        Err(Denial::CarrierSimSwapped)
+    );
+    assert_eq!(
+        at_verify(&p, Some(&base), Ok(facts(None, device_later)), check).0,
+        Err(Denial::CarrierDeviceSwapped)
+    );
+    // A baseline newer than the reinstatement stays as it is.
+    let mut ahead = bound(&world, &chip(), &sim_a());
+    ahead.status = BindingStatus::Suspended;
+    ahead.carrier = Some(CarrierBaseline {
+        sim_changed_at: Some(check),
+        device_changed_at: Some(check),
+        known: true,
+        checked_at: NOW,
+    });
+    assert_eq!(
+        simbind_core::binding::reinstate(&mut ahead, later),
+        Ok(true)
+    );
+    let kept = ahead.carrier.unwrap();
+    assert_eq!(
+        (kept.sim_changed_at, kept.device_changed_at),
+        (Some(check), Some(check))
+    );
+    // Active: nothing to do, nothing changes; revoked stays revoked.
+    let active = bound(&world, &chip(), &sim_a());
+    let mut same = active.clone();
+    assert_eq!(
+        simbind_core::binding::reinstate(&mut same, later),
+        Ok(false)
+    );
+    assert_eq!(same, active);
+    let mut revoked = active.clone();
+    revoked.revoke();
+    let before = revoked.clone();
+    assert_eq!(
+        simbind_core::binding::reinstate(&mut revoked, later),
+        Err(Denial::BindingRevoked)
+    );
+    assert_eq!(revoked, before);
+    // Without a carrier, no baseline is made up.
+    let mut plain = bound(&world, &chip(), &sim_a());
+    plain.status = BindingStatus::Suspended;
+    assert_eq!(
+        simbind_core::binding::reinstate(&mut plain, later),
+        Ok(true)
+    );
+    assert_eq!(plain.carrier, None);
 }

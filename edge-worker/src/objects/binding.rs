@@ -208,6 +208,7 @@ impl BindingObject {
                 }
                 respond(revoked)
             }
+            "reinstate" => respond(reinstate(db, &app)),
             #[cfg(feature = "dev")]
             "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
@@ -312,7 +313,9 @@ async fn holder(
         )?;
     }
     let mut effects = apply(&current.record, &decision, &app.cfg.policy, app.now);
-    if let (Some(changed), Some((_, baseline))) = (&mut effects.record, carrier) {
+    // A swap or a fail-closed silence keeps the stored baseline (None): the
+    // swap stays one, and the silent carrier is asked again next time.
+    if let (Some(changed), Some((_, Some(baseline)))) = (&mut effects.record, carrier) {
         changed.carrier = Some(baseline);
     }
     let record = match &effects.record {
@@ -420,6 +423,17 @@ async fn revoke(db: &Db, app: &App) -> Result<serde_json::Value, ApiError> {
         put(db, &current.record, current.version + 1)?;
         audit(db, app, "revoked", None, Some("operator"))?;
         release_indexes(app, &current.record).await;
+    }
+    Ok(summary(&current.record))
+}
+
+/// An operator lifts a suspension after checking with the owner out of
+/// band: audited; the carrier's reports up to now are accepted.
+fn reinstate(db: &Db, app: &App) -> Result<serde_json::Value, ApiError> {
+    let mut current = existing(db)?;
+    if simbind_core::binding::reinstate(&mut current.record, app.now)? {
+        put(db, &current.record, current.version + 1)?;
+        audit(db, app, "reinstated", None, Some("operator"))?;
     }
     Ok(summary(&current.record))
 }

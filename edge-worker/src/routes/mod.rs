@@ -41,6 +41,9 @@ pub async fn dispatch(
         (Post, ["v1", "admin", "bindings", id, "revoke"]) => {
             admin::forward(app, req, id, "revoke").await
         }
+        (Post, ["v1", "admin", "bindings", id, "reinstate"]) => {
+            admin::forward(app, req, id, "reinstate").await
+        }
         #[cfg(feature = "dev")]
         (Get, ["dev", "outbox"]) => dev::outbox(app, req).await,
         #[cfg(feature = "dev")]
@@ -74,6 +77,7 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
             | ["v1", "registrations", _, "challenge" | "binding"]
             | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
             | ["v1", "admin", "bindings", _, "revoke"]
+            | ["v1", "admin", "bindings", _, "reinstate"]
             | ["v1", "webhooks", "sms" | "carrier"]
     ) || (cfg!(feature = "dev")
         && matches!(path, ["dev", "sms", "send"] | ["dev", "carrier", "swap"]));
