@@ -25,7 +25,7 @@ use simbind_core::attestation::{
 use simbind_core::binding::BindingRecord;
 use simbind_core::codec::b64;
 use simbind_core::crypto::{PublicKey, SecretKey};
-use simbind_core::decision::{BindPlan, decide_binding, decide_holder};
+use simbind_core::decision::{BindPlan, bind_can_succeed, decide_binding, decide_holder};
 use simbind_core::transcript::Ceremony;
 
 /// A world that accepts the real formats under the test root.
@@ -485,6 +485,29 @@ fn a_first_bind_needs_the_attestation_and_a_rebind_can_use_the_bound_key() {
         bind_with(&world, &bare, None, &AttestationFacts::default()),
         Err(R::Required.into())
     );
+    // Known before the registration is used up: a bare key id with no
+    // binding for the number cannot succeed; with one it may (a rebind).
+    let bare_claims = bare.validate().unwrap().claims;
+    assert_eq!(
+        bind_can_succeed(&bare_claims, false),
+        Err(R::Required.into())
+    );
+    assert_eq!(bind_can_succeed(&bare_claims, true), Ok(()));
+    let chain = issuer::android_chain(&key, &AndroidSpec::new(&attest_challenge(&ch)));
+    let attested = request(
+        ChipFormat::AndroidKey,
+        &key,
+        Material::Android(chain),
+        &ch,
+        Ceremony::Bind,
+        REG_ID,
+        1,
+    );
+    let attested = attested.validate().unwrap().claims;
+    assert_eq!(bind_can_succeed(&attested, false), Ok(()), "an attestation");
+    let mut presented = bare_claims.clone();
+    presented.chip.public_key = Some(public(&key));
+    assert_eq!(bind_can_succeed(&presented, false), Ok(()), "a key");
     let record = created(android_bind(&world, &key, |_| {}));
     // The same key re-proves the number with a higher counter: a rebind.
     let again = request(

@@ -124,18 +124,23 @@ export class SimBindClient {
 
   /**
    * Binds this phone's chip and SIM to the registered number, proving it with
-   * the `otp` it received, or (no `otp`) with the SMS it sent: then the bind is
-   * retried while the worker has not seen the SMS yet, for up to `waitMs`.
+   * the `otp` it received, or (no `otp`) with the SMS it sent: then the same
+   * signed evidence is sent again while the worker has not seen the SMS yet,
+   * for up to `waitMs` and never past its challenge's expiry. The chip is
+   * asked once: a key is attested only once, so a second attestation would
+   * never come.
    */
   async completeBinding(registrationId, otp, { waitMs = 30000 } = {}) {
     const id = String(registrationId);
     const base = `/v1/registrations/${encodeURIComponent(id)}`;
     const code = otp == null ? undefined : String(otp);
-    const deadline = Date.now() + waitMs;
+    const challenge = await this.#post(`${base}/challenge`, challengeBody("bind"));
+    const evidence = await this.#evidence("bind", challenge, id);
+    const body = evidence.body(code);
+    // Stop a second before the challenge expires: the last attempt still counts.
+    const deadline = Math.min(Date.now() + waitMs, evidence.expiresAt() * 1000 - 1000);
     for (;;) {
-      const challenge = await this.#post(`${base}/challenge`, challengeBody("bind"));
-      const evidence = await this.#evidence("bind", challenge, id);
-      const { status, text } = await this.#post(`${base}/binding`, evidence.body(code));
+      const { status, text } = await this.#post(`${base}/binding`, body);
       try {
         return readAnswer("binding", status, text);
       } catch (e) {

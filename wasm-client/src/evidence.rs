@@ -89,6 +89,13 @@ impl Evidence {
         })
     }
 
+    /// When the challenge expires, Unix seconds (as a JS number): the client
+    /// re-sends a bind's evidence only until then.
+    #[wasm_bindgen(js_name = expiresAt)]
+    pub fn expires_at(&self) -> f64 {
+        self.challenge.expires_at as f64
+    }
+
     /// `chipInfo()` (or `chipAttest()`)'s reply.
     #[wasm_bindgen(js_name = setChip)]
     pub fn set_chip(&mut self, reply: JsValue) -> Result<(), JsValue> {

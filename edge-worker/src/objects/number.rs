@@ -10,7 +10,7 @@ use simbind_core::attestation::AttestationFacts;
 use simbind_core::binding::{BindingRecord, NumberProof, RegistrationRecord};
 use simbind_core::budget::{Bucket, Limit};
 use simbind_core::carrier::{self, CarrierBaseline};
-use simbind_core::decision::{BindPlan, claimed_chip_index, decide_binding};
+use simbind_core::decision::{BindPlan, bind_can_succeed, claimed_chip_index, decide_binding};
 use simbind_core::device_sms::Seen;
 use simbind_core::id_hash::IdHash;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId, PhoneNumber};
@@ -248,6 +248,12 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
         put_registration(db, &registration)?;
     }
     checked?;
+    // A real-format chip that shows only its key id can only re-prove a
+    // number its key is bound to: with no binding for the number, it cannot
+    // succeed, so it is refused before the registration is used up (the
+    // number is proven: telling the prover that it has no binding is safe).
+    let number_bound = bound_to(db, &registration.msisdn)?.is_some();
+    bind_can_succeed(&evidence.claims, number_bound)?;
     // The number is proven: this attempt uses up the registration, whatever
     // it decides. One code (or token) buys one bind attempt, and at most one
     // takeover text.
