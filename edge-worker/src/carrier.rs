@@ -197,6 +197,7 @@ async fn token(app: &App, config: &CarrierConfig) -> Result<String, CarrierFailu
     )?;
     set(&headers, "accept", "application/json")?;
     let mut response = send(
+        app,
         &config.token_url,
         Method::Post,
         headers,
@@ -266,8 +267,15 @@ async fn exchange(
                 .map_err(|_| CarrierFailure::Unavailable)?,
         );
         set(&headers, "x-correlator", &correlator)?;
-        let mut response =
-            send(&url, method.clone(), headers, body.clone(), config.timeout).await?;
+        let mut response = send(
+            app,
+            &url,
+            method.clone(),
+            headers,
+            body.clone(),
+            config.timeout,
+        )
+        .await?;
         let status = response.status_code();
         if status == 401 && !retried {
             retried = true;
@@ -306,6 +314,7 @@ fn set(headers: &Headers, name: &str, value: &str) -> Result<(), CarrierFailure>
 
 /// Sends a request, aborted after `timeout`.
 async fn send(
+    #[cfg_attr(not(feature = "dev"), allow(unused_variables))] app: &App,
     url: &str,
     method: Method,
     headers: Headers,
@@ -314,9 +323,21 @@ async fn send(
 ) -> Result<Response, CarrierFailure> {
     #[cfg(feature = "dev")]
     if crate::dev_carrier::serves(url) {
-        let delete = method == Method::Delete;
         let now = worker::Date::now().as_millis() / 1000;
-        let (status, json) = crate::dev_carrier::answer(delete, url, body.as_deref(), now);
+        let registered = crate::dev_carrier::registered_key(
+            app.env
+                .var("DEV_CARRIER_CLIENT_KEY")
+                .ok()
+                .map(|v| v.to_string()),
+        );
+        let authorization = headers.get("authorization").ok().flatten();
+        let ask = crate::dev_carrier::Ask {
+            delete: method == Method::Delete,
+            url,
+            authorization: authorization.as_deref(),
+            body: body.as_deref(),
+        };
+        let (status, json) = crate::dev_carrier::answer(ask, registered.as_ref(), now);
         return Response::from_bytes(json.into_bytes())
             .map(|r| r.with_status(status))
             .map_err(|_| CarrierFailure::Unavailable);

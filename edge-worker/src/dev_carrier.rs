@@ -5,6 +5,10 @@
 //! only the transport is in-process. State lives in this isolate (lost on
 //! restart): the numbers swapped and the subscriptions made. Every number
 //! is known, with a SIM activated long ago, until `/dev/carrier/swap`.
+//! Like an operator, it verifies every client assertion (ES256 under the
+//! key registered for the client, `DEV_CARRIER_CLIENT_KEY`; `iss`, `sub`,
+//! `aud`, `exp`) before it issues a token, and answers API calls only with
+//! a token it issued.
 //! Dev builds only; [`serves`] matches only the dev API root below.
 
 use std::cell::RefCell;
@@ -12,13 +16,20 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::json;
-use simbind_core::carrier::format_date_time;
+use simbind_core::carrier::{CLIENT_ASSERTION_TYPE, format_date_time};
+use simbind_core::codec::unb64;
+use simbind_core::crypto::{PublicKey, Signature};
 
 /// The dev carrier's API root (`CARRIER_API_ROOT`); its token endpoint is
 /// `{ROOT}/oauth/token`.
 pub const ROOT: &str = "https://carrier.dev.invalid/camara";
 /// When every SIM the dev carrier knows was activated: 2025-01-01.
 const ACTIVATED: u64 = 1_735_689_600;
+/// The one client registered with the dev carrier (its key is
+/// `DEV_CARRIER_CLIENT_KEY`).
+const CLIENT_ID: &str = "simbind-dev";
+/// How long a token the dev carrier issues lives.
+const TOKEN_SECS: u64 = 3600;
 
 struct Sub {
     phone: String,
@@ -30,6 +41,8 @@ struct State {
     swapped: BTreeMap<String, u64>,
     subscriptions: BTreeMap<String, Sub>,
     made: u64,
+    /// Access tokens issued, with their expiry.
+    tokens: BTreeMap<String, u64>,
 }
 
 thread_local! {
@@ -42,7 +55,7 @@ pub fn serves(url: &str) -> bool {
 }
 
 #[derive(Deserialize)]
-struct Ask {
+struct Query {
     #[serde(rename = "phoneNumber")]
     phone: Option<String>,
     #[serde(rename = "maxAge", default)]
@@ -53,9 +66,103 @@ struct Ask {
     credential: Option<serde_json::Value>,
 }
 
-/// The dev carrier's answer (status, JSON body) to a request.
-pub fn answer(delete: bool, url: &str, body: Option<&str>, now: u64) -> (u16, String) {
+/// The registered client's public key, from `DEV_CARRIER_CLIENT_KEY`
+/// (base64url SEC1).
+pub fn registered_key(text: Option<String>) -> Option<PublicKey> {
+    let bytes = unb64(&text?, "DEV_CARRIER_CLIENT_KEY").ok()?;
+    PublicKey::from_sec1(&bytes).ok()
+}
+
+/// One JWT segment as JSON.
+fn segment(part: &str) -> Option<serde_json::Value> {
+    serde_json::from_slice(&unb64(part, "jwt").ok()?).ok()
+}
+
+/// Checks a token request as an operator does (RFC 7523 `private_key_jwt`):
+/// the client assertion's ES256 signature under the registered key, `iss`
+/// = `sub` = the registered client, `aud` = the token endpoint, not
+/// expired. The assertion's `jti` when all holds.
+fn assertion(form: &str, registered: &PublicKey, now: u64) -> Option<String> {
+    let fields: BTreeMap<String, String> = form_urlencoded::parse(form.as_bytes())
+        .into_owned()
+        .collect();
+    let field = |name: &str| fields.get(name).map(String::as_str);
+    if field("grant_type") != Some("client_credentials")
+        || field("client_assertion_type") != Some(CLIENT_ASSERTION_TYPE)
+    {
+        return None;
+    }
+    let jwt = field("client_assertion")?;
+    let mut parts = jwt.split('.');
+    let (h, c, sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || segment(h)?.get("alg")?.as_str()? != "ES256" {
+        return None;
+    }
+    let signature = Signature::from_bytes(&unb64(sig, "signature").ok()?).ok()?;
+    if !registered.verify(format!("{h}.{c}").as_bytes(), &signature) {
+        return None;
+    }
+    let claims = segment(c)?;
+    let text = |name: &str| claims.get(name).and_then(|v| v.as_str());
+    let audience = format!("{ROOT}/oauth/token");
+    let fresh = claims.get("exp")?.as_u64()? > now;
+    (text("iss") == Some(CLIENT_ID)
+        && text("sub") == Some(CLIENT_ID)
+        && text("aud") == Some(audience.as_str())
+        && fresh)
+        .then(|| text("jti").map(str::to_owned))
+        .flatten()
+}
+
+/// A token request: a fresh access token for a valid assertion, 401
+/// otherwise (RFC 6749 `invalid_client`).
+fn token(body: Option<&str>, registered: Option<&PublicKey>, now: u64) -> (u16, String) {
+    let jti = registered.and_then(|key| assertion(body?, key, now));
+    let Some(jti) = jti else {
+        return (401, json!({ "error": "invalid_client" }).to_string());
+    };
+    let token = format!("dev-carrier-{jti}");
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.tokens.retain(|_, expires| *expires > now);
+        s.tokens.insert(token.clone(), now + TOKEN_SECS);
+    });
+    let answer = json!({ "access_token": token, "token_type": "Bearer", "expires_in": TOKEN_SECS });
+    (200, answer.to_string())
+}
+
+/// Whether `authorization` carries a live token this carrier issued.
+fn authorized(authorization: Option<&str>, now: u64) -> bool {
+    let Some(token) = authorization.and_then(|a| a.strip_prefix("Bearer ")) else {
+        return false;
+    };
+    STATE.with(|s| s.borrow().tokens.get(token).is_some_and(|e| *e > now))
+}
+
+/// One request to the dev carrier, as the client sends it.
+pub struct Ask<'a> {
+    pub delete: bool,
+    pub url: &'a str,
+    pub authorization: Option<&'a str>,
+    pub body: Option<&'a str>,
+}
+
+/// The dev carrier's answer (status, JSON body) to a request; `registered`
+/// is the client key it knows.
+pub fn answer(ask: Ask<'_>, registered: Option<&PublicKey>, now: u64) -> (u16, String) {
+    let Ask {
+        delete,
+        url,
+        authorization,
+        body,
+    } = ask;
     let path = url.strip_prefix(ROOT).unwrap_or_default();
+    if path == "/oauth/token" && !delete {
+        return token(body, registered, now);
+    }
+    if !authorized(authorization, now) {
+        return (401, String::new());
+    }
     if let Some(id) = path.strip_prefix("/sim-swap-subscriptions/v0.3/subscriptions/") {
         let gone = STATE
             .with(|s| s.borrow_mut().subscriptions.remove(id))
@@ -65,12 +172,7 @@ pub fn answer(delete: bool, url: &str, body: Option<&str>, now: u64) -> (u16, St
     if delete {
         return (404, String::new());
     }
-    if path == "/oauth/token" {
-        let token =
-            json!({ "access_token": "dev-carrier", "token_type": "Bearer", "expires_in": 3600 });
-        return (200, token.to_string());
-    }
-    let Some(ask) = body.and_then(|b| serde_json::from_str::<Ask>(b).ok()) else {
+    let Some(ask) = body.and_then(|b| serde_json::from_str::<Query>(b).ok()) else {
         return (400, String::new());
     };
     let phone = ask.phone.clone().or_else(|| {

@@ -7,6 +7,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { watchGrants } from "./grant.mjs";
+
+// Every grant this suite receives is checked as a backend would (tests/lib/grant.mjs).
+watchGrants();
 
 /** The worker's Durable Object namespaces (binding → class), as in wrangler.toml. */
 export const OBJECTS = {
@@ -65,7 +69,7 @@ export const PRODUCTION_BINDINGS = Object.freeze({
 });
 
 /** The dev carrier's settings in [env.dev.vars]: left out of Miniflare workers. */
-const DEV_CARRIER = ["CARRIER_API_ROOT", "CARRIER_TOKEN_URL", "CARRIER_CLIENT_ID", "CARRIER_SUBSCRIBE"];
+const DEV_CARRIER = ["CARRIER_API_ROOT", "CARRIER_TOKEN_URL", "CARRIER_CLIENT_ID", "CARRIER_SUBSCRIBE", "DEV_CARRIER_CLIENT_KEY"];
 
 /**
  * Starts the worker on a free loopback port. `bindings` override the dev
