@@ -5,7 +5,8 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./lib/worker.mjs";
 import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
-import { checkGrantSignature } from "./lib/grant.mjs";
+import { checkGrant, checkGrantSignature, grantsChecked } from "./lib/grant.mjs";
+import { generateKeyPairSync, sign } from "node:crypto";
 
 let w;
 before(async () => { w = await startWorker(); });
@@ -27,6 +28,49 @@ test("health and JWKS", async () => {
   const jwks = await (await fetch(`${w.url}/.well-known/jwks.json`)).json();
   assert.equal(jwks.keys.length, 1);
   assert.deepEqual(Object.keys(jwks.keys[0]).sort(), ["alg", "crv", "kid", "kty", "use", "x", "y"]);
+});
+
+test("the suites' grant check refuses what a backend refuses: another key, issuer, audience, subject, transaction, expiry", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  const checkedBefore = grantsChecked.count;
+  const txn = new Uint8Array(32).fill(9);
+  const { grant } = await p.client.verify(bindingId, txn);
+  assert.equal(grantsChecked.count, checkedBefore + 1, "the suite's fetch checked the grant on its way in");
+  const b64 = (x) => Buffer.from(x).toString("base64url");
+  const txnB64 = b64(txn);
+  assert.equal((await checkGrant(w.url, grant, { sub: bindingId, txn: txnB64 })).txn, txnB64);
+  const refused = async (token, expect, why) => {
+    await assert.rejects(checkGrant(w.url, token, { sub: bindingId, txn: txnB64, ...expect }), /grant refused as a backend would/, why);
+  };
+  await refused(grant, { sub: "bnd_AAAAAAAAAAAAAAAAAAAAAA" }, "another subject");
+  await refused(grant, { txn: null }, "a transaction where none was asked");
+  await refused(grant, { txn: b64(new Uint8Array(32)) }, "another transaction");
+  // The same claims re-signed: by another key under the published kid, or changed and signed by the grant key's stand-in.
+  const [h, c] = grant.split(".");
+  const claims = JSON.parse(Buffer.from(c, "base64url"));
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const resign = (payload) => {
+    const body = `${h}.${b64(JSON.stringify(payload))}`;
+    return `${body}.${b64(sign("sha256", Buffer.from(body), { key: privateKey, dsaEncoding: "ieee-p1363" }))}`;
+  };
+  await refused(resign(claims), {}, "signed by a key the deployment never published");
+  await assert.rejects(checkGrant(w.url, resign(claims), {}), /signature does not verify/);
+  // A grant validly signed with the same key by a deployment with another
+  // issuer and audience: refused for exactly those.
+  const other = await startWorker({ bindings: { ISSUER: "https://other.example", GRANT_AUDIENCE: "other-app" } });
+  try {
+    const q = phone(other.url, { sim: s.simA });
+    const bound = await bindPhone(other, q, s.number);
+    const { grant: foreign } = await q.client.verify(bound.bindingId);
+    const e = await checkGrant(w.url, foreign, { sub: bound.bindingId, txn: null }).catch((x) => x);
+    assert.match(e.message, /iss https:\/\/other\.example is not/);
+    assert.match(e.message, /aud other-app is not/);
+    assert.doesNotMatch(e.message, /signature|sub |txn /);
+  } finally {
+    await other.dispose();
+  }
 });
 
 test("register → SMS code → bind → verify → grant that verifies offline → unbind", async () => {

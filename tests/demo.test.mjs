@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startWranglerDev } from "./lib/wrangler-dev.mjs";
+import { checkGrant } from "./lib/grant.mjs";
 
 const artifacts = new URL("artifacts/", import.meta.url).pathname;
 mkdirSync(artifacts, { recursive: true });
@@ -63,10 +64,29 @@ async function withPage(name, story, { viewport = { width: 1280, height: 900 }, 
     if (closing || (navigating && r.failure()?.errorText === "net::ERR_ABORTED")) return;
     problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
   });
+  // Every grant the page receives is checked as a backend would (tests/lib/grant.mjs):
+  // signature against the published JWKS, iss, aud, exp, sub, and the txn its challenge asked.
+  const grantChecks = [];
+  const challenged = new Map();
   page.on("response", (r) => {
     if (closing) return;
     // 4xx only in stories that are about a refusal; 5xx never.
     if (r.status() >= 500 || (!refusals && r.status() >= 400)) problems.push(`HTTP ${r.status()}: ${r.request().method()} ${r.url()}`);
+    if (r.request().method() !== "POST" || r.status() !== 200) return;
+    const path = new URL(r.url()).pathname;
+    if (/^\/v1\/bindings\/[^/]+\/challenge$/.test(path)) {
+      grantChecks.push(r.json().then((a) => challenged.set(a.challenge, a.transaction ?? null), () => {}));
+    }
+    const verify = path.match(/^\/v1\/bindings\/([^/]+)\/verify$/);
+    if (!verify) return;
+    const earlier = grantChecks.slice();
+    grantChecks.push((async () => {
+      const { grant } = await r.json();
+      await Promise.allSettled(earlier);
+      const sent = JSON.parse(r.request().postData() ?? "{}");
+      const txn = challenged.has(sent.challenge) ? challenged.get(sent.challenge) : undefined;
+      await checkGrant(server.url, grant, { sub: verify[1], txn });
+    })().catch((e) => problems.push(e.message)));
   });
   try {
     const startedAt = performance.now();
@@ -79,6 +99,7 @@ async function withPage(name, story, { viewport = { width: 1280, height: 900 }, 
       navigating = false;
     };
     await story(page, { startedAt, reload });
+    await Promise.all(grantChecks);
   } finally {
     await page.screenshot({ path: `${artifacts}demo-${name}.png`, fullPage: true }).catch(() => {});
     closing = true;

@@ -5,6 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { watchGrants } from "./grant.mjs";
+
+// Every grant this suite receives is checked as a backend would (tests/lib/grant.mjs).
+watchGrants();
 
 const root = new URL("../../", import.meta.url).pathname;
 
