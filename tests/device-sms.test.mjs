@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { devSecrets, PRODUCTION_BINDINGS, startWorker, wranglerVars } from "./lib/worker.mjs";
 import { networkSms, phone, refusal, subscriber } from "./lib/phone.mjs";
+import { attestedPhone } from "./lib/attested-phone.mjs";
 
 const INBOUND = wranglerVars("env.dev.vars").SMS_INBOUND_NUMBER;
 const SECRET = devSecrets().SMS_INBOUND_SECRET;
@@ -167,4 +168,39 @@ test("the dev stand-in for the provider answers only in dev mode", async () => {
   } finally {
     await prod.dispose();
   }
+});
+
+test("a real-format chip binds by device SMS still in flight: the client re-sends its one attestation until the SMS lands", async () => {
+  // F7 of the 2026-12 review: the wait loop asked the chip for a second
+  // attestation, which a key gives only once.
+  for (const format of ["android-key", "apple-appattest"]) {
+    const s = subscriber();
+    const sms = networkSms(w.url, s.number);
+    const inFlight = [];
+    const sendSms = (to, text) => { inFlight.push(new Promise((r) => setTimeout(r, 1500)).then(() => sms(to, text))); };
+    const p = attestedPhone(w.url, { format, sim: s.simA, sendSms });
+    const registration = await p.client.startRegistration(s.number, { proof: "device_sms" });
+    await p.client.sendNumberProof(registration);
+    const bound = await p.client.completeBinding(registration.registrationId);
+    await Promise.all(inFlight);
+    assert.equal(bound.status, "active", format);
+    const binds = p.exchanges.filter((e) => e.url.endsWith("/binding"));
+    assert.ok(binds.length >= 2, `${format}: it waited (${binds.length} attempts)`);
+    assert.equal(new Set(binds.map((e) => JSON.stringify(e.request))).size, 1, `${format}: the same evidence each time`);
+    assert.equal(p.exchanges.filter((e) => e.url.endsWith("/challenge")).length, 1, `${format}: one challenge`);
+    await p.client.verify(bound.bindingId);
+  }
+});
+
+test("a bind that cannot succeed (a key id, no attestation, no binding) is refused before the registration is used up", async () => {
+  const s = subscriber();
+  const p = attestedPhone(w.url, { format: "android-key", sim: s.simA, sendSms: networkSms(w.url, s.number) });
+  const registration = await p.client.startRegistration(s.number, { proof: "device_sms" });
+  await p.client.sendNumberProof(registration);
+  p.bridge.chipAttest(new Uint8Array(32)); // the key's one attestation went elsewhere
+  const e = await refusal(p.client.completeBinding(registration.registrationId));
+  assert.equal(`${e.status} ${e.code}`, "400 attestation_required");
+  p.forgetAttestation();
+  const bound = await p.client.completeBinding(registration.registrationId);
+  assert.equal(bound.status, "active", "the registration was still there");
 });

@@ -51,6 +51,7 @@ const ROUTES = [
   "GET /v1/admin/bindings/{id}",
   "GET /v1/admin/bindings/{id}/audit",
   "POST /v1/admin/bindings/{id}/revoke",
+  "POST /v1/admin/bindings/{id}/reinstate",
   "POST /v1/webhooks/sms",
   "POST /v1/webhooks/carrier",
   "GET /dev/outbox",
@@ -326,12 +327,14 @@ function cases() {
     direct("GET /v1/admin/attestation-status", token, async () => ({ method: "GET", path: "/v1/admin/attestation-status", headers: { ...headers } }));
     direct("GET /v1/admin/bindings/{id}", token, async () => ({ method: "GET", path: `/v1/admin/bindings/${await adminBinding()}`, headers: { ...headers } }));
     direct("GET /v1/admin/bindings/{id}/audit", token, async () => ({ method: "GET", path: `/v1/admin/bindings/${await adminBinding()}/audit?before=5`, headers: { ...headers } }));
-    direct("POST /v1/admin/bindings/{id}/revoke", token, async () => ({
-      method: "POST",
-      path: `/v1/admin/bindings/${await adminBinding()}/revoke`,
-      headers: { ...headers, "content-type": "application/json" },
-      body: "{}",
-    }));
+    for (const op of ["reinstate", "revoke"]) {
+      direct(`POST /v1/admin/bindings/{id}/${op}`, token, async () => ({
+        method: "POST",
+        path: `/v1/admin/bindings/${await adminBinding()}/${op}`,
+        headers: { ...headers, "content-type": "application/json" },
+        body: "{}",
+      }));
+    }
   }
   direct("GET /dev/outbox", "", async () => ({ method: "GET", path: `/dev/outbox?phone_number=${encodeURIComponent((await adminPhone()).number)}`, headers: {} }));
   direct("GET /dev/bindings/{id}/audit", "", async () => ({ method: "GET", path: `/dev/bindings/${await adminBinding()}/audit?before=5`, headers: {} }));

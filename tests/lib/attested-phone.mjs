@@ -87,11 +87,12 @@ export function assertion(key, clientDataHash, counter, appId = TEST_APP_ID) {
 
 /**
  * A phone with a real-format chip. `format` is "android-key" or
- * "apple-appattest"; `unlocked` makes the Android attestation report an
+ * "apple-appattest" (`sendSms(to, text)`, when given, lets its bridge send
+ * SMS); `unlocked` makes the Android attestation report an
  * unlocked bootloader; `issuer` makes the attestations (`issue`, or
  * `quickIssuer()`).
  */
-export function attestedPhone(url, { format, sim, unlocked = false, issuer = issue }) {
+export function attestedPhone(url, { format, sim, unlocked = false, issuer = issue, sendSms }) {
   const chip = chipKey();
   let attested = false;
   let counter = 0;
@@ -116,6 +117,7 @@ export function attestedPhone(url, { format, sim, unlocked = false, issuer = iss
       }
       return assertion(chip.key, sha256(transcript), ++counter);
     },
+    ...(sendSms ? { sendSms } : {}),
   };
   const client = new SimBindClient(url, Bridge.fromObject(bridge), AUDIENCE);
   const exchanges = [];
