@@ -40,6 +40,10 @@ impl Alert {
                 denial: Denial::CarrierSimSwapped,
                 ..
             } => "your mobile operator reports the SIM for this number was replaced",
+            Alert::Refused {
+                denial: Denial::CarrierDeviceSwapped,
+                ..
+            } => "your mobile operator reports this number is now used in another phone",
             Alert::Refused { .. } => "a secure-channel check from your phone failed",
             Alert::TakeoverAttempt(Denial::ChipAlreadyBound) => {
                 "another number tried to bind your registered phone's chip"

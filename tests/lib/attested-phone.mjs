@@ -119,13 +119,18 @@ export function attestedPhone(url, { format, sim, unlocked = false, issuer = iss
     },
     ...(sendSms ? { sendSms } : {}),
   };
-  const client = new SimBindClient(url, Bridge.fromObject(bridge), AUDIENCE);
   const exchanges = [];
-  client.onExchange((e) => exchanges.push(e));
-  return {
+  const connect = (base) => {
+    const client = new SimBindClient(base, Bridge.fromObject(bridge), AUDIENCE);
+    client.onExchange((e) => exchanges.push(e));
+    return client;
+  };
+  const phone = {
     chip,
     bridge,
-    client,
+    client: connect(url),
+    /** The same phone, its app now talking to `base` (a restarted deployment). */
+    reconnect: (base) => { phone.client = connect(base); },
     exchanges,
     lastRequest: () => exchanges.at(-1).request,
     /** Pretends the key is new again (its next bind carries an attestation). */
@@ -133,4 +138,5 @@ export function attestedPhone(url, { format, sim, unlocked = false, issuer = iss
     /** Rewinds the App Attest counter (a cloned or replaying key). */
     setCounter: (n) => { counter = n; },
   };
+  return phone;
 }

@@ -1,0 +1,280 @@
+// The product as a bank runs it: the configuration docs/SECURITY.md
+// recommends, every feature on at once, and a whole life walked through it.
+// Real chip formats only (android-key and apple-appattest, attested by the
+// tests' root: dev mode), SIM_LEVEL device (iOS none), both number proofs,
+// the carrier at bind, at verify and by push (a stand-in operator that checks
+// every request against the CAMARA definitions), transaction binding, the
+// attestation status list (fail closed), SMS budgets and countries, and a
+// retiring grant key, rotated again mid-life. Every grant is checked as a
+// backend does (tests/lib/grant.mjs: signature against the published JWKS,
+// iss, aud, exp, sub, txn); every refusal by its code, with the stored state
+// and the texts sent.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createECDH } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startWorker } from "./lib/worker.mjs";
+import { checkGrant, grantsChecked } from "./lib/grant.mjs";
+import { networkSms, refusal, subscriber } from "./lib/phone.mjs";
+import { attestedPhone } from "./lib/attested-phone.mjs";
+import { carrierBindings, clientKey, standInCarrier } from "./lib/carrier.mjs";
+
+const API_ROOT = "https://carrier.example/camara";
+const TOKEN_URL = "https://carrier.example/oauth/token";
+const CLIENT_ID = "bank-simbind";
+const STATUS_URL = "https://android.googleapis.com/attestation/status";
+const VERIFY_EVERY = 2;
+const ADMIN = { authorization: "Bearer dev-only-admin-token" };
+const LONG_AGO = "2025-06-01T08:00:00Z";
+const carrierKey = clientKey();
+
+/** A grant key: its dev secret and its public JWK under `kid`. */
+function grantKey(secret, kid) {
+  const ecdh = createECDH("prime256v1");
+  ecdh.setPrivateKey(Buffer.from(secret, "base64url"));
+  const point = ecdh.getPublicKey();
+  const jwk = { kty: "EC", crv: "P-256", x: point.subarray(1, 33).toString("base64url"), y: point.subarray(33).toString("base64url"), kid, alg: "ES256", use: "sig" };
+  return { secret, kid, jwk };
+}
+const G1 = grantKey("dev-only-grant-signing-key-for-local-tests0", "bank-g1");
+const G2 = grantKey("dev-only-grant-signing-key-for-local-tests8", "bank-g2");
+const G3 = grantKey("dev-only-grant-signing-key-for-local-testsw", "bank-g3");
+
+/** What docs/SECURITY.md recommends for a bank, signing with `signing` while `retiring` is still published. */
+function bankProfile(signing, retiring) {
+  return {
+    CHIP_FORMATS: "android-key,apple-appattest",
+    SIM_LEVEL: "device,apple-appattest=none",
+    NUMBER_PROOF: "otp,device_sms",
+    ...carrierBindings({ apiRoot: API_ROOT, tokenUrl: TOKEN_URL, clientId: CLIENT_ID, scalar: carrierKey.scalar, verifyEvery: VERIFY_EVERY, subscriptionSecs: 30 * 24 * 3600 }),
+    CARRIER_ON_FAILURE_VERIFY: "closed",
+    ATTESTATION_STATUS_URL: STATUS_URL,
+    ATTESTATION_STATUS_FAIL_CLOSED: "true",
+    SMS_COUNTRIES: "44",
+    SMS_PER_HOUR: "200",
+    SMS_PER_COUNTRY_PER_HOUR: "100",
+    GRANT_SIGNING_KEY: signing.secret,
+    GRANT_KEY_ID: signing.kid,
+    GRANT_RETIRING_JWKS: JSON.stringify({ keys: [retiring.jwk] }),
+  };
+}
+
+const state = mkdtempSync(join(tmpdir(), "simbind-bank-"));
+const revoked = (...serials) => ({ entries: Object.fromEntries(serials.map((s) => [s, { status: "REVOKED", reason: "KEY_COMPROMISE" }])) });
+let statusList = revoked("5ca1ab1e"); // lists no certificate of the test chains
+let w;
+const carrier = standInCarrier({
+  apiRoot: API_ROOT,
+  tokenUrl: TOKEN_URL,
+  clientId: CLIENT_ID,
+  publicKey: carrierKey.publicKey,
+  // The sink is the deployment's PUBLIC_URL: here, whichever worker is running.
+  deliver: (sink, init) => fetch(w.url + new URL(sink).pathname, init),
+});
+
+/** Starts the bank's worker over the walk's storage and refreshes its status list, as its Cron Trigger does. */
+async function startBank(signing, retiring) {
+  const worker = await startWorker({
+    bindings: bankProfile(signing, retiring),
+    state,
+    outboundService: (request) => (request.url.startsWith(STATUS_URL) ? Response.json(statusList) : carrier.fetch(request)),
+  });
+  await (await worker.mf.getWorker()).scheduled({ cron: "*/15 * * * *" });
+  return worker;
+}
+
+before(async () => { w = await startBank(G2, G1); });
+after(async () => {
+  await w?.dispose();
+  rmSync(state, { recursive: true, force: true });
+});
+
+const until = async (check, what, ms = 10_000) => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const texts = async (number, kind) => (await w.outbox(number)).filter((m) => kind === undefined || m.kind === kind);
+const events = async (bindingId) => (await w.audit(bindingId)).map((e) => `${e.event}${e.code ? `:${e.code}` : ""}`);
+const kidOf = (grant) => JSON.parse(Buffer.from(grant.split(".")[0], "base64url")).kid;
+const b64 = (bytes) => Buffer.from(bytes).toString("base64url");
+
+/** Two customers: Ana on an Android phone (code by SMS), Ben on an iPhone (his phone texts the token). */
+const ana = { line: subscriber() };
+const ben = { line: subscriber() };
+for (const who of [ana, ben]) carrier.numbers.set(who.line.number, { simChange: LONG_AGO, deviceChange: LONG_AGO, swapped: false });
+const payment = new Uint8Array(32).fill(0xa5); // SHA-256 of the payment Ana approves, say
+
+/** Ana re-proves her number with a fresh code, signed by her bound chip. */
+async function anaRebinds() {
+  const { registrationId } = await ana.phone.client.startRegistration(ana.line.number, { proof: "otp" });
+  return ana.phone.client.completeBinding(registrationId, await w.otp(ana.line.number));
+}
+
+test("bank profile: the deployment publishes what a backend checks, and refuses what the profile leaves out", async () => {
+  const discovery = await (await fetch(`${w.url}/.well-known/simbind`)).json();
+  assert.deepEqual(discovery.chip_formats, ["android-key", "apple-appattest"]);
+  const jwks = await (await fetch(`${w.url}/.well-known/jwks.json`)).json();
+  assert.deepEqual(jwks.keys.map((k) => k.kid), ["bank-g2", "bank-g1"], "the signing key, then the retiring one");
+  // SMS go to the countries listed only, before anything is stored or sent.
+  const abroad = await w.post("/v1/registrations", { phone_number: "+33612345678" });
+  assert.equal(`${abroad.status} ${(await abroad.json()).code}`, "400 country_not_allowed");
+});
+
+test("bank profile: Ana registers by code, binds her Android chip and SIM; the carrier is asked and she is subscribed", async () => {
+  ana.sim = { ...ana.line.simA };
+  ana.phone = attestedPhone(w.url, { format: "android-key", sim: ana.sim });
+  const { registrationId, proof } = await ana.phone.client.startRegistration(ana.line.number, { proof: "otp" });
+  assert.equal(proof, "otp");
+  assert.equal((await texts(ana.line.number, "otp")).length, 1, "one code texted");
+  const bound = await ana.phone.client.completeBinding(registrationId, await w.otp(ana.line.number));
+  assert.equal(`${bound.status} ${bound.rebound}`, "active false");
+  ana.bindingId = bound.bindingId;
+  const record = await w.bindingRecord(ana.bindingId);
+  assert.equal(`${record.status} ${record.chip_format} ${record.counter}`, "active android-key 1");
+  assert.deepEqual([record.carrier.known, record.carrier.sim_changed_at], [true, Date.parse(LONG_AGO) / 1000]);
+  const asked = carrier.requests.filter((r) => r.body.includes(ana.line.number)).map((r) => r.kind);
+  assert.deepEqual(asked.slice(0, 3), ["sim/retrieve-date", "sim/check", "device/retrieve-date"]);
+  await until(() => carrier.subscribed(ana.line.number)[0], "Ana's SIM-swap subscription");
+  assert.deepEqual(await events(ana.bindingId), ["bound", "carrier_subscribed"]);
+  assert.deepEqual(carrier.problems, []);
+});
+
+test("bank profile: Ana opens the app (no transaction) and approves a payment (its hash in txn); each grant checked by a backend", async () => {
+  const checked = grantsChecked.count;
+  const opened = await ana.phone.client.verify(ana.bindingId);
+  const openedClaims = await checkGrant(w.url, opened.grant, { sub: ana.bindingId, txn: null });
+  assert.equal(kidOf(opened.grant), "bank-g2");
+  const paid = await ana.phone.client.verify(ana.bindingId, payment);
+  const paidClaims = await checkGrant(w.url, paid.grant, { sub: ana.bindingId, txn: b64(payment) });
+  assert.equal(grantsChecked.count, checked + 2, "the suite's fetch checked both on their way in");
+  assert.ok(paidClaims.ctr > openedClaims.ctr);
+  ana.paymentGrant = paid.grant;
+  const record = await w.bindingRecord(ana.bindingId);
+  assert.equal(`${record.status} ${record.consecutive_failures}`, "active 0");
+  assert.deepEqual((await events(ana.bindingId)).slice(-2), ["verified", "verified"]);
+});
+
+test("bank profile: Ben registers by a text his iPhone sends, binds his App Attest key; no code is ever texted to him", async () => {
+  ben.phone = attestedPhone(w.url, { format: "apple-appattest", sim: ben.line.simA, sendSms: networkSms(w.url, ben.line.number) });
+  const registration = await ben.phone.client.startRegistration(ben.line.number, { proof: "device_sms" });
+  assert.equal(registration.proof, "device_sms");
+  await ben.phone.client.sendNumberProof(registration);
+  const bound = await ben.phone.client.completeBinding(registration.registrationId);
+  assert.equal(bound.status, "active");
+  ben.bindingId = bound.bindingId;
+  assert.equal((await texts(ben.line.number, "otp")).length, 0);
+  assert.equal((await texts(ben.line.number, "sent")).length, 1, "the one SMS his phone sent");
+  const record = await w.bindingRecord(ben.bindingId);
+  assert.equal(`${record.status} ${record.chip_format}`, "active apple-appattest");
+  const { grant } = await ben.phone.client.verify(ben.bindingId, payment);
+  await checkGrant(w.url, grant, { sub: ben.bindingId, txn: b64(payment) });
+  await until(() => carrier.subscribed(ben.line.number)[0], "Ben's SIM-swap subscription");
+});
+
+test("bank profile: Ana's SIM changes in her phone: refused sim_changed and texted; her chip re-binds the new SIM with a fresh code", async () => {
+  Object.assign(ana.sim, ana.line.simB);
+  const e = await refusal(ana.phone.client.verify(ana.bindingId));
+  assert.equal(`${e.status} ${e.code}`, "403 sim_changed");
+  const record = await w.bindingRecord(ana.bindingId);
+  assert.equal(`${record.status} ${record.consecutive_failures}`, "active 1");
+  assert.equal((await texts(ana.line.number, "alert")).length, 1, "Ana was texted");
+  const rebound = await anaRebinds();
+  assert.equal(`${rebound.status} ${rebound.rebound} ${rebound.bindingId}`, `active true ${ana.bindingId}`);
+  const after = await w.bindingRecord(ana.bindingId);
+  assert.equal(`${after.status} ${after.consecutive_failures}`, "active 0");
+  assert.equal((await texts(ana.line.number, "alert")).length, 2, "and told of the re-bind");
+  await ana.phone.client.verify(ana.bindingId);
+  assert.ok((await events(ana.bindingId)).includes("rebound"));
+});
+
+test("bank profile: the carrier reports Ana's SIM swapped at verify: suspended at once, refused until she re-binds once the carrier's window has passed", async () => {
+  const line = carrier.numbers.get(ana.line.number);
+  line.simChange = new Date().toISOString();
+  line.swapped = true;
+  await sleep(VERIFY_EVERY * 1000 + 100); // the next verification is due to ask
+  const alerts = (await texts(ana.line.number, "alert")).length;
+  const e = await refusal(ana.phone.client.verify(ana.bindingId, payment));
+  assert.equal(`${e.status} ${e.code}`, "403 carrier_sim_swapped");
+  const record = await w.bindingRecord(ana.bindingId);
+  assert.equal(record.status, "suspended", "at once");
+  assert.ok((await events(ana.bindingId)).includes("suspended:carrier_sim_swapped"));
+  assert.equal((await texts(ana.line.number, "alert")).length, alerts + 1, "Ana was texted");
+  // Retrying (the fraudster's move) gets no grant, whoever asks the carrier.
+  for (let i = 0; i < 2; i++) assert.equal((await refusal(ana.phone.client.verify(ana.bindingId, payment))).code, "binding_suspended");
+  // A re-bind while the carrier still reports the swap within its window is refused.
+  assert.equal((await refusal(anaRebinds())).code, "carrier_sim_swapped");
+  assert.equal((await w.bindingRecord(ana.bindingId)).status, "suspended");
+  // Once the carrier no longer reports it (the window passed), her chip re-binds.
+  line.swapped = false;
+  const rebound = await anaRebinds();
+  assert.equal(`${rebound.status} ${rebound.rebound}`, "active true");
+  const after = await w.bindingRecord(ana.bindingId);
+  assert.equal(after.carrier.sim_changed_at, Math.floor(Date.parse(line.simChange) / 1000), "the new baseline");
+  await ana.phone.client.verify(ana.bindingId);
+  assert.deepEqual(carrier.problems, []);
+});
+
+test("bank profile: the carrier pushes a swap of Ben's SIM: suspended at once and texted; an operator who checked with Ben reinstates it", async () => {
+  const [status] = await carrier.swap(ben.line.number);
+  assert.equal(status, 204);
+  const record = await w.bindingRecord(ben.bindingId);
+  assert.equal(record.status, "suspended");
+  assert.ok((await events(ben.bindingId)).includes("suspended:carrier_sim_swapped"));
+  assert.equal((await texts(ben.line.number, "alert")).length, 1);
+  assert.equal((await refusal(ben.phone.client.verify(ben.bindingId))).code, "binding_suspended");
+  const lifted = await w.post(`/v1/admin/bindings/${ben.bindingId}/reinstate`, {}, ADMIN);
+  assert.equal(`${lifted.status} ${(await lifted.json()).status}`, "200 active");
+  assert.ok((await events(ben.bindingId)).includes("reinstated:operator"));
+  const { grant } = await ben.phone.client.verify(ben.bindingId);
+  await checkGrant(w.url, grant, { sub: ben.bindingId, txn: null });
+  assert.deepEqual(carrier.problems, []);
+});
+
+test("bank profile: the grant key rotates mid-life: grants signed before still verify (retiring key), new ones use the new key", async () => {
+  await w.dispose();
+  w = await startBank(G3, G2);
+  for (const who of [ana, ben]) who.phone.reconnect(w.url);
+  const jwks = await (await fetch(`${w.url}/.well-known/jwks.json`)).json();
+  assert.deepEqual(jwks.keys.map((k) => k.kid), ["bank-g3", "bank-g2"]);
+  await checkGrant(w.url, ana.paymentGrant, { sub: ana.bindingId, txn: b64(payment) });
+  const { grant } = await ana.phone.client.verify(ana.bindingId);
+  assert.equal(kidOf(grant), "bank-g3");
+  await checkGrant(w.url, grant, { sub: ana.bindingId, txn: null });
+  // The bindings, the carrier and its subscriptions carried over the restart.
+  await sleep(VERIFY_EVERY * 1000 + 100);
+  await ben.phone.client.verify(ben.bindingId);
+  assert.deepEqual(carrier.problems, [], "client assertions from the new isolate verify too");
+});
+
+test("bank profile: Ben unbinds (subscription deleted), an operator revokes Ana; both final", async () => {
+  const unbound = await ben.phone.client.unbind(ben.bindingId);
+  assert.equal(unbound.status, "revoked");
+  assert.equal((await refusal(ben.phone.client.verify(ben.bindingId))).code, "binding_revoked");
+  await until(() => carrier.subscribed(ben.line.number).length === 0, "Ben's subscription deleted");
+  const revokedAna = await w.post(`/v1/admin/bindings/${ana.bindingId}/revoke`, {}, ADMIN);
+  assert.equal((await revokedAna.json()).status, "revoked");
+  assert.equal((await refusal(ana.phone.client.verify(ana.bindingId))).code, "binding_revoked");
+  const reinstated = await w.post(`/v1/admin/bindings/${ana.bindingId}/reinstate`, {}, ADMIN);
+  assert.equal(`${reinstated.status} ${(await reinstated.json()).code}`, "403 binding_revoked");
+  assert.deepEqual((await events(ben.bindingId)).filter((e) => e === "unbound"), ["unbound"]);
+  assert.ok((await events(ana.bindingId)).includes("revoked:operator"));
+});
+
+test("bank profile: the status list revokes the test chains' intermediate: a new Android bind is refused", async () => {
+  statusList = revoked("7e57");
+  await (await w.mf.getWorker()).scheduled({ cron: "*/15 * * * *" });
+  const line = subscriber();
+  carrier.numbers.set(line.number, { simChange: LONG_AGO, deviceChange: null, swapped: false });
+  const p = attestedPhone(w.url, { format: "android-key", sim: line.simA });
+  const { registrationId } = await p.client.startRegistration(line.number, { proof: "otp" });
+  const e = await refusal(p.client.completeBinding(registrationId, await w.otp(line.number)));
+  assert.equal(`${e.status} ${e.code}`, "403 attestation_revoked");
+});
