@@ -162,3 +162,39 @@ test("the constructor refuses plain http off this machine, a missing audience an
     assert.ok(new SimBindClient(ok, bridge, AUDIENCE));
   }
 });
+
+test("verify signs exactly the documented transaction types and refuses every other value before anything is sent", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  const txnOf = (grant) => JSON.parse(Buffer.from(grant.split(".")[1], "base64url")).txn;
+  // A Uint8Array (a Node Buffer is one) and an ArrayBuffer (what crypto.subtle.digest returns).
+  const bytes = new Uint8Array(32).fill(3);
+  assert.equal(txnOf((await p.client.verify(bindingId, bytes)).grant), b64u(bytes));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("pay 42.00 EUR to ACME"));
+  assert.equal(txnOf((await p.client.verify(bindingId, digest)).grant), b64u(new Uint8Array(digest)));
+  assert.equal(txnOf((await p.client.verify(bindingId, Buffer.from("payment-123"))).grant), b64u(Buffer.from("payment-123")));
+  assert.equal(txnOf((await p.client.verify(bindingId, new Uint8Array(64).fill(1))).grant).length, 86, "64 bytes");
+  assert.equal(txnOf((await p.client.verify(bindingId)).grant), undefined, "none");
+  assert.equal(txnOf((await p.client.verify(bindingId, null)).grant), undefined, "null is none");
+  // Everything else: refused, nothing sent, nothing signed.
+  const before = p.exchanges.length;
+  const counter = p.device.nextCounter();
+  for (const [value, what] of [
+    ["payment-123", "a string"],
+    [42, "a number"],
+    [[1, 2, 3], "an array"],
+    [new Uint8Array(0), "an empty Uint8Array"],
+    [new ArrayBuffer(0), "an empty ArrayBuffer"],
+    [new Uint8Array(65), "65 bytes"],
+    [new Uint16Array(4), "another typed array"],
+    [new DataView(new ArrayBuffer(8)), "a DataView"],
+    [{ 0: 1, length: 1 }, "an array-like object"],
+    [true, "a boolean"],
+  ]) {
+    const e = await refusal(p.client.verify(bindingId, value));
+    assert.equal(`${e.name} ${e.code} ${e.status} ${e.source}`, "SimBindError invalid_transaction 0 client", what);
+  }
+  assert.equal(p.exchanges.length, before, "no request was sent");
+  assert.equal(p.device.nextCounter(), counter + 1, "the chip signed nothing");
+});

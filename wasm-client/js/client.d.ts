@@ -63,8 +63,12 @@ export class SimBindClient {
   sendNumberProof(registration: Registration): Promise<void>;
   /** Binds this phone's chip and SIM to the registered number: with the `otp` it received, or without one after `sendNumberProof` (waits up to `waitMs`, default 30 s, for the SMS to arrive). */
   completeBinding(registrationId: string, otp?: string, options?: { waitMs?: number }): Promise<Binding>;
-  /** Real-time verification; `transaction` (1 to 64 bytes) binds the signature and the grant to one action. */
-  verify(bindingId: string, transaction?: Uint8Array): Promise<Grant>;
+  /**
+   * Real-time verification; `transaction` (a Uint8Array or ArrayBuffer of 1 to 64 bytes,
+   * e.g. a SHA-256 digest) binds the signature and the grant to one action. Any other
+   * value is refused (`invalid_transaction`) before anything is sent or signed.
+   */
+  verify(bindingId: string, transaction?: Uint8Array | ArrayBuffer): Promise<Grant>;
   /** Ends the binding, signed by the bound chip. */
   unbind(bindingId: string): Promise<Unbound>;
 }

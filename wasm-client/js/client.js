@@ -3,7 +3,7 @@
 // wasm (simbind-core) reads every reply, validates it, builds the transcript
 // and the request bodies, and reads the answers. Keeping the awaits here
 // keeps async machinery out of the wasm an app downloads.
-import { Evidence, challengeBody, encodeBase64url, readAnswer, registrationBody, simbindError as failure } from "./simbind_client.js";
+import { Evidence, challengeBody, encodeBase64url, readAnswer, readTransaction, registrationBody, simbindError as failure } from "./simbind_client.js";
 
 /** True when `value[name]` is a function. */
 function has(value, name) {
@@ -152,9 +152,10 @@ export class SimBindClient {
 
   /**
    * Real-time verification: reads chip and SIM afresh, signs a fresh
-   * challenge, and returns the worker's grant. `transaction` (1 to 64 bytes,
-   * e.g. SHA-256 of the payment the user approves) binds the signature and
-   * the grant (`txn`) to that one action.
+   * challenge, and returns the worker's grant. `transaction` (a Uint8Array
+   * or ArrayBuffer of 1 to 64 bytes, e.g. SHA-256 of the payment the user
+   * approves) binds the signature and the grant (`txn`) to that one action;
+   * any other value is refused (`invalid_transaction`) before anything is sent.
    */
   async verify(bindingId, transaction) {
     return this.#holder("verify", "grant", bindingId, transaction);
@@ -168,7 +169,8 @@ export class SimBindClient {
   /** A holder ceremony: fresh challenge, fresh evidence, then `POST /v1/bindings/{id}/{ceremony}`. */
   async #holder(ceremony, kind, bindingId, transaction) {
     const id = String(bindingId);
-    const bytes = transaction == null ? undefined : transaction;
+    // Exactly the documented types, refused before anything is sent or signed.
+    const bytes = readTransaction(transaction);
     const base = `/v1/bindings/${encodeURIComponent(id)}`;
     const challenge = await this.#post(`${base}/challenge`, challengeBody(ceremony, bytes));
     const evidence = await this.#evidence(ceremony, challenge, id, bytes);

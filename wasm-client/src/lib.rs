@@ -19,7 +19,7 @@ mod wire;
 pub use evidence::{Evidence, encode_base64url};
 #[cfg(feature = "testing")]
 pub use software::SoftwareBridge;
-pub use wire::{challenge_body, read_answer, registration_body};
+pub use wire::{challenge_body, read_answer, read_transaction, registration_body};
 
 use simbind_core::api::{ChipInfo, Claims, SimInfo};
 use simbind_core::transcript::Ceremony;

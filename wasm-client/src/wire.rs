@@ -47,6 +47,35 @@ pub fn challenge_body(ceremony: &str, transaction: Option<Vec<u8>>) -> Result<St
     Ok(encode(&request)?)
 }
 
+/// The transaction an app passes to `verify`, as bytes: a `Uint8Array` or
+/// an `ArrayBuffer` (what `crypto.subtle.digest` returns) of 1 to 64 bytes,
+/// or nothing (`undefined`, `null`). Anything else (a string, a number, an
+/// array, an empty or oversized buffer) is refused with
+/// `invalid_transaction` before anything is sent or signed: the chip would
+/// otherwise sign bytes that are not what the user approved.
+#[wasm_bindgen(js_name = readTransaction, skip_typescript)]
+pub fn read_transaction(value: JsValue) -> Result<Option<Vec<u8>>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    let invalid = || {
+        ClientError::client(
+            "invalid_transaction",
+            "transaction must be a Uint8Array or an ArrayBuffer of 1 to 64 bytes",
+        )
+    };
+    let bytes = if let Some(array) = value.dyn_ref::<js_sys::Uint8Array>() {
+        array.to_vec()
+    } else if let Some(buffer) = value.dyn_ref::<js_sys::ArrayBuffer>() {
+        js_sys::Uint8Array::new(buffer).to_vec()
+    } else {
+        return Err(invalid().into());
+    };
+    // The worker's own rule on a transaction's length.
+    simbind_core::api::parse_transaction(&b64(&bytes)).map_err(|_| invalid())?;
+    Ok(Some(bytes))
+}
+
 /// The challenge request for a holder ceremony (an empty transaction is none).
 pub fn challenge_request(ceremony: &str, transaction: &[u8]) -> ChallengeRequest {
     ChallengeRequest {
