@@ -96,6 +96,9 @@ test("invalid ICCID (Luhn), IMSI, EID (mod 97), MCC/MNC, SIM indexes, E.164, ser
   await refused(verifyPath(), withChip({ serial: "no spaces allowed" }), 400, "invalid_chip_serial");
   await refused(verifyPath(), withChip({ format: "tpm-2" }), 400, "unsupported_attestation_format");
   await refused(verifyPath(), withChip({ format: "android-key" }), 400, "invalid_chip_shape");
+  // A field the chip's format requires, left out: still the shape (docs/API.md, the chip object).
+  await refused(verifyPath(), withChip({ serial: undefined }), 400, "invalid_chip_shape");
+  await refused(verifyPath(), withChip({ public_key: undefined }), 400, "invalid_chip_shape");
   await refused("/v1/registrations", JSON.stringify({ phone_number: "+44 7700 900123" }), 400, "invalid_phone_number");
 });
 
@@ -110,8 +113,14 @@ test("bad ids and OTP shapes", async () => {
   await refused(`/v1/registrations/${registrationId}/binding`, badEvidence, 400, "invalid_signature_encoding");
 });
 
-test("the dev outbox refuses a malformed number", async () => {
+test("the dev outbox refuses a malformed number, and none or two (openapi.yaml: missing_field)", async () => {
   const res = await fetch(`${w.url}/dev/outbox?phone_number=12`);
   assert.equal(res.status, 400);
   assert.equal((await res.json()).code, "invalid_phone_number");
+  const n = encodeURIComponent("+447700900123");
+  for (const query of ["", `?phone_number=${n}&phone_number=${n}`, `?phone_number=${n}&phone_number=12`]) {
+    const answer = await fetch(`${w.url}/dev/outbox${query}`);
+    assert.equal(`${answer.status} ${(await answer.json()).code}`, "400 missing_field", query);
+  }
+  assert.equal((await fetch(`${w.url}/dev/outbox?phone_number=${n}&other=1`)).status, 200, "other parameters are ignored");
 });

@@ -175,8 +175,20 @@ test("operator revoke needs the admin token; audit trail is readable with it", a
   assert.deepEqual(events, ["bound", "verified", "revoked"]);
   const show = await (await fetch(`${w.url}/v1/admin/bindings/${bindingId}`, { headers: ADMIN })).json();
   assert.equal(show.status, "revoked");
-  // The number is free again after a revoke.
+  // The number is free again after a revoke, and the revoked binding learns it was replaced.
   await bindPhone(w, phone(w.url, { sim: s.simA }), s.number);
+  assert.deepEqual((await w.audit(bindingId)).map((e) => e.event), ["bound", "verified", "revoked", "replaced"]);
+});
+
+test("a number bound again after its binding was unbound: the old binding's trail says replaced", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  await p.client.unbind(bindingId);
+  const { bindingId: next } = await bindPhone(w, phone(w.url, { sim: s.simA }), s.number);
+  assert.notEqual(next, bindingId);
+  assert.deepEqual((await w.audit(bindingId)).map((e) => e.event), ["bound", "unbound", "replaced"]);
+  assert.deepEqual((await w.audit(next)).map((e) => e.event), ["bound"], "nothing on the new one");
 });
 
 test("unknown routes are 404 and wrong methods 405, as problem+json", async () => {

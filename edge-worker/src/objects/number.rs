@@ -36,6 +36,7 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS registration (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS bucket (msisdn TEXT PRIMARY KEY, level INTEGER NOT NULL, at_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bound (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS released (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS registration_expiry ON registration (expires_at)";
 
 /// `start`: store a registration, within the number's registration limit.
@@ -201,7 +202,14 @@ fn sms_seen(db: &Db, app: &App, op: SmsSeenOp) -> Result<serde_json::Value, ApiE
     Ok(json!({ "seen": seen }))
 }
 
+/// The number is free again: its ended binding moves to `released`, so the
+/// next binding of the number can tell it that it was `replaced`.
 fn release(db: &Db, op: ReleaseOp) -> Result<serde_json::Value, ApiError> {
+    db.create_schema()?;
+    db.run(
+        "INSERT INTO released (msisdn, binding_id) SELECT msisdn, binding_id FROM bound WHERE binding_id = ? ON CONFLICT (msisdn) DO UPDATE SET binding_id = excluded.binding_id",
+        vec![text(&op.binding_id)],
+    )?;
     db.run(
         "DELETE FROM bound WHERE binding_id = ?",
         vec![text(&op.binding_id)],
@@ -321,9 +329,17 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                     "INSERT INTO bound (msisdn, binding_id) VALUES (?, ?) ON CONFLICT (msisdn) DO UPDATE SET binding_id = excluded.binding_id",
                     vec![text(registration.msisdn.as_str()), text(&record.binding_id)],
                 )?;
-                if let Some(old) = existing.filter(|old| old.record.binding_id != record.binding_id)
-                {
-                    notify(app, &old.record.binding_id, "replaced", None, false).await;
+                // The number's previous binding, ended (still indexed, or
+                // released by its unbind or revoke), learns it was replaced.
+                let released = db
+                    .first::<BindingId>(
+                        "DELETE FROM released WHERE msisdn = ? RETURNING binding_id",
+                        vec![text(registration.msisdn.as_str())],
+                    )?
+                    .map(|b| b.binding_id);
+                let old = existing.map(|old| old.record.binding_id).or(released);
+                if let Some(old) = old.filter(|old| *old != record.binding_id) {
+                    notify(app, &old, "replaced", None, false).await;
                 }
                 return Ok(answer_for(&record, false));
             }

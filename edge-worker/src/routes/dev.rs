@@ -34,11 +34,16 @@ fn dev_only(app: &App) -> Result<(), ApiError> {
 /// `GET /dev/outbox?phone_number=+...`: SMS sent to a number.
 pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
     dev_only(app)?;
-    let phone_number = crate::http::RequestUrl::of(req)
+    // Exactly one `phone_number` (none, or two, is `missing_field`).
+    let url = crate::http::RequestUrl::of(req);
+    let mut given = url
         .query_pairs()
-        .find(|(key, _)| key == "phone_number")
-        .map(|(_, value)| value.into_owned())
-        .ok_or(ApiError::MissingField)?;
+        .filter(|(key, _)| key == "phone_number")
+        .map(|(_, value)| value.into_owned());
+    let phone_number = match (given.next(), given.next()) {
+        (Some(one), None) => one,
+        _ => return Err(ApiError::MissingField),
+    };
     let number = PhoneNumber::parse(&phone_number)?;
     let kv = app.env.kv(outbox::KV_BINDING)?;
     let to = app.cfg.hasher.hash(IdKind::PhoneNumber, number.as_str());
