@@ -96,8 +96,9 @@ fn transcript_vector(
     let serial = ChipSerial::parse("CHIP-0001").expect("valid");
     let sim = SimIdentity::parse(&info).expect("valid");
     let sim_public = sim_key.as_ref().map(SecretKey::public_key);
+    let registration = registration_id();
     let subject = if ceremony == Ceremony::Bind {
-        "reg_AAAAAAAAAAAAAAAAAAAAAA"
+        registration.as_str()
     } else {
         "bnd_AQEBAQEBAQEBAQEBAQEBAQ"
     };
@@ -196,9 +197,9 @@ fn attested_vectors() -> Value {
         "bind_attestation_challenge": {
             "challenge_hex": hex(&challenge),
             "audience": "simbind-dev",
-            "registration_id": "reg_AAAAAAAAAAAAAAAAAAAAAA",
+            "registration_id": &registration_id(),
             "attestation_challenge_hex":
-                hex(&bind_challenge(&challenge, "simbind-dev", "reg_AAAAAAAAAAAAAAAAAAAAAA")),
+                hex(&bind_challenge(&challenge, "simbind-dev", &registration_id())),
         },
         "transcripts": [android_v, apple_v],
     })
@@ -218,9 +219,9 @@ fn device_sms_vector() -> Value {
     json!({
         "random_hex": hex(&random),
         "token": token,
-        "registration_id": "reg_AAAAAAAAAAAAAAAAAAAAAA",
+        "registration_id": &registration_id(),
         "pepper_utf8": "pepper-for-vectors",
-        "token_hash_b64url": hash_token(b"pepper-for-vectors", "reg_AAAAAAAAAAAAAAAAAAAAAA", &token),
+        "token_hash_b64url": hash_token(b"pepper-for-vectors", &registration_id(), &token),
         "text": text,
         "webhook": {
             "secret_utf8": "webhook-secret-for-vectors",
@@ -233,6 +234,31 @@ fn device_sms_vector() -> Value {
 
 /// The worked example of PROTOCOL.md §4: what a bank's backend hashes for
 /// "pay 42.00 EUR to ACME Ltd" before asking for a challenge.
+/// PROTOCOL.md §6: the registration id every vector's bind names, sealed
+/// with the vectors' pepper over the number key of +447700900123 and a
+/// fixed nonce (a real id: the service opens it).
+const REGISTRATION_NONCE: [u8; 12] = [0x6e; 12];
+
+fn registration_id() -> String {
+    let number = IdHasher::new(b"pepper-for-vectors").hash(IdKind::PhoneNumber, "+447700900123");
+    simbind_core::registration_id::new(
+        b"pepper-for-vectors",
+        &simbind_core::registration_id::NumberKey::of(&number),
+        REGISTRATION_NONCE,
+    )
+}
+
+fn registration_id_vector() -> Value {
+    let number = IdHasher::new(b"pepper-for-vectors").hash(IdKind::PhoneNumber, "+447700900123");
+    json!({
+        "pepper_utf8": "pepper-for-vectors",
+        "number": "+447700900123",
+        "number_key_hex": simbind_core::registration_id::NumberKey::of(&number).to_hex(),
+        "nonce_hex": hex(&REGISTRATION_NONCE),
+        "registration_id": registration_id(),
+    })
+}
+
 fn payment() -> Vec<u8> {
     use sha2::{Digest, Sha256};
     Sha256::digest(b"SIMBIND-EXAMPLE-PAYMENT\namount=42.00 EUR\npayee=ACME Ltd").to_vec()
@@ -307,11 +333,12 @@ fn main() {
         ],
         "otp_hash": {
             "key_utf8": "pepper-for-vectors",
-            "registration_id": "reg_AAAAAAAAAAAAAAAAAAAAAA",
+            "registration_id": &registration_id(),
             "code": "042424",
-            "hash_b64url": otp::hash_code(b"pepper-for-vectors", "reg_AAAAAAAAAAAAAAAAAAAAAA", "042424"),
+            "hash_b64url": otp::hash_code(b"pepper-for-vectors", &registration_id(), "042424"),
         },
         "device_sms": device_sms_vector(),
+        "registration_id": registration_id_vector(),
         "sealed_contact": {
             "pepper_utf8": "pepper-for-vectors",
             "binding_id": "bnd_AQEBAQEBAQEBAQEBAQEBAQ",

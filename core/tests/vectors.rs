@@ -313,6 +313,36 @@ fn attested_chip_vectors_encode_and_verify() {
 }
 
 #[test]
+fn registration_id_vector_seals_and_opens_its_number_key() {
+    let v = &vectors()["registration_id"];
+    let pepper = text(&v["pepper_utf8"]).as_bytes();
+    let number = IdHasher::new(pepper).hash(IdKind::PhoneNumber, text(&v["number"]));
+    let key = simbind_core::registration_id::NumberKey::of(&number);
+    assert_eq!(key.to_hex(), text(&v["number_key_hex"]));
+    let nonce: [u8; 12] = bytes(&v["nonce_hex"]).try_into().unwrap();
+    let id = simbind_core::registration_id::new(pepper, &key, nonce);
+    assert_eq!(id, text(&v["registration_id"]));
+    assert_eq!(id.len(), 63, "reg_ and 59 characters");
+    assert_eq!(
+        simbind_core::registration_id::open(pepper, &id),
+        Ok(Some(key))
+    );
+    assert_eq!(
+        simbind_core::registration_id::open(b"another-pepper", &id),
+        Ok(None)
+    );
+    // Every vector's bind names this id.
+    let reg = text(&v["registration_id"]);
+    let doc = vectors();
+    assert_eq!(text(&doc["otp_hash"]["registration_id"]), reg);
+    assert_eq!(text(&doc["device_sms"]["registration_id"]), reg);
+    assert_eq!(
+        text(&doc["attested_chips"]["bind_attestation_challenge"]["registration_id"]),
+        reg
+    );
+}
+
+#[test]
 fn document_matches_the_generator_output() {
     let out = std::process::Command::new(env!("CARGO"))
         .args(["run", "-q", "-p", "simbind-core", "--example", "vectors"])
