@@ -183,3 +183,42 @@ test("the problem codes of the contract are the codes the source answers", async
   assert.deepEqual(undocumented, [], "codes the source answers that no route of the contract lists");
   for (const c of Object.keys(NEVER_ANSWERED)) assert.ok(source.has(c) && !listed.has(c), `${c}: no longer a never-answered code`);
 });
+
+/** A challenge's fields (docs/PROTOCOL.md §4): ceremony, subject and transaction. */
+function challengeFields(challenge) {
+  const raw = Buffer.from(challenge, "base64url");
+  let at = 2 + 8 + 8 + 16; // version, ceremony, issued, expires, nonce
+  const field = () => {
+    const length = raw.readUInt32BE(at);
+    const bytes = raw.subarray(at + 4, at + 4 + length);
+    at += 4 + length;
+    return bytes;
+  };
+  field(); // the challenge key id
+  const subject = field().toString("latin1");
+  const transaction = field();
+  return { ceremony: ["", "bind", "verify", "unbind"][raw[1]], subject, transaction: transaction.length ? transaction : undefined };
+}
+
+test("every example in openapi.yaml that carries a chip signature verifies over today's transcript", async () => {
+  const { buildTranscript } = await import("../wasm-client/pkg/testing/node.js");
+  const { createPublicKey, verify } = await import("node:crypto");
+  const doc = await spec();
+  const evidences = [];
+  const walk = (node) => {
+    if (node === null || typeof node !== "object") return;
+    if (typeof node.chip_signature === "string" && node.challenge) evidences.push(node);
+    for (const value of Object.values(node)) walk(value);
+  };
+  walk(doc.paths);
+  assert.ok(evidences.length >= 3, "the bind, verify and unbind examples");
+  const camel = (wire) => Object.fromEntries(Object.entries(wire).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c) => c.toUpperCase()), v]));
+  for (const e of evidences) {
+    const { ceremony, subject, transaction } = challengeFields(e.challenge);
+    const chip = { format: e.chip.format, serial: e.chip.serial, publicKey: e.chip.public_key };
+    const transcript = buildTranscript(ceremony, e.challenge, "simbind-dev", subject, chip, camel(e.sim), e.counter, transaction);
+    const point = createPublicKey({ key: Buffer.concat([Buffer.from("3039301306072a8648ce3d020106082a8648ce3d030107032200", "hex"), Buffer.from(e.chip.public_key, "base64url")]), format: "der", type: "spki" });
+    const signed = verify("sha256", transcript, { key: point, dsaEncoding: "ieee-p1363" }, Buffer.from(e.chip_signature, "base64url"));
+    assert.ok(signed, `the ${ceremony} example's chip_signature does not verify (node scripts/openapi-examples.mjs re-makes them)`);
+  }
+});
