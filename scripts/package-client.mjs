@@ -25,7 +25,9 @@ copyFileSync(new URL("README.md", root), new URL("README.md", pkg));
 copyFileSync(new URL("../LICENSE", root), new URL("LICENSE", pkg));
 
 const manifest = {
-  name: "simbind-client",
+  // Scoped: only the scope's owner can publish under @simbind, so no one can
+  // squat the name an app team installs (reserve the scope before publishing).
+  name: "@simbind/client",
   version: generated.version,
   description: "SimBind client: binds a phone number to the phone's secure chip and SIM, verified at the edge.",
   license: "Apache-2.0",
@@ -71,4 +73,4 @@ const vendor = new URL("../web-demo/vendor/simbind-client/", root);
 rmSync(vendor, { recursive: true, force: true });
 mkdirSync(vendor, { recursive: true });
 for (const file of ["index.js", "client.js", "simbind_client.js", "simbind_client_bg.wasm", "simbind_client.d.ts"]) cpSync(new URL(file, pkg), new URL(file, vendor));
-console.log(`packaged simbind-client@${manifest.version}`);
+console.log(`packaged ${manifest.name}@${manifest.version}`);
