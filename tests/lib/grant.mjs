@@ -77,6 +77,14 @@ export const grantsChecked = { count: 0 };
 const VERIFY = /^\/v1\/bindings\/([^/]+)\/verify$/;
 const CHALLENGE = /^\/v1\/bindings\/[^/]+\/challenge$/;
 
+/**
+ * Puts this process's own `fetch` back: for the benchmark, which checks its
+ * grants itself (bench/reference.mjs) and times requests the check would slow.
+ */
+export function unwatchGrants() {
+  globalThis.fetch = realFetch;
+}
+
 /** Installs the checking `fetch` once per process (idempotent). */
 export function watchGrants() {
   if (globalThis.fetch !== realFetch) return;
