@@ -2,15 +2,17 @@
 # Both install what they need first (scripts/setup.sh, idempotent and pinned).
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
-export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/.tools/bin:$(HOME)/.cargo/bin:$(PATH)
 export WASM_BINDGEN_BIN := $(HOME)/.cargo/bin/wasm-bindgen
 export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(CURDIR)/node_modules/@esbuild/linux-x64/bin/esbuild
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 export CARGO_TERM_COLOR := never
+# Each stage of setup and test prints its time; `make test` ends with the table.
+STAGE := scripts/stage.sh
 
-.PHONY: setup build build-worker build-client dev test lint test-rust test-fuzz test-wasm test-e2e test-contract test-bench bench bench-core size mutants fuzz clean
+.PHONY: stage-reset setup build build-worker build-client dev test lint test-rust test-fuzz test-wasm test-e2e test-contract test-bench bench bench-core size mutants fuzz clean
 
 setup:
 	@./scripts/setup.sh
@@ -21,23 +23,34 @@ build: setup build-worker build-client
 # level of wrangler.toml) and edge-worker/build-dev (cargo feature `dev`:
 # `make dev`, the tests).
 build-worker:
+	@$(STAGE) begin build-worker
 	cd edge-worker && worker-build --release 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }
 	cd edge-worker && worker-build --release --out-dir build-dev --features dev 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }
 	# worker-build keeps the name sections; strip them (about 95 KB of the upload).
 	for b in build build-dev; do wasm-opt -Oz --strip-debug --strip-producers edge-worker/$$b/index_bg.wasm -o edge-worker/$$b/index_bg.wasm; done
+	@$(STAGE) end build-worker
 
 # Two builds of the client: the production entry (no software chip, no key
-# export) and `simbind-client/testing` (with SoftwareBridge: tests only).
+# export) and `@simbind/client/testing` (with SoftwareBridge: tests only).
+# Each is what wasm-pack would run (cargo, wasm-bindgen, wasm-opt -O), without
+# installing wasm-pack: a fresh machine spends no minutes compiling it.
+CLIENT_WASM := target/wasm32-unknown-unknown/release/simbind_client.wasm
 build-client:
-	cd wasm-client && wasm-pack --quiet build --release --target web --out-dir pkg --out-name simbind_client
-	cd wasm-client && wasm-pack --quiet build --release --target web --out-dir pkg-testing --out-name simbind_client --features testing
+	@$(STAGE) begin build-client
+	cargo build --quiet --lib --release --target wasm32-unknown-unknown -p simbind-client
+	wasm-bindgen $(CLIENT_WASM) --out-dir wasm-client/pkg --typescript --target web --out-name simbind_client
+	cargo build --quiet --lib --release --target wasm32-unknown-unknown -p simbind-client --features testing
+	wasm-bindgen $(CLIENT_WASM) --out-dir wasm-client/pkg-testing --typescript --target web --out-name simbind_client
+	for d in pkg pkg-testing; do wasm-opt -O wasm-client/$$d/simbind_client_bg.wasm -o wasm-client/$$d/simbind_client_bg.wasm; done
 	node scripts/package-client.mjs
+	@$(STAGE) end build-client
 
 dev: build
 	@echo "SimBind: API and demo on http://127.0.0.1:8787 (Ctrl-C to stop)"
 	wrangler dev --env dev --ip 127.0.0.1 --port 8787 --persist-to .wrangler/state < /dev/null
 
 lint: setup
+	@$(STAGE) begin lint
 	cargo fmt --all --check
 	cargo clippy -p simbind-core --all-targets -- -D warnings
 	cargo clippy -p simbind-core --lib --target wasm32-unknown-unknown -- -D warnings
@@ -48,32 +61,51 @@ lint: setup
 	# Licences, bans and sources (advisories need the advisory database, which
 	# a deployment's CI fetches: docs/DEVELOPING.md).
 	cargo deny --all-features check --hide-inclusion-graph licenses bans sources
+	@$(STAGE) end lint
 
 test-rust: setup
+	@$(STAGE) begin test-rust
 	cargo test -p simbind-core
 	# The worker's build of core: chain signatures answered by the host only.
 	cargo test -p simbind-core --no-default-features --test host_only_signatures
+	@$(STAGE) end test-rust
 
 # Every fuzz target for a few seconds, after replaying the committed seeds
 # (the regression inputs). `make fuzz FUZZ_SECONDS=600` for a real run.
 test-fuzz: setup
+	@$(STAGE) begin test-fuzz
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-4} scripts/fuzz.sh
+	@$(STAGE) end test-fuzz
 
 fuzz: setup
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} scripts/fuzz.sh
 
 test-wasm: setup
-	cd wasm-client && wasm-pack test --node --features testing 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
-	cd wasm-client && wasm-pack test --headless --chrome --features testing 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
+	@$(STAGE) begin test-wasm
+	# wasm-bindgen's test runner, as `wasm-pack test` would drive it: in Node,
+	# then in headless Chromium (its options in wasm-client/webdriver.json).
+	cd wasm-client && WASM_BINDGEN_TEST_ONLY_NODE=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test --target wasm32-unknown-unknown --features testing 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
+	cd wasm-client && WASM_BINDGEN_TEST_ONLY_WEB=1 CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test --target wasm32-unknown-unknown --features testing 2>&1 | grep -Ev "^\s*(Compiling|Downloaded|Downloading)"
+	@$(STAGE) end test-wasm
 
 test-e2e: build
+	@$(STAGE) begin test-e2e
 	node --test --test-concurrency=1 tests/*.test.mjs
+	@$(STAGE) end test-e2e
 
 # Schemathesis against `wrangler dev` from docs/openapi.yaml (about 75 s).
 test-contract: build
+	@$(STAGE) begin test-contract
 	scripts/schemathesis.sh
+	@$(STAGE) end test-contract
 
-test: setup lint test-rust test-fuzz test-wasm test-e2e test-contract test-bench
+test: stage-reset setup lint test-rust test-fuzz test-wasm test-e2e test-contract test-bench
+	@$(STAGE) report
+
+stage-reset:
+	@$(STAGE) reset
 
 # One table, every figure beside a reference measured in the same run,
 # written to bench/RESULTS.md (about 5 minutes). `make bench-core` runs the
@@ -88,7 +120,9 @@ bench-core: setup
 # The benchmark harness at a tiny size (seconds, asserts nothing, writes
 # nothing): so it cannot rot.
 test-bench: build
+	@$(STAGE) begin test-bench
 	BENCH_TINY=1 node bench/run.mjs > /dev/null
+	@$(STAGE) end test-bench
 
 size: build
 	@for f in edge-worker/build/index_bg.wasm edge-worker/build-dev/index_bg.wasm wasm-client/pkg/simbind_client_bg.wasm; do \

@@ -40,7 +40,9 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, encod
 // --- P-256 verify: the same primitive three ways -----------------------------
 if (!TINY) {
   const native = JSON.parse(run("cargo", ["run", "--release", "-q", "-p", "simbind-core", "--example", "bench_p256"]));
-  const cost = run("wasm-pack", ["test", "--node", "--release", "--test", "cost", "--", "--include-ignored"], { cwd: join(root, "wasm-client"), stdio: ["ignore", "pipe", "ignore"] });
+  // wasm-bindgen's test runner in Node, as `make test-wasm` drives it.
+  const runner = { ...process.env, WASM_BINDGEN_TEST_ONLY_NODE: "1", CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: "wasm-bindgen-test-runner" };
+  const cost = run("cargo", ["test", "--target", "wasm32-unknown-unknown", "--release", "--test", "cost", "--", "--include-ignored"], { cwd: join(root, "wasm-client"), env: runner, stdio: ["ignore", "pipe", "ignore"] });
   const m = cost.match(/P-256 verify: ([\d.]+) ms in wasm, ([\d.]+) ms WebCrypto/);
   if (!m) throw new Error(`no P-256 line in the cost test's output:\n${cost}`);
   const [wasm, webcrypto] = [Number(m[1]), Number(m[2])];

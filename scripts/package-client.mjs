@@ -1,13 +1,16 @@
-// Turns wasm-pack's output in wasm-client/pkg into the published npm
-// package: name, exports for browsers and Node, types, files, README.
+// Turns wasm-bindgen's output in wasm-client/pkg into the published npm
+// package: name, version, exports for browsers and Node, types, files, README.
 import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 
 const root = new URL("../wasm-client/", import.meta.url);
 const pkg = new URL("pkg/", root);
-const generated = JSON.parse(readFileSync(new URL("package.json", pkg), "utf8"));
+// The version is the workspace's (Cargo.toml), as the crate's own.
+const workspace = readFileSync(new URL("../Cargo.toml", root), "utf8");
+const version = workspace.match(/^\[workspace\.package\][^[]*?^version\s*=\s*"([^"]+)"/m)?.[1];
+if (!version) throw new Error("no version in Cargo.toml [workspace.package]");
 
 // The JavaScript shell (bridge hosts, fetch, the order of the steps) and the
-// entry points, beside wasm-pack's glue.
+// entry points, beside wasm-bindgen's glue.
 const shell = ["client.js", "client.d.ts", "node.js", "node.d.ts"];
 for (const file of [...shell, "index.js", "index.d.ts"]) copyFileSync(new URL(`js/${file}`, root), new URL(file, pkg));
 // The testing entry: the same client built with the software chip
@@ -28,7 +31,7 @@ const manifest = {
   // Scoped: only the scope's owner can publish under @simbind, so no one can
   // squat the name an app team installs (reserve the scope before publishing).
   name: "@simbind/client",
-  version: generated.version,
+  version,
   description: "SimBind client: binds a phone number to the phone's secure chip and SIM, verified at the edge.",
   license: "Apache-2.0",
   type: "module",
