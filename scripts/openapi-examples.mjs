@@ -69,9 +69,9 @@ const swaps = new Map([
   [old.unbind.challenge, made.unbind.challenge],
   [old.unbind.chip_signature, made.unbind.chip_signature],
 ]);
-const oldBinding = old.verifyChallenge.challenge && Buffer.from(old.verify.challenge, "base64url").toString("latin1").match(/bnd_[A-Za-z0-9_-]{22}/)[0];
-const newBinding = Buffer.from(made.verify.challenge, "base64url").toString("latin1").match(/bnd_[A-Za-z0-9_-]{22}/)[0];
-swaps.set(oldBinding, newBinding);
+// The binding id, named in the verify challenge.
+const bindingIn = (challenge) => Buffer.from(challenge, "base64url").toString("latin1").match(/bnd_[A-Za-z0-9_-]{22}/)[0];
+swaps.set(bindingIn(old.verify.challenge), bindingIn(made.verify.challenge));
 
 // Every instant moves by as much as the registration's challenge did (its
 // issue time: bytes 2..10 of the challenge, PROTOCOL.md §4).

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { startWorker } from "./lib/worker.mjs";
 import { refusal, subscriber } from "./lib/phone.mjs";
-import { attestedPhone } from "./lib/attested-phone.mjs";
+import { attestedPhone, revokedList } from "./lib/attested-phone.mjs";
 
 let w;
 before(async () => { w = await startWorker(); });
@@ -142,10 +142,7 @@ function forgeSignature(der) {
 
 test("the Cron Trigger refreshes the status list from its URL; a listed certificate is refused", async () => {
   const served = [];
-  const status = (...serials) => ({
-    entries: Object.fromEntries(serials.map((s) => [s, { status: "REVOKED", reason: "KEY_COMPROMISE" }])),
-  });
-  let list = status("7e57", "5ca1ab1e"); // the test intermediate's serial, and another
+  let list = revokedList("7e57", "5ca1ab1e"); // the test intermediate's serial, and another
   const sw = await startWorker({
     // Two KV writes a run: the list (2 entries) lands in one run, the later
     // change (one added, two removed) takes two.
@@ -173,7 +170,7 @@ test("the Cron Trigger refreshes the status list from its URL; a listed certific
     const q = attestedPhone(sw.url, { format: "android-key", sim: s.simA });
     assert.equal((await refusal(bind(q, s, sw))).code, "attestation_revoked");
     // Taken off the list: the change is applied over two runs, then binds again.
-    list = status("abcdef");
+    list = revokedList("abcdef");
     await worker.scheduled({ cron: "*/15 * * * *" });
     const half = await (await fetch(`${sw.url}/v1/admin/attestation-status`, { headers: admin })).json();
     assert.equal(half.pending, 1, "three changes, two writes a run");
@@ -195,9 +192,6 @@ test("the Cron Trigger refreshes the status list from its URL; a listed certific
 const MAX_AGE = 3600;
 const ADMIN = { authorization: "Bearer dev-only-admin-token" };
 const CRON = { cron: "*/15 * * * *" };
-const revokedList = (...serials) => ({
-  entries: Object.fromEntries(serials.map((s) => [s, { status: "REVOKED", reason: "KEY_COMPROMISE" }])),
-});
 
 /** A worker with a one-hour maximum age whose Cron Trigger is served `served.list`. */
 function statusWorker(bindings, served) {

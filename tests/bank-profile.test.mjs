@@ -17,8 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startWorker } from "./lib/worker.mjs";
 import { checkGrant, grantsChecked } from "./lib/grant.mjs";
-import { networkSms, refusal, subscriber } from "./lib/phone.mjs";
-import { attestedPhone } from "./lib/attested-phone.mjs";
+import { networkSms, refusal, subscriber, until } from "./lib/phone.mjs";
+import { attestedPhone, revokedList } from "./lib/attested-phone.mjs";
 import { carrierBindings, clientKey, standInCarrier } from "./lib/carrier.mjs";
 
 const API_ROOT = "https://carrier.example/camara";
@@ -62,8 +62,7 @@ function bankProfile(signing, retiring) {
 }
 
 const state = mkdtempSync(join(tmpdir(), "simbind-bank-"));
-const revoked = (...serials) => ({ entries: Object.fromEntries(serials.map((s) => [s, { status: "REVOKED", reason: "KEY_COMPROMISE" }])) });
-let statusList = revoked("5ca1ab1e"); // lists no certificate of the test chains
+let statusList = revokedList("5ca1ab1e"); // lists no certificate of the test chains
 let w;
 const carrier = standInCarrier({
   apiRoot: API_ROOT,
@@ -91,15 +90,6 @@ after(async () => {
   rmSync(state, { recursive: true, force: true });
 });
 
-const until = async (check, what, ms = 10_000) => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const texts = async (number, kind) => (await w.outbox(number)).filter((m) => kind === undefined || m.kind === kind);
 const events = async (bindingId) => (await w.audit(bindingId)).map((e) => `${e.event}${e.code ? `:${e.code}` : ""}`);
@@ -269,7 +259,7 @@ test("bank profile: Ben unbinds (subscription deleted), an operator revokes Ana;
 });
 
 test("bank profile: the status list revokes the test chains' intermediate: a new Android bind is refused", async () => {
-  statusList = revoked("7e57");
+  statusList = revokedList("7e57");
   await (await w.mf.getWorker()).scheduled({ cron: "*/15 * * * *" });
   const line = subscriber();
   carrier.numbers.set(line.number, { simChange: LONG_AGO, deviceChange: null, swapped: false });

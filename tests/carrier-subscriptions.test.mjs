@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./lib/worker.mjs";
-import { bindPhone, phone, refusal, subscriber } from "./lib/phone.mjs";
+import { bindPhone, phone, refusal, subscriber, until } from "./lib/phone.mjs";
 import { carrierBindings, clientKey, standInCarrier } from "./lib/carrier.mjs";
 
 const API_ROOT = "https://carrier.example/camara";
@@ -43,17 +43,6 @@ async function bound({ w, carrier }) {
   const p = phone(w.url, { sim: s.simA });
   const { bindingId } = await bindPhone(w, p, s.number);
   return { s, p, bindingId };
-}
-
-/** Waits until `check()` is truthy (the binding's alarm runs on its own). */
-async function until(check, what, ms = 10_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const live = (carrier, number) => until(() => carrier.subscribed(number)[0], "a subscription");

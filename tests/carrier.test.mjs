@@ -36,6 +36,9 @@ function known(carrier, line = {}) {
   return s;
 }
 
+/** How many times the carrier was asked `retrieve-date` for `number`. */
+const retrieveDates = (carrier, number) => carrier.requests.filter((r) => r.kind === "sim/retrieve-date" && r.body.includes(number)).length;
+
 let plain; // a worker that asks the carrier at bind only
 before(async () => { plain = await withCarrier(); });
 after(() => plain.w.dispose());
@@ -190,7 +193,7 @@ test("fail-closed verify stays closed while the carrier is silent, asking again 
     const s = known(carrier);
     const p = phone(w.url, { sim: s.simA });
     const { bindingId } = await bindPhone(w, p, s.number);
-    const asked = () => carrier.requests.filter((r) => r.kind === "sim/retrieve-date" && r.body.includes(s.number)).length;
+    const asked = () => retrieveDates(carrier, s.number);
     await new Promise((r) => setTimeout(r, 2100));
     carrier.fail = 500;
     for (let i = 1; i <= 3; i++) {
@@ -297,7 +300,7 @@ test("verify asks the carrier at most once per interval; fail-closed verify refu
     const s = known(carrier);
     const p = phone(w.url, { sim: s.simA });
     const { bindingId } = await bindPhone(w, p, s.number);
-    const asked = () => carrier.requests.filter((r) => r.kind === "sim/retrieve-date" && r.body.includes(s.number)).length;
+    const asked = () => retrieveDates(carrier, s.number);
     assert.equal(asked(), 1, "at bind");
     for (let i = 0; i < 3; i++) await p.client.verify(bindingId);
     assert.equal(asked(), 1, "the bind's answer is fresh for an hour");

@@ -134,24 +134,34 @@ fn attest_challenge(challenge: &str) -> [u8; 32] {
     bind_challenge(&raw, AUDIENCE, REG_ID)
 }
 
+/// A first android-key bind request for the challenge `ch`, its key
+/// attested for this bind (as `spec` edits the attestation), counter 1.
+fn android_bind_request(
+    key: &SigningKey,
+    ch: &str,
+    spec: impl FnOnce(&mut AndroidSpec),
+) -> EvidenceRequest {
+    let mut s = AndroidSpec::new(&attest_challenge(ch));
+    spec(&mut s);
+    let chain = issuer::android_chain(key, &s);
+    request(
+        ChipFormat::AndroidKey,
+        key,
+        Material::Android(chain),
+        ch,
+        Ceremony::Bind,
+        REG_ID,
+        1,
+    )
+}
+
 fn android_bind(
     world: &World,
     key: &SigningKey,
     spec: impl FnOnce(&mut AndroidSpec),
 ) -> Result<BindPlan, Denial> {
     let ch = world.challenge(Ceremony::Bind, REG_ID);
-    let mut s = AndroidSpec::new(&attest_challenge(&ch));
-    spec(&mut s);
-    let chain = issuer::android_chain(key, &s);
-    let req = request(
-        ChipFormat::AndroidKey,
-        key,
-        Material::Android(chain),
-        &ch,
-        Ceremony::Bind,
-        REG_ID,
-        1,
-    );
+    let req = android_bind_request(key, &ch, spec);
     bind_with(world, &req, None, &AttestationFacts::default())
 }
 
@@ -266,16 +276,7 @@ fn the_key_id_must_be_the_attested_keys() {
     let world = world();
     let key = chip_key(0x36);
     let ch = world.challenge(Ceremony::Bind, REG_ID);
-    let chain = issuer::android_chain(&key, &AndroidSpec::new(&attest_challenge(&ch)));
-    let mut req = request(
-        ChipFormat::AndroidKey,
-        &key,
-        Material::Android(chain),
-        &ch,
-        Ceremony::Bind,
-        REG_ID,
-        1,
-    );
+    let mut req = android_bind_request(&key, &ch, |_| {});
     req.chip.key_id = Some(key_id(&public(&chip_key(0x37))));
     assert_eq!(
         bind_with(&world, &req, None, &AttestationFacts::default()),
@@ -427,16 +428,7 @@ fn the_status_list_revokes_and_a_stale_list_fails_closed() {
     let world = world();
     let key = chip_key(0x3e);
     let ch = world.challenge(Ceremony::Bind, REG_ID);
-    let chain = issuer::android_chain(&key, &AndroidSpec::new(&attest_challenge(&ch)));
-    let req = request(
-        ChipFormat::AndroidKey,
-        &key,
-        Material::Android(chain),
-        &ch,
-        Ceremony::Bind,
-        REG_ID,
-        1,
-    );
+    let req = android_bind_request(&key, &ch, |_| {});
     let revoked = AttestationFacts {
         refused_serials: vec!["7e57".into()],
         stale: false,
@@ -493,16 +485,7 @@ fn a_first_bind_needs_the_attestation_and_a_rebind_can_use_the_bound_key() {
         Err(R::Required.into())
     );
     assert_eq!(bind_can_succeed(&bare_claims, true), Ok(()));
-    let chain = issuer::android_chain(&key, &AndroidSpec::new(&attest_challenge(&ch)));
-    let attested = request(
-        ChipFormat::AndroidKey,
-        &key,
-        Material::Android(chain),
-        &ch,
-        Ceremony::Bind,
-        REG_ID,
-        1,
-    );
+    let attested = android_bind_request(&key, &ch, |_| {});
     let attested = attested.validate().unwrap().claims;
     assert_eq!(bind_can_succeed(&attested, false), Ok(()), "an attestation");
     let mut presented = bare_claims.clone();

@@ -85,6 +85,11 @@ export function assertion(key, clientDataHash, counter, appId = TEST_APP_ID) {
   ]);
 }
 
+/** An attestation status list (Google's shape) that lists `serials` (hex) as revoked. */
+export const revokedList = (...serials) => ({
+  entries: Object.fromEntries(serials.map((s) => [s, { status: "REVOKED", reason: "KEY_COMPROMISE" }])),
+});
+
 /**
  * A phone with a real-format chip. `format` is "android-key" or
  * "apple-appattest" (`sendSms(to, text)`, when given, lets its bridge send

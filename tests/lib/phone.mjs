@@ -45,6 +45,17 @@ export async function bindPhone(w, p, number = NUMBER) {
   return { registrationId, ...binding };
 }
 
+/** Waits until `check()` is truthy (work a worker does on its own: an alarm, a push) and returns its value. */
+export async function until(check, what = "a condition", ms = 10_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Awaits a rejected promise and returns the SimBindError. */
 export async function refusal(promise) {
   try {
