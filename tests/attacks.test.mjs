@@ -138,7 +138,10 @@ test("an unattested serial is a claim: another key under the victim's serial bin
   await real.client.verify(bound.bindingId);
 });
 
-test("a flood of unauthenticated refusals is counted, never displaces real events, and the listing pages", async () => {
+test("a flood of unauthenticated refusals is counted, never displaces real events, and the listing pages", async (t) => {
+  // 205 verifications in a few seconds: far above what the edge lets one sender do.
+  const w = await startWorker({ requestLimit: 10_000 });
+  t.after(() => w.dispose());
   const s = subscriber();
   const p = phone(w.url, { sim: s.simA });
   const { bindingId } = await bindPhone(w, p, s.number);
@@ -154,7 +157,8 @@ test("a flood of unauthenticated refusals is counted, never displaces real event
   // Tallies are per hour: a flood that straddles an hour's end is two of them.
   assert.ok(page1.tallies.length >= 1 && page1.tallies.length <= 2, JSON.stringify(page1.tallies));
   assert.ok(page1.tallies.every((t) => t.event === "denied_unverified"));
-  assert.equal(page1.tallies.reduce((n, t) => n + t.count, 0), 200, "every stranger's refusal counted");
+  const counted = page1.tallies.reduce((n, t) => n + t.count, 0);
+  assert.ok(counted >= 30 && counted < 60, `the strangers' refusals counted up to the object's cap of 30 a minute: ${counted}`);
   const page2 = await w.trail(bindingId, page1.next);
   assert.deepEqual(page2.events.map((e) => e.event), ["bound", ...Array(5).fill("verified")]);
   assert.equal(page2.more, false);
@@ -162,6 +166,75 @@ test("a flood of unauthenticated refusals is counted, never displaces real event
   const seqs = [...page2.events, ...page1.events].map((e) => e.seq);
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), "pages join in order");
   assert.equal(new Set(seqs).size, 206, "no event twice");
+});
+
+/** A stranger's verify of `bindingId` from `ip`: a fresh challenge, evidence from `device` (not the bound chip). */
+async function strangerVerify(worker, bindingId, device, ip) {
+  const headers = { "cf-connecting-ip": ip };
+  const asked = await worker.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify" }, headers);
+  if (asked.status !== 200) return `${asked.status} ${await codeOf(asked)}`;
+  const body = await signedEvidence(device, await asked.json(), "verify", bindingId);
+  const res = await worker.post(`/v1/bindings/${bindingId}/verify`, body, headers);
+  return `${res.status} ${await codeOf(res)}`;
+}
+
+/** How many writes the binding's object made for unauthenticated refusals: its tally counts and used nonces. */
+async function strangerWrites(worker, bindingId) {
+  const rows = await worker.objectByName("BINDINGS", bindingId);
+  const tallied = (rows.tally ?? []).filter((t) => t.event === "denied_unverified").reduce((n, t) => n + t.count, 0);
+  return { tallied, nonces: (rows.used_nonce ?? []).length };
+}
+
+test("binding flooder: 200 stranger verifies from one address end in 429 at the edge, and the object writes a bounded amount (F8)", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  const stranger = new SoftwareBridge("FLOOD-1");
+  stranger.insertSim(s.simA);
+  const answers = [];
+  for (let i = 0; i < 200; i++) answers.push(await strangerVerify(w, bindingId, stranger, "198.51.100.200"));
+  const tally = {};
+  for (const a of answers) (tally[a] ??= []).push(a);
+  assert.deepEqual(Object.keys(tally).sort(), ["403 chip_mismatch", "429 rate_limited"]);
+  // 60 requests a minute per sender and binding pass the edge: 30 verifies
+  // (60 more if the flood straddles a minute, which the object's cap holds).
+  const refused = tally["403 chip_mismatch"].length;
+  assert.ok(refused >= 30 && refused <= 40, `${refused} reached the object`);
+  assert.equal(tally["429 rate_limited"].length, 200 - refused);
+  const writes = await strangerWrites(w, bindingId);
+  assert.deepEqual(writes, { tallied: refused, nonces: refused }, "one count and one used nonce per refusal, none past the limits");
+  // Registration routes are limited the same way, before any KV read or signature check.
+  const reg = await w.post("/v1/registrations", { phone_number: subscriber().number });
+  const { registration_id: id } = await reg.json();
+  const asks = [];
+  for (let i = 0; i < 130; i++) asks.push((await w.post(`/v1/registrations/${id}/challenge`, {}, { "cf-connecting-ip": "198.51.100.201" })).status);
+  const passed = asks.filter((x) => x === 200).length;
+  assert.ok(passed >= 60 && passed <= 120 && passed + asks.filter((x) => x === 429).length === 130, `${passed} of 130 challenges`);
+  assert.equal((await w.post(`/v1/registrations/${id}/challenge`, {}, { "cf-connecting-ip": "198.51.100.202" })).status, 200, "another sender is not held");
+});
+
+test("binding flooder: the real phone verifies every time under a flood from 20 addresses, and the flood writes at most the object's cap (F8)", async () => {
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(w, p, s.number);
+  const stranger = new SoftwareBridge("FLOOD-2");
+  stranger.insertSim(s.simA);
+  const flood = Promise.all(Array.from({ length: 20 }, async (_, a) => {
+    const out = [];
+    for (let i = 0; i < 10; i++) out.push(await strangerVerify(w, bindingId, stranger, `203.0.113.${a + 1}`));
+    return out;
+  }));
+  const real = [];
+  for (let i = 0; i < 20; i++) real.push(await p.client.verify(bindingId).then(() => "granted", (e) => e.code));
+  const answers = (await flood).flat();
+  assert.deepEqual(real, Array(20).fill("granted"), "the real chip's signed requests all pass");
+  const writes = await strangerWrites(w, bindingId);
+  assert.ok(writes.tallied >= 30 && writes.tallied <= 40, `the flood wrote ${JSON.stringify(writes)}`);
+  assert.equal(writes.nonces, writes.tallied + 20, "a used nonce per counted refusal, and per real verification");
+  assert.equal(answers.filter((a) => a === "403 chip_mismatch").length, writes.tallied);
+  assert.equal(answers.filter((a) => a === "429 rate_limited").length, 200 - writes.tallied, "past the cap: 429, nothing written");
+  const record = await w.bindingRecord(bindingId);
+  assert.equal(`${record.status} ${record.consecutive_failures}`, "active 0");
 });
 
 test("made-up binding ids store nothing, whatever route they are sent to", async () => {
@@ -180,24 +253,74 @@ test("made-up binding ids store nothing, whatever route they are sent to", async
   assert.deepEqual(await w.objectRows({ includeEmpty: true }), before, "no table, no row");
 });
 
-test("SMS pumping: one /64 is one sender; a malformed address is refused", async () => {
+test("SMS pumping: an IPv6 home line (/56) is one sender, a site (/48) four; a malformed address is refused", async () => {
   const limited = await startWorker({ bindings: { REGISTRATIONS_PER_IP_PER_HOUR: "3" } });
   try {
     const from = (ip) => ({ "cf-connecting-ip": ip });
     const start = (ip) => limited.post("/v1/registrations", { phone_number: subscriber().number }, from(ip));
-    for (const ip of ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:abcd:ef01:2345:6789"]) {
+    // Three /64s of one /56 (2001:db8:0:1::, :2::, :3:: …): one sender.
+    for (const ip of ["2001:db8:0:1::1", "2001:db8:0:2::1", "2001:db8:0:3:abcd:ef01:2345:6789"]) {
       assert.equal((await start(ip)).status, 201, ip);
     }
-    const res = await start("2001:db8:1:2:ffff::9");
-    assert.equal(res.status, 429, "the same /64");
+    const res = await start("2001:db8:0:4::9");
+    assert.equal(res.status, 429, "the fourth /64 of the same /56");
     assert.equal(await codeOf(res), "rate_limited");
     assert.ok(Number(res.headers.get("retry-after")) > 0);
-    assert.equal((await start("2001:db8:1:3::1")).status, 201, "the next /64 is another sender");
+    // Other /56s of the same /48 count towards the site's 4 × 3 = 12.
+    const site = [];
+    for (let line = 1; line <= 4; line++) {
+      for (let i = 0; i < 3; i++) site.push((await start(`2001:db8:0:${line}00::${i + 1}`)).status);
+    }
+    assert.deepEqual(site, [201, 201, 201, 201, 201, 201, 201, 201, 201, 429, 429, 429], "12 for the /48 (3 used above)");
+    assert.equal((await start("2001:db8:1::1")).status, 201, "another /48 is another site");
+    assert.equal((await start("198.51.100.77")).status, 201, "IPv4: one address, one sender");
     const bad = await start("not-an-address");
     assert.equal(bad.status, 400);
     assert.equal(await codeOf(bad), "invalid_sender_address");
   } finally {
     await limited.dispose();
+  }
+});
+
+test("SMS pumping: a registration that sends no SMS spends no SMS budget, so refusals cannot drain it (F3)", async () => {
+  const w3 = await startWorker({ bindings: { SMS_PER_HOUR: "3", REGISTRATIONS_PER_HOUR: "1" } });
+  try {
+    const start = (n, i) => w3.post("/v1/registrations", { phone_number: n }, { "cf-connecting-ip": `198.51.100.${i}` });
+    const a = subscriber().number;
+    assert.equal((await start(a, 1)).status, 201);
+    // The drain: 40 more starts for the same number from 40 addresses, each refused by the number's own limit.
+    for (let i = 2; i < 42; i++) assert.equal((await start(a, i)).status, 429);
+    assert.equal((await w3.outbox(a)).filter((m) => m.kind === "otp").length, 1, "one text sent");
+    // Before the fix the budget was gone after two refusals; now two fresh numbers still get their codes.
+    assert.equal((await start(subscriber().number, 50)).status, 201, "a fresh number after 40 refused starts");
+    assert.equal((await start(subscriber().number, 51)).status, 201);
+    const spent = await start(subscriber().number, 52);
+    assert.equal(spent.status, 429, "three texts sent: the budget is spent by sending only");
+    // That refusal gave the number back its token: once budget is back, the same number can start.
+    const rows = await w3.objectRows();
+    const levels = Object.entries(rows).filter(([k]) => k.startsWith("NumberObject/") && k.endsWith("/bucket")).map(([, r]) => r[0].level);
+    assert.ok(levels.includes(1000), "a number refused by the budget keeps its token");
+    // device_sms starts take no SMS budget and none of the number's limit.
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await w3.post("/v1/registrations", { phone_number: a, proof: "device_sms" }, { "cf-connecting-ip": `198.51.100.${60 + i}` })).status, 201);
+    }
+  } finally {
+    await w3.dispose();
+  }
+});
+
+test("device_sms starts are bounded globally, per sender, and store nothing past the bound (F3)", async () => {
+  const w4 = await startWorker({ bindings: { DEVICE_SMS_STARTS_PER_HOUR: "3" } });
+  try {
+    const start = (i) => w4.post("/v1/registrations", { phone_number: subscriber().number, proof: "device_sms" }, { "cf-connecting-ip": `2001:db8:${i}::1` });
+    for (let i = 1; i <= 3; i++) assert.equal((await start(i)).status, 201);
+    const before = Object.keys(await w4.objectRows()).filter((k) => /^(NumberObject|TokenObject)\//.test(k)).length;
+    const over = await start(4);
+    assert.equal(`${over.status} ${await codeOf(over)}`, "429 rate_limited");
+    const after = Object.keys(await w4.objectRows()).filter((k) => /^(NumberObject|TokenObject)\//.test(k)).length;
+    assert.equal(after, before, "no number or token object past the bound");
+  } finally {
+    await w4.dispose();
   }
 });
 
@@ -229,8 +352,9 @@ test("SMS pumping: the global and per-country hourly budgets hold across numbers
     assert.equal(country.status, 429, "a third +44 SMS this hour");
     assert.ok(Number(country.headers.get("retry-after")) > 0);
     assert.equal((await start("+353871234567", 4)).status, 201, "another country's budget");
-    const global = await start("+33612345678", 5);
-    assert.equal(global.status, 429, "the global budget: 4 taken (the refused +44 took a global token)");
+    assert.equal((await start("+33612345678", 5)).status, 201, "the refused +44 gave its global token back");
+    const global = await start("+33612345679", 6);
+    assert.equal(global.status, 429, "the global budget: 4 texts sent");
   } finally {
     await budget.dispose();
   }
@@ -633,7 +757,7 @@ test("storage reader: no number, ICCID, IMSI, serial, sender address or code is 
     assert.ok(ids.has(await idOf("NUMBERS", keyed("msisdn", s.number).slice(0, 32))), "the number's object is named by its keyed hash");
     assert.ok(ids.has(await idOf("LIMITS", `registration-sender:${keyed("client-ip", `v4:${v4}`)}`)), "the sender's bucket is named by its keyed hash");
     assert.ok(ids.has(await idOf("LIMITS", `admin-failures:${keyed("client-ip", `v4:${v4}`)}`)));
-    const clearNames = [...identifiers, `v4:${v4}`, "v6:2001:db8:5:6::/64"].flatMap((x) => [x, `registration-sender:${x}`, `admin-failures:${x}`]);
+    const clearNames = [...identifiers, `v4:${v4}`, "v6:2001:db8:5::/56", "v6:2001:db8:5::/48"].flatMap((x) => [x, `registration-sender:${x}`, `admin-failures:${x}`]);
     for (const binding of Object.keys(OBJECTS)) {
       for (const name of clearNames) assert.ok(!ids.has(await idOf(binding, name)), `${binding} has an object named ${name}`);
     }

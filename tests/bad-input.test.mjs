@@ -60,6 +60,16 @@ test("wrong types, unknown and missing fields", async () => {
 test("oversized bodies are 413, wrong content types 415", async () => {
   const huge = JSON.stringify({ phone_number: "+447700900123", pad: "x".repeat(9000) });
   await refused("/v1/registrations", huge, 413, "body_too_large");
+  await refused(verifyPath(), withField({ chip_signature: "A".repeat(9000) }), 413, "body_too_large");
+  // F12: a bind body carries the documented 16 KiB attestation (40 KiB in all), and no more.
+  const keyId = Buffer.alloc(32, 7).toString("base64url");
+  const bind = (attestation) => JSON.stringify({ otp: "123456", evidence: { ...good, chip: { format: "apple-appattest", key_id: keyId, attestation } } });
+  const largest = bind(Buffer.alloc(16 * 1024, 0xa0).toString("base64url"));
+  assert.ok(largest.length > 22_000);
+  const res = await w.post(`/v1/registrations/${registrationId}/binding`, largest);
+  assert.notEqual(res.status, 413, "the largest attestation fits the bind body");
+  assert.equal(res.status < 500, true);
+  await refused(`/v1/registrations/${registrationId}/binding`, bind("A".repeat(41 * 1024)), 413, "body_too_large");
   await refused("/v1/registrations", '{"phone_number":"+447700900123"}', 415, "unsupported_media_type", { "content-type": "text/plain" });
   await refused("/v1/registrations", '{"phone_number":"+447700900123"}', 415, "unsupported_media_type", {});
 });

@@ -153,11 +153,11 @@ test("bank profile: Ana opens the app (no transaction) and approves a payment (i
 });
 
 test("bank profile: Ben registers by a text his iPhone sends, binds his App Attest key; no code is ever texted to him", async () => {
-  ben.phone = attestedPhone(w.url, { format: "apple-appattest", sim: ben.line.simA, sendSms: networkSms(w.url, ben.line.number) });
+  ben.phone = attestedPhone(w.url, { format: "apple-appattest", sim: ben.line.simA, sendNumberProof: networkSms(w.url, ben.line.number) });
   const registration = await ben.phone.client.startRegistration(ben.line.number, { proof: "device_sms" });
   assert.equal(registration.proof, "device_sms");
   await ben.phone.client.sendNumberProof(registration);
-  const bound = await ben.phone.client.completeBinding(registration.registrationId);
+  const bound = await ben.phone.client.completeBinding(registration);
   assert.equal(bound.status, "active");
   ben.bindingId = bound.bindingId;
   assert.equal((await texts(ben.line.number, "otp")).length, 0);

@@ -198,3 +198,33 @@ test("verify signs exactly the documented transaction types and refuses every ot
   assert.equal(p.exchanges.length, before, "no request was sent");
   assert.equal(p.device.nextCounter(), counter + 1, "the chip signed nothing");
 });
+
+test("sendNumberProof texts only this client's own device_sms token, and the bridge gets the token alone (F4)", async () => {
+  const sent = [];
+  const s = subscriber();
+  const p = phone(w.url, { sim: s.simA, sendNumberProof: (...args) => { sent.push(args); } });
+  const forged = [
+    { deviceSms: { to: "+449098790000", text: "Reply YES to win" } },
+    { registrationId: "reg_x", proof: "device_sms", deviceSms: { to: "+447700900999", text: "SB-7K2M9QX4TZ links this number to your phone in SimBind demo." } },
+    undefined,
+    "reg_x",
+  ];
+  for (const registration of forged) {
+    const e = await refusal(p.client.sendNumberProof(registration));
+    assert.equal(`${e.source} ${e.code}`, "client invalid_argument");
+  }
+  // A copy of a real registration (say, the attacker's own, from another device) is not this client's.
+  const real = await p.client.startRegistration(s.number, { proof: "device_sms" });
+  assert.equal((await refusal(p.client.sendNumberProof({ ...real, deviceSms: { ...real.deviceSms } }))).code, "invalid_argument");
+  assert.equal((await refusal(p.client.completeBinding({ ...real }))).code, "invalid_argument");
+  assert.deepEqual(sent, [], "nothing was sent");
+  assert.ok(Object.isFrozen(real) && Object.isFrozen(real.deviceSms), "the registration cannot be edited");
+  assert.equal(real.deviceSms.token, undefined, "the token stays inside the client");
+  await p.client.sendNumberProof(real);
+  assert.deepEqual(sent, [[real.deviceSms.text.slice(0, 13)]], "the bridge got the token and nothing else");
+  // An OTP registration has no token to send.
+  const byCode = phone(w.url, { sim: subscriber().simA, sendNumberProof: () => sent.push("otp") }).client;
+  const otp = await byCode.startRegistration(subscriber().number, { proof: "otp" });
+  assert.equal((await refusal(byCode.sendNumberProof(otp))).code, "invalid_argument");
+  assert.equal(sent.length, 1);
+});

@@ -32,7 +32,7 @@ async function webhook(world, sms, options) {
 async function registered(world = w, { from } = {}) {
   const s = subscriber();
   const sent = [];
-  const p = phone(world.url, { sim: s.simA, sendSms: networkSms(world.url, from ?? s.number, sent) });
+  const p = phone(world.url, { sim: s.simA, sendNumberProof: networkSms(world.url, from ?? s.number, sent) });
   const registration = await p.client.startRegistration(s.number, { proof: "device_sms" });
   return { s, p, sent, registration };
 }
@@ -48,12 +48,14 @@ test("the phone texts its token from its own number and binds without a code", a
   assert.deepEqual(sent, [{ seen: "recorded" }], "the webhook recorded the network-stamped sender");
   const kept = (await w.outbox(s.number)).filter((m) => m.kind === "sent");
   assert.deepEqual(kept.map((m) => m.text), [registration.deviceSms.text], "the dev outbox shows what the phone sent");
-  const bound = await p.client.completeBinding(registration.registrationId);
+  const bound = await p.client.completeBinding(registration);
   assert.equal(bound.status, "active");
   assert.equal(p.lastRequest().otp, undefined, "the bind carries no code");
+  assert.equal(p.lastRequest().bind_secret, "(hidden)", "it carries the bind secret, hidden from the app's logs");
+  assert.equal(p.exchanges[0].response.device_sms.bind_secret, "(hidden)");
   await p.client.verify(bound.bindingId);
   // The token was used up by the bind it proved.
-  const again = await refusal(p.client.completeBinding(registration.registrationId));
+  const again = await refusal(p.client.completeBinding(registration));
   assert.equal(again.code, "registration_not_found");
   const token = registration.deviceSms.text.slice(0, 13);
   assert.equal(await webhook(w, { from: s.number, to: INBOUND, text: token }), "204", "a replayed token changes nothing");
@@ -61,12 +63,12 @@ test("the phone texts its token from its own number and binds without a code", a
 
 test("the bind waits for the SMS: sms_not_received until it arrives, not counted", async () => {
   const { s, p, registration } = await registered();
-  const early = await refusal(p.client.completeBinding(registration.registrationId, undefined, { waitMs: 0 }));
+  const early = await refusal(p.client.completeBinding(registration, undefined, { waitMs: 0 }));
   assert.equal(`${early.status} ${early.code}`, "409 sms_not_received");
   // The provider's webhook, arriving while the client waits.
   const token = registration.deviceSms.text.slice(0, 13);
   setTimeout(() => webhook(w, { from: s.number, to: INBOUND, text: `${token} sent from my phone` }), 300);
-  const bound = await p.client.completeBinding(registration.registrationId, undefined, { waitMs: 5000 });
+  const bound = await p.client.completeBinding(registration, undefined, { waitMs: 5000 });
   assert.equal(bound.status, "active");
 });
 
@@ -77,7 +79,7 @@ test("an SMS from another number does not prove it, and five binds lock the regi
   assert.deepEqual(sent, [{ seen: "recorded" }]);
   assert.equal((await w.outbox(other.number)).filter((m) => m.kind === "sent").length, 1, "sent from the other number");
   const codes = [];
-  for (let i = 0; i < 6; i++) codes.push((await refusal(p.client.completeBinding(registration.registrationId, undefined, { waitMs: 0 }))).code);
+  for (let i = 0; i < 6; i++) codes.push((await refusal(p.client.completeBinding(registration, undefined, { waitMs: 0 }))).code);
   assert.deepEqual(codes, ["sms_sender_mismatch", "sms_sender_mismatch", "sms_sender_mismatch", "sms_sender_mismatch", "number_proof_locked", "number_proof_locked"]);
 });
 
@@ -89,7 +91,7 @@ test("one token from two numbers is void for both, also when both SMS arrive at 
     const send = (n) => webhook(w, { from: n, to: INBOUND, text: token });
     const answers = together ? await Promise.all(from.map(send)) : [await send(from[0]), await send(from[1])];
     assert.deepEqual(answers, ["204", "204"]);
-    const e = await refusal(p.client.completeBinding(registration.registrationId, undefined, { waitMs: 0 }));
+    const e = await refusal(p.client.completeBinding(registration, undefined, { waitMs: 0 }));
     assert.equal(e.code, "sms_token_voided", together ? "in parallel" : "one after the other");
   }
 });
@@ -99,7 +101,7 @@ test("many copies of the right SMS at once record one sender and bind once", asy
   const token = registration.deviceSms.text.slice(0, 13);
   const answers = await Promise.all(Array.from({ length: 8 }, () => webhook(w, { from: s.number, to: INBOUND, text: token })));
   assert.ok(answers.every((a) => a === "204"));
-  const bound = await p.client.completeBinding(registration.registrationId, undefined, { waitMs: 0 });
+  const bound = await p.client.completeBinding(registration, undefined, { waitMs: 0 });
   assert.equal(bound.status, "active");
 });
 
@@ -114,12 +116,12 @@ test("the webhook refuses a wrong or stale signature and records nothing", async
   const tampered = signed(sms);
   res = await w.post("/v1/webhooks/sms", tampered.body.replace(s.number, subscriber().number), tampered.headers);
   assert.equal(res.status, 401, "a body changed after signing");
-  const answer = await refusal(p.client.completeBinding(registration.registrationId, undefined, { waitMs: 0 }));
+  const answer = await refusal(p.client.completeBinding(registration, undefined, { waitMs: 0 }));
   assert.equal(answer.code, "sms_not_received");
   // An SMS to another number, or without a token, is taken (204) and proves nothing.
   assert.equal(await webhook(w, { ...sms, to: "+447700900998" }), "204");
   assert.equal(await webhook(w, { ...sms, text: "hello" }), "204");
-  assert.equal((await refusal(p.client.completeBinding(registration.registrationId, undefined, { waitMs: 0 }))).code, "sms_not_received");
+  assert.equal((await refusal(p.client.completeBinding(registration, undefined, { waitMs: 0 }))).code, "sms_not_received");
   assert.equal(await webhook(w, { ...sms, from: "447700900123" }), "400 invalid_phone_number");
 });
 
@@ -177,11 +179,11 @@ test("a real-format chip binds by device SMS still in flight: the client re-send
     const s = subscriber();
     const sms = networkSms(w.url, s.number);
     const inFlight = [];
-    const sendSms = (to, text) => { inFlight.push(new Promise((r) => setTimeout(r, 1500)).then(() => sms(to, text))); };
-    const p = attestedPhone(w.url, { format, sim: s.simA, sendSms });
+    const sendNumberProof = (token) => { inFlight.push(new Promise((r) => setTimeout(r, 1500)).then(() => sms(token))); };
+    const p = attestedPhone(w.url, { format, sim: s.simA, sendNumberProof });
     const registration = await p.client.startRegistration(s.number, { proof: "device_sms" });
     await p.client.sendNumberProof(registration);
-    const bound = await p.client.completeBinding(registration.registrationId);
+    const bound = await p.client.completeBinding(registration);
     await Promise.all(inFlight);
     assert.equal(bound.status, "active", format);
     const binds = p.exchanges.filter((e) => e.url.endsWith("/binding"));
@@ -194,13 +196,44 @@ test("a real-format chip binds by device SMS still in flight: the client re-send
 
 test("a bind that cannot succeed (a key id, no attestation, no binding) is refused before the registration is used up", async () => {
   const s = subscriber();
-  const p = attestedPhone(w.url, { format: "android-key", sim: s.simA, sendSms: networkSms(w.url, s.number) });
+  const p = attestedPhone(w.url, { format: "android-key", sim: s.simA, sendNumberProof: networkSms(w.url, s.number) });
   const registration = await p.client.startRegistration(s.number, { proof: "device_sms" });
   await p.client.sendNumberProof(registration);
   p.bridge.chipAttest(new Uint8Array(32)); // the key's one attestation went elsewhere
-  const e = await refusal(p.client.completeBinding(registration.registrationId));
+  const e = await refusal(p.client.completeBinding(registration));
   assert.equal(`${e.status} ${e.code}`, "400 attestation_required");
   p.forgetAttestation();
-  const bound = await p.client.completeBinding(registration.registrationId);
+  const bound = await p.client.completeBinding(registration);
   assert.equal(bound.status, "active", "the registration was still there");
+});
+
+test("a stranger with only the registration id cannot complete a device_sms bind (F6)", async () => {
+  const { s, p, registration } = await registered();
+  await p.client.sendNumberProof(registration);
+  const stranger = phone(w.url, { sim: s.simA }); // another chip, the number's SIM details
+  const e = await refusal(stranger.client.completeBinding(registration.registrationId, undefined, { waitMs: 0 }));
+  assert.equal(`${e.status} ${e.code}`, "401 bind_secret_invalid", "the id from a URL or a log is not enough");
+  // A guessed secret fares no better, and none counts towards the lock.
+  const signed = stranger.lastRequest();
+  for (let i = 0; i < 6; i++) {
+    const res = await w.post(`/v1/registrations/${registration.registrationId}/binding`, { ...signed, bind_secret: `${"A".repeat(21)}${i}` });
+    assert.equal(`${res.status} ${(await res.json()).code}`, "401 bind_secret_invalid");
+  }
+  const bound = await p.client.completeBinding(registration, undefined, { waitMs: 0 });
+  assert.equal(bound.status, "active", "the phone that started it still binds");
+});
+
+test("device_sms starts by strangers do not lock the number out of a code (F5)", async () => {
+  const n = subscriber().number;
+  const limited = await startWorker({ bindings: { REGISTRATIONS_PER_HOUR: "5" } });
+  try {
+    for (let i = 0; i < 6; i++) {
+      const res = await limited.post("/v1/registrations", { phone_number: n, proof: "device_sms" }, { "cf-connecting-ip": `198.51.100.${i}` });
+      assert.equal(res.status, 201, `start ${i}`);
+    }
+    const res = await limited.post("/v1/registrations", { phone_number: n }, { "cf-connecting-ip": "203.0.113.9" });
+    assert.equal(res.status, 201, "the owner's code is still sent");
+  } finally {
+    await limited.dispose();
+  }
 });

@@ -88,6 +88,8 @@ let current = null; // exchanges of the action in progress
 const state = {
   number: "",
   registrationId: null,
+  /** The registration object the client returned (device SMS needs it: its token and bind secret stay in the client). */
+  registration: null,
   registeredAt: 0,
   bindingId: null,
   lastBindingId: null,
@@ -477,7 +479,7 @@ async function sendCode(event) {
       const proof = document.querySelector('input[name="proof"]:checked')?.value ?? "otp";
       const reg = await client.startRegistration(number, { proof });
       const numberChanged = number !== state.number;
-      Object.assign(state, { number, registrationId: reg.registrationId, registeredAt: Date.now(), proof: reg.proof, deviceSms: reg.deviceSms ?? null });
+      Object.assign(state, { number, registration: reg, registrationId: reg.registrationId, registeredAt: Date.now(), proof: reg.proof, deviceSms: reg.deviceSms ?? null });
       persist();
       await phone.setNumber(number);
       if (numberChanged) startInbox();
@@ -526,7 +528,7 @@ async function sendSms() {
   if (!state.registrationId || !state.deviceSms) return;
   await act("bind-log", "Sending the SMS from this phone", async () => {
     try {
-      await client.sendNumberProof({ deviceSms: state.deviceSms });
+      await client.sendNumberProof(state.registration);
     } catch (e) {
       show("bind-result", refusal(asError(e), "Not sent"));
       announce(refusedText("SMS not sent", asError(e)));
@@ -559,9 +561,11 @@ async function bind(event) {
   }
   await act("bind-log", "Binding this phone", async () => {
     try {
-      const b = await client.completeBinding(state.registrationId, otp, { waitMs: 10000 });
+      // The registration object carries its bind secret inside the client (device SMS).
+      const registration = state.registration?.registrationId === state.registrationId ? state.registration : state.registrationId;
+      const b = await client.completeBinding(registration, otp, { waitMs: 10000 });
       const previous = state.bindingId;
-      Object.assign(state, { registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId, proof: null, deviceSms: null });
+      Object.assign(state, { registration: null, registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId, proof: null, deviceSms: null });
       showProof();
       $("device-sms-sent").hidden = true;
       persist();
@@ -763,7 +767,7 @@ async function unbind() {
     try {
       const u = await client.unbind(state.bindingId);
       clearInterval(grantTimer);
-      Object.assign(state, { bindingId: null, registrationId: null, lastVerify: null });
+      Object.assign(state, { bindingId: null, registration: null, registrationId: null, lastVerify: null });
       setBindingStatus("revoked");
       $("recover").hidden = true;
       show("unbind-result", success("Unbound.", el("p", {}, "Binding ", el("code", { text: u.bindingId }), " is now ", el("code", { id: "unbind-status", text: u.status }), ". This phone no longer holds the number; register again to bind it.")));

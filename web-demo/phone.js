@@ -14,6 +14,9 @@ const STORE = "device";
 const KEY = "phone";
 const ECDSA = { name: "ECDSA", namedCurve: "P-256" };
 const SIGN = { name: "ECDSA", hash: "SHA-256" };
+/** What a native app pins: the deployment's inbound number (wrangler.toml's dev `SMS_INBOUND_NUMBER`) and its own name. */
+const INBOUND_NUMBER = "+447700900999";
+const APP_NAME = "SimBind demo";
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -156,7 +159,7 @@ export class Phone extends EventTarget {
       simInfo: () => phone.#simInfo(),
       nextCounter: () => phone.#nextCounter(),
       chipSign: (transcript) => phone.#chipSign(transcript),
-      sendSms: (to, text) => phone.#sendSms(to, text),
+      sendNumberProof: (token) => phone.#sendNumberProof(token),
     });
   }
 
@@ -190,18 +193,23 @@ export class Phone extends EventTarget {
   }
 
   /**
-   * Sends an SMS from the number on the subscription in use. There is no
-   * phone network here: the dev-only stand-in (`POST /dev/sms/send`) plays
-   * the network, which stamps that number as the sender, and the provider,
-   * which signs the webhook. Fires "sms-sent" with `{ from, to, seen }`.
+   * Texts a SimBind token from the number on the subscription in use, as
+   * the bridge contract asks of a native app: the token only (anything else
+   * is refused), to the app's pinned inbound number, in a text built here.
+   * There is no phone network here: the dev-only stand-in (`POST
+   * /dev/sms/send`) plays the network, which stamps that number as the
+   * sender, and the provider, which signs the webhook. Fires "sms-sent"
+   * with `{ from, to, seen }`.
    */
-  async #sendSms(to, text) {
+  async #sendNumberProof(token) {
+    if (!/^SB-[0-9A-HJKMNP-TV-Z]{10}$/.test(token)) throw new Error("not a SimBind token");
     const from = this.#record.msisdn;
     if (!from) throw new Error("no SIM card in the tray");
+    const to = INBOUND_NUMBER;
     const res = await fetch(`${location.origin}/dev/sms/send`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ from, to, text }),
+      body: JSON.stringify({ from, to, text: `${token} links this number to your phone in ${APP_NAME}.` }),
     });
     if (res.status !== 200) throw new Error(`the network refused the SMS (${res.status})`);
     const { seen } = await res.json();

@@ -37,6 +37,9 @@ pub struct DeviceSmsRequest {
     pub text: String,
     /// When the token expires, in Unix seconds.
     pub expires_at: u64,
+    /// The secret the bind must carry (`bind_secret`): 16 random bytes,
+    /// base64url, in this body only.
+    pub bind_secret: String,
 }
 
 /// Answer to starting a registration, and to asking a fresh bind challenge.
@@ -146,6 +149,13 @@ pub struct ChipInfo {
 
 /// Largest App Attest attestation object accepted, in bytes.
 pub const MAX_ATTESTATION_LEN: usize = 16 * 1024;
+/// Largest Android attestation chain accepted, all certificates' DER together.
+pub const MAX_CHAIN_BYTES: usize = 16 * 1024;
+/// Largest bind body (`POST /v1/registrations/{id}/binding`) accepted: the
+/// largest attestation, base64url, with every other field at its limit
+/// still leaves 12 KiB (room for a carrier's number-proof token). Every
+/// other route takes at most 8 KiB.
+pub const MAX_BIND_BODY: usize = 40 * 1024;
 /// Largest App Attest assertion accepted, in bytes.
 pub const MAX_ASSERTION_LEN: usize = 1024;
 
@@ -199,6 +209,7 @@ impl ChipInfo {
                 if ders
                     .iter()
                     .any(|d| d.len() > crate::attestation::x509::MAX_CERT_LEN)
+                    || ders.iter().map(Vec::len).sum::<usize>() > MAX_CHAIN_BYTES
                 {
                     return Err(ValidationError::OutOfRange("chip.certificate_chain"));
                 }
@@ -310,6 +321,10 @@ pub struct BindRequest {
     /// `device_sms` registrations send none: the token's SMS proves it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otp: Option<String>,
+    /// `device_sms` registrations: the start answer's `device_sms.bind_secret`
+    /// (it never travels in a URL, unlike the registration id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind_secret: Option<String>,
     /// The chip's signed evidence over the bind transcript.
     pub evidence: EvidenceRequest,
 }

@@ -36,10 +36,18 @@ impl Limit {
         }
     }
 
-    /// Takes one token from `bucket` (`None`: a bucket never used, so full).
-    /// Returns the bucket to store, and `Err(retry_after_secs)` when no
-    /// token was left; a refused take stores the refilled level only.
-    pub fn take(&self, bucket: Option<Bucket>, now_ms: u64) -> (Bucket, Result<(), u64>) {
+    /// Gives back one token taken from `bucket` for an event that did not
+    /// happen after all (never above the capacity).
+    pub fn refund(&self, bucket: Option<Bucket>, now_ms: u64) -> Bucket {
+        let (refilled, cap) = self.level(bucket, now_ms);
+        Bucket {
+            level: refilled.saturating_add(TOKEN).min(cap),
+            at_ms: now_ms,
+        }
+    }
+
+    /// The level of `bucket` refilled up to `now_ms`, and the capacity.
+    fn level(&self, bucket: Option<Bucket>, now_ms: u64) -> (u64, u64) {
         let cap = u64::from(self.capacity) * TOKEN;
         let period_ms = self.period_secs.max(1) * 1000;
         let b = bucket.unwrap_or_else(|| self.full(now_ms));
@@ -47,7 +55,15 @@ impl Limit {
         // Refill: capacity tokens per period, i.e. cap/period_ms per ms.
         let refill = u64::try_from(u128::from(elapsed) * u128::from(cap) / u128::from(period_ms))
             .unwrap_or(u64::MAX);
-        let level = b.level.saturating_add(refill).min(cap);
+        (b.level.saturating_add(refill).min(cap), cap)
+    }
+
+    /// Takes one token from `bucket` (`None`: a bucket never used, so full).
+    /// Returns the bucket to store, and `Err(retry_after_secs)` when no
+    /// token was left; a refused take stores the refilled level only.
+    pub fn take(&self, bucket: Option<Bucket>, now_ms: u64) -> (Bucket, Result<(), u64>) {
+        let period_ms = self.period_secs.max(1) * 1000;
+        let (level, cap) = self.level(bucket, now_ms);
         let now = Bucket {
             level,
             at_ms: now_ms,

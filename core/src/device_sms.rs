@@ -24,6 +24,8 @@ pub const TOKEN_CHARS: usize = 10;
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// Domain label of the stored token hash.
 pub const DOMAIN: &[u8] = b"SIMBIND-SMS-TOKEN";
+/// Domain label of the stored bind-secret hash.
+pub const BIND_SECRET_DOMAIN: &[u8] = b"SIMBIND-BIND-SECRET";
 /// How far a webhook's timestamp may be from the service's clock, in seconds.
 pub const WEBHOOK_TOLERANCE_SECS: u64 = 300;
 /// The longest SMS text accepted (ten concatenated parts).
@@ -106,9 +108,35 @@ pub fn find_token(text: &str) -> Option<&str> {
     })
 }
 
+/// What the text says after the token, before the service's name.
+const TEXT_MIDDLE: &str = " links this number to your phone in ";
+
 /// The text the phone sends: the token and what it is for.
 pub fn sms_text(service_name: &str, token: &str) -> String {
-    format!("{token} links this number to your phone in {service_name}.")
+    format!("{token}{TEXT_MIDDLE}{service_name}.")
+}
+
+/// The token of a text made by [`sms_text`], and nothing else: the token
+/// first, then exactly the template's words, a service name of 1 to 64
+/// printable characters, and a full stop. The client refuses to have any
+/// other text sent.
+pub fn token_of_text(text: &str) -> Option<&str> {
+    let len = TOKEN_PREFIX.len() + TOKEN_CHARS;
+    let token = text.get(..len)?;
+    let name = text
+        .get(len..)?
+        .strip_prefix(TEXT_MIDDLE)?
+        .strip_suffix('.')?;
+    let printable = |c: char| !c.is_control();
+    (find_token(token) == Some(token)
+        && (1..=64).contains(&name.chars().count())
+        && name.chars().all(printable))
+    .then_some(token)
+}
+
+/// Keyed hash of a bind secret, tied to its registration.
+pub fn hash_bind_secret(secret: &[u8], registration_id: &str, bind_secret: &str) -> String {
+    registration_mac(secret, BIND_SECRET_DOMAIN, registration_id, bind_secret)
 }
 
 /// Keyed hash of a token, tied to its registration.
@@ -221,6 +249,10 @@ pub struct DeviceSmsState {
     pub senders: Vec<IdHash>,
     /// Failed binds so far; at [`MAX_ATTEMPTS`] the registration is locked.
     pub attempts: u32,
+    /// The bind secret's keyed hash ([`hash_bind_secret`]): a bind must carry
+    /// the secret, which only the start answer's body held.
+    #[serde(default)]
+    pub bind_secret_hash: String,
 }
 
 /// What the webhook's SMS did to a registration.
@@ -240,14 +272,42 @@ pub enum Seen {
 }
 
 impl DeviceSmsState {
-    /// A new state for `token`, issued to `registration_id` at `now`.
-    pub fn new(secret: &[u8], registration_id: &str, token: &str, now: u64) -> Self {
+    /// A new state for `token` and `bind_secret`, issued to
+    /// `registration_id` at `now`.
+    pub fn new(
+        secret: &[u8],
+        registration_id: &str,
+        token: &str,
+        bind_secret: &str,
+        now: u64,
+    ) -> Self {
         Self {
             token_hash: hash_token(secret, registration_id, token),
             expires_at: now + TOKEN_TTL_SECS,
             senders: Vec::new(),
             attempts: 0,
+            bind_secret_hash: hash_bind_secret(secret, registration_id, bind_secret),
         }
+    }
+
+    /// Whether `presented` is the registration's bind secret (compared in
+    /// constant time). A wrong one is not counted: it says nothing about
+    /// the number, and counting it would let whoever saw the registration
+    /// id lock the real phone out.
+    pub fn check_bind_secret(
+        &self,
+        secret: &[u8],
+        registration_id: &str,
+        presented: Option<&str>,
+    ) -> Result<(), Denial> {
+        let presented = presented.ok_or(Denial::BindSecretInvalid)?;
+        let hash = hash_bind_secret(secret, registration_id, presented);
+        if self.bind_secret_hash.is_empty()
+            || !bool::from(hash.as_bytes().ct_eq(self.bind_secret_hash.as_bytes()))
+        {
+            return Err(Denial::BindSecretInvalid);
+        }
+        Ok(())
     }
 
     /// Records that an SMS carrying `token` came from `sender` (received at

@@ -206,6 +206,10 @@ pub enum Denial {
     /// `sms_token_voided`: the token arrived from two different numbers; neither proves.
     #[error("the SMS token arrived from two numbers and is void")]
     SmsTokenVoided,
+    /// `bind_secret_invalid`: a device-SMS bind without the registration's
+    /// bind secret (returned only in the start answer's body), or with another.
+    #[error("the bind secret is missing or wrong")]
+    BindSecretInvalid,
     /// `number_proof_locked`: too many failed device-SMS binds on one registration.
     #[error("too many failed attempts: start a new registration")]
     NumberProofLocked,
@@ -269,6 +273,7 @@ impl Denial {
             Self::SmsTokenExpired => "sms_token_expired",
             Self::SmsSenderMismatch => "sms_sender_mismatch",
             Self::SmsTokenVoided => "sms_token_voided",
+            Self::BindSecretInvalid => "bind_secret_invalid",
             Self::NumberProofLocked => "number_proof_locked",
             Self::CarrierSimSwapped => "carrier_sim_swapped",
             Self::CarrierDeviceSwapped => "carrier_device_swapped",
@@ -323,13 +328,14 @@ impl Denial {
             | Self::ChallengeWrongSubject
             | Self::BadSignature
             | Self::BadSimSignature
-            | Self::OtpInvalid => 401,
+            | Self::OtpInvalid
+            | Self::BindSecretInvalid => 401,
             _ => 403,
         }
     }
 
     /// Every denial, for documentation and exhaustive tests.
-    pub const ALL: [Denial; 50] = [
+    pub const ALL: [Denial; 51] = [
         Self::ChallengeInvalid,
         Self::ChallengeExpired,
         Self::ChallengeWrongCeremony,
@@ -357,6 +363,7 @@ impl Denial {
         Self::SmsTokenExpired,
         Self::SmsSenderMismatch,
         Self::SmsTokenVoided,
+        Self::BindSecretInvalid,
         Self::NumberProofLocked,
         Self::CarrierSimSwapped,
         Self::CarrierDeviceSwapped,

@@ -86,13 +86,35 @@ fn a_bucket_refused_keeps_its_refill_and_a_zero_capacity_refuses_everything() {
 }
 
 #[test]
-fn ipv6_senders_count_per_64_and_mapped_ipv4_as_ipv4() {
-    let a = sender::bucket("2001:db8:1:2:aaaa::1").unwrap();
-    let b = sender::bucket("2001:db8:1:2:ffff:ffff:ffff:ffff").unwrap();
-    let c = sender::bucket("2001:db8:1:3::1").unwrap();
-    assert_eq!(a, b, "one /64");
-    assert_ne!(a, c, "another /64");
-    assert_eq!(a, "v6:2001:db8:1:2::/64");
+fn ipv6_senders_count_per_56_and_per_48_and_mapped_ipv4_as_ipv4() {
+    let names = |a: &str| -> Vec<(String, u32)> {
+        sender::buckets(a)
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.name, b.share))
+            .collect()
+    };
+    // Every /64 of one /56 (one home line) is one sender.
+    let a = names("2001:db8:1:2:aaaa::1");
+    assert_eq!(
+        a,
+        vec![
+            ("v6:2001:db8:1::/56".to_owned(), 1),
+            ("v6:2001:db8:1::/48".to_owned(), sender::SITE_SHARE),
+        ]
+    );
+    assert_eq!(names("2001:db8:1:ff:ffff:ffff:ffff:ffff"), a, "same /56");
+    // Another /56 of the same /48: its own line, the same site.
+    let c = names("2001:db8:1:100::1");
+    assert_eq!(c[0].0, "v6:2001:db8:1:100::/56");
+    assert_eq!(c[1], a[1]);
+    assert_ne!(names("2001:db8:2::1")[1], a[1], "another /48");
+    assert_eq!(sender::bucket("2001:db8:1:2::1").unwrap(), a[0].0);
+    assert_eq!(sender::SITE_SHARE, 4);
+    assert_eq!(
+        names("198.51.100.7"),
+        vec![("v4:198.51.100.7".to_owned(), 1)]
+    );
     assert_eq!(sender::bucket("198.51.100.7").unwrap(), "v4:198.51.100.7");
     assert_eq!(
         sender::bucket("::ffff:198.51.100.7").unwrap(),
@@ -107,7 +129,34 @@ fn ipv6_senders_count_per_64_and_mapped_ipv4_as_ipv4() {
         "1.2.3.4; drop",
     ] {
         assert!(sender::bucket(bad).is_err(), "{bad}");
+        assert!(sender::buckets(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn a_refund_gives_back_one_token_and_never_more_than_the_capacity() {
+    let (b, _) = HOUR.take(None, T0);
+    let (b, _) = HOUR.take(Some(b), T0);
+    assert_eq!(b.level, 1000);
+    let back = HOUR.refund(Some(b), T0);
+    assert_eq!(
+        back,
+        Bucket {
+            level: 2000,
+            at_ms: T0
+        }
+    );
+    // Refilled first (20 min is one token), then the refund; capped.
+    let later = HOUR.refund(Some(back), T0 + 1_200_000);
+    assert_eq!(
+        later,
+        Bucket {
+            level: 3000,
+            at_ms: T0 + 1_200_000
+        }
+    );
+    assert_eq!(HOUR.refund(None, T0), HOUR.full(T0));
+    assert_eq!(HOUR.refund(Some(later), T0 + 1_200_000).level, 3000);
 }
 
 #[test]

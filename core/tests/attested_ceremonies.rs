@@ -712,7 +712,7 @@ fn wire_shapes_are_checked_per_format() {
 
 #[test]
 fn attestation_sizes_are_bounded_at_exactly_their_limits() {
-    use simbind_core::api::MAX_ATTESTATION_LEN;
+    use simbind_core::api::{MAX_ATTESTATION_LEN, MAX_BIND_BODY, MAX_CHAIN_BYTES};
     use simbind_core::attestation::x509::{MAX_CERT_LEN, MAX_CHAIN_LEN};
     let key = chip_key(0x49);
     let base = request(
@@ -753,8 +753,30 @@ fn attestation_sizes_are_bounded_at_exactly_their_limits() {
         REG_ID,
         1,
     );
+    // The chain's total: 16 KiB of DER, however it is split.
+    let half = vec![0; MAX_CHAIN_BYTES / 2];
+    assert_eq!(code(&with_chain(vec![half.clone(), half.clone()])), Ok(()));
+    let mut over = half.clone();
+    over.push(0);
+    assert_eq!(
+        code(&with_chain(vec![half.clone(), over])),
+        Err("out_of_range")
+    );
     apple.chip.attestation = Some(b64(&vec![0; MAX_ATTESTATION_LEN]));
     assert_eq!(code(&apple), Ok(()));
+    // The bind body can carry the largest attestation, with every other
+    // field at its limit, and still has 12 KiB to spare.
+    apple.chip_signature = b64(&vec![0; simbind_core::api::MAX_ASSERTION_LEN]);
+    let body = simbind_core::api::BindRequest {
+        otp: None,
+        bind_secret: Some("s".repeat(64)),
+        evidence: apple.clone(),
+    };
+    let len = serde_json::to_vec(&body).unwrap().len();
+    assert!(
+        len + 12 * 1024 <= MAX_BIND_BODY,
+        "{len} bytes leave less than 12 KiB of {MAX_BIND_BODY}"
+    );
     apple.chip.attestation = Some(b64(&vec![0; MAX_ATTESTATION_LEN + 1]));
     assert_eq!(code(&apple), Err("out_of_range"));
     assert_eq!(MAX_ATTESTATION_LEN, 16_384);

@@ -180,7 +180,76 @@ fn an_inbound_sms_needs_e164_numbers_and_a_bounded_text() {
 
 fn state() -> (DeviceSmsState, &'static str) {
     let token = "SB-7K2M9QX4TZ";
-    (DeviceSmsState::new(SECRET, REG, token, NOW), token)
+    (
+        DeviceSmsState::new(SECRET, REG, token, BIND_SECRET, NOW),
+        token,
+    )
+}
+
+const BIND_SECRET: &str = "q3Xv0b1YpM2sT9wL8kE4hA";
+
+#[test]
+fn a_bind_needs_the_bind_secret_and_a_wrong_one_counts_nothing() {
+    let (s, _) = state();
+    assert_eq!(s.check_bind_secret(SECRET, REG, Some(BIND_SECRET)), Ok(()));
+    for wrong in [None, Some(""), Some("q3Xv0b1YpM2sT9wL8kE4hB")] {
+        assert_eq!(
+            s.check_bind_secret(SECRET, REG, wrong),
+            Err(Denial::BindSecretInvalid)
+        );
+    }
+    // Tied to its registration and the deployment's secret.
+    assert_eq!(
+        s.check_bind_secret(SECRET, "reg_other", Some(BIND_SECRET)),
+        Err(Denial::BindSecretInvalid)
+    );
+    let other = DeviceSmsState::new(b"other pepper", REG, "SB-7K2M9QX4TZ", BIND_SECRET, NOW);
+    assert_eq!(
+        other.check_bind_secret(SECRET, REG, Some(BIND_SECRET)),
+        Err(Denial::BindSecretInvalid)
+    );
+    assert_eq!(s.attempts, 0);
+    // A state stored without one (before bind secrets) proves nothing.
+    let mut old = s.clone();
+    old.bind_secret_hash = String::new();
+    assert_eq!(
+        old.check_bind_secret(SECRET, REG, Some(BIND_SECRET)),
+        Err(Denial::BindSecretInvalid)
+    );
+    let stored = serde_json::to_string(&s).unwrap();
+    assert!(!stored.contains(BIND_SECRET));
+    assert_eq!(
+        Denial::BindSecretInvalid.http_status(),
+        401,
+        "like a wrong code"
+    );
+}
+
+#[test]
+fn only_a_token_text_of_the_template_yields_its_token() {
+    let text = sms_text("SimBind demo", "SB-7K2M9QX4TZ");
+    assert_eq!(token_of_text(&text), Some("SB-7K2M9QX4TZ"));
+    assert_eq!(
+        text,
+        "SB-7K2M9QX4TZ links this number to your phone in SimBind demo."
+    );
+    for bad in [
+        "Reply YES to win",
+        "SB-7K2M9QX4TZ",
+        "SB-7K2M9QX4TZ links this number to your phone in .",
+        "SB-7K2M9QX4TZ links this number to your phone in SimBind demo",
+        "SB-7K2M9QX4TI links this number to your phone in SimBind demo.",
+        "xSB-7K2M9QX4TZ links this number to your phone in SimBind demo.",
+        "SB-7K2M9QX4TZ links this number to your phone in SimBind\ndemo.",
+        "SB-7K2M9QX4TZZ links this number to your phone in SimBind demo.",
+        "SB-7K2M9QX4TZ sends money to your phone in SimBind demo.",
+    ] {
+        assert_eq!(token_of_text(bad), None, "{bad}");
+    }
+    let long = sms_text(&"n".repeat(65), "SB-7K2M9QX4TZ");
+    assert_eq!(token_of_text(&long), None);
+    let max = sms_text(&"é".repeat(64), "SB-7K2M9QX4TZ");
+    assert_eq!(token_of_text(&max), Some("SB-7K2M9QX4TZ"));
 }
 
 #[test]

@@ -63,6 +63,7 @@ fn every_denial_has_its_code_status_and_challenge_rule() {
         (SmsTokenExpired, "sms_token_expired", 410, true),
         (SmsSenderMismatch, "sms_sender_mismatch", 403, true),
         (SmsTokenVoided, "sms_token_voided", 403, true),
+        (BindSecretInvalid, "bind_secret_invalid", 401, true),
         (NumberProofLocked, "number_proof_locked", 429, true),
         (CarrierSimSwapped, "carrier_sim_swapped", 403, true),
         (CarrierDeviceSwapped, "carrier_device_swapped", 403, true),

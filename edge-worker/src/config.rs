@@ -47,6 +47,9 @@ pub struct Config {
     pub registrations_per_ip_per_hour: u32,
     /// One-time-code SMS per hour, all numbers together.
     pub sms_per_hour: u32,
+    /// `device_sms` registrations started per hour, all together: each
+    /// creates a registration and a token object (`DEVICE_SMS_STARTS_PER_HOUR`).
+    pub device_sms_starts_per_hour: u32,
     /// One-time-code SMS per hour to one country calling code.
     pub sms_per_country_per_hour: u32,
     /// Country calling codes SMS may go to; `None` (dev only): any.
@@ -384,10 +387,11 @@ impl Config {
             registrations_per_hour: number(env, "REGISTRATIONS_PER_HOUR", 5u32)?,
             registrations_per_ip_per_hour: number(env, "REGISTRATIONS_PER_IP_PER_HOUR", 20u32)?,
             sms_per_hour: number(env, "SMS_PER_HOUR", 1000u32)?,
+            device_sms_starts_per_hour: number(env, "DEVICE_SMS_STARTS_PER_HOUR", 10_000u32)?,
             sms_per_country_per_hour: number(env, "SMS_PER_COUNTRY_PER_HOUR", 200u32)?,
             sms_countries: sms_countries(var(env, "SMS_COUNTRIES").as_deref(), dev_mode)?,
             admin_failures_per_hour: number(env, "ADMIN_FAILURES_PER_HOUR", 10u32)?,
-            service_name: var(env, "SERVICE_NAME").unwrap_or_else(|| "SimBind".into()),
+            service_name: service_name(var(env, "SERVICE_NAME"))?,
             webotp_domain: var(env, "WEBOTP_DOMAIN"),
             public_url: public_url.clone(),
             keys,
@@ -498,4 +502,17 @@ fn vendor_roots(json: Option<&str>) -> Result<VendorRoots, ApiError> {
         roots.push((name, key));
     }
     Ok(VendorRoots(roots))
+}
+
+/// `SERVICE_NAME`: 1 to 64 printable characters (the device-SMS text names
+/// it, and the client accepts no longer name); `SimBind` when unset.
+fn service_name(value: Option<String>) -> Result<String, ApiError> {
+    let name = value.unwrap_or_else(|| "SimBind".into());
+    if (1..=64).contains(&name.chars().count()) && !name.chars().any(char::is_control) {
+        Ok(name)
+    } else {
+        Err(ApiError::Misconfigured(
+            "SERVICE_NAME must be 1 to 64 printable characters".into(),
+        ))
+    }
 }

@@ -1,5 +1,5 @@
-//! Request reading (content type, 8 KiB limit, strict JSON, the URL's
-//! origin, host and query) and responses.
+//! Request reading (content type, 8 KiB limit, 40 KiB for a bind, strict
+//! JSON, the URL's origin, host and query) and responses.
 
 use serde::{Serialize, de::DeserializeOwned};
 use worker::{Headers, Request, Response};
@@ -68,6 +68,13 @@ pub async fn read_json_bytes<T: DeserializeOwned>(
     Ok((value, body))
 }
 
+/// [`read_json`] for a bind body, which may carry an attestation: at most
+/// [`simbind_core::api::MAX_BIND_BODY`].
+pub async fn read_bind_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    let body = read_limited(req, &["application/json"], simbind_core::api::MAX_BIND_BODY).await?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::from_json(&e))
+}
+
 /// A body of media type `media`, at most 8 KiB, as raw bytes (what a
 /// signature covers).
 pub async fn read_body(req: &mut Request, media: &str) -> Result<Vec<u8>, ApiError> {
@@ -76,6 +83,15 @@ pub async fn read_body(req: &mut Request, media: &str) -> Result<Vec<u8>, ApiErr
 
 /// [`read_body`] for a request that may come as any of `media`.
 pub async fn read_body_of(req: &mut Request, media: &[&str]) -> Result<Vec<u8>, ApiError> {
+    read_limited(req, media, MAX_BODY).await
+}
+
+/// A body of one of `media`, at most `limit` bytes.
+async fn read_limited(
+    req: &mut Request,
+    media: &[&str],
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get("content-type")?.unwrap_or_default();
     let sent = content_type
         .split(';')
@@ -89,12 +105,12 @@ pub async fn read_body_of(req: &mut Request, media: &[&str]) -> Result<Vec<u8>, 
     let declared = req.headers().get("content-length")?;
     if declared
         .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > MAX_BODY)
+        .is_some_and(|n| n > limit)
     {
         return Err(ApiError::BodyTooLarge);
     }
     let body = req.bytes().await?;
-    if body.len() > MAX_BODY {
+    if body.len() > limit {
         return Err(ApiError::BodyTooLarge);
     }
     Ok(body)

@@ -35,7 +35,7 @@ pub enum ApiError {
     UnknownField,
     #[error("the request lacks a required field")]
     MissingField,
-    #[error("request body is over the 8 KiB limit")]
+    #[error("request body is over the limit (8 KiB; 40 KiB for a bind)")]
     BodyTooLarge,
     #[error("request body must be application/json")]
     UnsupportedMediaType,

@@ -92,12 +92,12 @@ export const revokedList = (...serials) => ({
 
 /**
  * A phone with a real-format chip. `format` is "android-key" or
- * "apple-appattest" (`sendSms(to, text)`, when given, lets its bridge send
- * SMS); `unlocked` makes the Android attestation report an
+ * "apple-appattest" (`sendNumberProof(token)`, when given, lets its bridge
+ * text a token); `unlocked` makes the Android attestation report an
  * unlocked bootloader; `issuer` makes the attestations (`issue`, or
  * `quickIssuer()`).
  */
-export function attestedPhone(url, { format, sim, unlocked = false, issuer = issue, sendSms }) {
+export function attestedPhone(url, { format, sim, unlocked = false, issuer = issue, sendNumberProof }) {
   const chip = chipKey();
   let attested = false;
   let counter = 0;
@@ -122,7 +122,7 @@ export function attestedPhone(url, { format, sim, unlocked = false, issuer = iss
       }
       return assertion(chip.key, sha256(transcript), ++counter);
     },
-    ...(sendSms ? { sendSms } : {}),
+    ...(sendNumberProof ? { sendNumberProof } : {}),
   };
   const exchanges = [];
   const connect = (base) => {

@@ -17,19 +17,19 @@ export const AUDIENCE = "simbind-dev";
 
 /**
  * A phone: a software chip with a SIM, and a client bound to `url`. With
- * `sendSms(to, text)` its bridge can also send SMS (the device-SMS proof).
+ * `sendNumberProof(token)` its bridge can also text a token (the device-SMS proof).
  */
-export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key, audience = AUDIENCE, sendSms } = {}) {
+export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key, audience = AUDIENCE, sendNumberProof } = {}) {
   const device = key ? SoftwareBridge.withKey(serial, key) : new SoftwareBridge(serial);
   device.insertSim(sim);
-  const host = sendSms
+  const host = sendNumberProof
     ? {
         chipInfo: () => device.chipInfo(),
         simInfo: () => device.simInfo(),
         nextCounter: () => device.nextCounter(),
         chipSign: (t) => device.chipSign(t),
         simSign: (t) => device.simSign(t),
-        sendSms,
+        sendNumberProof,
       }
     : device;
   const client = new SimBindClient(url, Bridge.fromObject(host), audience);
@@ -120,14 +120,21 @@ export async function signedEvidence(device, challenge, ceremony, subject) {
   };
 }
 
+/** The dev deployment's inbound number (wrangler.toml `SMS_INBOUND_NUMBER`): what a test app pins. */
+export const INBOUND_NUMBER = "+447700900999";
+
 /**
- * A `sendSms` for `phone()`: the dev stand-in for the network and the SMS
- * provider (`POST /dev/sms/send`), stamping `from` as the sender. Each
- * answer (`{seen}`) is pushed to `sent`.
+ * A native `sendNumberProof(token)` for `phone()`, as the bridge contract
+ * asks: only a token, texted to the app's pinned inbound number with a
+ * text the native side builds. The dev stand-in for the network and the SMS
+ * provider (`POST /dev/sms/send`) stamps `from` as the sender. Each answer
+ * (`{seen}`) is pushed to `sent`.
  */
 export function networkSms(url, from, sent = []) {
-  return async (to, text) => {
-    const res = await fetch(`${url}/dev/sms/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ from, to, text }) });
+  return async (token) => {
+    if (!/^SB-[0-9A-HJKMNP-TV-Z]{10}$/.test(token)) throw new Error("not a SimBind token");
+    const text = `${token} links this number to your phone in SimBind demo.`;
+    const res = await fetch(`${url}/dev/sms/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ from, to: INBOUND_NUMBER, text }) });
     if (res.status !== 200) throw new Error(`dev SMS: ${res.status}`);
     sent.push(await res.json());
   };

@@ -71,11 +71,22 @@ export const PRODUCTION_BINDINGS = Object.freeze({
 /** The dev carrier's settings in [env.dev.vars]: left out of Miniflare workers. */
 const DEV_CARRIER = ["CARRIER_API_ROOT", "CARRIER_TOKEN_URL", "CARRIER_CLIENT_ID", "CARRIER_SUBSCRIBE", "DEV_CARRIER_CLIENT_KEY"];
 
+/** The per-sender request limit of wrangler.toml's dev `[[env.dev.ratelimits]]` (requests a minute). */
+export function devRequestLimit() {
+  const toml = readFileSync(new URL("wrangler.toml", root), "utf8");
+  const section = toml.slice(toml.indexOf("[[env.dev.ratelimits]]"));
+  return Number(section.match(/simple = \{ limit = (\d+), period = 60 \}/)[1]);
+}
+
 /**
  * Starts the worker on a free loopback port. `bindings` override the dev
- * configuration (a value of `undefined` removes a binding).
+ * configuration (a value of `undefined` removes a binding). `requestLimit`:
+ * the `REQUEST_LIMIT` binding's requests a minute per sender and subject
+ * (wrangler.toml's by default; a suite that verifies one binding faster
+ * than a phone would raises it). Miniflare stamps every request
+ * `cf-connecting-ip: 127.0.0.1`, so the test process is one sender.
  */
-export async function startWorker({ bindings = {}, outboundService, build: buildDir = "build-dev", state: kept } = {}) {
+export async function startWorker({ bindings = {}, outboundService, build: buildDir = "build-dev", state: kept, requestLimit = devRequestLimit() } = {}) {
   const merged = { ...wranglerVars("env.dev.vars"), ...devSecrets() };
   // The dev carrier serves `wrangler dev`; here a test brings its own carrier or none.
   for (const k of DEV_CARRIER) delete merged[k];
@@ -99,6 +110,7 @@ export async function startWorker({ bindings = {}, outboundService, build: build
     kvPersist: false,
     durableObjects,
     durableObjectsPersist: state,
+    ratelimits: { REQUEST_LIMIT: { simple: { limit: requestLimit, period: 60 } } },
     cf: false,
     host: "127.0.0.1",
     port: 0,

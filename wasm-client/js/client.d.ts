@@ -7,7 +7,8 @@ export interface SimBindBridge {
   chipSign(transcript: Uint8Array): Uint8Array | string | Promise<Uint8Array | string>;
   simSign?(transcript: Uint8Array): Uint8Array | string | Promise<Uint8Array | string>;
   /** `device_sms` number proof: send `text` by SMS to `to` from the SIM that carries the number. */
-  sendSms?(to: string, text: string): unknown | Promise<unknown>;
+  /** `device_sms`: text `token` (`SB-` and 10 characters, nothing else) to the app's pinned inbound number, with a text the native side builds itself. */
+  sendNumberProof?(token: string): unknown | Promise<unknown>;
 }
 /** What `chipInfo()` (and `chipAttest()`) reports. */
 export type ChipInfo =
@@ -22,7 +23,8 @@ export interface SimInfo {
 /** Answer of `startRegistration`: a code was sent by SMS to the number (`otp`), or the phone must send one (`device_sms`). */
 export interface Registration {
   registrationId: string; proof: "otp" | "device_sms"; otpExpiresAt?: number;
-  deviceSms?: { to: string; text: string; expiresAt: number };
+  /** `to` (E.164) and `text` (the token template) are checked by the client; the token and the bind secret stay inside it. */
+  deviceSms?: Readonly<{ to: string; text: string; expiresAt: number }>;
 }
 /** Answer of `completeBinding`. */
 export interface Binding { bindingId: string; status: "active" | "suspended" | "revoked"; rebound: boolean; }
@@ -59,10 +61,10 @@ export class SimBindClient {
   onExchange(listener: (exchange: Exchange) => void): void;
   /** Starts registering `phoneNumber` (E.164), proven by a code the worker texts (`otp`) or an SMS the phone sends (`device_sms`). */
   startRegistration(phoneNumber: string, options?: { proof?: "otp" | "device_sms" }): Promise<Registration>;
-  /** `device_sms`: has the phone send the registration's token by SMS (the bridge's `sendSms`). */
+  /** `device_sms`: has the phone text the token of a registration this client started (the bridge's `sendNumberProof(token)`); any other object: `invalid_argument`, nothing sent. */
   sendNumberProof(registration: Registration): Promise<void>;
-  /** Binds this phone's chip and SIM to the registered number: with the `otp` it received, or without one after `sendNumberProof` (waits up to `waitMs`, default 30 s, for the SMS to arrive). */
-  completeBinding(registrationId: string, otp?: string, options?: { waitMs?: number }): Promise<Binding>;
+  /** Binds this phone's chip and SIM to the registered number: with the `otp` it received (the registration or its id), or, for a `device_sms` registration this client started, without one after `sendNumberProof` (waits up to `waitMs`, default 30 s, for the SMS to arrive). */
+  completeBinding(registration: Registration | string, otp?: string, options?: { waitMs?: number }): Promise<Binding>;
   /**
    * Real-time verification; `transaction` (a Uint8Array or ArrayBuffer of 1 to 64 bytes,
    * e.g. a SHA-256 digest) binds the signature and the grant to one action. Any other

@@ -81,6 +81,8 @@ export class SimBindClient {
   #audience;
   #bridge;
   #listener = null;
+  /** The registrations this client returned → their id and, for `device_sms`, token and bind secret. */
+  #registrations = new WeakMap();
 
   /**
    * A client for the worker at `baseUrl` (`https://`; plain `http://` only to
@@ -112,31 +114,52 @@ export class SimBindClient {
   async startRegistration(phoneNumber, { proof } = {}) {
     const body = registrationBody(String(phoneNumber), proof == null ? undefined : String(proof));
     const { status, text } = await this.#post("/v1/registrations", body);
-    return readAnswer("registration", status, text);
-  }
-
-  /** A `device_sms` registration: the phone texts its token (`bridge.sendSms(to, text)`) from the SIM that carries the number. */
-  async sendNumberProof(registration) {
-    const sms = registration?.deviceSms;
-    if (!sms) throw failure("invalid_argument", "client", "this registration is not proven by a device-sent SMS");
-    await this.#bridge.callText("sendSms", sms.to, sms.text);
+    // The wasm has checked `to` (E.164), the text (exactly the token
+    // template) and the bind secret; the token and the secret stay here.
+    const registration = readAnswer("registration", status, text);
+    const sms = registration.deviceSms;
+    this.#registrations.set(registration, { id: registration.registrationId, token: sms?.token, bindSecret: sms?.bindSecret });
+    if (sms) {
+      delete sms.token;
+      delete sms.bindSecret;
+      Object.freeze(sms);
+    }
+    return Object.freeze(registration);
   }
 
   /**
-   * Binds this phone's chip and SIM to the registered number, proving it with
-   * the `otp` it received, or (no `otp`) with the SMS it sent: then the same
+   * A `device_sms` registration this client returned: the phone texts its
+   * token from the SIM that carries the number. The bridge gets the token
+   * only (`sendNumberProof(token)`) and texts the app's own inbound number
+   * with a text it builds itself; any other object sends nothing.
+   */
+  async sendNumberProof(registration) {
+    const token = this.#registrations.get(registration)?.token;
+    if (token === undefined) throw failure("invalid_argument", "client", "not a device_sms registration this client started");
+    await this.#bridge.callText("sendNumberProof", token);
+  }
+
+  /**
+   * Binds this phone's chip and SIM to the registered number. `registration`
+   * is what `startRegistration` returned (or, for `otp`, its id). Proven
+   * with the `otp` it received, or (no `otp`) with the SMS it sent and the
+   * registration's bind secret, which only this client holds: then the same
    * signed evidence is sent again while the worker has not seen the SMS yet,
    * for up to `waitMs` and never past its challenge's expiry. The chip is
    * asked once: a key is attested only once, so a second attestation would
    * never come.
    */
-  async completeBinding(registrationId, otp, { waitMs = 30000 } = {}) {
-    const id = String(registrationId);
+  async completeBinding(registration, otp, { waitMs = 30000 } = {}) {
+    const known = typeof registration === "object" ? this.#registrations.get(registration) : undefined;
+    if (typeof registration === "object" && known === undefined) {
+      throw failure("invalid_argument", "client", "not a registration this client started");
+    }
+    const id = known?.id ?? String(registration);
     const base = `/v1/registrations/${encodeURIComponent(id)}`;
     const code = otp == null ? undefined : String(otp);
     const challenge = await this.#post(`${base}/challenge`, challengeBody("bind"));
     const evidence = await this.#evidence("bind", challenge, id);
-    const body = evidence.body(code);
+    const body = evidence.body(code, code === undefined ? known?.bindSecret : undefined);
     // Stop a second before the challenge expires: the last attempt still counts.
     const deadline = Math.min(Date.now() + waitMs, evidence.expiresAt() * 1000 - 1000);
     for (;;) {
@@ -221,8 +244,14 @@ export class SimBindClient {
         return null;
       }
     };
+    // The bind secret is for the worker only: logs get a placeholder.
+    const hide = (value) => {
+      if (typeof value?.bind_secret === "string") value.bind_secret = "(hidden)";
+      if (typeof value?.device_sms?.bind_secret === "string") value.device_sms.bind_secret = "(hidden)";
+      return value;
+    };
     try {
-      this.#listener({ method: "POST", url, request: parse(body), status, response: parse(text) });
+      this.#listener({ method: "POST", url, request: hide(parse(body)), status, response: hide(parse(text)) });
     } catch {
       // The listener is the app's logging; its failure is its own.
     }

@@ -196,9 +196,13 @@ impl Evidence {
     }
 
     /// The request body: the evidence for verify and unbind; for bind the
-    /// evidence and the code, or no code where a device-sent SMS proves the
-    /// number.
-    pub fn body(&self, otp: Option<String>) -> Result<String, JsValue> {
+    /// evidence and the code, or, where a device-sent SMS proves the number,
+    /// the registration's bind secret.
+    pub fn body(
+        &self,
+        otp: Option<String>,
+        bind_secret: Option<String>,
+    ) -> Result<String, JsValue> {
         let (Some((chip, _)), Some(sim), Some(_), Some(chip_signature)) = (
             &self.chip,
             &self.sim,
@@ -218,10 +222,14 @@ impl Evidence {
             chip_signature: chip_signature.clone(),
             sim_signature: self.sim_signature.clone(),
         };
-        Ok(match (self.ceremony, otp) {
-            (Ceremony::Bind, otp) => wire::encode(&BindRequest { otp, evidence })?,
-            (_, None) => wire::encode(&evidence)?,
-            (_, Some(_)) => return Err(out_of_order()),
+        Ok(match (self.ceremony, otp, bind_secret) {
+            (Ceremony::Bind, otp, bind_secret) => wire::encode(&BindRequest {
+                otp,
+                bind_secret,
+                evidence,
+            })?,
+            (_, None, None) => wire::encode(&evidence)?,
+            _ => return Err(out_of_order()),
         })
     }
 }

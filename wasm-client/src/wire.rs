@@ -5,7 +5,9 @@
 use js_sys::JSON;
 use serde::Serialize;
 use simbind_core::api::{ChallengeRequest, ChallengeResponse, StartRegistrationRequest};
-use simbind_core::codec::b64;
+use simbind_core::codec::{b64, unb64};
+use simbind_core::device_sms::token_of_text;
+use simbind_core::identifiers::PhoneNumber;
 use simbind_core::transcript::Ceremony;
 use wasm_bindgen::prelude::*;
 
@@ -148,6 +150,30 @@ pub fn read_challenge(status: u16, text: &str) -> Result<ChallengeResponse, Clie
     })
 }
 
+/// A registration's `device_sms`, refused unless `to` is an E.164 number,
+/// `text` is exactly the token template (so the bridge is never asked to
+/// send anything else) and `bind_secret` is 16 bytes: the app sees `to`,
+/// `text` and `expiresAt`; the shell keeps `token` and `bindSecret` to itself.
+fn device_sms(sms: &Fields) -> Result<JsValue, Shape> {
+    let to = sms.string("to")?;
+    PhoneNumber::parse(&to).map_err(|_| Shape("device_sms.to"))?;
+    let text = sms.string("text")?;
+    let token = token_of_text(&text)
+        .ok_or(Shape("device_sms.text"))?
+        .to_owned();
+    let bind_secret = sms.string("bind_secret")?;
+    if unb64(&bind_secret, "bind_secret").map(|b| b.len()) != Ok(16) {
+        return Err(Shape("device_sms.bind_secret"));
+    }
+    Ok(Made::default()
+        .with("to", to)
+        .with("text", text)
+        .with("expiresAt", sms.integer("expires_at")? as f64)
+        .with("token", token)
+        .with("bindSecret", bind_secret)
+        .done())
+}
+
 /// What the app gets for an answer (`kind`: `registration`, `binding`,
 /// `grant` or `unbound`; the shapes are in the package's types), or the
 /// server's problem as a `SimBindError`.
@@ -155,15 +181,10 @@ pub fn read_challenge(status: u16, text: &str) -> Result<ChallengeResponse, Clie
 pub fn read_answer(kind: &str, status: u16, text: &str) -> Result<JsValue, JsValue> {
     let reader: fn(&Fields) -> Result<JsValue, Shape> = match kind {
         "registration" => |f| {
-            let device_sms = match f.opt_object("device_sms", &["to", "text", "expires_at"])? {
+            let only = ["to", "text", "expires_at", "bind_secret"];
+            let device_sms = match f.opt_object("device_sms", &only)? {
                 None => None,
-                Some(sms) => Some(
-                    Made::default()
-                        .with("to", sms.string("to")?)
-                        .with("text", sms.string("text")?)
-                        .with("expiresAt", sms.integer("expires_at")? as f64)
-                        .done(),
-                ),
+                Some(sms) => Some(device_sms(&sms)?),
             };
             let proof = f.string("proof")?;
             let expected = if proof == "device_sms" {

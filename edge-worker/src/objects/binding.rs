@@ -2,10 +2,13 @@
 //! challenge nonces it has accepted, and its audit trail, in one object named
 //! by the binding id. Every holder ceremony is one serialized step here.
 
+use std::cell::Cell;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use simbind_core::api::{ChallengeRequest, ChallengeResponse, EvidenceRequest};
 use simbind_core::binding::{BindingRecord, BindingStatus};
+use simbind_core::budget::{Bucket, Limit};
 use simbind_core::challenge::{self, unverified_nonce};
 use simbind_core::codec::b64;
 use simbind_core::decision::{
@@ -125,12 +128,23 @@ struct Row {
     json: String,
 }
 
+/// What unauthenticated holder requests (anyone who knows the binding id can
+/// send them) may write: a token bucket of this many per minute, kept in
+/// memory. Past it such a request is refused (429) and writes nothing; a
+/// request the bound chip signed is never held to it.
+pub const UNVERIFIED_WRITES: Limit = Limit {
+    capacity: 30,
+    period_secs: 60,
+};
+
 /// The Durable Object class of bindings.
 #[durable_object]
 pub struct BindingObject {
     db: Db,
     state: State,
     env: Env,
+    /// The bucket of [`UNVERIFIED_WRITES`] (reset when the object is evicted).
+    unverified: Cell<Option<Bucket>>,
 }
 
 impl DurableObject for BindingObject {
@@ -139,6 +153,7 @@ impl DurableObject for BindingObject {
             db: Db::open(&state, SCHEMA),
             state,
             env,
+            unverified: Cell::new(None),
         }
     }
 
@@ -187,9 +202,12 @@ impl BindingObject {
             "carrier_event" => respond(carrier_event(db, &self.state, &app, parse(&body)?).await),
             "notify" => respond(notify(db, &app, parse(&body)?).await),
             "challenge" => respond(challenge_for(db, &app, parse(&body)?)),
-            "verify" => respond(holder(db, &app, Ceremony::Verify, parse(&body)?).await),
+            "verify" => {
+                respond(holder(db, &app, &self.unverified, Ceremony::Verify, parse(&body)?).await)
+            }
             "unbind" => {
-                let unbound = holder(db, &app, Ceremony::Unbind, parse(&body)?).await;
+                let unbound =
+                    holder(db, &app, &self.unverified, Ceremony::Unbind, parse(&body)?).await;
                 if unbound.is_ok() {
                     subscription_due(&self.state, &app, 0).await?;
                 }
@@ -221,6 +239,7 @@ impl BindingObject {
 async fn holder(
     db: &Db,
     app: &App,
+    unverified: &Cell<Option<Bucket>>,
     ceremony: Ceremony,
     body: EvidenceRequest,
 ) -> Result<HolderAnswer, ApiError> {
@@ -305,6 +324,13 @@ async fn holder(
         )?
         .is_some();
     let decision = decide_holder(&ctx, &current.record, ceremony, &evidence, used);
+    if !decision.authentic {
+        // Anyone can send this: within the cap it is counted (and its
+        // challenge marked used), past it refused with nothing written.
+        let (bucket, admitted) = UNVERIFIED_WRITES.take(unverified.get(), app.now_ms);
+        unverified.set(Some(bucket));
+        admitted.map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    }
     if challenge_consumed(&decision.result) {
         let until = app.now + challenge::MAX_TTL_SECS + 60;
         db.run(

@@ -16,6 +16,7 @@ use crate::problem::{ApiError, Missing};
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS bucket (id INTEGER PRIMARY KEY CHECK (id = 1), level INTEGER NOT NULL, at_ms INTEGER NOT NULL)";
 
 /// `take`: one token, or 429 with `Retry-After`.
+/// `refund`: one token back, for an event that did not happen after all.
 /// `guard`: 429 while the bucket is empty; takes a token only if `failed`
 /// (a lockout that failures fill and time drains).
 #[derive(Serialize, Deserialize)]
@@ -49,12 +50,27 @@ impl DurableObject for LimiterObject {
 }
 
 impl LimiterObject {
+    fn refund(&self, take: Take) -> Result<serde_json::Value, ApiError> {
+        let db = &self.db;
+        if !db.has_schema()? {
+            return Ok(json!({}));
+        }
+        let stored = db.first::<Bucket>("SELECT level, at_ms FROM bucket WHERE id = 1", vec![])?;
+        let after = take.limit.refund(stored, worker::Date::now().as_millis());
+        db.run(
+            "UPDATE bucket SET level = ?, at_ms = ? WHERE id = 1",
+            vec![int(after.level), int(after.at_ms)],
+        )?;
+        Ok(json!({}))
+    }
+
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body) = read_op(req).await?;
         let db = &self.db;
         let guard = match op.as_str() {
             "take" => false,
             "guard" => true,
+            "refund" => return respond(self.refund(parse(&body)?)),
             #[cfg(feature = "dev")]
             "dump" => return respond(super::sql::dump(db, &self.env)),
             _ => return Err(ApiError::NotFound(Missing::Route)),

@@ -39,11 +39,18 @@ CREATE TABLE IF NOT EXISTS bound (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT N
 CREATE TABLE IF NOT EXISTS released (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS registration_expiry ON registration (expires_at)";
 
-/// `start`: store a registration, within the number's registration limit.
+/// `start`: store a registration; one that texts a code to the number takes
+/// a token from the number's registration limit.
 #[derive(Serialize, Deserialize)]
 pub struct StartOp {
     pub record: RegistrationRecord,
-    pub limit: Limit,
+}
+
+/// `cancel`: a registration whose code was never texted (no SMS budget was
+/// left) is dropped, and the number gets its token back.
+#[derive(Serialize, Deserialize)]
+pub struct CancelOp {
+    pub registration_id: String,
 }
 
 /// `challenge` and `bind` name the registration.
@@ -111,6 +118,7 @@ impl NumberObject {
         purge(db, app.now)?;
         match op.as_str() {
             "start" => respond(start(db, &app, parse(&body)?)),
+            "cancel" => respond(cancel(db, &app, parse(&body)?)),
             "challenge" => respond(challenge_for(db, &app, parse(&body)?)),
             "bind" => {
                 let _guard = self.bind_lock.acquire().await;
@@ -137,19 +145,58 @@ fn purge(db: &Db, now: u64) -> Result<(), ApiError> {
     )
 }
 
-fn start(db: &Db, app: &App, op: StartOp) -> Result<serde_json::Value, ApiError> {
-    let msisdn = op.record.msisdn.as_str();
-    let stored = db.first::<Bucket>(
+/// The number's registration limit: what reaches it (a code) or what it
+/// sent (a device-sent SMS) is charged to it, nothing a stranger merely
+/// starts, so nobody can lock a stranger's number out without texting it.
+fn number_limit(app: &App) -> Limit {
+    Limit {
+        capacity: app.cfg.registrations_per_hour,
+        period_secs: 3600,
+    }
+}
+
+fn bucket_of(db: &Db, msisdn: &str) -> Result<Option<Bucket>, ApiError> {
+    db.first::<Bucket>(
         "SELECT level, at_ms FROM bucket WHERE msisdn = ?",
         vec![text(msisdn)],
-    )?;
-    let (after, taken) = op.limit.take(stored, app.now_ms);
+    )
+}
+
+fn put_bucket(db: &Db, msisdn: &str, bucket: Bucket) -> Result<(), ApiError> {
     db.run(
         "INSERT INTO bucket (msisdn, level, at_ms) VALUES (?, ?, ?) ON CONFLICT (msisdn) DO UPDATE SET level = excluded.level, at_ms = excluded.at_ms",
-        vec![text(msisdn), int(after.level), int(after.at_ms)],
-    )?;
-    taken.map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+        vec![text(msisdn), int(bucket.level), int(bucket.at_ms)],
+    )
+}
+
+/// Takes a token from the number's limit: `Err` (429) when none is left.
+fn charge(db: &Db, app: &App, msisdn: &str) -> Result<(), ApiError> {
+    let (after, taken) = number_limit(app).take(bucket_of(db, msisdn)?, app.now_ms);
+    put_bucket(db, msisdn, after)?;
+    taken.map_err(|retry_after| ApiError::RateLimited { retry_after })
+}
+
+fn start(db: &Db, app: &App, op: StartOp) -> Result<serde_json::Value, ApiError> {
+    if matches!(op.record.proof, NumberProof::Otp(_)) {
+        charge(db, app, op.record.msisdn.as_str())?;
+    }
     put_registration(db, &op.record)?;
+    Ok(json!({}))
+}
+
+fn cancel(db: &Db, app: &App, op: CancelOp) -> Result<serde_json::Value, ApiError> {
+    let Ok(registration) = registration(db, &op.registration_id) else {
+        return Ok(json!({}));
+    };
+    db.run(
+        "DELETE FROM registration WHERE id = ?",
+        vec![text(&op.registration_id)],
+    )?;
+    if matches!(registration.proof, NumberProof::Otp(_)) {
+        let msisdn = registration.msisdn.as_str();
+        let back = number_limit(app).refund(bucket_of(db, msisdn)?, app.now_ms);
+        put_bucket(db, msisdn, back)?;
+    }
     Ok(json!({}))
 }
 
@@ -199,6 +246,13 @@ fn sms_seen(db: &Db, app: &App, op: SmsSeenOp) -> Result<serde_json::Value, ApiE
     if matches!(seen, Seen::Recorded | Seen::Voided) {
         put_registration(db, &registration)?;
     }
+    // The number sent an SMS: that is charged to it (without refusing: the
+    // text has been sent), as a code texted to it would be.
+    if seen == Seen::Recorded {
+        let msisdn = registration.msisdn.as_str();
+        let (after, _) = number_limit(app).take(bucket_of(db, msisdn)?, app.now_ms);
+        put_bucket(db, msisdn, after)?;
+    }
     Ok(json!({ "seen": seen }))
 }
 
@@ -238,6 +292,10 @@ async fn binding_of(app: &App, id: &str) -> Result<Option<Versioned>, ApiError> 
 /// number's binding and the chip's holder, then the commit.
 async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, ApiError> {
     let request = op.request.ok_or(ApiError::MissingField)?;
+    // A code proves an `otp` registration, a bind secret a `device_sms` one: never both.
+    if request.otp.is_some() && request.bind_secret.is_some() {
+        return Err(ApiError::InvalidField);
+    }
     let evidence = request.evidence.validate()?;
     let mut registration = registration(db, &op.registration_id)?;
     let before = registration.proof.clone();
@@ -249,7 +307,15 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
             app.now,
         ),
         (NumberProof::Otp(_), None) => return Err(ApiError::MissingField),
-        (NumberProof::DeviceSms(state), None) => state.check(&registration.msisdn, app.now),
+        // The bind secret first: without it (only the start answer's body
+        // held it), nothing is said about the SMS and nothing is counted.
+        (NumberProof::DeviceSms(state), None) => state
+            .check_bind_secret(
+                &app.cfg.pepper,
+                &op.registration_id,
+                request.bind_secret.as_deref(),
+            )
+            .and_then(|()| state.check(&registration.msisdn, app.now)),
         (NumberProof::DeviceSms(_), Some(_)) => return Err(ApiError::InvalidField),
     };
     if registration.proof != before {

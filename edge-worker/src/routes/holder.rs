@@ -9,6 +9,7 @@ use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
 use simbind_core::transcript::Ceremony;
 use worker::{Request, Response};
 
+use super::request_limit;
 use crate::App;
 use crate::http::{json, read_json, read_json_bytes};
 use crate::objects::{self, Answer, BINDINGS, HolderAnswer};
@@ -21,6 +22,7 @@ pub async fn challenge(app: &App, req: &mut Request, id: &str) -> Result<Respons
     // Refuse a bad ceremony or transaction here, before any object is touched.
     body.validate()?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
+    request_limit::check(app, req, id.as_str()).await?;
     objects::call(&app.env, BINDINGS, id.as_str(), "challenge", &body).await
 }
 
@@ -35,6 +37,7 @@ async fn decide(
     let (body, bytes): (EvidenceRequest, _) = read_json_bytes(req).await?;
     body.validate()?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
+    request_limit::check(app, req, id.as_str()).await?;
     let response =
         objects::call_raw(&app.env, BINDINGS, id.as_str(), ceremony.label(), bytes).await?;
     Answer::read(response).await

@@ -7,6 +7,7 @@ mod holder;
 mod inbound;
 mod meta;
 mod registration;
+mod request_limit;
 
 use worker::{Method, Request, Response};
 
@@ -26,7 +27,9 @@ pub async fn dispatch(
         (Get, [".well-known", "jwks.json"]) => meta::jwks(app),
         (Get, [".well-known", "simbind"]) => meta::discovery(app, req),
         (Post, ["v1", "registrations"]) => registration::start(app, req).await,
-        (Post, ["v1", "registrations", id, "challenge"]) => registration::challenge(app, id).await,
+        (Post, ["v1", "registrations", id, "challenge"]) => {
+            registration::challenge(app, req, id).await
+        }
         (Post, ["v1", "registrations", id, "binding"]) => registration::bind(app, req, id).await,
         (Post, ["v1", "bindings", id, "challenge"]) => holder::challenge(app, req, id).await,
         (Post, ["v1", "bindings", id, "verify"]) => holder::verify(app, req, id).await,

@@ -8,6 +8,7 @@ use simbind_core::api::{
 };
 use simbind_core::binding::{NumberProof, RegistrationRecord};
 use simbind_core::budget::Limit;
+use simbind_core::codec::b64;
 use simbind_core::device_sms::{self, DeviceSmsState, ProofMethod};
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::PhoneNumber;
@@ -17,39 +18,84 @@ use simbind_core::transcript::Ceremony;
 use simbind_core::{contact, sender};
 use worker::{Request, Response};
 
+use super::request_limit;
 use crate::App;
-use crate::http::{json, read_json};
+use crate::http::{json, read_bind_json, read_json};
 use crate::objects::{self, Answer, LIMITS, NUMBERS, TOKENS, TokenRoute};
-use crate::objects::{RegistrationOp, StartOp, Take};
+use crate::objects::{CancelOp, RegistrationOp, StartOp, Take};
 use crate::problem::{ApiError, Missing};
 use crate::sms::{self, SmsKind};
 
 const HOUR: u64 = 3600;
 
-/// The client's sender bucket (IPv4 address or IPv6 /64). Outside dev mode
-/// a request without `cf-connecting-ip` (which Cloudflare always sets) is
-/// refused rather than let past the per-sender limit.
-pub fn sender(app: &App, req: &Request) -> Result<Option<String>, ApiError> {
+/// The client's address (`cf-connecting-ip`). Outside dev mode a request
+/// without it (Cloudflare always sets it) is refused rather than let past
+/// the per-sender limits.
+pub fn client_address(app: &App, req: &Request) -> Result<Option<String>, ApiError> {
     match req.headers().get("cf-connecting-ip")? {
-        Some(address) => Ok(Some(sender::bucket(&address)?)),
+        Some(address) => Ok(Some(address)),
         None if app.cfg.dev_mode => Ok(None),
         None => Err(ValidationError::InvalidSenderAddress.into()),
+    }
+}
+
+/// The client's finest sender bucket (IPv4 address or IPv6 /56).
+pub fn sender(app: &App, req: &Request) -> Result<Option<String>, ApiError> {
+    Ok(match client_address(app, req)? {
+        Some(address) => Some(sender::bucket(&address)?),
+        None => None,
+    })
+}
+
+fn hour(capacity: u32) -> Limit {
+    Limit {
+        capacity,
+        period_secs: HOUR,
     }
 }
 
 /// Takes a token from the limit named `name`; `Some(429 response)` if none was left.
 pub async fn take(app: &App, name: &str, capacity: u32) -> Result<Option<Response>, ApiError> {
     let take = Take {
-        limit: Limit {
-            capacity,
-            period_secs: HOUR,
-        },
+        limit: hour(capacity),
         failed: false,
     };
     match objects::ask::<_, serde_json::Value>(&app.env, LIMITS, name, "take", &take).await? {
         Answer::Ok(_) => Ok(None),
         Answer::Refused(r) => Ok(Some(r)),
     }
+}
+
+/// Gives back a token taken from `name` for an SMS that was not sent.
+async fn refund(app: &App, name: &str, capacity: u32) -> Result<(), ApiError> {
+    let take = Take {
+        limit: hour(capacity),
+        failed: false,
+    };
+    objects::ask::<_, serde_json::Value>(&app.env, LIMITS, name, "refund", &take)
+        .await?
+        .or_refusal()
+        .map(drop)
+        .map_err(|_| ApiError::Platform("refund refused".into()))
+}
+
+/// The one-time code's SMS budgets, global then the destination country's:
+/// a token from each, or the first refusal (a token already taken from the
+/// global budget given back).
+async fn take_sms_budget(app: &App, country: &str) -> Result<Option<Response>, ApiError> {
+    let global = ("sms-budget:global".to_owned(), app.cfg.sms_per_hour);
+    let country = (
+        format!("sms-budget:country:{country}"),
+        app.cfg.sms_per_country_per_hour,
+    );
+    if let Some(refused) = take(app, &global.0, global.1).await? {
+        return Ok(Some(refused));
+    }
+    if let Some(refused) = take(app, &country.0, country.1).await? {
+        refund(app, &global.0, global.1).await?;
+        return Ok(Some(refused));
+    }
+    Ok(None)
 }
 
 /// The code's SMS: what it is for, who sends it, and a WebOTP line.
@@ -67,10 +113,13 @@ fn code_text(app: &App, code: &str) -> String {
 /// `POST /v1/registrations`: starts proving a number, by a one-time code
 /// texted to it (`otp`) or a token the phone texts from it (`device_sms`).
 ///
-/// Limits, cheapest first, each a token bucket in its own object: the
-/// destination country allow-list, the sender (address or /64), for `otp`
-/// the global and the country's SMS budget, then the number's own limit (in
-/// the number's object, where the registration is stored).
+/// Limits, each a token bucket in its own object, so that only a text that
+/// is sent spends the SMS budget: the destination country allow-list; the
+/// sender (IPv4 address, or IPv6 /56 and /48); for `device_sms` a global
+/// bound on starts; the number's own limit, charged only for an `otp` text
+/// (in the number's object, with the registration); for `otp` last the
+/// global and the country's SMS budget, whose refusal gives the number its
+/// token back and drops the registration.
 pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     let body: StartRegistrationRequest = read_json(req).await?;
     let number = PhoneNumber::parse(&body.phone_number)?;
@@ -86,21 +135,24 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
         return Err(ValidationError::CountryNotAllowed.into());
     }
     let number_hash = app.cfg.hasher.hash(IdKind::PhoneNumber, number.as_str());
-    if let Some(bucket) = sender(app, req)? {
-        let hash = app.cfg.hasher.hash(IdKind::ClientAddress, &bucket);
-        let name = format!("registration-sender:{}", hash.as_str());
-        if let Some(refused) = take(app, &name, app.cfg.registrations_per_ip_per_hour).await? {
-            return Ok(refused);
+    if let Some(address) = client_address(app, req)? {
+        for bucket in sender::buckets(&address)? {
+            let hash = app.cfg.hasher.hash(IdKind::ClientAddress, &bucket.name);
+            let name = format!("registration-sender:{}", hash.as_str());
+            let capacity = app
+                .cfg
+                .registrations_per_ip_per_hour
+                .saturating_mul(bucket.share);
+            if let Some(refused) = take(app, &name, capacity).await? {
+                return Ok(refused);
+            }
         }
     }
-    // A device-sent SMS costs the deployment nothing to send: only codes
-    // draw on the SMS budgets.
-    if method == ProofMethod::Otp {
-        if let Some(refused) = take(app, "sms-budget:global", app.cfg.sms_per_hour).await? {
-            return Ok(refused);
-        }
-        let country_budget = format!("sms-budget:country:{country}");
-        if let Some(refused) = take(app, &country_budget, app.cfg.sms_per_country_per_hour).await? {
+    // A device-sent SMS costs the deployment no text, but each start
+    // creates objects: a global bound.
+    if method == ProofMethod::DeviceSms {
+        let bound = app.cfg.device_sms_starts_per_hour;
+        if let Some(refused) = take(app, "device-sms-starts:global", bound).await? {
             return Ok(refused);
         }
     }
@@ -116,6 +168,8 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     };
     let key = NumberKey::of(&number_hash);
     let id = registration_id::new(&app.cfg.pepper, &key, app.random()?);
+    // Returned in this answer's body only, and required by a device-SMS bind.
+    let bind_secret = b64(&app.random::<16>()?);
     let (proof, secret) = match method {
         ProofMethod::Otp => {
             let code = otp::code_from_random(app.random()?);
@@ -128,7 +182,7 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
         }
         ProofMethod::DeviceSms => {
             let token = device_sms::token_from_random(app.random()?);
-            let state = DeviceSmsState::new(&app.cfg.pepper, &id, &token, app.now);
+            let state = DeviceSmsState::new(&app.cfg.pepper, &id, &token, &bind_secret, app.now);
             (NumberProof::DeviceSms(state), token)
         }
     };
@@ -140,18 +194,27 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
         created_at: app.now,
     };
     let expires_at = record.proof.expires_at();
-    let start = StartOp {
-        record,
-        limit: Limit {
-            capacity: app.cfg.registrations_per_hour,
-            period_secs: HOUR,
-        },
-    };
+    let start = StartOp { record };
+    let number_object = key.to_hex();
     let stored =
-        objects::ask::<_, serde_json::Value>(&app.env, NUMBERS, &key.to_hex(), "start", &start)
+        objects::ask::<_, serde_json::Value>(&app.env, NUMBERS, &number_object, "start", &start)
             .await?;
     if let Answer::Refused(r) = stored {
         return Ok(r);
+    }
+    // Only a code that will be texted spends SMS budget; when none is left,
+    // the number gets its token back and the registration is dropped.
+    if method == ProofMethod::Otp
+        && let Some(refused) = take_sms_budget(app, country).await?
+    {
+        let cancel = CancelOp {
+            registration_id: id.clone(),
+        };
+        objects::ask::<_, serde_json::Value>(&app.env, NUMBERS, &number_object, "cancel", &cancel)
+            .await?
+            .or_refusal()
+            .map_err(|_| ApiError::Platform("cancel refused".into()))?;
+        return Ok(refused);
     }
     let mut response = RegistrationResponse {
         registration_id: id.clone(),
@@ -180,6 +243,7 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
                 to: inbound.number.as_str().into(),
                 text: device_sms::sms_text(&app.cfg.service_name, &secret),
                 expires_at,
+                bind_secret,
             });
         }
     }
@@ -194,8 +258,9 @@ fn number_of(app: &App, id: &str) -> Result<String, ApiError> {
 }
 
 /// `POST /v1/registrations/{id}/challenge`: a fresh bind challenge.
-pub async fn challenge(app: &App, id: &str) -> Result<Response, ApiError> {
+pub async fn challenge(app: &App, req: &Request, id: &str) -> Result<Response, ApiError> {
     let number = number_of(app, id)?;
+    request_limit::check(app, req, id).await?;
     let op = RegistrationOp {
         registration_id: id.into(),
         request: None,
@@ -206,13 +271,18 @@ pub async fn challenge(app: &App, id: &str) -> Result<Response, ApiError> {
 
 /// `POST /v1/registrations/{id}/binding`: code + chip-signed evidence.
 pub async fn bind(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
-    let body: BindRequest = read_json(req).await?;
+    let body: BindRequest = read_bind_json(req).await?;
     // Refuse bad input here, before any object is touched.
     if let Some(code) = &body.otp {
         otp::parse_code(code)?;
     }
+    if body.bind_secret.as_ref().is_some_and(|s| s.len() > 64) {
+        return Err(ValidationError::OutOfRange("bind_secret").into());
+    }
     let evidence = body.evidence.validate()?;
     let number = number_of(app, id)?;
+    // Before the attestation's KV reads and signature checks.
+    request_limit::check(app, req, id).await?;
     let status = crate::attestation::facts(app, &evidence.claims.chip).await?;
     let op = RegistrationOp {
         registration_id: id.into(),

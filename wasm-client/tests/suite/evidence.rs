@@ -37,11 +37,11 @@ fn replies_as_json_text_base64url_and_decimal_strings_make_a_body() {
     assert!(transcript.windows(18).any(|w| w == b"SIMBIND-TRANSCRIPT"));
     assert!(!e.wants_sim_signature().unwrap());
     e.set_chip_signature(text(&"A".repeat(86))).unwrap();
-    let body: serde_json::Value = serde_json::from_str(&e.body(None).unwrap()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&e.body(None, None).unwrap()).unwrap();
     assert_eq!(body["counter"], 7);
     assert_eq!(body["sim"]["msisdn"], "+447700900123");
     assert_eq!(body["chip_signature"].as_str().unwrap().len(), 86);
-    assert!(e.body(None).unwrap().find("otp").is_none());
+    assert!(e.body(None, None).unwrap().find("otp").is_none());
 }
 
 #[wasm_bindgen_test]
@@ -52,7 +52,7 @@ fn an_ordinary_apps_sim_fields_go_on_the_wire_by_their_wire_names() {
     e.set_counter(text("1")).unwrap();
     e.transcript().unwrap();
     e.set_chip_signature(text(&"A".repeat(86))).unwrap();
-    let body: serde_json::Value = serde_json::from_str(&e.body(None).unwrap()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&e.body(None, None).unwrap()).unwrap();
     assert_eq!(
         body["sim"],
         serde_json::json!({"subscription_id":3,"slot_index":1,"card_id":2,"port_index":0,"embedded":true,"mcc":"234","mnc":"15"})
@@ -94,12 +94,16 @@ fn a_bind_body_carries_the_code_or_none_and_a_verify_body_never_does() {
     e.set_counter(JsValue::from_f64(1.0)).unwrap();
     e.transcript().unwrap();
     e.set_chip_signature(Uint8Array::from(&[1u8; 64][..]).into()).unwrap();
-    let body: serde_json::Value = serde_json::from_str(&e.body(Some("123456".into())).unwrap()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&e.body(Some("123456".into()), None).unwrap()).unwrap();
     assert_eq!(body["otp"], "123456");
     assert_eq!(body["evidence"]["counter"], 1);
-    // A device-SMS registration binds without a code.
-    let by_sms: serde_json::Value = serde_json::from_str(&e.body(None).unwrap()).unwrap();
+    assert!(body.get("bind_secret").is_none());
+    // A device-SMS registration binds without a code, with its bind secret.
+    let secret = "q3Xv0b1YpM2sT9wL8kE4hA".to_owned();
+    let by_sms: serde_json::Value =
+        serde_json::from_str(&e.body(None, Some(secret.clone())).unwrap()).unwrap();
     assert!(by_sms.get("otp").is_none());
+    assert_eq!(by_sms["bind_secret"], secret.as_str());
     assert_eq!(by_sms["evidence"]["counter"], 1);
     // A code belongs to a bind only.
     let mut v = start("verify");
@@ -108,7 +112,8 @@ fn a_bind_body_carries_the_code_or_none_and_a_verify_body_never_does() {
     v.set_counter(text("1")).unwrap();
     v.transcript().unwrap();
     v.set_chip_signature(text(&"A".repeat(86))).unwrap();
-    assert_eq!(code_of(&v.body(Some("123456".into())).err().unwrap()), "invalid_argument");
+    assert_eq!(code_of(&v.body(Some("123456".into()), None).err().unwrap()), "invalid_argument");
+    assert_eq!(code_of(&v.body(None, Some(secret)).err().unwrap()), "invalid_argument");
 }
 
 #[wasm_bindgen_test]
@@ -135,6 +140,32 @@ fn a_problem_answer_is_the_servers_error_and_a_misshapen_one_is_unexpected() {
     let grant = simbind_client::read_answer("grant", 200, r#"{"grant":"a.b.c","token_type":"SimBind-Grant","expires_at":5}"#).unwrap();
     assert_eq!(Reflect::get(&grant, &"expiresAt".into()).unwrap().as_f64(), Some(5.0));
     assert_eq!(code_of(&simbind_client::read_answer("grant", 200, r#"{"grant":1}"#).err().unwrap()), "unexpected_response");
+}
+
+#[wasm_bindgen_test]
+fn a_device_sms_registration_is_read_only_with_our_number_text_and_secret() {
+    let answer = |to: &str, text: &str, secret: &str| {
+        format!(
+            r#"{{"registration_id":"reg_x","proof":"device_sms","device_sms":{{"to":"{to}","text":"{text}","expires_at":9,"bind_secret":"{secret}"}},"challenge":"AAAA","ceremony":"bind","audience":"aud","expires_at":9}}"#
+        )
+    };
+    let text = "SB-7K2M9QX4TZ links this number to your phone in SimBind demo.";
+    let secret = "q3Xv0b1YpM2sT9wL8kE4hA";
+    let good = simbind_client::read_answer("registration", 201, &answer("+447700900999", text, secret)).unwrap();
+    let sms = Reflect::get(&good, &"deviceSms".into()).unwrap();
+    assert_eq!(Reflect::get(&sms, &"token".into()).unwrap().as_string().unwrap(), "SB-7K2M9QX4TZ");
+    assert_eq!(Reflect::get(&sms, &"bindSecret".into()).unwrap().as_string().unwrap(), secret);
+    for (to, text, secret) in [
+        ("+449098790000x", text, secret),
+        ("449098790000", text, secret),
+        ("+447700900999", "Reply YES to win", secret),
+        ("+447700900999", "SB-7K2M9QX4TZ links this number to your phone in .", secret),
+        ("+447700900999", text, "short"),
+        ("+447700900999", text, ""),
+    ] {
+        let e = simbind_client::read_answer("registration", 201, &answer(to, text, secret)).err().unwrap();
+        assert_eq!(code_of(&e), "unexpected_response", "{to} {text} {secret}");
+    }
 }
 
 #[wasm_bindgen_test]
