@@ -62,7 +62,9 @@ test("a bind subscribes, with a bearer sink credential the spec allows; a swap p
   assert.equal(request.config.subscriptionDetail.phoneNumber, s.number);
   assert.equal(request.sinkCredential.credentialType, "ACCESSTOKEN");
   assert.equal(request.sinkCredential.accessTokenType, "bearer");
-  assert.ok(request.sinkCredential.accessToken.startsWith(`${bindingId}.`));
+  // F11 of the 2026-12 review: a sealed handle, not the binding id (every grant's `sub`).
+  assert.match(request.sinkCredential.accessToken, /^snk_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+  assert.ok(!request.sinkCredential.accessToken.includes(bindingId.slice(4)), "the carrier cannot link the number to grants");
   const lifetime = Date.parse(request.config.subscriptionExpireTime) / 1000 - Date.now() / 1000;
   assert.ok(Math.abs(lifetime - 30 * DAY) < 60, "asked for 30 days");
   assert.equal(request.sinkCredential.accessTokenExpiresUtc, request.config.subscriptionExpireTime);
@@ -108,14 +110,16 @@ test("the sink takes only a live subscription's credential, naming its own subsc
   const sub = await live(carrier, s.number);
   const other = await bound(shared);
   const otherSub = await live(carrier, other.s.number);
-  const secret = sub.token.split(".")[1];
-  const forged = `${bindingId}.${Buffer.alloc(32, 7).toString("base64url")}`;
+  const [handle, secret] = sub.token.split(".");
+  const otherHandle = otherSub.token.split(".")[0];
+  const forged = `${handle}.${Buffer.alloc(32, 7).toString("base64url")}`;
   for (const [token, why] of [
     [forged, "a made-up secret"],
-    [`${other.bindingId}.${secret}`, "this secret for another binding"],
-    [`bnd_${Buffer.alloc(16, 1).toString("base64url")}.${secret}`, "a binding that does not exist"],
+    [`${otherHandle}.${secret}`, "this secret for another binding"],
+    [`${bindingId}.${secret}`, "the binding id in clear"],
+    [`snk_${Buffer.alloc(54, 1).toString("base64url")}.${secret}`, "a handle this deployment did not seal"],
     [otherSub.token, "another binding's credential"],
-    ["not-a-credential", "no binding id"],
+    ["not-a-credential", "no handle"],
   ]) {
     const status = await carrier.notify(sub, "org.camaraproject.sim-swap-subscriptions.v0.swapped", {}, { token });
     assert.equal(status, 401, why);

@@ -97,6 +97,27 @@ test("without an answer a bind fails closed by default: timeout, 404, 422, 429 a
   assert.deepEqual(carrier.problems, []);
 });
 
+test("a carrier answer is read with a size cap and under the deadline: 20 MB or a trickling body is carrier_unavailable, and the next bind succeeds (F9)", async () => {
+  const { w, carrier } = plain;
+  for (const fail of ["huge", "trickle"]) {
+    const s = known(carrier);
+    carrier.fail = fail;
+    const started = Date.now();
+    try {
+      const e = await refusal(bindPhone(w, phone(w.url, { sim: s.simA }), s.number));
+      assert.equal(`${e.status} ${e.code}`, "503 carrier_unavailable", fail);
+    } finally {
+      carrier.fail = null;
+    }
+    // CARRIER_TIMEOUT_MS is 500: one call, one deadline (not a second per byte).
+    assert.ok(Date.now() - started < 4000, `${fail}: answered in ${Date.now() - started} ms`);
+    const next = known(carrier);
+    const { status } = await bindPhone(w, phone(w.url, { sim: next.simA }), next.number);
+    assert.equal(status, "active", `${fail}: the number's object still serves`);
+  }
+  assert.deepEqual(carrier.problems, []);
+});
+
 test("a revoked token is asked for again, once", async () => {
   const { w, carrier } = plain;
   carrier.tokens.clear(); // the operator forgot every token it issued

@@ -5,7 +5,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker } from "./lib/worker.mjs";
-import { bindPhone, phone, signedEvidence, subscriber } from "./lib/phone.mjs";
+import { bindPhone, phone, refusal, signedEvidence, subscriber } from "./lib/phone.mjs";
 
 const PARALLEL = 20;
 const ADMIN = { authorization: "Bearer dev-only-admin-token" };
@@ -235,6 +235,45 @@ test("slow SMS: authentic refusals at once while each alert takes a second are a
     const record = await slow.bindingRecord(bindingId);
     assert.equal(record.consecutive_failures, 10, "every refusal counted although each SMS held its request");
     assert.equal(delivered.filter((m) => m.kind === "alert").length, 10);
+  } finally {
+    await slow.dispose();
+  }
+});
+
+test("slow SMS: a takeover alert is sent after the number's bind lock is free, so the next bind of the number does not wait for the provider (F10)", async () => {
+  const delivered = [];
+  const slow = await startWorker({
+    bindings: { SMS_PROVIDER: "webhook", SMS_WEBHOOK_URL: "http://sms.test/v1/messages", SMS_WEBHOOK_TOKEN: "dev-only-webhook-token" },
+    outboundService: async (request) => {
+      const body = await request.json();
+      if (body.kind === "alert") await new Promise((r) => setTimeout(r, 2000));
+      delivered.push(body);
+      return new Response("{}", { status: 202 });
+    },
+  });
+  try {
+    const s = subscriber();
+    const codeFor = () => delivered.findLast((m) => m.kind === "otp").text.slice(0, 6);
+    const owner = phone(slow.url, { sim: s.simA });
+    const first = await owner.client.startRegistration(s.number);
+    await owner.client.completeBinding(first.registrationId, codeFor());
+    // Two other phones with the number's codes: each is refused binding_exists.
+    const takers = [];
+    for (let i = 0; i < 2; i++) {
+      const p = phone(slow.url, { sim: s.simB });
+      const { registrationId } = await p.client.startRegistration(s.number);
+      takers.push({ p, registrationId, code: codeFor() });
+    }
+    const [b, c] = takers;
+    const bDone = refusal(b.p.client.completeBinding(b.registrationId, b.code));
+    await new Promise((r) => setTimeout(r, 400)); // b's alert is on its way (2 s)
+    const started = Date.now();
+    const cRefused = await refusal(c.p.client.completeBinding(c.registrationId, c.code));
+    const waited = Date.now() - started;
+    assert.equal(cRefused.code, "binding_exists");
+    assert.equal((await bDone).code, "binding_exists");
+    assert.ok(waited < 1200, `the second bind waited ${waited} ms for the first one's alert`);
+    assert.equal(delivered.filter((m) => m.kind === "alert").length, 1, "one takeover text an hour");
   } finally {
     await slow.dispose();
   }

@@ -305,8 +305,8 @@ function cases() {
     return { method: "POST", path: "/v1/webhooks/sms", headers: { "content-type": "application/json", "x-simbind-signature": `t=${at},v1=${mac}` }, body };
   });
   direct("POST /v1/webhooks/carrier", "with the binding's sink credential", async () => {
-    const { bindingId } = await bound("simbind-p256", "sink");
-    const sub = await until(() => [...carrier.subscriptions.values()].find((x) => x.token.startsWith(`${bindingId}.`) && x.status === "ACTIVE"));
+    const { number } = await bound("simbind-p256", "sink");
+    const sub = await until(() => [...carrier.subscriptions.values()].find((x) => x.phone === number && x.status === "ACTIVE"));
     // An event that changes nothing, so the binding outlives the sweep.
     const event = { id: "1", source: CARRIER.apiRoot, type: "org.camaraproject.api-name.v0.subscription-started", specversion: "1.0", datacontenttype: "application/json", data: { subscriptionId: sub.id, initiationReason: "SUBSCRIPTION_CREATED" }, time: new Date().toISOString() };
     return { method: "POST", path: "/v1/webhooks/carrier", headers: { "content-type": "application/cloudevents+json", authorization: `Bearer ${sub.token}` }, body: JSON.stringify(event) };

@@ -11,6 +11,7 @@ use crate::carrier::{format_date_time, parse_date_time};
 use crate::codec::{b64, hex, unb64};
 use crate::error::SinkRefusal;
 use crate::identifiers::{BINDING_PREFIX, OpaqueId};
+use crate::seal;
 
 /// The one event type a subscription asks for.
 pub const SWAPPED: &str = "org.camaraproject.sim-swap-subscriptions.v0.swapped";
@@ -42,11 +43,33 @@ impl Subscription {
     }
 }
 
+/// What a sink credential starts with: a handle, not the binding id.
+pub const HANDLE_PREFIX: &str = "snk_";
+/// Domain label of the handle's sealing key.
+pub const HANDLE_DOMAIN: &[u8] = b"SIMBIND-SINK-HANDLE";
+/// Longest handle read (base64url characters after the prefix).
+const MAX_HANDLE_LEN: usize = 128;
+
 /// A new sink credential for `binding_id`: the bearer token the carrier is
-/// given (`{binding_id}.{b64u(secret)}`) and the hash the binding keeps.
-pub fn sink_credential(binding_id: &str, secret: [u8; 32]) -> (String, String) {
+/// given, `snk_{b64u(sealed binding id)}.{b64u(secret)}`, and the hash the
+/// binding keeps. The binding id (every grant's `sub`) is sealed under the
+/// pepper with a fresh `nonce`, so the carrier cannot link grants it sees
+/// elsewhere to the number it was given, nor two subscriptions of one binding.
+pub fn sink_credential(
+    pepper: &[u8],
+    binding_id: &str,
+    nonce: [u8; 12],
+    secret: [u8; 32],
+) -> (String, String) {
+    let handle = seal::seal(
+        pepper,
+        HANDLE_DOMAIN,
+        HANDLE_PREFIX.as_bytes(),
+        binding_id.as_bytes(),
+        nonce,
+    );
     (
-        format!("{binding_id}.{}", b64(&secret)),
+        format!("{HANDLE_PREFIX}{}.{}", b64(&handle), b64(&secret)),
         credential_hash(&secret),
     )
 }
@@ -57,13 +80,24 @@ fn credential_hash(secret: &[u8]) -> String {
 }
 
 /// A notification's `Authorization` header read as a sink credential: the
-/// binding it names and the secret it carries.
-pub fn read_bearer(header: Option<&str>) -> Result<(OpaqueId, Vec<u8>), SinkRefusal> {
+/// binding its handle opens to and the secret it carries.
+pub fn read_bearer(
+    pepper: &[u8],
+    header: Option<&str>,
+) -> Result<(OpaqueId, Vec<u8>), SinkRefusal> {
     let token = header
         .and_then(|h| h.strip_prefix("Bearer "))
         .ok_or(SinkRefusal::Unauthorized)?;
-    let (id, secret) = token.split_once('.').ok_or(SinkRefusal::Unauthorized)?;
-    let id = OpaqueId::parse(id, BINDING_PREFIX).map_err(|_| SinkRefusal::Unauthorized)?;
+    let (handle, secret) = token.split_once('.').ok_or(SinkRefusal::Unauthorized)?;
+    let handle = handle
+        .strip_prefix(HANDLE_PREFIX)
+        .filter(|h| h.len() <= MAX_HANDLE_LEN)
+        .ok_or(SinkRefusal::Unauthorized)?;
+    let sealed = unb64(handle, "credential").map_err(|_| SinkRefusal::Unauthorized)?;
+    let id = seal::open(pepper, HANDLE_DOMAIN, HANDLE_PREFIX.as_bytes(), &sealed)
+        .and_then(|plain| String::from_utf8(plain).ok())
+        .ok_or(SinkRefusal::Unauthorized)?;
+    let id = OpaqueId::parse(&id, BINDING_PREFIX).map_err(|_| SinkRefusal::Unauthorized)?;
     let secret = unb64(secret, "credential").map_err(|_| SinkRefusal::Unauthorized)?;
     if secret.len() != 32 {
         return Err(SinkRefusal::Unauthorized);
@@ -137,9 +171,18 @@ pub struct Created {
     pub expires_at: Option<String>,
 }
 
+/// The shortest life a subscription is kept with: an hour, or half the life
+/// asked for when that is shorter. A carrier granting less would have every
+/// binding re-subscribe every few minutes.
+pub fn min_lifetime(asked: u64) -> u64 {
+    (asked / 2).min(3600)
+}
+
 /// The subscription a binding keeps from the carrier's answer: the
 /// carrier's expiry when it is sooner than the one asked for. `None`: an id
-/// that is empty, too long or not printable ASCII, or an unreadable date.
+/// that is empty, too long, not printable ASCII or only dots (`.` and `..`
+/// would be path segments in the URL that deletes it), an unreadable date,
+/// or a life shorter than [`min_lifetime`].
 pub fn accept(
     created: &Created,
     credential: String,
@@ -148,7 +191,8 @@ pub fn accept(
 ) -> Option<Subscription> {
     let id_ok = !created.id.is_empty()
         && created.id.len() <= MAX_ID_LEN
-        && created.id.bytes().all(|b| b.is_ascii_graphic());
+        && created.id.bytes().all(|b| b.is_ascii_graphic())
+        && !created.id.bytes().all(|b| b == b'.');
     if !id_ok {
         return None;
     }
@@ -156,6 +200,10 @@ pub fn accept(
         Some(text) => parse_date_time(text)?.min(asked_until),
         None => asked_until,
     };
+    let floor = min_lifetime(asked_until.saturating_sub(now));
+    if expires_at < now.saturating_add(floor) {
+        return None;
+    }
     Some(Subscription {
         id: created.id.clone(),
         credential,
@@ -242,15 +290,18 @@ pub enum Outcome {
 }
 
 /// Decides a notification for `binding` (`None`: no such binding) carrying
-/// the credential `secret`. The credential must be the binding's current
-/// one, naming its subscription, or the one of a subscription being created
-/// (whose id the binding does not know yet); an ended binding answers
-/// `sink_gone`, so the carrier stops. A swap no later than the carrier's
-/// baseline is one the bind already saw.
+/// the credential `secret`, received at `now`. The credential must be the
+/// binding's current one, naming its subscription and not past its expiry,
+/// or the one of a subscription being created (whose id the binding does
+/// not know yet); an ended binding answers `sink_gone`, so the carrier
+/// stops. A swap no later than the carrier's baseline is one the bind
+/// already saw. An end carrying only the pending credential is not the live
+/// subscription's: it changes nothing.
 pub fn decide(
     binding: Option<&BindingRecord>,
     secret: &[u8],
     event: &Event,
+    now: u64,
 ) -> Result<Outcome, SinkRefusal> {
     let binding = binding.ok_or(SinkRefusal::Unauthorized)?;
     let presented = credential_hash(secret);
@@ -258,7 +309,7 @@ pub fn decide(
     let current = binding
         .subscription
         .as_ref()
-        .filter(|s| matches(&s.credential));
+        .filter(|s| matches(&s.credential) && now < s.expires_at);
     let pending = binding.subscription_pending.as_ref().is_some_and(matches);
     match current {
         Some(sub)
@@ -289,8 +340,8 @@ pub fn decide(
                 Outcome::Nothing
             }
         }
-        EventKind::Ended => Outcome::Resubscribe,
-        EventKind::Other => Outcome::Nothing,
+        EventKind::Ended if current.is_some() => Outcome::Resubscribe,
+        EventKind::Ended | EventKind::Other => Outcome::Nothing,
     })
 }
 

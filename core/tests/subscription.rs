@@ -41,35 +41,62 @@ fn unix_seconds_written_as_rfc3339_and_read_back() {
     }
 }
 
+const PEPPER: &[u8] = b"pepper for sink handles";
+
+fn credential(secret: [u8; 32]) -> (String, String) {
+    sink_credential(PEPPER, BINDING_ID, [3; 12], secret)
+}
+
 #[test]
-fn sink_credential_names_its_binding_and_keeps_only_a_hash() {
-    let (token, hash) = sink_credential(BINDING_ID, SECRET);
-    assert!(token.starts_with(&format!("{BINDING_ID}.")));
+fn sink_credential_seals_its_binding_and_keeps_only_a_hash() {
+    let (token, hash) = credential(SECRET);
+    assert!(token.starts_with(HANDLE_PREFIX));
+    assert!(
+        !token.contains(BINDING_ID),
+        "the carrier never sees the binding id"
+    );
+    assert!(!token.contains(&BINDING_ID[4..]));
     assert_eq!(hash.len(), 64);
     assert!(!hash.contains(token.split('.').nth(1).unwrap()));
-    let (id, secret) = read_bearer(Some(&format!("Bearer {token}"))).unwrap();
+    let (id, secret) = read_bearer(PEPPER, Some(&format!("Bearer {token}"))).unwrap();
     assert_eq!(id.as_str(), BINDING_ID);
     assert_eq!(secret, SECRET);
+    // Two credentials of one binding share nothing.
+    let (again, _) = sink_credential(PEPPER, BINDING_ID, [4; 12], SECRET);
+    assert_ne!(again.split('.').next(), token.split('.').next());
+    let handle = token.split('.').next().unwrap();
+    let secret_part = token.split('.').nth(1).unwrap();
     let short = simbind_core::codec::b64(&[7; 31]);
+    let mut flipped = handle.as_bytes().to_vec();
+    let last = flipped.len() - 1;
+    flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
     for header in [
         None,
         Some(token.clone()),
         Some(format!("Basic {token}")),
         Some(format!("bearer {token}")),
-        Some(format!("Bearer {BINDING_ID}")),
-        Some(format!(
-            "Bearer reg_AAAAAAAAAAAAAAAAAAAAAA.{}",
-            token.split('.').nth(1).unwrap()
-        )),
-        Some(format!("Bearer {BINDING_ID}.{short}")),
-        Some(format!("Bearer {BINDING_ID}.!!")),
+        Some(format!("Bearer {handle}")),
+        Some(format!("Bearer {BINDING_ID}.{secret_part}")),
+        Some(format!("Bearer {flipped}.{secret_part}")),
+        Some(format!("Bearer snk_{}.{secret_part}", "A".repeat(200))),
+        Some(format!("Bearer {handle}.{short}")),
+        Some(format!("Bearer {handle}.!!")),
     ] {
         assert_eq!(
-            read_bearer(header.as_deref()).err(),
+            read_bearer(PEPPER, header.as_deref()).err(),
             Some(SinkRefusal::Unauthorized),
             "{header:?}"
         );
     }
+    assert_eq!(
+        read_bearer(b"another pepper", Some(&format!("Bearer {token}"))).err(),
+        Some(SinkRefusal::Unauthorized),
+        "sealed under this deployment's pepper"
+    );
+    // A handle sealing something that is not a binding id opens to nothing.
+    let (odd, _) = sink_credential(PEPPER, "reg_AAAAAAAAAAAAAAAAAAAAAA", [3; 12], SECRET);
+    assert!(read_bearer(PEPPER, Some(&format!("Bearer {odd}"))).is_err());
 }
 
 #[test]
@@ -121,12 +148,12 @@ fn the_carriers_answer_is_kept_with_the_sooner_expiry() {
             expires_at: until
         }
     );
-    let sooner = format_date_time(NOW + 400);
+    let sooner = format_date_time(NOW + 600);
     assert_eq!(
         accept(&created("s", Some(&sooner)), "h".into(), NOW, until)
             .unwrap()
             .expires_at,
-        NOW + 400
+        NOW + 600
     );
     let later = format_date_time(NOW + 4000);
     assert_eq!(
@@ -138,6 +165,13 @@ fn the_carriers_answer_is_kept_with_the_sooner_expiry() {
     assert!(accept(&created("s", Some("soon")), "h".into(), NOW, until).is_none());
     assert!(accept(&created("", None), "h".into(), NOW, until).is_none());
     assert!(accept(&created("a b", None), "h".into(), NOW, until).is_none());
+    for dots in [".", "..", "..."] {
+        assert!(
+            accept(&created(dots, None), "h".into(), NOW, until).is_none(),
+            "{dots}"
+        );
+    }
+    assert!(accept(&created("a..b", None), "h".into(), NOW, until).is_some());
     assert!(
         accept(
             &created(&"x".repeat(MAX_ID_LEN + 1), None),
@@ -156,6 +190,26 @@ fn the_carriers_answer_is_kept_with_the_sooner_expiry() {
         )
         .is_some()
     );
+}
+
+#[test]
+fn a_lifetime_under_an_hour_or_half_the_asked_one_is_refused() {
+    let month = NOW + 30 * 86_400;
+    let at = |secs: u64| format_date_time(NOW + secs);
+    let kept = |secs: u64, until: u64| {
+        accept(&created("s", Some(&at(secs))), "h".into(), NOW, until).is_some()
+    };
+    assert!(
+        !kept(60, month),
+        "a minute: every binding would re-subscribe each minute"
+    );
+    assert!(!kept(3599, month));
+    assert!(kept(3600, month));
+    // A short life asked for (dev): half of it.
+    assert!(kept(500, NOW + 1000));
+    assert!(!kept(499, NOW + 1000));
+    assert_eq!(min_lifetime(30 * 86_400), 3600);
+    assert_eq!(min_lifetime(16), 8);
 }
 
 #[test]
@@ -236,7 +290,7 @@ fn the_sink_reads_cloudevents_and_nothing_else() {
 
 fn subscribed(world: &World) -> BindingRecord {
     let mut record = bound(world, &chip(), &sim_a());
-    let (_, credential) = sink_credential(BINDING_ID, SECRET);
+    let (_, credential) = credential(SECRET);
     record.subscription = Some(Subscription {
         id: "sub-1".into(),
         credential,
@@ -259,15 +313,15 @@ fn a_notification_counts_only_with_the_live_credential_for_its_own_subscription(
     let world = World::new();
     let record = subscribed(&world);
     assert_eq!(
-        decide(Some(&record), &SECRET, &swap_at(NOW)),
+        decide(Some(&record), &SECRET, &swap_at(NOW), NOW),
         Ok(Outcome::Suspend)
     );
     assert_eq!(
-        decide(None, &SECRET, &swap_at(NOW)),
+        decide(None, &SECRET, &swap_at(NOW), NOW),
         Err(SinkRefusal::Unauthorized)
     );
     assert_eq!(
-        decide(Some(&record), &[8; 32], &swap_at(NOW)),
+        decide(Some(&record), &[8; 32], &swap_at(NOW), NOW),
         Err(SinkRefusal::Unauthorized)
     );
     let other = Event {
@@ -275,23 +329,23 @@ fn a_notification_counts_only_with_the_live_credential_for_its_own_subscription(
         ..swap_at(NOW)
     };
     assert_eq!(
-        decide(Some(&record), &SECRET, &other),
+        decide(Some(&record), &SECRET, &other, NOW),
         Err(SinkRefusal::Unauthorized)
     );
     let mut unsubscribed = record.clone();
     unsubscribed.subscription = None;
     assert_eq!(
-        decide(Some(&unsubscribed), &SECRET, &swap_at(NOW)),
+        decide(Some(&unsubscribed), &SECRET, &swap_at(NOW), NOW),
         Err(SinkRefusal::Unauthorized)
     );
     let mut ended = record.clone();
     ended.revoke();
     assert_eq!(
-        decide(Some(&ended), &SECRET, &swap_at(NOW)),
+        decide(Some(&ended), &SECRET, &swap_at(NOW), NOW),
         Err(SinkRefusal::Gone)
     );
     assert_eq!(
-        decide(Some(&ended), &[8; 32], &swap_at(NOW)),
+        decide(Some(&ended), &[8; 32], &swap_at(NOW), NOW),
         Err(SinkRefusal::Unauthorized),
         "gone only to the credential's holder"
     );
@@ -306,7 +360,7 @@ fn what_each_notification_does() {
         ..swap_at(NOW)
     };
     assert_eq!(
-        decide(Some(&record), &SECRET, &end),
+        decide(Some(&record), &SECRET, &end, NOW),
         Ok(Outcome::Resubscribe)
     );
     let started = Event {
@@ -315,13 +369,13 @@ fn what_each_notification_does() {
         time: NOW,
     };
     assert_eq!(
-        decide(Some(&record), &SECRET, &started),
+        decide(Some(&record), &SECRET, &started, NOW),
         Ok(Outcome::Nothing)
     );
     let mut suspended = record.clone();
     suspended.status = BindingStatus::Suspended;
     assert_eq!(
-        decide(Some(&suspended), &SECRET, &swap_at(NOW)),
+        decide(Some(&suspended), &SECRET, &swap_at(NOW), NOW),
         Ok(Outcome::Nothing)
     );
     // A swap the bind already saw (no later than the baseline) changes nothing.
@@ -333,17 +387,17 @@ fn what_each_notification_does() {
         checked_at: NOW,
     });
     assert_eq!(
-        decide(Some(&known), &SECRET, &swap_at(NOW)),
+        decide(Some(&known), &SECRET, &swap_at(NOW), NOW),
         Ok(Outcome::Nothing)
     );
     assert_eq!(
-        decide(Some(&known), &SECRET, &swap_at(NOW + 1)),
+        decide(Some(&known), &SECRET, &swap_at(NOW + 1), NOW),
         Ok(Outcome::Suspend)
     );
     let mut unknown = known.clone();
     unknown.carrier.as_mut().unwrap().known = false;
     assert_eq!(
-        decide(Some(&unknown), &SECRET, &swap_at(NOW)),
+        decide(Some(&unknown), &SECRET, &swap_at(NOW), NOW),
         Ok(Outcome::Suspend),
         "dates not known: every swap counts"
     );
@@ -364,7 +418,7 @@ fn a_swap_suspends_and_becomes_the_baseline() {
     assert_eq!(record.updated_at, NOW + 9);
     assert_eq!(record.carrier.unwrap().sim_changed_at, Some(NOW + 5));
     assert_eq!(
-        decide(Some(&record), &SECRET, &swap_at(NOW + 5)),
+        decide(Some(&record), &SECRET, &swap_at(NOW + 5), NOW),
         Ok(Outcome::Nothing)
     );
     // An older swap does not move the baseline back.
@@ -400,20 +454,23 @@ fn a_swap_suspends_and_becomes_the_baseline() {
 fn a_subscription_being_created_takes_notifications_with_its_credential() {
     let world = World::new();
     let mut record = bound(&world, &chip(), &sim_a());
-    let (_, credential) = sink_credential(BINDING_ID, SECRET);
-    record.subscription_pending = Some(credential);
+    let (_, pending) = credential(SECRET);
+    record.subscription_pending = Some(pending);
     // The carrier has not answered yet: its id is not known, any counts.
     let any = Event {
         subscription_id: Some("not-known-yet".into()),
         ..swap_at(NOW)
     };
-    assert_eq!(decide(Some(&record), &SECRET, &any), Ok(Outcome::Suspend));
     assert_eq!(
-        decide(Some(&record), &[8; 32], &any),
+        decide(Some(&record), &SECRET, &any, NOW),
+        Ok(Outcome::Suspend)
+    );
+    assert_eq!(
+        decide(Some(&record), &[8; 32], &any, NOW),
         Err(SinkRefusal::Unauthorized)
     );
     // With a live subscription too, each credential keeps its own rules.
-    let (_, live) = sink_credential(BINDING_ID, [9; 32]);
+    let (_, live) = credential([9; 32]);
     record.subscription = Some(Subscription {
         id: "sub-1".into(),
         credential: live,
@@ -421,22 +478,60 @@ fn a_subscription_being_created_takes_notifications_with_its_credential() {
         expires_at: NOW + 1000,
     });
     assert_eq!(
-        decide(Some(&record), &SECRET, &any),
+        decide(Some(&record), &SECRET, &any, NOW),
         Ok(Outcome::Suspend),
         "the pending one"
     );
     assert_eq!(
-        decide(Some(&record), &[9; 32], &any),
+        decide(Some(&record), &[9; 32], &any, NOW),
         Err(SinkRefusal::Unauthorized),
         "the live one names its own id"
     );
     assert_eq!(
-        decide(Some(&record), &[9; 32], &swap_at(NOW)),
+        decide(Some(&record), &[9; 32], &swap_at(NOW), NOW),
         Ok(Outcome::Suspend)
+    );
+    // An end with the pending credential is not the live subscription's end
+    // (F9 of the 2026-12 review): the live one is kept; with the live
+    // credential it is ended.
+    let end = Event {
+        kind: EventKind::Ended,
+        ..any.clone()
+    };
+    assert_eq!(
+        decide(Some(&record), &SECRET, &end, NOW),
+        Ok(Outcome::Nothing)
+    );
+    let live_end = Event {
+        kind: EventKind::Ended,
+        ..swap_at(NOW)
+    };
+    assert_eq!(
+        decide(Some(&record), &[9; 32], &live_end, NOW),
+        Ok(Outcome::Resubscribe)
     );
     record.subscription_pending = None;
     assert_eq!(
-        decide(Some(&record), &SECRET, &any),
+        decide(Some(&record), &SECRET, &any, NOW),
         Err(SinkRefusal::Unauthorized)
     );
+}
+
+#[test]
+fn a_sink_credential_is_refused_from_its_expiry_on() {
+    let world = World::new();
+    let record = subscribed(&world);
+    let until = record.subscription.as_ref().unwrap().expires_at;
+    assert_eq!(
+        decide(Some(&record), &SECRET, &swap_at(until - 1), until - 1),
+        Ok(Outcome::Suspend)
+    );
+    for at in [until, until + 86_400] {
+        assert_eq!(
+            decide(Some(&record), &SECRET, &swap_at(NOW), at),
+            Err(SinkRefusal::Unauthorized),
+            "expired {} s ago",
+            at - until
+        );
+    }
 }

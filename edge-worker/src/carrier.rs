@@ -12,7 +12,7 @@ use simbind_core::carrier::{self, CarrierFacts, CarrierFailure};
 use simbind_core::crypto::SecretKey;
 use simbind_core::identifiers::PhoneNumber;
 use simbind_core::subscription;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response};
+use worker::{Delay, Headers, Method, Request, RequestInit, Response};
 
 use crate::App;
 
@@ -113,6 +113,24 @@ pub async fn facts(
     })
 }
 
+/// [`facts`] within a bound on the whole chain of calls (a token, up to
+/// three API calls, a token refresh): three times the per-call timeout.
+/// A bind holds its number's lock across this, so no chain can hold it longer.
+pub async fn facts_within(
+    app: &App,
+    config: &CarrierConfig,
+    policy: &carrier::CarrierPolicy,
+    number: &PhoneNumber,
+) -> Result<CarrierFacts, CarrierFailure> {
+    use futures_util::future::{Either, select};
+    let asked = Box::pin(facts(app, config, policy, number));
+    let deadline = Box::pin(Delay::from(config.timeout * 3));
+    match select(asked, deadline).await {
+        Either::Left((answer, _)) => answer,
+        Either::Right(((), _)) => Err(CarrierFailure::Timeout),
+    }
+}
+
 /// Where SIM-swap subscriptions live under the API root.
 const SUBSCRIPTIONS: &str = "sim-swap-subscriptions/v0.3/subscriptions";
 
@@ -196,7 +214,7 @@ async fn token(app: &App, config: &CarrierConfig) -> Result<String, CarrierFailu
         "application/x-www-form-urlencoded",
     )?;
     set(&headers, "accept", "application/json")?;
-    let mut response = send(
+    let response = send(
         app,
         &config.token_url,
         Method::Post,
@@ -205,12 +223,9 @@ async fn token(app: &App, config: &CarrierConfig) -> Result<String, CarrierFailu
         config.timeout,
     )
     .await?;
-    let answer: TokenAnswer = match response.status_code() {
+    let answer: TokenAnswer = match response.response.status_code() {
         200 => {
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|_| CarrierFailure::Unavailable)?;
+            let bytes = response.body().await?;
             serde_json::from_slice(&bytes).map_err(|_| CarrierFailure::Unavailable)?
         }
         400 | 401 | 403 => return Err(CarrierFailure::Unauthorized),
@@ -267,7 +282,7 @@ async fn exchange(
                 .map_err(|_| CarrierFailure::Unavailable)?,
         );
         set(&headers, "x-correlator", &correlator)?;
-        let mut response = send(
+        let response = send(
             app,
             &url,
             method.clone(),
@@ -276,17 +291,14 @@ async fn exchange(
             config.timeout,
         )
         .await?;
-        let status = response.status_code();
+        let status = response.response.status_code();
         if status == 401 && !retried {
             retried = true;
             TOKEN.with(|t| t.borrow_mut().take());
             continue;
         }
         let bytes = if (200..300).contains(&status) {
-            response
-                .bytes()
-                .await
-                .map_err(|_| CarrierFailure::Unavailable)?
+            response.body().await?
         } else {
             Vec::new()
         };
@@ -312,7 +324,57 @@ fn set(headers: &Headers, name: &str, value: &str) -> Result<(), CarrierFailure>
         .map_err(|_| CarrierFailure::Unavailable)
 }
 
-/// Sends a request, aborted after `timeout`.
+/// Largest carrier answer read, in bytes: its JSON answers are a few hundred.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// An answer whose headers arrived; its body is read under the same deadline.
+struct Sent {
+    response: Response,
+    /// Aborted once the request's `timeout` has passed, headers or not.
+    signal: Option<worker::AbortSignal>,
+}
+
+impl Sent {
+    /// The body, at most [`MAX_ANSWER_BYTES`] (a larger declared or sent
+    /// body is refused without reading the rest), before the deadline.
+    async fn body(mut self) -> Result<Vec<u8>, CarrierFailure> {
+        use futures_util::StreamExt;
+        let failed = |signal: &Option<worker::AbortSignal>| {
+            if signal.as_ref().is_some_and(worker::AbortSignal::aborted) {
+                CarrierFailure::Timeout
+            } else {
+                CarrierFailure::Unavailable
+            }
+        };
+        let declared = self.response.headers().get("content-length").ok().flatten();
+        if declared
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n > MAX_ANSWER_BYTES)
+        {
+            return Err(CarrierFailure::Unavailable);
+        }
+        if !matches!(self.response.body(), worker::ResponseBody::Stream(_)) {
+            // Made here (the dev carrier): already whole, and small.
+            return self
+                .response
+                .bytes()
+                .await
+                .map_err(|_| CarrierFailure::Unavailable);
+        }
+        let mut stream = self.response.stream().map_err(|_| failed(&self.signal))?;
+        let mut body = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| failed(&self.signal))?;
+            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(CarrierFailure::Unavailable);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+/// Sends a request, aborted (headers and body) after `timeout`.
 async fn send(
     #[cfg_attr(not(feature = "dev"), allow(unused_variables))] app: &App,
     url: &str,
@@ -320,7 +382,7 @@ async fn send(
     headers: Headers,
     body: Option<String>,
     timeout: Duration,
-) -> Result<Response, CarrierFailure> {
+) -> Result<Sent, CarrierFailure> {
     #[cfg(feature = "dev")]
     if crate::dev_carrier::serves(url) {
         let now = worker::Date::now().as_millis() / 1000;
@@ -339,7 +401,10 @@ async fn send(
         };
         let (status, json) = crate::dev_carrier::answer(ask, registered.as_ref(), now);
         return Response::from_bytes(json.into_bytes())
-            .map(|r| r.with_status(status))
+            .map(|r| Sent {
+                response: r.with_status(status),
+                signal: None,
+            })
             .map_err(|_| CarrierFailure::Unavailable);
     }
     let mut init = RequestInit::new();
@@ -347,20 +412,16 @@ async fn send(
         .with_headers(headers)
         .with_body(body.map(Into::into));
     let request = Request::new_with_init(url, &init).map_err(|_| CarrierFailure::Unavailable)?;
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    wasm_bindgen_futures::spawn_local(async move {
-        Delay::from(timeout).await;
-        controller.abort();
-    });
-    Fetch::Request(request)
-        .send_with_signal(&signal)
-        .await
-        .map_err(|_| {
-            if signal.aborted() {
-                CarrierFailure::Timeout
-            } else {
-                CarrierFailure::Unavailable
-            }
-        })
+    let (answer, signal) = crate::http::fetch_within(request, timeout).await;
+    let response = answer.map_err(|_| {
+        if signal.aborted() {
+            CarrierFailure::Timeout
+        } else {
+            CarrierFailure::Unavailable
+        }
+    })?;
+    Ok(Sent {
+        response,
+        signal: Some(signal),
+    })
 }

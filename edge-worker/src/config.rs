@@ -361,7 +361,9 @@ impl Config {
                                     "CARRIER_SUBSCRIPTION_SECS",
                                     DEFAULT_SUBSCRIPTION_SECS,
                                 )?
-                                .clamp(8, MAX_SUBSCRIPTION_SECS),
+                                // Seconds only in dev (tests watch renewals); an
+                                // hour at least anywhere else.
+                                .clamp(if dev_mode { 8 } else { 3600 }, MAX_SUBSCRIPTION_SECS),
                                 sink: format!(
                                     "{}/v1/webhooks/carrier",
                                     public_url.as_deref().unwrap_or(DEV_SINK_ORIGIN)

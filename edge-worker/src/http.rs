@@ -1,8 +1,10 @@
 //! Request reading (content type, 8 KiB limit, 40 KiB for a bind, strict
 //! JSON, the URL's origin, host and query) and responses.
 
+use std::time::Duration;
+
 use serde::{Serialize, de::DeserializeOwned};
-use worker::{Headers, Request, Response};
+use worker::{AbortController, AbortSignal, Delay, Fetch, Headers, Request, Response};
 
 use crate::problem::ApiError;
 
@@ -182,4 +184,21 @@ pub async fn mutable(mut response: Response) -> worker::Result<Response> {
     Ok(Response::from_bytes(body)?
         .with_status(status)
         .with_headers(headers))
+}
+
+/// Sends an outbound `request`, aborted (headers and body alike) once
+/// `timeout` has passed: its answer, and the signal that says whether the
+/// deadline cut it.
+pub async fn fetch_within(
+    request: Request,
+    timeout: Duration,
+) -> (worker::Result<Response>, AbortSignal) {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    wasm_bindgen_futures::spawn_local(async move {
+        Delay::from(timeout).await;
+        controller.abort();
+    });
+    let answer = Fetch::Request(request).send_with_signal(&signal).await;
+    (answer, signal)
 }

@@ -3,13 +3,17 @@
 
 use serde::Serialize;
 use simbind_core::identifiers::PhoneNumber;
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{Headers, Method, Request, RequestInit};
 
 use crate::App;
 use crate::config::SmsConfig;
 #[cfg(feature = "dev")]
 use crate::outbox::{self, OutboxMessage};
 use crate::problem::ApiError;
+
+/// How long the SMS webhook may take to answer: a code or an alert is
+/// refused (`sms_delivery_failed`) rather than left waiting.
+const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Why a message is sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,8 +78,9 @@ pub async fn send(app: &App, to: &PhoneNumber, kind: SmsKind, text: &str) -> Res
                 .with_headers(headers)
                 .with_body(Some(body.into()));
             let request = Request::new_with_init(url, &init)?;
-            let response = Fetch::Request(request).send().await.map_err(|e| {
-                worker::console_error!("sms webhook unreachable: {e}");
+            let (answer, _) = crate::http::fetch_within(request, WEBHOOK_TIMEOUT).await;
+            let response = answer.map_err(|e| {
+                worker::console_error!("sms webhook unreachable or too slow: {e}");
                 ApiError::SmsFailed
             })?;
             if (200..300).contains(&response.status_code()) {

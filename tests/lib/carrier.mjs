@@ -64,8 +64,9 @@ const error = (status, code, message) => new Response(JSON.stringify({ status, c
  * client `clientId` whose public key is `publicKey` (a KeyObject). `numbers`
  * maps E.164 → `{ simChange, deviceChange, swapped }` (RFC 3339 strings or null;
  * `swapped`: what `check` answers); `fail` (set per test) makes the next calls
- * time out (`"timeout"`), answer a status the spec lists (404, 422, 429) or
- * fail outside the spec (`500`, an operator outage). `anyNumber`: the line of
+ * time out (`"timeout"`), answer a status the spec lists (404, 422, 429),
+ * fail outside the spec (`500`, an operator outage), or answer 200 with a
+ * body of 20 MB (`"huge"`) or one that trickles a byte a second (`"trickle"`). `anyNumber`: the line of
  * every number not in `numbers` (else such numbers are unknown, 404);
  * `deliver(sink, init)`: how a notification reaches its sink.
  */
@@ -223,6 +224,22 @@ export function standInCarrier({ apiRoot, tokenUrl, clientId, publicKey, tokenLi
       if (!allowed) return answer(403, { status: 403, code: "PERMISSION_DENIED", message: "Client does not have sufficient permissions to perform this action." });
       const fail = carrier.fail;
       if (fail === "timeout") return new Promise(() => {});
+      // A body too large to read (20 MB, streamed without a length), or one that trickles after prompt headers.
+      if (fail === "huge") {
+        const chunk = new Uint8Array(1 << 20).fill(0x20);
+        let sent = 0;
+        return new Response(new ReadableStream({ pull(c) { if (sent++ < 20) c.enqueue(chunk); else c.close(); } }), { status: 200, headers: { "content-type": "application/json" } });
+      }
+      if (fail === "trickle") {
+        // Five bytes, one a second (`{}` at the end): far past any carrier deadline, and then done.
+        let left = 5;
+        const pull = async (c) => {
+          await new Promise((r) => setTimeout(r, 1000).unref());
+          if (--left > 0) c.enqueue(new Uint8Array([0x20]));
+          else { c.enqueue(new TextEncoder().encode("{}")); c.close(); }
+        };
+        return new Response(new ReadableStream({ pull }), { status: 200, headers: { "content-type": "application/json" } });
+      }
       if (fail === 500) return new Response(JSON.stringify({ status: 500, code: "INTERNAL", message: "outage" }), { status: 500 });
       if (!op.requestBody) return carrier.subscriptionsApi(kind, op, params, undefined, answer);
       let json;

@@ -484,7 +484,12 @@ async fn carrier_event(
     let secret = simbind_core::codec::unb64(&op.secret, "secret")
         .map_err(|_| simbind_core::error::SinkRefusal::Unauthorized)?;
     let current = load(db)?;
-    let outcome = subscription::decide(current.as_ref().map(|c| &c.record), &secret, &op.event)?;
+    let outcome = subscription::decide(
+        current.as_ref().map(|c| &c.record),
+        &secret,
+        &op.event,
+        app.now,
+    )?;
     let Some(current) = current else {
         return Ok(json!({}));
     };
@@ -566,7 +571,12 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
     let Some(number) = record.contact_number(&app.cfg.pepper) else {
         return Ok(()); // no number to subscribe for
     };
-    let (token, credential) = subscription::sink_credential(&record.binding_id, app.random()?);
+    let (token, credential) = subscription::sink_credential(
+        &app.cfg.pepper,
+        &record.binding_id,
+        app.random()?,
+        app.random()?,
+    );
     // Kept before asking: the carrier may notify before it answers.
     let mut fresh = existing(db)?;
     fresh.record.subscription_pending = Some(credential.clone());

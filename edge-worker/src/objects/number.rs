@@ -121,13 +121,20 @@ impl NumberObject {
             "cancel" => respond(cancel(db, &app, parse(&body)?)),
             "challenge" => respond(challenge_for(db, &app, parse(&body)?)),
             "bind" => {
-                let _guard = self.bind_lock.acquire().await;
+                let guard = self.bind_lock.acquire().await;
                 // The clock as of when this bind got its turn.
                 let app = App::new(app.cfg.clone(), self.env.clone());
+                let mut notices = Vec::new();
+                let bound = bind(db, &app, parse(&body)?, &mut notices).await;
+                // The other bindings are told (and their owners texted) once
+                // the lock is free: the next bind of this number does not
+                // wait for an SMS provider.
+                drop(guard);
+                for (binding_id, notice) in notices {
+                    notify(&app, &binding_id, notice).await;
+                }
                 // A binding is created: 201.
-                bind(db, &app, parse(&body)?)
-                    .await
-                    .and_then(|v| crate::http::json(&v, 201))
+                bound.and_then(|v| crate::http::json(&v, 201))
             }
             "release" => respond(release(db, parse(&body)?)),
             "sms_seen" => respond(sms_seen(db, &app, parse(&body)?)),
@@ -290,7 +297,12 @@ async fn binding_of(app: &App, id: &str) -> Result<Option<Versioned>, ApiError> 
 
 /// `bind`, holding the bind lock: the code, then the decision over the
 /// number's binding and the chip's holder, then the commit.
-async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, ApiError> {
+async fn bind(
+    db: &Db,
+    app: &App,
+    op: RegistrationOp,
+    notices: &mut Vec<(String, Notice)>,
+) -> Result<BindResponse, ApiError> {
     let request = op.request.ok_or(ApiError::MissingField)?;
     // A code proves an `otp` registration, a bind secret a `device_sms` one: never both.
     if request.otp.is_some() && request.bind_secret.is_some() {
@@ -405,7 +417,7 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                     .map(|b| b.binding_id);
                 let old = existing.map(|old| old.record.binding_id).or(released);
                 if let Some(old) = old.filter(|old| *old != record.binding_id) {
-                    notify(app, &old, "replaced", None, false).await;
+                    notices.push((old, notice("replaced", None, false)));
                 }
                 return Ok(answer_for(&record, false));
             }
@@ -448,7 +460,10 @@ async fn bind(db: &Db, app: &App, op: RegistrationOp) -> Result<BindResponse, Ap
                     holder
                 };
                 if let Some(owner) = owner {
-                    notify(app, &owner.binding_id, "denied", Some(denial.code()), true).await;
+                    notices.push((
+                        owner.binding_id,
+                        notice("denied", Some(denial.code()), true),
+                    ));
                 }
                 return Err(denial.into());
             }
@@ -470,7 +485,7 @@ async fn carrier_baseline(
         return Ok(None);
     };
     if asked.is_none() {
-        let answer = crate::carrier::facts(app, config, policy, number).await;
+        let answer = crate::carrier::facts_within(app, config, policy, number).await;
         if let Err(failure) = answer {
             // A refused first bind has no trail to hold it: the log does.
             worker::console_log!("carrier at bind: {}", failure.label());
@@ -533,14 +548,19 @@ async fn claim_chip(app: &App, claim: &Claim) -> Result<bool, ApiError> {
     }
 }
 
-/// Tells another binding what this bind did to it (audit, and an alert for
-/// a takeover attempt). Best effort: the bind's own answer stands.
-async fn notify(app: &App, binding_id: &str, event: &str, code: Option<&str>, takeover: bool) {
-    let notice = Notice {
+/// What a bind tells another binding: an audit event, and for a takeover
+/// attempt an alert.
+fn notice(event: &str, code: Option<&str>, takeover: bool) -> Notice {
+    Notice {
         event: event.into(),
         code: code.map(Into::into),
         takeover,
-    };
+    }
+}
+
+/// Tells another binding what this bind did to it. Best effort: the bind's
+/// own answer stands.
+async fn notify(app: &App, binding_id: &str, notice: Notice) {
     if let Err(e) = super::call(&app.env, BINDINGS, binding_id, "notify", &notice).await {
         worker::console_error!("notify failed: {e}");
     }

@@ -136,7 +136,8 @@ pub async fn carrier_swap(app: &App, req: &mut Request) -> Result<Response, ApiE
             subscription_id: Some(id),
             time: app.now,
         };
-        let Ok((binding, secret)) = subscription::read_bearer(Some(&format!("Bearer {token}")))
+        let Ok((binding, secret)) =
+            subscription::read_bearer(&app.cfg.pepper, Some(&format!("Bearer {token}")))
         else {
             continue;
         };

@@ -99,7 +99,7 @@ pub async fn carrier(app: &App, req: &mut Request) -> Result<Response, ApiError>
         return Err(ApiError::NotFound(Missing::Route));
     }
     let header = req.headers().get("authorization")?;
-    let (binding, secret) = subscription::read_bearer(header.as_deref())?;
+    let (binding, secret) = subscription::read_bearer(&app.cfg.pepper, header.as_deref())?;
     let body =
         crate::http::read_body_of(req, &["application/cloudevents+json", "application/json"])
             .await?;
