@@ -40,8 +40,14 @@
 // SMS spammer          attacks: "SMS spammer: ...", "one correct code buys one bind attempt: ...",
 //                      "takeover texts are throttled per binding: ..."; properties: "substitution:
 //                      another chip (same serial, other key) is refused without alerting"
-// SMS pumper           attacks: "SMS pumping: ..." (3); properties: "registrations per sender
+// SMS pumper           attacks: "SMS pumping: ..." (4); properties: "registrations per sender
 //                      address are rate limited across numbers"
+// budget drainer       attacks: "SMS pumping: a registration that sends no SMS spends no SMS budget, ...",
+//                      "device_sms starts are bounded globally, ..."
+// number locker        device-sms: "device_sms starts by strangers do not lock the number out ..."
+// page script          client-bridge: "sendNumberProof texts only this client's own device_sms token, ..."
+// id snooper           device-sms: "a stranger with only the registration id cannot complete a device_sms bind"
+// binding flooder      attacks: "binding flooder: ..." (2)
 // audit flooder        attacks: "a flood of unauthenticated refusals is counted, ...", "made-up
 //                      binding ids store nothing, ..."
 // serial prober        attacks: "an unattested serial is a claim: ..."

@@ -152,11 +152,39 @@ test("bank profile: Ana opens the app (no transaction) and approves a payment (i
   assert.deepEqual((await events(ana.bindingId)).slice(-2), ["verified", "verified"]);
 });
 
+test("bank profile: a stranger who knows Ana's binding id (a grant's sub) floods it from 10 addresses; she still verifies every time", async () => {
+  const stranger = attestedPhone(w.url, { format: "android-key", sim: ana.line.simA });
+  const flood = Promise.all(Array.from({ length: 10 }, async (_, a) => {
+    const out = [];
+    for (let i = 0; i < 6; i++) {
+      const headers = { "cf-connecting-ip": `203.0.113.${a + 1}` };
+      const asked = await w.post(`/v1/bindings/${ana.bindingId}/challenge`, { ceremony: "verify" }, headers);
+      const body = { challenge: (await asked.json()).challenge, chip: { format: "android-key", key_id: stranger.bridge.chipInfo().keyId }, sim: {}, counter: 1, chip_signature: Buffer.alloc(64, 1).toString("base64url") };
+      out.push((await w.post(`/v1/bindings/${ana.bindingId}/verify`, body, headers)).status);
+    }
+    return out;
+  }));
+  const grants = [];
+  for (let i = 0; i < 5; i++) grants.push((await ana.phone.client.verify(ana.bindingId)).grant);
+  const answers = (await flood).flat();
+  assert.ok(answers.every((s) => s >= 400 && s < 500), "every stranger's request refused");
+  assert.ok(answers.filter((s) => s === 429).length >= 30 - 5, "past the object's cap: refused with nothing written");
+  for (const grant of grants) await checkGrant(w.url, grant, { sub: ana.bindingId, txn: null });
+  const record = await w.bindingRecord(ana.bindingId);
+  assert.equal(`${record.status} ${record.consecutive_failures}`, "active 0");
+});
+
 test("bank profile: Ben registers by a text his iPhone sends, binds his App Attest key; no code is ever texted to him", async () => {
   ben.phone = attestedPhone(w.url, { format: "apple-appattest", sim: ben.line.simA, sendNumberProof: networkSms(w.url, ben.line.number) });
   const registration = await ben.phone.client.startRegistration(ben.line.number, { proof: "device_sms" });
   assert.equal(registration.proof, "device_sms");
   await ben.phone.client.sendNumberProof(registration);
+  // Someone who read Ben's registration id in a log, with an attested iPhone of their own: refused.
+  const snooper = attestedPhone(w.url, { format: "apple-appattest", sim: ben.line.simA });
+  const snooped = await refusal(snooper.client.completeBinding(registration.registrationId, undefined, { waitMs: 0 }));
+  assert.equal(`${snooped.status} ${snooped.code}`, "401 bind_secret_invalid");
+  // A page script cannot have his phone text anything else.
+  assert.equal((await refusal(ben.phone.client.sendNumberProof({ ...registration }))).code, "invalid_argument");
   const bound = await ben.phone.client.completeBinding(registration);
   assert.equal(bound.status, "active");
   ben.bindingId = bound.bindingId;

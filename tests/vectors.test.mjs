@@ -102,6 +102,9 @@ test("challenge and hash vectors match Node's own HMAC-SHA256", async () => {
   assert.equal(d.text, `${token} links this number to your phone in SimBind.`);
   const tokenHash = createHmac("sha256", d.pepper_utf8).update(Buffer.concat([field("SIMBIND-SMS-TOKEN"), field(d.registration_id), field(token)])).digest("base64url");
   assert.equal(tokenHash, d.token_hash_b64url);
+  const secretHash = createHmac("sha256", d.pepper_utf8).update(Buffer.concat([field("SIMBIND-BIND-SECRET"), field(d.registration_id), field(d.bind_secret)])).digest("base64url");
+  assert.equal(secretHash, d.bind_secret_hash_b64url);
+  assert.equal(Buffer.from(d.bind_secret, "base64url").length, 16);
   const wh = d.webhook;
   const webhookMac = createHmac("sha256", wh.secret_utf8).update(`${wh.timestamp}.${wh.body}`).digest("hex");
   assert.equal(wh.signature_header, `t=${wh.timestamp},v1=${webhookMac}`);

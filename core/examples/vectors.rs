@@ -207,8 +207,13 @@ fn attested_vectors() -> Value {
 
 /// PROTOCOL.md §10: a token from its random bytes, its keyed hash, the
 /// text the phone sends, and a signed inbound webhook.
+/// A device-SMS registration's bind secret: b64u of 16 fixed bytes (0x2a).
+const BIND_SECRET: &str = "KioqKioqKioqKioqKioqKg";
+
 fn device_sms_vector() -> Value {
-    use simbind_core::device_sms::{hash_token, sign_webhook, sms_text, token_from_random};
+    use simbind_core::device_sms::{
+        hash_bind_secret, hash_token, sign_webhook, sms_text, token_from_random,
+    };
     let random = [0x5au8, 0x17, 0x92, 0xc3, 0x08, 0x4e, 0xd1, 0x66];
     let token = token_from_random(random);
     let text = sms_text("SimBind", &token);
@@ -222,6 +227,8 @@ fn device_sms_vector() -> Value {
         "registration_id": &registration_id(),
         "pepper_utf8": "pepper-for-vectors",
         "token_hash_b64url": hash_token(b"pepper-for-vectors", &registration_id(), &token),
+        "bind_secret": BIND_SECRET,
+        "bind_secret_hash_b64url": hash_bind_secret(b"pepper-for-vectors", &registration_id(), BIND_SECRET),
         "text": text,
         "webhook": {
             "secret_utf8": "webhook-secret-for-vectors",

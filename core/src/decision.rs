@@ -431,8 +431,13 @@ pub struct Decision {
     pub ceremony: Ceremony,
     /// `Ok(())` if accepted, else the first check that refused.
     pub result: Result<(), Denial>,
-    /// The bound chip really signed this request (its signature verified).
+    /// The request counts against the binding: the bound chip signed it,
+    /// and the binding is live and trusted (state and deny-list are told,
+    /// but never changed, by a refusal before this).
     pub authentic: bool,
+    /// The bound chip's signature over this request verified, whatever the
+    /// binding's state: such a request is never held by limits on strangers.
+    pub signed: bool,
     /// The chip counter: the request's (for `apple-appattest`, its assertion's).
     pub counter: u64,
     /// The transaction value of the accepted challenge (empty for none): the
@@ -453,6 +458,7 @@ pub fn decide_holder(
         ceremony,
         result: Ok(()),
         authentic: false,
+        signed: false,
         counter: claims.counter,
         transaction: Vec::new(),
     };
@@ -491,6 +497,7 @@ pub fn decide_holder(
         Ok(counter) => decision.counter = counter,
         Err(denial) => return deny(decision, denial),
     }
+    decision.signed = true;
     // The binding's state and the deny-list are told only to the bound chip
     // (an outsider with the binding id learns nothing of them), and change
     // nothing: not authentic refusals, so no counter, count or text.

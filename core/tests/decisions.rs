@@ -297,7 +297,10 @@ fn a_revoked_chip_cannot_bind_or_verify_by_serial_or_by_key() {
     };
     assert_eq!(bind(&world, &chip(), &sim_a()), Err(Denial::ChipRevoked));
     let d = verify(&world, &binding, &next(&chip()), &sim_a());
-    assert_eq!((d.result, d.authentic), (Err(Denial::ChipRevoked), false));
+    assert_eq!(
+        (d.result, d.authentic, d.signed),
+        (Err(Denial::ChipRevoked), false, true)
+    );
     let forged = Chip {
         key: key(79),
         ..next(&chip())
@@ -555,7 +558,10 @@ fn verify_allows_the_bound_chip_and_sim_with_a_higher_counter() {
     let world = World::new();
     let binding = bound(&world, &chip(), &sim_a());
     let d = verify(&world, &binding, &next(&chip()), &sim_a());
-    assert_eq!((d.result, d.authentic, d.counter), (Ok(()), true, 1));
+    assert_eq!(
+        (d.result, d.authentic, d.signed, d.counter),
+        (Ok(()), true, true, 1)
+    );
 }
 
 #[test]
@@ -597,7 +603,10 @@ fn verify_refuses_another_chip_or_a_cloned_serial() {
         ..next(&chip())
     };
     let d = verify(&world, &binding, &other, &sim_a());
-    assert_eq!((d.result, d.authentic), (Err(Denial::ChipMismatch), false));
+    assert_eq!(
+        (d.result, d.authentic, d.signed),
+        (Err(Denial::ChipMismatch), false, false)
+    );
     let cloned = Chip {
         key: key(8),
         ..next(&chip())
@@ -622,7 +631,10 @@ fn verify_refuses_a_bad_signature_as_unauthenticated() {
         &evidence(&req),
         false,
     );
-    assert_eq!((d.result, d.authentic), (Err(Denial::BadSignature), false));
+    assert_eq!(
+        (d.result, d.authentic, d.signed),
+        (Err(Denial::BadSignature), false, false)
+    );
 }
 
 #[test]
@@ -740,9 +752,9 @@ fn verify_refuses_suspended_and_revoked_bindings() {
         binding.status = status;
         let d = verify(&world, &binding, &next(&chip()), &sim_a());
         assert_eq!(
-            (d.result, d.authentic),
-            (Err(denial), false),
-            "changes nothing"
+            (d.result, d.authentic, d.signed),
+            (Err(denial), false, true),
+            "changes nothing, but the bound chip signed it"
         );
         let effects = apply(&binding, &d, &world.policy, world.now);
         assert_eq!(effects.record, None);

@@ -170,6 +170,15 @@ fn device_sms_vector_matches() {
         ),
         text(&v["token_hash_b64url"])
     );
+    assert_eq!(
+        hash_bind_secret(
+            text(&v["pepper_utf8"]).as_bytes(),
+            text(&v["registration_id"]),
+            text(&v["bind_secret"])
+        ),
+        text(&v["bind_secret_hash_b64url"])
+    );
+    assert_eq!(token_of_text(text(&v["text"])), Some(token.as_str()));
     assert_eq!(find_token(text(&v["text"])), Some(token.as_str()));
     let w = &v["webhook"];
     let secret = text(&w["secret_utf8"]).as_bytes();

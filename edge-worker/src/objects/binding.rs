@@ -324,9 +324,10 @@ async fn holder(
         )?
         .is_some();
     let decision = decide_holder(&ctx, &current.record, ceremony, &evidence, used);
-    if !decision.authentic {
+    if !decision.signed {
         // Anyone can send this: within the cap it is counted (and its
         // challenge marked used), past it refused with nothing written.
+        // A request the bound chip signed is never held here.
         let (bucket, admitted) = UNVERIFIED_WRITES.take(unverified.get(), app.now_ms);
         unverified.set(Some(bucket));
         admitted.map_err(|retry_after| ApiError::RateLimited { retry_after })?;
