@@ -46,8 +46,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(simbind_core::carrier::parse_date_time(&written), Some(at), "written dates read back");
     }
     // The carrier's subscription sink: a notification's bearer credential and body.
-    if let Ok((id, secret)) = simbind_core::subscription::read_bearer(Some(text)) {
-        assert!(text.contains(id.as_str()) && secret.len() == 32);
+    if let Ok((id, secret)) = simbind_core::subscription::read_bearer(&pepper, Some(text)) {
+        assert!(id.as_str().starts_with("bnd_") && secret.len() == 32);
+    }
+    if let Some(token) = simbind_core::device_sms::token_of_text(text) {
+        assert!(text.starts_with(token) && simbind_core::device_sms::find_token(token) == Some(token));
     }
     let _ = simbind_core::subscription::read_event(data);
     let _ = simbind_core::device_sms::ProofMethod::parse_list(text);
@@ -57,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = otp::parse_code(text);
     let _ = api::parse_transaction(text);
     let _ = sender::bucket(text);
+    let _ = sender::buckets(text);
     let _ = registration_id::open(&pepper, text);
     let _ = contact::open(&pepper, "bnd_x", text);
 });
