@@ -10,6 +10,7 @@
 import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
 import { clientKey, standInCarrier, carrierBindings } from "../tests/lib/carrier.mjs";
+import { strangerVerify, strangerWrites } from "../tests/lib/flood.mjs";
 
 const at = process.argv.indexOf("--root");
 const root = pathToFileURL(`${resolve(at > 0 ? process.argv[at + 1] : ".")}/`);
@@ -83,16 +84,6 @@ results.F4_forged = await withWorker({}, async (w) => {
 });
 
 // F8: 200 stranger verifies from one address; then the real phone under a flood from 20 addresses.
-async function strangerVerify(w, bindingId, device, ip) {
-  const asked = await w.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify" }, from(ip));
-  if (asked.status !== 200) return codeOf(asked);
-  const body = await signedEvidence(device, await asked.json(), "verify", bindingId);
-  return codeOf(await w.post(`/v1/bindings/${bindingId}/verify`, body, from(ip)));
-}
-async function writes(w, bindingId) {
-  const rows = await w.objectByName("BINDINGS", bindingId);
-  return { tallied: (rows.tally ?? []).filter((t) => t.event === "denied_unverified").reduce((n, t) => n + t.count, 0), used_nonces: (rows.used_nonce ?? []).length };
-}
 results.F8 = await withWorker({}, async (w) => {
   const s = subscriber();
   const p = phone(w.url, { sim: s.simA });
@@ -101,7 +92,7 @@ results.F8 = await withWorker({}, async (w) => {
   stranger.insertSim(s.simA);
   const one = [];
   for (let i = 0; i < 200; i++) one.push(await strangerVerify(w, bindingId, stranger, "198.51.100.200"));
-  const fromOne = { answers: count(one), writes: await writes(w, bindingId) };
+  const fromOne = { answers: count(one), writes: await strangerWrites(w, bindingId) };
   const t = subscriber();
   const real = phone(w.url, { sim: t.simA });
   const second = await bindPhone(w, real, t.number);
@@ -121,7 +112,7 @@ results.F8 = await withWorker({}, async (w) => {
   }
   const answers = count((await flood).flat());
   ms.sort((x, y) => x - y);
-  return { from_one_address: fromOne, under_flood: { real_phone_granted_of_20: granted, real_phone_p50_ms: Math.round(ms[10]), flood_answers: answers, writes: await writes(w, second.bindingId) } };
+  return { from_one_address: fromOne, under_flood: { real_phone_granted_of_20: granted, real_phone_p50_ms: Math.round(ms[10]), flood_answers: answers, writes: await strangerWrites(w, second.bindingId) } };
 });
 
 // F9: a 20 MB and a trickling carrier answer at bind (CARRIER_TIMEOUT_MS 500).

@@ -69,6 +69,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { devSecrets, OBJECTS, startWorker } from "./lib/worker.mjs";
 import { bindPhone, phone, refusal, signedEvidence, subscriber, wireSim } from "./lib/phone.mjs";
 import { attestedPhone, quickIssuer } from "./lib/attested-phone.mjs";
+import { strangerVerify, strangerWrites } from "./lib/flood.mjs";
 import { Bridge, SimBindClient, SoftwareBridge } from "../wasm-client/pkg/testing/node.js";
 
 const ADMIN = "Bearer dev-only-admin-token";
@@ -174,29 +175,18 @@ test("a flood of unauthenticated refusals is counted, never displaces real event
   assert.equal(new Set(seqs).size, 206, "no event twice");
 });
 
-/** A stranger's verify of `bindingId` from `ip`: a fresh challenge, evidence from `device` (not the bound chip). */
-async function strangerVerify(worker, bindingId, device, ip) {
-  const headers = { "cf-connecting-ip": ip };
-  const asked = await worker.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify" }, headers);
-  if (asked.status !== 200) return `${asked.status} ${await codeOf(asked)}`;
-  const body = await signedEvidence(device, await asked.json(), "verify", bindingId);
-  const res = await worker.post(`/v1/bindings/${bindingId}/verify`, body, headers);
-  return `${res.status} ${await codeOf(res)}`;
-}
-
-/** How many writes the binding's object made for unauthenticated refusals: its tally counts and used nonces. */
-async function strangerWrites(worker, bindingId) {
-  const rows = await worker.objectByName("BINDINGS", bindingId);
-  const tallied = (rows.tally ?? []).filter((t) => t.event === "denied_unverified").reduce((n, t) => n + t.count, 0);
-  return { tallied, nonces: (rows.used_nonce ?? []).length };
-}
-
-test("binding flooder: 200 stranger verifies from one address end in 429 at the edge, and the object writes a bounded amount (F8)", async () => {
+/** A bound phone, and a stranger's chip (`serial`) carrying the same SIM. */
+async function boundWithStranger(serial) {
   const s = subscriber();
   const p = phone(w.url, { sim: s.simA });
   const { bindingId } = await bindPhone(w, p, s.number);
-  const stranger = new SoftwareBridge("FLOOD-1");
+  const stranger = new SoftwareBridge(serial);
   stranger.insertSim(s.simA);
+  return { p, bindingId, stranger };
+}
+
+test("binding flooder: 200 stranger verifies from one address end in 429 at the edge, and the object writes a bounded amount (F8)", async () => {
+  const { bindingId, stranger } = await boundWithStranger("FLOOD-1");
   const answers = [];
   for (let i = 0; i < 200; i++) answers.push(await strangerVerify(w, bindingId, stranger, "198.51.100.200"));
   const tally = {};
@@ -220,11 +210,7 @@ test("binding flooder: 200 stranger verifies from one address end in 429 at the 
 });
 
 test("binding flooder: the real phone verifies every time under a flood from 20 addresses, and the flood writes at most the object's cap (F8)", async () => {
-  const s = subscriber();
-  const p = phone(w.url, { sim: s.simA });
-  const { bindingId } = await bindPhone(w, p, s.number);
-  const stranger = new SoftwareBridge("FLOOD-2");
-  stranger.insertSim(s.simA);
+  const { p, bindingId, stranger } = await boundWithStranger("FLOOD-2");
   const flood = Promise.all(Array.from({ length: 20 }, async (_, a) => {
     const out = [];
     for (let i = 0; i < 10; i++) out.push(await strangerVerify(w, bindingId, stranger, `203.0.113.${a + 1}`));

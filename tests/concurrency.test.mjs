@@ -198,22 +198,25 @@ test("suspension: authentic refusals sent at once suspend after exactly the conf
   assert.equal((await res.json()).code, "binding_suspended", "the very next request sees the suspension");
 });
 
-test("slow SMS: authentic refusals at once while each alert takes a second are all counted", async () => {
-  const delivered = [];
-  const slow = await startWorker({
-    bindings: {
-      SMS_PROVIDER: "webhook",
-      SMS_WEBHOOK_URL: "http://sms.test/v1/messages",
-      SMS_WEBHOOK_TOKEN: "dev-only-webhook-token",
-      MAX_CONSECUTIVE_FAILURES: "50",
-    },
+/**
+ * A worker whose SMS provider (a webhook) takes `alertMs` to accept each
+ * alert; every message it took is pushed to `delivered`.
+ */
+async function slowSmsWorker(alertMs, delivered, bindings = {}) {
+  return startWorker({
+    bindings: { SMS_PROVIDER: "webhook", SMS_WEBHOOK_URL: "http://sms.test/v1/messages", SMS_WEBHOOK_TOKEN: "dev-only-webhook-token", ...bindings },
     outboundService: async (request) => {
       const body = await request.json();
-      if (body.kind === "alert") await new Promise((r) => setTimeout(r, 1000));
+      if (body.kind === "alert") await new Promise((r) => setTimeout(r, alertMs));
       delivered.push(body);
       return new Response("{}", { status: 202 });
     },
   });
+}
+
+test("slow SMS: authentic refusals at once while each alert takes a second are all counted", async () => {
+  const delivered = [];
+  const slow = await slowSmsWorker(1000, delivered, { MAX_CONSECUTIVE_FAILURES: "50" });
   try {
     const s = subscriber();
     const p = phone(slow.url, { sim: s.simA });
@@ -242,15 +245,7 @@ test("slow SMS: authentic refusals at once while each alert takes a second are a
 
 test("slow SMS: a takeover alert is sent after the number's bind lock is free, so the next bind of the number does not wait for the provider (F10)", async () => {
   const delivered = [];
-  const slow = await startWorker({
-    bindings: { SMS_PROVIDER: "webhook", SMS_WEBHOOK_URL: "http://sms.test/v1/messages", SMS_WEBHOOK_TOKEN: "dev-only-webhook-token" },
-    outboundService: async (request) => {
-      const body = await request.json();
-      if (body.kind === "alert") await new Promise((r) => setTimeout(r, 2000));
-      delivered.push(body);
-      return new Response("{}", { status: 202 });
-    },
-  });
+  const slow = await slowSmsWorker(2000, delivered);
   try {
     const s = subscriber();
     const codeFor = () => delivered.findLast((m) => m.kind === "otp").text.slice(0, 6);

@@ -50,27 +50,13 @@ impl DurableObject for LimiterObject {
 }
 
 impl LimiterObject {
-    fn refund(&self, take: Take) -> Result<serde_json::Value, ApiError> {
-        let db = &self.db;
-        if !db.has_schema()? {
-            return Ok(json!({}));
-        }
-        let stored = db.first::<Bucket>("SELECT level, at_ms FROM bucket WHERE id = 1", vec![])?;
-        let after = take.limit.refund(stored, worker::Date::now().as_millis());
-        db.run(
-            "UPDATE bucket SET level = ?, at_ms = ? WHERE id = 1",
-            vec![int(after.level), int(after.at_ms)],
-        )?;
-        Ok(json!({}))
-    }
-
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body) = read_op(req).await?;
         let db = &self.db;
-        let guard = match op.as_str() {
-            "take" => false,
-            "guard" => true,
-            "refund" => return respond(self.refund(parse(&body)?)),
+        let (guard, refund) = match op.as_str() {
+            "take" => (false, false),
+            "guard" => (true, false),
+            "refund" => (false, true),
             #[cfg(feature = "dev")]
             "dump" => return respond(super::sql::dump(db, &self.env)),
             _ => return Err(ApiError::NotFound(Missing::Route)),
@@ -82,7 +68,15 @@ impl LimiterObject {
         } else {
             None
         };
-        let (after, result) = take.limit.take(stored, now_ms);
+        // A refund of a bucket never taken from changes nothing: it is full.
+        if refund && stored.is_none() {
+            return respond(Ok(json!({})));
+        }
+        let (after, result) = if refund {
+            (take.limit.refund(stored, now_ms), Ok(()))
+        } else {
+            take.limit.take(stored, now_ms)
+        };
         let store = !guard || (take.failed && result.is_ok());
         if store {
             db.create_schema()?;

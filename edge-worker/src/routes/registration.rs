@@ -54,13 +54,23 @@ fn hour(capacity: u32) -> Limit {
     }
 }
 
-/// Takes a token from the limit named `name`; `Some(429 response)` if none was left.
-pub async fn take(app: &App, name: &str, capacity: u32) -> Result<Option<Response>, ApiError> {
+/// Asks the hourly limit named `name` (of `capacity` tokens) to `op`.
+async fn limit_op(
+    app: &App,
+    op: &str,
+    name: &str,
+    capacity: u32,
+) -> Result<Answer<serde_json::Value>, ApiError> {
     let take = Take {
         limit: hour(capacity),
         failed: false,
     };
-    match objects::ask::<_, serde_json::Value>(&app.env, LIMITS, name, "take", &take).await? {
+    objects::ask(&app.env, LIMITS, name, op, &take).await
+}
+
+/// Takes a token from the limit named `name`; `Some(429 response)` if none was left.
+pub async fn take(app: &App, name: &str, capacity: u32) -> Result<Option<Response>, ApiError> {
+    match limit_op(app, "take", name, capacity).await? {
         Answer::Ok(_) => Ok(None),
         Answer::Refused(r) => Ok(Some(r)),
     }
@@ -68,11 +78,7 @@ pub async fn take(app: &App, name: &str, capacity: u32) -> Result<Option<Respons
 
 /// Gives back a token taken from `name` for an SMS that was not sent.
 async fn refund(app: &App, name: &str, capacity: u32) -> Result<(), ApiError> {
-    let take = Take {
-        limit: hour(capacity),
-        failed: false,
-    };
-    objects::ask::<_, serde_json::Value>(&app.env, LIMITS, name, "refund", &take)
+    limit_op(app, "refund", name, capacity)
         .await?
         .or_refusal()
         .map(drop)
@@ -168,9 +174,9 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     };
     let key = NumberKey::of(&number_hash);
     let id = registration_id::new(&app.cfg.pepper, &key, app.random()?);
-    // Returned in this answer's body only, and required by a device-SMS bind.
-    let bind_secret = b64(&app.random::<16>()?);
-    let (proof, secret) = match method {
+    // `bind_secret` (device SMS only): returned in this answer's body only,
+    // and required by the bind.
+    let (proof, secret, bind_secret) = match method {
         ProofMethod::Otp => {
             let code = otp::code_from_random(app.random()?);
             let state = OtpState {
@@ -178,12 +184,13 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
                 expires_at: app.now + otp::OTP_TTL_SECS,
                 attempts: 0,
             };
-            (NumberProof::Otp(state), code)
+            (NumberProof::Otp(state), code, None)
         }
         ProofMethod::DeviceSms => {
             let token = device_sms::token_from_random(app.random()?);
+            let bind_secret = b64(&app.random::<16>()?);
             let state = DeviceSmsState::new(&app.cfg.pepper, &id, &token, &bind_secret, app.now);
-            (NumberProof::DeviceSms(state), token)
+            (NumberProof::DeviceSms(state), token, Some(bind_secret))
         }
     };
     let record = RegistrationRecord {
@@ -223,12 +230,12 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
         device_sms: None,
         challenge: app.challenge(Ceremony::Bind, &id, &[])?,
     };
-    match inbound {
+    match inbound.zip(bind_secret) {
         None => {
             sms::send(app, &number, SmsKind::Otp, &code_text(app, &secret)).await?;
             response.otp_expires_at = Some(expires_at);
         }
-        Some(inbound) => {
+        Some((inbound, bind_secret)) => {
             let route = TokenRoute {
                 registration_id: id.clone(),
                 number: key.to_hex(),
