@@ -1,7 +1,8 @@
 // The product as a bank runs it: the configuration docs/SECURITY.md
 // recommends, every feature on at once, and a whole life walked through it.
 // Real chip formats only (android-key and apple-appattest, attested by the
-// tests' root: dev mode), SIM_LEVEL device (iOS none), both number proofs,
+// tests' root: dev mode), SIM_LEVEL device (iOS none), all three number
+// proofs (a code, a text the phone sends, the carrier through Firebase PNV),
 // the carrier at bind, at verify and by push (a stand-in operator that checks
 // every request against the CAMARA definitions), transaction binding, the
 // attestation status list (fail closed), SMS budgets and countries, and a
@@ -20,6 +21,7 @@ import { checkGrant, grantsChecked } from "./lib/grant.mjs";
 import { networkSms, refusal, subscriber, until } from "./lib/phone.mjs";
 import { attestedPhone, revokedList } from "./lib/attested-phone.mjs";
 import { carrierBindings, clientKey, standInCarrier } from "./lib/carrier.mjs";
+import { standInPnv } from "./lib/firebase-pnv.mjs";
 
 const API_ROOT = "https://carrier.example/camara";
 const TOKEN_URL = "https://carrier.example/oauth/token";
@@ -47,7 +49,10 @@ function bankProfile(signing, retiring) {
   return {
     CHIP_FORMATS: "android-key,apple-appattest",
     SIM_LEVEL: "device,apple-appattest=none",
-    NUMBER_PROOF: "otp,device_sms",
+    NUMBER_PROOF: "otp,device_sms,firebase_pnv",
+    FIREBASE_PNV_PROJECT_NUMBER: "123456789012",
+    FIREBASE_PNV_PROJECT_ID: "simbind-bank",
+    FIREBASE_PNV_JWKS_URL: `${pnv.url}/v1beta/jwks`,
     ...carrierBindings({ apiRoot: API_ROOT, tokenUrl: TOKEN_URL, clientId: CLIENT_ID, scalar: carrierKey.scalar, verifyEvery: VERIFY_EVERY, subscriptionSecs: 30 * 24 * 3600 }),
     CARRIER_ON_FAILURE_VERIFY: "closed",
     ATTESTATION_STATUS_URL: STATUS_URL,
@@ -62,6 +67,8 @@ function bankProfile(signing, retiring) {
 }
 
 const state = mkdtempSync(join(tmpdir(), "simbind-bank-"));
+// Firebase PNV's token issuer, as the bank's Firebase project sees it.
+const pnv = await standInPnv();
 let statusList = revokedList("5ca1ab1e"); // lists no certificate of the test chains
 let w;
 const carrier = standInCarrier({
@@ -78,7 +85,11 @@ async function startBank(signing, retiring) {
   const worker = await startWorker({
     bindings: bankProfile(signing, retiring),
     state,
-    outboundService: (request) => (request.url.startsWith(STATUS_URL) ? Response.json(statusList) : carrier.fetch(request)),
+    outboundService: (request) => {
+      if (request.url.startsWith(STATUS_URL)) return Response.json(statusList);
+      if (request.url.startsWith(pnv.url)) return fetch(request.url);
+      return carrier.fetch(request);
+    },
   });
   await (await worker.mf.getWorker()).scheduled({ cron: "*/15 * * * *" });
   return worker;
@@ -87,6 +98,7 @@ async function startBank(signing, retiring) {
 before(async () => { w = await startBank(G2, G1); });
 after(async () => {
   await w?.dispose();
+  await pnv.close();
   rmSync(state, { recursive: true, force: true });
 });
 
@@ -96,10 +108,11 @@ const events = async (bindingId) => (await w.audit(bindingId)).map((e) => `${e.e
 const kidOf = (grant) => JSON.parse(Buffer.from(grant.split(".")[0], "base64url")).kid;
 const b64 = (bytes) => Buffer.from(bytes).toString("base64url");
 
-/** Two customers: Ana on an Android phone (code by SMS), Ben on an iPhone (his phone texts the token). */
+/** Three customers: Ana on an Android phone (code by SMS), Ben on an iPhone (his phone texts the token), Cai on Android (her carrier proves the number). */
 const ana = { line: subscriber() };
 const ben = { line: subscriber() };
-for (const who of [ana, ben]) carrier.numbers.set(who.line.number, { simChange: LONG_AGO, deviceChange: LONG_AGO, swapped: false });
+const cai = { line: subscriber() };
+for (const who of [ana, ben, cai]) carrier.numbers.set(who.line.number, { simChange: LONG_AGO, deviceChange: LONG_AGO, swapped: false });
 const payment = new Uint8Array(32).fill(0xa5); // SHA-256 of the payment Ana approves, say
 
 /** Ana re-proves her number with a fresh code, signed by her bound chip. */
@@ -195,6 +208,43 @@ test("bank profile: Ben registers by a text his iPhone sends, binds his App Atte
   const { grant } = await ben.phone.client.verify(ben.bindingId, payment);
   await checkGrant(w.url, grant, { sub: ben.bindingId, txn: b64(payment) });
   await until(() => carrier.subscribed(ben.line.number)[0], "Ben's SIM-swap subscription");
+});
+
+test("bank profile: Cai's carrier proves her number through Firebase PNV: no SMS; her grant says so, and a backend demanding it refuses Ana's", async () => {
+  const nonces = [];
+  cai.phone = attestedPhone(w.url, {
+    format: "android-key",
+    sim: cai.line.simA,
+    firebasePnvToken: (nonce) => {
+      nonces.push(nonce);
+      return pnv.mint({ sub: cai.line.number, nonce });
+    },
+  });
+  const registration = await cai.phone.client.startRegistration(cai.line.number, { proof: "firebase_pnv" });
+  const bound = await cai.phone.client.completeBinding(registration);
+  assert.equal(`${bound.status} ${bound.rebound}`, "active false");
+  cai.bindingId = bound.bindingId;
+  assert.deepEqual(await texts(cai.line.number), [], "no SMS either way");
+  const token = cai.phone.exchanges.at(-1).request.firebase_pnv_token;
+  // The carrier was asked at bind too, and the attestation checked, as for every bind.
+  const asked = carrier.requests.filter((r) => r.body.includes(cai.line.number)).map((r) => r.kind);
+  assert.deepEqual(asked.slice(0, 3), ["sim/retrieve-date", "sim/check", "device/retrieve-date"]);
+  const record = await w.bindingRecord(cai.bindingId);
+  assert.equal(`${record.chip_format} ${record.number_proof}`, "android-key firebase_pnv");
+  assert.deepEqual((await w.audit(cai.bindingId)).filter((e) => e.event === "bound").map((e) => e.proof), ["firebase_pnv"]);
+  const { grant } = await cai.phone.client.verify(cai.bindingId, payment);
+  await checkGrant(w.url, grant, { sub: cai.bindingId, txn: b64(payment), numberProof: "firebase_pnv" });
+  // A high-value action: the backend demands a carrier-proven number.
+  const anas = (await ana.phone.client.verify(ana.bindingId, payment)).grant;
+  await assert.rejects(checkGrant(w.url, anas, { txn: b64(payment), numberProof: "firebase_pnv" }), /number_proof otp is not firebase_pnv/);
+  // Her token, captured, binds nothing else: not another phone's bind of her number.
+  const thief = attestedPhone(w.url, { format: "android-key", sim: cai.line.simA, firebasePnvToken: () => token });
+  const stolen = await thief.client.startRegistration(cai.line.number, { proof: "firebase_pnv" });
+  const refused = await refusal(thief.client.completeBinding(stolen));
+  assert.equal(`${refused.status} ${refused.code}`, "401 pnv_token_replayed");
+  assert.equal((await w.bindingRecord(cai.bindingId)).status, "active");
+  await until(() => carrier.subscribed(cai.line.number)[0], "Cai's SIM-swap subscription");
+  assert.deepEqual(carrier.problems, []);
 });
 
 test("bank profile: Ana's SIM changes in her phone: refused sim_changed and texted; her chip re-binds the new SIM with a fresh code", async () => {

@@ -172,6 +172,7 @@ test("the problem codes of the contract are the codes the source answers", async
     ...codesOf("edge-worker/src/problem.rs"),
     ...codesOf("core/src/error.rs"),
     ...codesOf("core/src/attestation/refusal.rs"),
+    ...codesOf("core/src/firebase_pnv.rs"),
   ]);
   assert.ok(source.size > 60, `codes were not read: ${[...source]}`);
   const listed = contractCodes(doc);

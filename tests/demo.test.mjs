@@ -260,6 +260,28 @@ test("proof by an SMS the phone sends: the network-stamped sender arrives, the p
   }, { refusals: false });
 });
 
+test("proof by the carrier (Firebase PNV): no SMS anywhere, the token is in the bind request, and the grant says how the number was proven", async () => {
+  await withPage("carrier-proof", async (page) => {
+    const number = freshNumber();
+    await page.getByLabel("the carrier (Firebase PNV), no SMS").check();
+    await sendCode(page, number);
+    assert.match(await page.locator("#register-result").innerText(), /No SMS is sent/);
+    assert.equal(await page.getByLabel("Code from the SMS").isVisible(), false, "no code to type");
+    await page.getByRole("button", { name: "Bind this phone", exact: true }).click();
+    await page.locator("#bind-result .ok").waitFor();
+    assert.equal(await page.locator("#carrier-number").innerText(), number, "the number Firebase verified with the carrier");
+    assert.equal(await page.locator("#proven-by").innerText(), "the carrier (Firebase PNV), no SMS");
+    const log = await page.locator("#bind-log").textContent();
+    assert.match(log, /firebase_pnv_token/, "the carrier's answer is in the exchange panel");
+    assert.equal(await page.locator("#inbox .sms").count(), 0, "no SMS in the phone's messages");
+    const bindingId = await page.locator("#binding-id").innerText();
+    await openChannel(page);
+    const claims = await expectGrant(page, bindingId);
+    assert.equal(claims.number_proof, "firebase_pnv");
+    await page.screenshot({ path: `${artifacts}carrier-proof.png`, fullPage: true });
+  }, { refusals: false });
+});
+
 test("swap SIM → refused with sim_changed, and an alert SMS reaches the number (375 px wide)", async () => {
   await withPage(
     "swap-sim-375",

@@ -58,6 +58,7 @@ const ROUTES = [
   "GET /dev/bindings/{id}/audit",
   "POST /dev/sms/send",
   "POST /dev/carrier/swap",
+  "POST /dev/firebase-pnv/token",
 ];
 
 const routeOf = (method, path) => {
@@ -125,6 +126,11 @@ function makePhone(format, url) {
     simSign: (t) => device.simSign(t),
     // The device-SMS proof, sent past the relay: the network is not an input of this phone's requests.
     sendNumberProof: networkSms(w.url, s.number),
+    // The Firebase PNV token, from the dev issuer past the relay: Firebase is not an input either.
+    firebasePnvToken: async (nonce) => {
+      const res = await fetch(`${w.url}/dev/firebase-pnv/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ phone_number: s.number, nonce }) });
+      return (await res.json()).token;
+    },
   };
   return { number: s.number, client: new SimBindClient(url, Bridge.fromObject(host), AUDIENCE) };
 }
@@ -296,6 +302,13 @@ function cases() {
   for (const format of FORMATS) flow("POST /v1/registrations/{id}/binding", format, registered(format), complete);
   flow("POST /v1/registrations", "device_sms", async () => makePhone("simbind-p256", relay.url), (p) => p.client.startRegistration(p.number, { proof: "device_sms" }));
   flow("POST /v1/registrations/{id}/binding", "device_sms", bySms, ({ p, registration }) => p.client.completeBinding(registration, undefined, { waitMs: 0 }));
+  const byCarrier = async () => {
+    const p = makePhone("simbind-p256", relay.url);
+    return { p, registration: await p.client.startRegistration(p.number, { proof: "firebase_pnv" }) };
+  };
+  flow("POST /v1/registrations/{id}/binding", "firebase_pnv", byCarrier, ({ p, registration }) => p.client.completeBinding(registration));
+  // The dev issuer's token carries the number and nonce it was asked for (that is what it is): encoded, never in plain text.
+  direct("POST /dev/firebase-pnv/token", "", async () => ({ method: "POST", path: "/dev/firebase-pnv/token", headers: { "content-type": "application/json" }, body: JSON.stringify({ phone_number: subscriber().number, nonce: "n".repeat(43) }) }));
   direct("POST /v1/webhooks/sms", "signed by the provider", async () => {
     const { p, registration } = await inbound();
     const sms = { from: p.number, to: registration.deviceSms.to, text: registration.deviceSms.text, received_at: Math.floor(Date.now() / 1000) };

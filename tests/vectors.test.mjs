@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { bindAttestationChallenge, buildTranscript } from "../wasm-client/pkg/node.js";
+import { bindAttestationChallenge, buildTranscript, firebasePnvNonce } from "../wasm-client/pkg/node.js";
 import { checkGrantSignature } from "./lib/grant.mjs";
 
 const doc = readFileSync(new URL("../docs/PROTOCOL.md", import.meta.url), "utf8");
@@ -161,4 +161,28 @@ test("attested-chip vectors: the client derives the bind challenge and encodes r
       assert.ok(verify("sha256", nonce, { key, dsaEncoding: "der" }, signature));
     }
   }
+});
+
+test("firebase_pnv vector: the client derives the nonce, and the token verifies as a backend checks it", async () => {
+  const { createHash, createPublicKey, verify } = await import("node:crypto");
+  const v = vectors.firebase_pnv;
+  const challenge = hex(v.challenge_hex);
+  assert.equal(firebasePnvNonce(challenge.toString("base64url"), v.audience, v.registration_id), v.nonce);
+  // From this document alone: SHA-256 of the four length-prefixed fields, base64url.
+  const field = (x) => { const len = Buffer.alloc(4); len.writeUInt32BE(Buffer.byteLength(x)); return Buffer.concat([len, Buffer.from(x)]); };
+  const own = createHash("sha256").update(Buffer.concat([field("SIMBIND-PNV-NONCE"), field(challenge), field(v.audience), field(v.registration_id)])).digest("base64url");
+  assert.equal(own, v.nonce);
+  // The token: ES256 by the key its kid names, Firebase's iss/aud for the project, the nonce.
+  const [h, c, s] = v.token.split(".");
+  const header = JSON.parse(Buffer.from(h, "base64url"));
+  const claims = JSON.parse(Buffer.from(c, "base64url"));
+  assert.deepEqual([header.alg, header.typ], ["ES256", "JWT"]);
+  const jwk = v.jwks.keys.find((k) => k.kid === header.kid);
+  const key = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: "jwk" });
+  assert.ok(verify("sha256", Buffer.from(`${h}.${c}`), { key, dsaEncoding: "ieee-p1363" }, Buffer.from(s, "base64url")));
+  const project = (p) => `https://fpnv.googleapis.com/projects/${p}`;
+  assert.equal(claims.iss, project(v.project_number));
+  assert.ok(claims.aud.includes(project(v.project_number)) && claims.aud.includes(project(v.project_id)));
+  assert.equal(claims.nonce, v.nonce);
+  assert.ok(claims.iat <= v.now && v.now < claims.exp);
 });

@@ -160,6 +160,7 @@ export class Phone extends EventTarget {
       nextCounter: () => phone.#nextCounter(),
       chipSign: (transcript) => phone.#chipSign(transcript),
       sendNumberProof: (token) => phone.#sendNumberProof(token),
+      firebasePnvToken: (nonce) => phone.#firebasePnvToken(nonce),
     });
   }
 
@@ -215,6 +216,28 @@ export class Phone extends EventTarget {
     const { seen } = await res.json();
     this.dispatchEvent(new CustomEvent("sms-sent", { detail: { from, to, seen } }));
     return seen;
+  }
+
+  /**
+   * Firebase Phone Number Verification's custom flow, as a native app runs
+   * it with the nonce the client derived for this bind: Firebase asks the
+   * carrier over the SIM in use and returns a token naming its number.
+   * Here the dev issuer (`POST /dev/firebase-pnv/token`) plays Firebase and
+   * the carrier. Fires "carrier-verified" with `{ number, token }`.
+   */
+  async #firebasePnvToken(nonce) {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(nonce)) throw new Error("not a SimBind nonce");
+    const number = this.#record.msisdn;
+    if (!number) throw new Error("no SIM card in the tray");
+    const res = await fetch(`${location.origin}/dev/firebase-pnv/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ phone_number: number, nonce }),
+    });
+    if (res.status !== 200) throw new Error(`Firebase could not verify the number (${res.status})`);
+    const { token } = await res.json();
+    this.dispatchEvent(new CustomEvent("carrier-verified", { detail: { number, token } }));
+    return token;
   }
 
   #nextCounter() {

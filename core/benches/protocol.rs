@@ -135,6 +135,7 @@ fn benches(c: &mut Criterion) {
         jti: "j".into(),
         ctr: 2,
         txn: None,
+        number_proof: None,
         nbf: None,
     };
     c.bench_function("grant sign (ES256)", |b| {

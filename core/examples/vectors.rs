@@ -239,6 +239,46 @@ fn device_sms_vector() -> Value {
     })
 }
 
+/// PROTOCOL.md §12: the nonce a bind's Firebase PNV token carries, and a
+/// token as Firebase signs one (fixed key, project and instant).
+fn firebase_pnv_vector() -> Value {
+    use simbind_core::firebase_pnv::nonce_for;
+    let challenge = [0x11u8; 40];
+    let nonce = nonce_for(&challenge, "simbind-dev", &registration_id());
+    let key = SecretKey::from_bytes(&[0x37; 32]).expect("scalar");
+    let jwk = simbind_core::grant::Jwk::from_public_key("pnv-k1", &key.public_key());
+    let header = json!({ "alg": "ES256", "kid": "pnv-k1", "typ": "JWT" });
+    let claims = json!({
+        "iss": "https://fpnv.googleapis.com/projects/123456789012",
+        "aud": [
+            "https://fpnv.googleapis.com/projects/123456789012",
+            "https://fpnv.googleapis.com/projects/simbind-bank",
+        ],
+        "sub": "+447700900123",
+        "iat": 1_800_000_000u64,
+        "exp": 1_800_003_600u64,
+        "jti": "pnv-vector-1",
+        "nonce": nonce,
+    });
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let token = format!("{input}.{}", b64(&key.sign(input.as_bytes()).to_bytes()));
+    json!({
+        "challenge_hex": hex(&challenge),
+        "audience": "simbind-dev",
+        "registration_id": &registration_id(),
+        "nonce": nonce,
+        "project_number": "123456789012",
+        "project_id": "simbind-bank",
+        "jwks": { "keys": [jwk] },
+        "now": 1_800_000_100u64,
+        "token": token,
+    })
+}
+
 /// The worked example of PROTOCOL.md §4: what a bank's backend hashes for
 /// "pay 42.00 EUR to ACME Ltd" before asking for a challenge.
 /// PROTOCOL.md §6: the registration id every vector's bind names, sealed
@@ -299,6 +339,7 @@ fn main() {
         jti: "AAAAAAAAAAAAAAAAAAAAAA".into(),
         ctr: 7,
         txn: Some(b64(&txn)),
+        number_proof: None,
         nbf: None,
     };
     let root = key(0x33);
@@ -345,6 +386,7 @@ fn main() {
             "hash_b64url": otp::hash_code(b"pepper-for-vectors", &registration_id(), "042424"),
         },
         "device_sms": device_sms_vector(),
+        "firebase_pnv": firebase_pnv_vector(),
         "registration_id": registration_id_vector(),
         "sealed_contact": {
             "pepper_utf8": "pepper-for-vectors",

@@ -22,8 +22,9 @@ pub const MAX_COUNTER: u64 = (1 << 53) - 1;
 pub struct StartRegistrationRequest {
     /// The number to bind, E.164: `+` then 7 to 15 digits, the first not `0`.
     pub phone_number: String,
-    /// How to prove it: `otp` (the service texts a code) or `device_sms` (the
-    /// phone texts a token); absent, the deployment's first `NUMBER_PROOF`.
+    /// How to prove it: `otp` (the service texts a code), `device_sms` (the
+    /// phone texts a token) or `firebase_pnv` (the phone obtains a Firebase
+    /// PNV token at bind); absent, the deployment's first `NUMBER_PROOF`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
 }
@@ -47,7 +48,7 @@ pub struct DeviceSmsRequest {
 pub struct RegistrationResponse {
     /// The opaque registration id: `reg_` and 59 base64url characters.
     pub registration_id: String,
-    /// How the number is proven: `otp` or `device_sms`.
+    /// How the number is proven: `otp`, `device_sms` or `firebase_pnv`.
     pub proof: String,
     /// `otp`: when the one-time code sent by SMS expires, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -325,6 +326,10 @@ pub struct BindRequest {
     /// (it never travels in a URL, unlike the registration id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind_secret: Option<String>,
+    /// `firebase_pnv` registrations: the token Firebase PNV returned for
+    /// this bind's nonce (docs/PROTOCOL.md §12), at most 4 KiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firebase_pnv_token: Option<String>,
     /// The chip's signed evidence over the bind transcript.
     pub evidence: EvidenceRequest,
 }

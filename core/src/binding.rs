@@ -9,7 +9,8 @@ use crate::attestation::ChipFormat;
 use crate::carrier::CarrierBaseline;
 use crate::codec::b64;
 use crate::crypto::PublicKey;
-use crate::device_sms::{DeviceSmsState, ProofMethod};
+use crate::device_sms::DeviceSmsState;
+use crate::firebase_pnv::PnvState;
 use crate::id_hash::{IdHash, IdHasher, IdKind};
 use crate::identifiers::PhoneNumber;
 use crate::otp::OtpState;
@@ -85,6 +86,10 @@ pub struct BindingRecord {
     /// notifications count before the carrier's answer names it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription_pending: Option<String>,
+    /// How the number was proven at the last bind (re-binds prove it
+    /// again); `None` for a binding made before bindings recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_proof: Option<ProofMethod>,
     /// When the binding was first made, in Unix seconds (kept on re-bind).
     pub created_at: u64,
     /// When the record last changed (a decision, re-bind or revoke), in
@@ -122,6 +127,7 @@ impl BindingRecord {
             carrier: None,
             subscription: None,
             subscription_pending: None,
+            number_proof: None,
             created_at: now,
             updated_at: now,
         }
@@ -202,6 +208,51 @@ pub fn key_bound_index(hasher: &IdHasher, serial: &IdHash, public_key: &str) -> 
     hasher.hash(IdKind::ChipKey, &claim)
 }
 
+/// How a registration proves its number (`NUMBER_PROOF`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProofMethod {
+    /// `otp`: the service texts a one-time code to the number.
+    Otp,
+    /// `device_sms`: the phone texts a token from the number.
+    DeviceSms,
+    /// `firebase_pnv`: Firebase Phone Number Verification asks the carrier
+    /// on the phone and signs the number in a token.
+    FirebasePnv,
+}
+
+impl ProofMethod {
+    /// The configuration and wire label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Otp => "otp",
+            Self::DeviceSms => "device_sms",
+            Self::FirebasePnv => "firebase_pnv",
+        }
+    }
+
+    /// Reads a label.
+    pub fn parse(label: &str) -> Option<Self> {
+        [Self::Otp, Self::DeviceSms, Self::FirebasePnv]
+            .into_iter()
+            .find(|m| m.label() == label)
+    }
+
+    /// Reads `NUMBER_PROOF`: one method or several, comma-separated (the
+    /// first is the default a registration gets when it names none).
+    pub fn parse_list(text: &str) -> Option<Vec<Self>> {
+        let mut methods = Vec::new();
+        for part in text.split(',') {
+            let method = Self::parse(part.trim())?;
+            if methods.contains(&method) {
+                return None;
+            }
+            methods.push(method);
+        }
+        Some(methods)
+    }
+}
+
 /// How a registration proves its number, with that proof's state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -212,6 +263,9 @@ pub enum NumberProof {
     /// A token the phone texts from the number: its keyed hash, expiry, the
     /// senders seen and failed binds.
     DeviceSms(DeviceSmsState),
+    /// A Firebase PNV token the phone obtains: when the registration stops
+    /// waiting for it, and refused binds.
+    FirebasePnv(PnvState),
 }
 
 impl NumberProof {
@@ -220,6 +274,7 @@ impl NumberProof {
         match self {
             Self::Otp(_) => ProofMethod::Otp,
             Self::DeviceSms(_) => ProofMethod::DeviceSms,
+            Self::FirebasePnv(_) => ProofMethod::FirebasePnv,
         }
     }
 
@@ -228,6 +283,7 @@ impl NumberProof {
         match self {
             Self::Otp(otp) => otp.expires_at,
             Self::DeviceSms(sms) => sms.expires_at,
+            Self::FirebasePnv(pnv) => pnv.expires_at,
         }
     }
 }

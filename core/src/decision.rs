@@ -322,6 +322,7 @@ pub fn decide_binding(
     );
     fresh.counter = counter;
     fresh.attestation_receipt = receipt;
+    fresh.number_proof = Some(registration.proof.method());
     fresh.sim.require(sim_level)?;
     if fresh
         .sim

@@ -35,47 +35,6 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// The webhook's signature header.
 pub const SIGNATURE_HEADER: &str = "x-simbind-signature";
 
-/// How a registration proves its number (`NUMBER_PROOF`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProofMethod {
-    /// `otp`: the service texts a one-time code to the number.
-    Otp,
-    /// `device_sms`: the phone texts a token from the number.
-    DeviceSms,
-}
-
-impl ProofMethod {
-    /// The configuration and wire label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Otp => "otp",
-            Self::DeviceSms => "device_sms",
-        }
-    }
-
-    /// Reads a label.
-    pub fn parse(label: &str) -> Option<Self> {
-        [Self::Otp, Self::DeviceSms]
-            .into_iter()
-            .find(|m| m.label() == label)
-    }
-
-    /// Reads `NUMBER_PROOF`: one method, or both comma-separated (the
-    /// first is the default a registration gets when it names none).
-    pub fn parse_list(text: &str) -> Option<Vec<Self>> {
-        let mut methods = Vec::new();
-        for part in text.split(',') {
-            let method = Self::parse(part.trim())?;
-            if methods.contains(&method) {
-                return None;
-            }
-            methods.push(method);
-        }
-        Some(methods)
-    }
-}
-
 /// A token from 8 random bytes: `SB-` and 10 base32 characters (50 bits).
 pub fn token_from_random(random: [u8; 8]) -> String {
     let bits = u64::from_be_bytes(random);

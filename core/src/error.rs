@@ -3,6 +3,7 @@
 use thiserror::Error;
 
 use crate::attestation::AttestationRefusal;
+use crate::firebase_pnv::PnvRefusal;
 
 /// Input that is malformed or invalid: a 400-class problem, never stored.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -234,11 +235,21 @@ pub enum Denial {
     /// allowed): the refusal's own `attestation_*` code.
     #[error("{0}")]
     Attestation(AttestationRefusal),
+    /// A Firebase PNV token that does not prove the registration's number:
+    /// the refusal's own `pnv_*` code.
+    #[error("{0}")]
+    FirebasePnv(PnvRefusal),
 }
 
 impl From<AttestationRefusal> for Denial {
     fn from(refusal: AttestationRefusal) -> Self {
         Self::Attestation(refusal)
+    }
+}
+
+impl From<PnvRefusal> for Denial {
+    fn from(refusal: PnvRefusal) -> Self {
+        Self::FirebasePnv(refusal)
     }
 }
 
@@ -281,6 +292,7 @@ impl Denial {
             Self::BindingExists => "binding_exists",
             Self::ChipAlreadyBound => "chip_already_bound",
             Self::Attestation(refusal) => refusal.code(),
+            Self::FirebasePnv(refusal) => refusal.code(),
         }
     }
 
@@ -318,7 +330,14 @@ impl Denial {
     /// HTTP status the API answers with for this denial.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::ChallengeExpired | Self::OtpExpired | Self::SmsTokenExpired => 410,
+            Self::ChallengeExpired
+            | Self::OtpExpired
+            | Self::SmsTokenExpired
+            | Self::FirebasePnv(PnvRefusal::Expired) => 410,
+            Self::FirebasePnv(PnvRefusal::Malformed) => 400,
+            Self::FirebasePnv(PnvRefusal::NumberMismatch) => 403,
+            Self::FirebasePnv(PnvRefusal::KeysUnavailable) => 503,
+            Self::FirebasePnv(_) => 401,
             Self::OtpAttemptsExhausted | Self::NumberProofLocked => 429,
             Self::CarrierUnavailable => 503,
             Self::BindingExists | Self::ChipAlreadyBound | Self::SmsNotReceived => 409,
@@ -335,7 +354,7 @@ impl Denial {
     }
 
     /// Every denial, for documentation and exhaustive tests.
-    pub const ALL: [Denial; 51] = [
+    pub const ALL: [Denial; 61] = [
         Self::ChallengeInvalid,
         Self::ChallengeExpired,
         Self::ChallengeWrongCeremony,
@@ -387,6 +406,16 @@ impl Denial {
         Self::Attestation(AttestationRefusal::AppNotAllowed),
         Self::Attestation(AttestationRefusal::Environment),
         Self::Attestation(AttestationRefusal::CounterNotZero),
+        Self::FirebasePnv(PnvRefusal::Malformed),
+        Self::FirebasePnv(PnvRefusal::UnknownKey),
+        Self::FirebasePnv(PnvRefusal::SignatureInvalid),
+        Self::FirebasePnv(PnvRefusal::WrongProject),
+        Self::FirebasePnv(PnvRefusal::Expired),
+        Self::FirebasePnv(PnvRefusal::NotYetValid),
+        Self::FirebasePnv(PnvRefusal::NonceMismatch),
+        Self::FirebasePnv(PnvRefusal::NumberMismatch),
+        Self::FirebasePnv(PnvRefusal::Replayed),
+        Self::FirebasePnv(PnvRefusal::KeysUnavailable),
     ];
 }
 

@@ -36,6 +36,12 @@ pub struct GrantClaims {
     /// absent when the verification was bound to none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub txn: Option<String>,
+    /// How the binding's number was proven at its last bind (`otp`,
+    /// `device_sms`, `firebase_pnv`; docs/PROTOCOL.md §8): a backend can
+    /// demand a carrier proof for high-value actions. Absent for a binding
+    /// made before bindings recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_proof: Option<String>,
     /// Not valid before (Unix seconds); SimBind does not set it, a verifier
     /// honours it when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,16 +250,9 @@ pub fn verify_grant(
     transaction: Option<&[u8]>,
     now: u64,
 ) -> Result<GrantClaims, GrantError> {
-    let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(GrantError::Malformed);
-    };
-    let header: Header = unb64(h, "header")
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(GrantError::Malformed)?;
+    let parts = crate::jws::split(token).ok_or(GrantError::Malformed)?;
+    let header: Header =
+        serde_json::from_slice(&parts.header).map_err(|_| GrantError::Malformed)?;
     if header.alg != "ES256" || header.typ != "JWT" {
         return Err(GrantError::Malformed);
     }
@@ -263,21 +262,12 @@ pub fn verify_grant(
         .find(|k| k.kid == header.kid && k.alg == "ES256" && k.use_ == "sig")
         .and_then(Jwk::public_key)
         .ok_or(GrantError::UnknownKey)?;
-    let signature = unb64(s, "signature")
-        .ok()
-        .and_then(|b| Signature::from_bytes(&b).ok())
-        .ok_or(GrantError::Malformed)?;
-    let signing_input = token
-        .as_bytes()
-        .get(..h.len() + 1 + p.len())
-        .ok_or(GrantError::Malformed)?;
-    if !key.verify(signing_input, &signature) {
+    let signature = Signature::from_bytes(&parts.signature).map_err(|_| GrantError::Malformed)?;
+    if !key.verify(parts.signing_input, &signature) {
         return Err(GrantError::BadSignature);
     }
-    let claims: GrantClaims = unb64(p, "payload")
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or(GrantError::Malformed)?;
+    let claims: GrantClaims =
+        serde_json::from_slice(&parts.payload).map_err(|_| GrantError::Malformed)?;
     if claims.iss != issuer || claims.aud != audience {
         return Err(GrantError::WrongAudience);
     }

@@ -256,6 +256,7 @@ fn claims(ttl: u64) -> GrantClaims {
         jti: "j1".into(),
         ctr: 4,
         txn: None,
+        number_proof: None,
         nbf: None,
     }
 }
@@ -459,6 +460,7 @@ fn verify_grant_refuses_a_grant_for_another_transaction_or_for_none() {
     let jwks = s.jwks();
     let paid = GrantClaims {
         txn: Some(b64(b"pay 42")),
+        number_proof: None,
         ..claims(120)
     };
     let token = s.sign(&paid).unwrap();

@@ -9,6 +9,7 @@
     clippy::indexing_slicing
 )]
 
+use simbind_core::binding::ProofMethod;
 use simbind_core::device_sms::*;
 use simbind_core::error::WebhookRefusal;
 use simbind_core::id_hash::{IdHasher, IdKind};

@@ -9,6 +9,7 @@
 )]
 
 use simbind_core::attestation::AttestationRefusal;
+use simbind_core::firebase_pnv::PnvRefusal;
 use simbind_core::{Denial, ValidationError};
 
 #[test]
@@ -78,7 +79,20 @@ fn every_denial_has_its_code_status_and_challenge_rule() {
         };
         (Attestation(r), r.code(), status, true)
     });
-    let table: Vec<_> = table.into_iter().chain(attestation).collect();
+    let pnv = PnvRefusal::ALL.map(|r| {
+        let status = match r {
+            PnvRefusal::Malformed => 400,
+            PnvRefusal::Expired => 410,
+            PnvRefusal::NumberMismatch => 403,
+            PnvRefusal::KeysUnavailable => 503,
+            _ => 401,
+        };
+        (FirebasePnv(r), r.code(), status, true)
+    });
+    let table: Vec<_> = table.into_iter().chain(attestation).chain(pnv).collect();
+    for r in PnvRefusal::ALL {
+        assert!(r.code().starts_with("pnv_"), "{r:?}");
+    }
     for r in AttestationRefusal::ALL {
         assert!(r.code().starts_with("attestation_"), "{r:?}");
     }

@@ -365,3 +365,31 @@ fn document_matches_the_generator_output() {
         "docs/PROTOCOL.md vectors are stale: regenerate them"
     );
 }
+
+#[test]
+fn firebase_pnv_vector_derives_its_nonce_and_verifies() {
+    use simbind_core::firebase_pnv::{PnvKeys, PnvProject, nonce_for, verify};
+    let v = &vectors()["firebase_pnv"];
+    let challenge = bytes(&v["challenge_hex"]);
+    let nonce = nonce_for(
+        &challenge,
+        text(&v["audience"]),
+        text(&v["registration_id"]),
+    );
+    assert_eq!(nonce, text(&v["nonce"]));
+    let keys = PnvKeys::parse(v["jwks"].to_string().as_bytes()).expect("keys");
+    let project = PnvProject {
+        number: text(&v["project_number"]).into(),
+        id: text(&v["project_id"]).into(),
+        nonce_optional: false,
+    };
+    let token = verify(
+        text(&v["token"]),
+        &keys,
+        &project,
+        v["now"].as_u64().unwrap(),
+    )
+    .expect("the vector verifies");
+    assert_eq!(token.number, "+447700900123");
+    assert_eq!(token.nonce.as_deref(), Some(nonce.as_str()));
+}

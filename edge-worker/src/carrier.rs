@@ -337,40 +337,15 @@ struct Sent {
 impl Sent {
     /// The body, at most [`MAX_ANSWER_BYTES`] (a larger declared or sent
     /// body is refused without reading the rest), before the deadline.
-    async fn body(mut self) -> Result<Vec<u8>, CarrierFailure> {
-        use futures_util::StreamExt;
-        let failed = |signal: &Option<worker::AbortSignal>| {
-            if signal.as_ref().is_some_and(worker::AbortSignal::aborted) {
-                CarrierFailure::Timeout
-            } else {
-                CarrierFailure::Unavailable
-            }
-        };
-        let declared = self.response.headers().get("content-length").ok().flatten();
-        if declared
-            .and_then(|n| n.parse::<usize>().ok())
-            .is_some_and(|n| n > MAX_ANSWER_BYTES)
-        {
-            return Err(CarrierFailure::Unavailable);
-        }
-        if !matches!(self.response.body(), worker::ResponseBody::Stream(_)) {
-            // Made here (the dev carrier): already whole, and small.
-            return self
-                .response
-                .bytes()
-                .await
-                .map_err(|_| CarrierFailure::Unavailable);
-        }
-        let mut stream = self.response.stream().map_err(|_| failed(&self.signal))?;
-        let mut body = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|_| failed(&self.signal))?;
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(CarrierFailure::Unavailable);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+    async fn body(self) -> Result<Vec<u8>, CarrierFailure> {
+        crate::http::read_capped(self.response, self.signal.as_ref(), MAX_ANSWER_BYTES)
+            .await
+            .map_err(|cut| match cut {
+                crate::http::Cut::TimedOut => CarrierFailure::Timeout,
+                crate::http::Cut::TooLarge | crate::http::Cut::Failed => {
+                    CarrierFailure::Unavailable
+                }
+            })
     }
 }
 

@@ -6,12 +6,12 @@
 use std::collections::HashMap;
 
 use simbind_core::attestation::vendor::{RevokedChips, VendorRoots};
+use simbind_core::binding::ProofMethod;
 use simbind_core::carrier::{self, CarrierPolicy, OnFailure};
 use simbind_core::challenge::{ChallengeKey, ChallengeKeyring};
 use simbind_core::codec::unb64;
 use simbind_core::crypto::{PublicKey, SecretKey};
 use simbind_core::decision::Policy;
-use simbind_core::device_sms::ProofMethod;
 use simbind_core::grant::GrantSigner;
 use simbind_core::id_hash::IdHasher;
 use simbind_core::id_hash::IdKind;
@@ -81,6 +81,8 @@ pub struct Config {
     pub device_sms: Option<DeviceSmsConfig>,
     /// The carrier's CAMARA APIs, when configured (`CARRIER_API_ROOT`).
     pub carrier: Option<crate::carrier::CarrierConfig>,
+    /// Firebase PNV, when `firebase_pnv` is offered.
+    pub firebase_pnv: Option<crate::firebase_pnv::PnvConfig>,
 }
 
 /// The device-sent SMS number proof: the virtual number phones text
@@ -272,7 +274,8 @@ impl Config {
             None => vec![ProofMethod::Otp],
             Some(text) => ProofMethod::parse_list(&text).ok_or_else(|| {
                 ApiError::Misconfigured(
-                    "NUMBER_PROOF must be otp, device_sms or otp,device_sms".into(),
+                    "NUMBER_PROOF must list otp, device_sms or firebase_pnv, comma-separated"
+                        .into(),
                 )
             })?,
         };
@@ -287,6 +290,11 @@ impl Config {
                     })?,
                 secret: secret("SMS_INBOUND_SECRET")?.into_bytes(),
             })
+        } else {
+            None
+        };
+        let firebase_pnv = if number_proof.contains(&ProofMethod::FirebasePnv) {
+            Some(firebase_pnv(env, dev_mode)?)
         } else {
             None
         };
@@ -423,8 +431,47 @@ impl Config {
             number_proof,
             device_sms,
             carrier: carrier.map(|(config, _)| config),
+            firebase_pnv,
         })
     }
+}
+
+/// Firebase PNV: the project its tokens name (`FIREBASE_PNV_PROJECT_NUMBER`,
+/// digits; `FIREBASE_PNV_PROJECT_ID`, 4 to 64 of `a-z 0-9 -`), where its
+/// keys are (`FIREBASE_PNV_JWKS_URL`, Google's by default; https outside
+/// dev) and whether a token may come without this bind's nonce
+/// (`FIREBASE_PNV_NONCE`: `required`, the default, or `optional`).
+fn firebase_pnv(env: &Env, dev_mode: bool) -> Result<crate::firebase_pnv::PnvConfig, ApiError> {
+    let bad = |what: &str| ApiError::Misconfigured(format!("firebase_pnv: {what}"));
+    let number = var(env, "FIREBASE_PNV_PROJECT_NUMBER")
+        .filter(|n| (1..=20).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| bad("FIREBASE_PNV_PROJECT_NUMBER must be the project number (digits)"))?;
+    let id = var(env, "FIREBASE_PNV_PROJECT_ID")
+        .filter(|id| {
+            (4..=64).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+        .ok_or_else(|| bad("FIREBASE_PNV_PROJECT_ID must be the project id (a-z, 0-9, -)"))?;
+    let jwks_url = var(env, "FIREBASE_PNV_JWKS_URL")
+        .unwrap_or_else(|| simbind_core::firebase_pnv::DEFAULT_JWKS_URL.into());
+    if !(dev_mode || jwks_url.starts_with("https://")) {
+        return Err(bad("FIREBASE_PNV_JWKS_URL must be an https:// URL"));
+    }
+    let nonce_optional = match var(env, "FIREBASE_PNV_NONCE").as_deref() {
+        None | Some("required") => false,
+        Some("optional") => true,
+        Some(_) => return Err(bad("FIREBASE_PNV_NONCE must be required or optional")),
+    };
+    Ok(crate::firebase_pnv::PnvConfig {
+        project: simbind_core::firebase_pnv::PnvProject {
+            number,
+            id,
+            nonce_optional,
+        },
+        jwks_url,
+    })
 }
 
 /// `SMS_COUNTRIES`: comma-separated country calling codes (`44,353`).

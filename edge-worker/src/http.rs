@@ -202,3 +202,58 @@ pub async fn fetch_within(
     let answer = Fetch::Request(request).send_with_signal(&signal).await;
     (answer, signal)
 }
+
+/// Why a capped body read stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// The request's deadline aborted it.
+    TimedOut,
+    /// The body is (or declares itself) larger than the cap.
+    TooLarge,
+    /// The body could not be read.
+    Failed,
+}
+
+/// An outbound answer's body, at most `cap` bytes: a larger declared
+/// length is refused unread, a larger streamed body as soon as it passes
+/// the cap; `signal` (from [`fetch_within`]) tells a deadline from a failure.
+pub async fn read_capped(
+    mut response: Response,
+    signal: Option<&AbortSignal>,
+    cap: usize,
+) -> Result<Vec<u8>, Cut> {
+    use futures_util::StreamExt;
+    let failed = || {
+        if signal.is_some_and(AbortSignal::aborted) {
+            Cut::TimedOut
+        } else {
+            Cut::Failed
+        }
+    };
+    let declared = response.headers().get("content-length").ok().flatten();
+    if declared
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_some_and(|n| n > cap)
+    {
+        return Err(Cut::TooLarge);
+    }
+    if !matches!(response.body(), worker::ResponseBody::Stream(_)) {
+        // Made in this worker (a dev stand-in): already whole.
+        let body = response.bytes().await.map_err(|_| Cut::Failed)?;
+        return if body.len() > cap {
+            Err(Cut::TooLarge)
+        } else {
+            Ok(body)
+        };
+    }
+    let mut stream = response.stream().map_err(|_| failed())?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| failed())?;
+        if body.len() + chunk.len() > cap {
+            return Err(Cut::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

@@ -9,6 +9,9 @@ mod carrier;
 mod config;
 #[cfg(feature = "dev")]
 mod dev_carrier;
+#[cfg(feature = "dev")]
+mod dev_pnv;
+mod firebase_pnv;
 mod http;
 mod objects;
 #[cfg(feature = "dev")]

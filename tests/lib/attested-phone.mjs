@@ -93,11 +93,11 @@ export const revokedList = (...serials) => ({
 /**
  * A phone with a real-format chip. `format` is "android-key" or
  * "apple-appattest" (`sendNumberProof(token)`, when given, lets its bridge
- * text a token); `unlocked` makes the Android attestation report an
+ * text a token; `firebasePnvToken(nonce)`, get a Firebase PNV token); `unlocked` makes the Android attestation report an
  * unlocked bootloader; `issuer` makes the attestations (`issue`, or
  * `quickIssuer()`).
  */
-export function attestedPhone(url, { format, sim, unlocked = false, issuer = issue, sendNumberProof }) {
+export function attestedPhone(url, { format, sim, unlocked = false, issuer = issue, sendNumberProof, firebasePnvToken }) {
   const chip = chipKey();
   let attested = false;
   let counter = 0;
@@ -123,6 +123,7 @@ export function attestedPhone(url, { format, sim, unlocked = false, issuer = iss
       return assertion(chip.key, sha256(transcript), ++counter);
     },
     ...(sendNumberProof ? { sendNumberProof } : {}),
+    ...(firebasePnvToken ? { firebasePnvToken } : {}),
   };
   const exchanges = [];
   const connect = (base) => {

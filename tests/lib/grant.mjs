@@ -43,9 +43,10 @@ export async function publishedKeys(origin) {
  * Checks `token` as a backend does and returns its claims, or throws naming
  * every check that failed. `origin`: the worker that issued it; `sub`: the
  * binding id; `txn`: the transaction asked for (base64url), or `null` when
- * none was (then the grant must carry none); `undefined` skips that check.
+ * none was (then the grant must carry none); `numberProof`: how the number
+ * must have been proven; `undefined` skips that check.
  */
-export async function checkGrant(origin, token, { sub, txn } = {}) {
+export async function checkGrant(origin, token, { sub, txn, numberProof } = {}) {
   const { discovery, jwks } = await publishedKeys(origin);
   const problems = [];
   let checked;
@@ -65,9 +66,15 @@ export async function checkGrant(origin, token, { sub, txn } = {}) {
   if (typeof claims.jti !== "string" || claims.jti === "") problems.push("no jti");
   if (sub !== undefined && claims.sub !== sub) problems.push(`sub ${claims.sub} is not ${sub}`);
   if (txn !== undefined && (claims.txn ?? null) !== txn) problems.push(`txn ${claims.txn} is not ${txn}`);
+  // How the number was proven: one of the documented proofs (absent only for bindings made before it was recorded).
+  if (claims.number_proof !== undefined && !NUMBER_PROOFS.includes(claims.number_proof)) problems.push(`number_proof ${claims.number_proof}`);
+  if (numberProof !== undefined && claims.number_proof !== numberProof) problems.push(`number_proof ${claims.number_proof} is not ${numberProof}`);
   if (problems.length) throw new Error(`grant refused as a backend would: ${problems.join("; ")}`);
   return claims;
 }
+
+/** The number proofs a grant's `number_proof` may name (docs/PROTOCOL.md §8). */
+export const NUMBER_PROOFS = ["otp", "device_sms", "firebase_pnv"];
 
 /** Challenges seen in this process, by value: the transaction each was bound to (or null). */
 const challenges = new Map();

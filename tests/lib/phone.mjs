@@ -17,19 +17,21 @@ export const AUDIENCE = "simbind-dev";
 
 /**
  * A phone: a software chip with a SIM, and a client bound to `url`. With
- * `sendNumberProof(token)` its bridge can also text a token (the device-SMS proof).
+ * `sendNumberProof(token)` its bridge can also text a token (the device-SMS
+ * proof); with `firebasePnvToken(nonce)`, get a Firebase PNV token.
  */
-export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key, audience = AUDIENCE, sendNumberProof } = {}) {
+export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key, audience = AUDIENCE, sendNumberProof, firebasePnvToken } = {}) {
   const device = key ? SoftwareBridge.withKey(serial, key) : new SoftwareBridge(serial);
   device.insertSim(sim);
-  const host = sendNumberProof
+  const extra = Object.fromEntries(Object.entries({ sendNumberProof, firebasePnvToken }).filter(([, f]) => f));
+  const host = Object.keys(extra).length
     ? {
         chipInfo: () => device.chipInfo(),
         simInfo: () => device.simInfo(),
         nextCounter: () => device.nextCounter(),
         chipSign: (t) => device.chipSign(t),
         simSign: (t) => device.simSign(t),
-        sendNumberProof,
+        ...extra,
       }
     : device;
   const client = new SimBindClient(url, Bridge.fromObject(host), audience);

@@ -6,9 +6,10 @@ export interface SimBindBridge {
   nextCounter(): number | string | Promise<number | string>;
   chipSign(transcript: Uint8Array): Uint8Array | string | Promise<Uint8Array | string>;
   simSign?(transcript: Uint8Array): Uint8Array | string | Promise<Uint8Array | string>;
-  /** `device_sms` number proof: send `text` by SMS to `to` from the SIM that carries the number. */
   /** `device_sms`: text `token` (`SB-` and 10 characters, nothing else) to the app's pinned inbound number, with a text the native side builds itself. */
   sendNumberProof?(token: string): unknown | Promise<unknown>;
+  /** `firebase_pnv`: run Firebase PNV's custom flow with `nonce` (base64url) over the SIM's carrier and return its token (a JWT). */
+  firebasePnvToken?(nonce: string): string | Promise<string>;
 }
 /** What `chipInfo()` (and `chipAttest()`) reports. */
 export type ChipInfo =
@@ -20,9 +21,9 @@ export interface SimInfo {
   subscriptionId?: number; slotIndex?: number; cardId?: number; portIndex?: number; embedded?: boolean;
   mcc?: string; mnc?: string; iccid?: string; imsi?: string; eid?: string; msisdn?: string; publicKey?: string;
 }
-/** Answer of `startRegistration`: a code was sent by SMS to the number (`otp`), or the phone must send one (`device_sms`). */
+/** Answer of `startRegistration`: a code was sent by SMS to the number (`otp`), the phone must send one (`device_sms`), or Firebase proves it at bind (`firebase_pnv`). */
 export interface Registration {
-  registrationId: string; proof: "otp" | "device_sms"; otpExpiresAt?: number;
+  registrationId: string; proof: "otp" | "device_sms" | "firebase_pnv"; otpExpiresAt?: number;
   /** `to` (E.164) and `text` (the token template) are checked by the client; the token and the bind secret stay inside it. */
   deviceSms?: Readonly<{ to: string; text: string; expiresAt: number }>;
 }
@@ -60,7 +61,7 @@ export class SimBindClient {
   /** Calls `listener(exchange)` after every HTTP exchange (for logs and demos). */
   onExchange(listener: (exchange: Exchange) => void): void;
   /** Starts registering `phoneNumber` (E.164), proven by a code the worker texts (`otp`) or an SMS the phone sends (`device_sms`). */
-  startRegistration(phoneNumber: string, options?: { proof?: "otp" | "device_sms" }): Promise<Registration>;
+  startRegistration(phoneNumber: string, options?: { proof?: "otp" | "device_sms" | "firebase_pnv" }): Promise<Registration>;
   /** `device_sms`: has the phone text the token of a registration this client started (the bridge's `sendNumberProof(token)`); any other object: `invalid_argument`, nothing sent. */
   sendNumberProof(registration: Registration): Promise<void>;
   /** Binds this phone's chip and SIM to the registered number: with the `otp` it received (the registration or its id), or, for a `device_sms` registration this client started, without one after `sendNumberProof` (waits up to `waitMs`, default 30 s, for the SMS to arrive). */

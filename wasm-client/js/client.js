@@ -118,7 +118,7 @@ export class SimBindClient {
     // template) and the bind secret; the token and the secret stay here.
     const registration = readAnswer("registration", status, text);
     const sms = registration.deviceSms;
-    this.#registrations.set(registration, { id: registration.registrationId, token: sms?.token, bindSecret: sms?.bindSecret });
+    this.#registrations.set(registration, { id: registration.registrationId, proof: registration.proof, token: sms?.token, bindSecret: sms?.bindSecret });
     if (sms) {
       delete sms.token;
       delete sms.bindSecret;
@@ -142,12 +142,14 @@ export class SimBindClient {
   /**
    * Binds this phone's chip and SIM to the registered number. `registration`
    * is what `startRegistration` returned (or, for `otp`, its id). Proven
-   * with the `otp` it received, or (no `otp`) with the SMS it sent and the
-   * registration's bind secret, which only this client holds: then the same
-   * signed evidence is sent again while the worker has not seen the SMS yet,
-   * for up to `waitMs` and never past its challenge's expiry. The chip is
-   * asked once: a key is attested only once, so a second attestation would
-   * never come.
+   * with the `otp` it received; for `firebase_pnv`, with the token the
+   * bridge's `firebasePnvToken(nonce)` gets from Firebase for this bind's
+   * nonce; or (`device_sms`) with the SMS it sent and the registration's
+   * bind secret, which only this client holds: then the same signed
+   * evidence is sent again while the worker has not seen the SMS yet, for
+   * up to `waitMs` and never past its challenge's expiry. The chip is asked
+   * once: a key is attested only once, so a second attestation would never
+   * come.
    */
   async completeBinding(registration, otp, { waitMs = 30000 } = {}) {
     const known = typeof registration === "object" ? this.#registrations.get(registration) : undefined;
@@ -159,7 +161,9 @@ export class SimBindClient {
     const code = otp == null ? undefined : String(otp);
     const challenge = await this.#post(`${base}/challenge`, challengeBody("bind"));
     const evidence = await this.#evidence("bind", challenge, id);
-    const body = evidence.body(code, code === undefined ? known?.bindSecret : undefined);
+    // Firebase verifies the number with the carrier, for this bind's nonce only.
+    const pnvToken = known?.proof === "firebase_pnv" ? await this.#bridge.callText("firebasePnvToken", evidence.firebasePnvNonce()) : undefined;
+    const body = evidence.body(code, code === undefined ? known?.bindSecret : undefined, pnvToken);
     // Stop a second before the challenge expires: the last attempt still counts.
     const deadline = Math.min(Date.now() + waitMs, evidence.expiresAt() * 1000 - 1000);
     for (;;) {

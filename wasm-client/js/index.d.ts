@@ -1,2 +1,2 @@
-export { default, initSync, buildTranscript, bindAttestationChallenge } from "./simbind_client.js";
+export { default, initSync, buildTranscript, bindAttestationChallenge, firebasePnvNonce } from "./simbind_client.js";
 export * from "./client.js";

@@ -122,6 +122,23 @@ impl Evidence {
         ))
     }
 
+    /// The nonce a Firebase PNV token for this bind must carry
+    /// (docs/PROTOCOL.md §12): derived from the server's challenge, the
+    /// audience and the registration; none for other ceremonies.
+    #[wasm_bindgen(js_name = firebasePnvNonce)]
+    pub fn firebase_pnv_nonce(&self) -> Result<Option<String>, JsValue> {
+        if self.ceremony != Ceremony::Bind {
+            return Ok(None);
+        }
+        let raw = unb64(&self.challenge.challenge, "challenge")
+            .map_err(|e| ClientError::from_validation(e, "server"))?;
+        Ok(Some(simbind_core::firebase_pnv::nonce_for(
+            &raw,
+            &self.challenge.audience,
+            &self.subject,
+        )))
+    }
+
     /// `simInfo()`'s reply.
     #[wasm_bindgen(js_name = setSim)]
     pub fn set_sim(&mut self, reply: JsValue) -> Result<(), JsValue> {
@@ -197,11 +214,12 @@ impl Evidence {
 
     /// The request body: the evidence for verify and unbind; for bind the
     /// evidence and the code, or, where a device-sent SMS proves the number,
-    /// the registration's bind secret.
+    /// the registration's bind secret, or the Firebase PNV token.
     pub fn body(
         &self,
         otp: Option<String>,
         bind_secret: Option<String>,
+        firebase_pnv_token: Option<String>,
     ) -> Result<String, JsValue> {
         let (Some((chip, _)), Some(sim), Some(_), Some(chip_signature)) = (
             &self.chip,
@@ -213,6 +231,18 @@ impl Evidence {
         };
         if self.sim_signature.is_none() && sim.public_key.is_some() {
             return Err(out_of_order());
+        }
+        // What the bridge's `firebasePnvToken` returned: a compact JWS of at
+        // most 4 KiB (the worker checks the rest).
+        if firebase_pnv_token.as_deref().is_some_and(|t| {
+            t.len() > simbind_core::firebase_pnv::MAX_TOKEN_LEN
+                || simbind_core::jws::split(t).is_none()
+        }) {
+            return Err(ClientError::bridge(
+                "bridge_malformed_reply",
+                "firebasePnvToken did not return a token",
+            )
+            .into());
         }
         let evidence = EvidenceRequest {
             challenge: self.challenge.challenge.clone(),
@@ -226,9 +256,10 @@ impl Evidence {
             (Ceremony::Bind, otp, bind_secret) => wire::encode(&BindRequest {
                 otp,
                 bind_secret,
+                firebase_pnv_token,
                 evidence,
             })?,
-            (_, None, None) => wire::encode(&evidence)?,
+            (_, None, None) if firebase_pnv_token.is_none() => wire::encode(&evidence)?,
             _ => return Err(out_of_order()),
         })
     }

@@ -80,6 +80,24 @@ pub fn bind_attestation_challenge(
     Ok(simbind_core::attestation::bind_challenge(&raw, audience, registration_id).to_vec())
 }
 
+/// The nonce a Firebase PNV token for a bind must carry (docs/PROTOCOL.md
+/// §12): base64url, derived from the bind challenge (base64url, as the
+/// server sent it), the audience and the registration id.
+#[wasm_bindgen(js_name = firebasePnvNonce)]
+pub fn firebase_pnv_nonce(
+    challenge: &str,
+    audience: &str,
+    #[wasm_bindgen(js_name = registrationId)] registration_id: &str,
+) -> Result<String, JsValue> {
+    let raw = simbind_core::codec::unb64(challenge, "challenge")
+        .map_err(|e| ClientError::from_validation(e, "client"))?;
+    Ok(simbind_core::firebase_pnv::nonce_for(
+        &raw,
+        audience,
+        registration_id,
+    ))
+}
+
 /// TLSF rather than Rust's default dlmalloc: a few KB less for every app to
 /// download, constant-time operations, and free blocks merged.
 #[cfg(target_arch = "wasm32")]

@@ -187,10 +187,10 @@ pub fn read_answer(kind: &str, status: u16, text: &str) -> Result<JsValue, JsVal
                 Some(sms) => Some(device_sms(&sms)?),
             };
             let proof = f.string("proof")?;
-            let expected = if proof == "device_sms" {
-                device_sms.is_some()
-            } else {
-                proof == "otp"
+            let expected = match proof.as_str() {
+                "device_sms" => device_sms.is_some(),
+                "otp" | "firebase_pnv" => device_sms.is_none(),
+                _ => false,
             };
             if !expected {
                 return Err(Shape("proof"));

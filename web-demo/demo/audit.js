@@ -32,7 +32,7 @@ export async function refreshAudit(log = false) {
         { class: `event ev-${e.event}`, "data-event": e.event },
         el("time", { datetime: new Date(e.at).toISOString(), text: time(e.at) }),
         el("span", { class: "ev-text" }, e.count > 1 ? `${e.count} × ` : "", eventText(e), e.code && e.event.startsWith("denied") ? `: ${PLAIN[e.code] ? shortReason(e.code) : e.code}` : ""),
-        el("span", { class: "ev-tags" }, el("code", { text: e.event }), e.ceremony ? el("code", { text: e.ceremony }) : null, e.code ? el("code", { class: "code", text: e.code }) : null),
+        el("span", { class: "ev-tags" }, el("code", { text: e.event }), e.ceremony ? el("code", { text: e.ceremony }) : null, e.code ? el("code", { class: "code", text: e.code }) : null, e.proof ? el("code", { class: "proof", title: "how the number was proven", text: e.proof }) : null),
       ),
     ),
   );

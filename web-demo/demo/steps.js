@@ -44,7 +44,17 @@ export async function sendCode(event) {
       $("bind-result").hidden = true;
       $("device-sms-sent").hidden = true;
       showProof();
-      if (reg.proof === "device_sms") {
+      if (reg.proof === "firebase_pnv") {
+        show(
+          "register-result",
+          success(
+            `Registered ${number}: the carrier proves it when this phone binds. No SMS is sent.`,
+            el("p", {}, "Registration ", el("code", { text: reg.registrationId }), ". In step 2 the phone asks Firebase Phone Number Verification, with a nonce made from the bind's challenge."),
+          ),
+        );
+        announce("Registered. Bind this phone in step 2: the carrier proves the number.");
+        $("bind").focus();
+      } else if (reg.proof === "device_sms") {
         show(
           "register-result",
           success(
@@ -76,9 +86,10 @@ export async function sendCode(event) {
 /** Step 2 as the registration's proof needs it: a code field, or the SMS to send. */
 export function showProof() {
   const bySms = state.proof === "device_sms" && state.registrationId && state.deviceSms;
+  const byCarrier = state.proof === "firebase_pnv" && Boolean(state.registrationId);
   $("device-sms").hidden = !bySms;
-  ui.otp.hidden = Boolean(bySms);
-  $("bind-form").querySelector('label[for="otp"]').hidden = Boolean(bySms);
+  ui.otp.hidden = Boolean(bySms) || byCarrier;
+  $("bind-form").querySelector('label[for="otp"]').hidden = Boolean(bySms) || byCarrier;
   if (bySms) $("device-sms-what").textContent = `Text “${state.deviceSms.text}” to ${state.deviceSms.to}.`;
 }
 
@@ -92,6 +103,13 @@ export async function sendSms() {
       announce(refusedText("SMS not sent", asError(e)));
     }
   });
+}
+
+/** Firebase (the dev issuer) verified the number with the carrier: say which, before the bind's answer. */
+export function carrierVerified({ detail: { number } }) {
+  const note = $("device-sms-sent");
+  note.hidden = false;
+  note.replaceChildren("Firebase verified ", el("code", { id: "carrier-number", text: number }), " with the carrier, for this bind only: its token is in the bind request below.");
 }
 
 /** The stand-in network delivered the phone's SMS: show the sender it stamped. */
@@ -112,7 +130,7 @@ export function smsSent({ detail: { from, to, seen } }) {
 
 export async function bind(event) {
   event?.preventDefault();
-  const otp = state.proof === "device_sms" ? undefined : ui.otp.value.trim();
+  const otp = state.proof === "otp" || !state.proof ? ui.otp.value.trim() : undefined;
   if (!state.registrationId) {
     announce("Send a code first (step 1).");
     return;
@@ -122,6 +140,7 @@ export async function bind(event) {
       // The registration object carries its bind secret inside the client (device SMS).
       const registration = state.registration?.registrationId === state.registrationId ? state.registration : state.registrationId;
       const b = await session.client.completeBinding(registration, otp, { waitMs: 10000 });
+      const provenBy = { otp: "a code texted to it", device_sms: "an SMS this phone sent", firebase_pnv: "the carrier (Firebase PNV), no SMS" }[state.proof ?? "otp"];
       const previous = state.bindingId;
       Object.assign(state, { registration: null, registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId, proof: null, deviceSms: null });
       showProof();
@@ -140,6 +159,7 @@ export async function bind(event) {
           el("dl", { class: "facts" },
             el("div", {}, el("dt", { text: "Binding id" }), el("dd", {}, el("code", { id: "binding-id", text: b.bindingId }))),
             el("div", {}, el("dt", { text: "Status" }), el("dd", {}, el("code", { text: b.status }))),
+            el("div", {}, el("dt", { text: "Number proven by" }), el("dd", { id: "proven-by", text: provenBy })),
             el("div", {}, el("dt", { text: "Rebound" }), el("dd", {}, el("code", { id: "rebound", text: String(b.rebound) })))),
         ),
       );

@@ -1,8 +1,10 @@
-//! Grant tokens and JWKS documents as a relying party's backend reads them.
+//! Grant tokens and JWKS documents as a relying party's backend reads them,
+//! and Firebase PNV tokens and key sets as the worker reads them at bind.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use simbind_core::crypto::SecretKey;
+use simbind_core::firebase_pnv::{self, PnvKeys, PnvProject};
 use simbind_core::grant::{Jwk, Jwks, verify_grant};
 
 fuzz_target!(|data: &[u8]| {
@@ -24,4 +26,15 @@ fuzz_target!(|data: &[u8]| {
         // No token we did not sign may verify.
         assert!(verify_grant(text, &jwks, "iss", "aud", transaction, 1_800_000_000).is_err());
     }
+    // Firebase PNV: no token Firebase's key did not sign verifies; key sets,
+    // Cache-Control values and key ids are read without panicking.
+    let keys = PnvKeys::parse(serde_json::to_string(&jwks).unwrap_or_default().as_bytes());
+    if let Some(keys) = keys {
+        let project = PnvProject { number: "1".into(), id: "p".into(), nonce_optional: true };
+        assert!(firebase_pnv::verify(text, &keys, &project, 1_800_000_000).is_err());
+    }
+    let _ = PnvKeys::parse(data);
+    let _ = firebase_pnv::key_id(text);
+    let age = firebase_pnv::keys_max_age(Some(text));
+    assert!((firebase_pnv::MIN_KEYS_AGE_SECS..=firebase_pnv::MAX_KEYS_AGE_SECS).contains(&age));
 });

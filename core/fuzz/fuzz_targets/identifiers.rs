@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(text.starts_with(token) && simbind_core::device_sms::find_token(token) == Some(token));
     }
     let _ = simbind_core::subscription::read_event(data);
-    let _ = simbind_core::device_sms::ProofMethod::parse_list(text);
+    let _ = simbind_core::binding::ProofMethod::parse_list(text);
     let _ = ChipSerial::parse(text);
     let _ = OpaqueId::parse(text, "bnd_");
     let _ = ChipFormat::parse(text);

@@ -43,7 +43,8 @@ const TAKEOVER_ALERT_EVERY_MS: u64 = 3600 * 1000;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS record (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS used_nonce (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, event TEXT NOT NULL, ceremony TEXT, code TEXT);
+CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, event TEXT NOT NULL, ceremony TEXT, code TEXT, proof TEXT);
+ALTER TABLE audit ADD COLUMN proof TEXT;
 CREATE TABLE IF NOT EXISTS tally (event TEXT NOT NULL, code TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (event, code, hour));
 CREATE TABLE IF NOT EXISTS throttle (kind TEXT PRIMARY KEY, sent_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
@@ -60,6 +61,9 @@ pub struct AuditEvent {
     pub ceremony: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// `bound` and `rebound`: how the number was proven.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
 }
 
 /// A binding record with its version (bumped by every write).
@@ -94,6 +98,9 @@ pub struct HolderAnswer {
     pub counter: u64,
     /// The transaction the chip signed (base64url), for the grant's `txn`.
     pub transaction: Option<String>,
+    /// How the number was proven at the last bind, for the grant.
+    #[serde(default)]
+    pub number_proof: Option<String>,
 }
 
 /// Events nobody authenticated (or repeats the service keeps quiet about),
@@ -370,6 +377,7 @@ async fn holder(
         status: record.status.label().into(),
         counter: decision.counter,
         transaction: (!decision.transaction.is_empty()).then(|| b64(&decision.transaction)),
+        number_proof: record.number_proof.map(|p| p.label().to_owned()),
     })
 }
 
@@ -408,7 +416,7 @@ async fn rebind(
     if op.record.subscription.is_none() {
         subscription_due(state, app, 0).await?;
     }
-    audit(db, app, "rebound", Some("bind"), None)?;
+    audit_bind(db, app, "rebound", &op.record)?;
     alert_then_audit(db, app, &op.record, Alert::Rebound).await?;
     Ok(json!({ "rebound": true }))
 }
@@ -718,8 +726,7 @@ fn create(db: &Db, app: &App, record: BindingRecord) -> Result<serde_json::Value
         return Err(ApiError::Platform("binding id already in use".into()));
     }
     put(db, &record, 1)?;
-    let event = "bound";
-    audit(db, app, event, Some("bind"), None)?;
+    audit_bind(db, app, "bound", &record)?;
     Ok(json!({}))
 }
 
@@ -731,13 +738,25 @@ fn challenge_for(db: &Db, app: &App, op: ChallengeRequest) -> Result<ChallengeRe
     app.challenge(ceremony, &binding.record.binding_id, &transaction)
 }
 
-/// Appends an event to the trail (and drops events past retention).
+/// Appends an event to the trail.
 fn audit(
     db: &Db,
     app: &App,
     event: &str,
     ceremony: Option<&str>,
     code: Option<&str>,
+) -> Result<(), ApiError> {
+    append(db, app, event, ceremony, code, None)
+}
+
+/// Appends an event (and drops events past retention).
+fn append(
+    db: &Db,
+    app: &App,
+    event: &str,
+    ceremony: Option<&str>,
+    code: Option<&str>,
+    proof: Option<&str>,
 ) -> Result<(), ApiError> {
     if db.sweep_due("audit", app.now_ms, SWEEP_EVERY_MS) {
         db.run(
@@ -746,9 +765,21 @@ fn audit(
         )?;
     }
     db.run(
-        "INSERT INTO audit (at, event, ceremony, code) VALUES (?, ?, ?, ?)",
-        vec![int(app.now_ms), text(event), ceremony.into(), code.into()],
+        "INSERT INTO audit (at, event, ceremony, code, proof) VALUES (?, ?, ?, ?, ?)",
+        vec![
+            int(app.now_ms),
+            text(event),
+            ceremony.into(),
+            code.into(),
+            proof.into(),
+        ],
     )
+}
+
+/// A bind's event (`bound`, `rebound`), naming how the number was proven.
+fn audit_bind(db: &Db, app: &App, event: &str, record: &BindingRecord) -> Result<(), ApiError> {
+    let proof = record.number_proof.map(|p| p.label());
+    append(db, app, event, Some("bind"), None, proof)
 }
 
 /// Counts one `event` with `code` in the current hour's tally.
@@ -774,7 +805,7 @@ fn trail(db: &Db, op: TrailOp) -> Result<serde_json::Value, ApiError> {
     let binding = existing(db)?;
     let before = op.before.unwrap_or(simbind_core::api::MAX_COUNTER);
     let mut events: Vec<AuditEvent> = db.rows(
-        "SELECT seq, at, event, ceremony, code FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+        "SELECT seq, at, event, ceremony, code, proof FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?",
         vec![int(before), int(AUDIT_PAGE + 1)],
     )?;
     let more = events.len() as u64 > AUDIT_PAGE;

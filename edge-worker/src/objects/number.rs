@@ -12,10 +12,13 @@ use simbind_core::budget::{Bucket, Limit};
 use simbind_core::carrier::{self, CarrierBaseline};
 use simbind_core::decision::{BindPlan, bind_can_succeed, claimed_chip_index, decide_binding};
 use simbind_core::device_sms::Seen;
+use simbind_core::firebase_pnv::{
+    CLOCK_SKEW_SECS, PnvRefusal, VerifiedToken, check_bind, jti_key, nonce_for,
+};
 use simbind_core::id_hash::IdHash;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId, PhoneNumber};
 use simbind_core::transcript::Ceremony;
-use simbind_core::{Denial, contact, otp};
+use simbind_core::{Denial, ValidationError, contact, otp};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
 use super::binding::{Notice, RebindRequest, Versioned};
@@ -37,6 +40,7 @@ CREATE TABLE IF NOT EXISTS registration (id TEXT PRIMARY KEY, expires_at INTEGER
 CREATE TABLE IF NOT EXISTS bucket (msisdn TEXT PRIMARY KEY, level INTEGER NOT NULL, at_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS bound (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS released (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS used_pnv (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS registration_expiry ON registration (expires_at)";
 
 /// `start`: store a registration; one that texts a code to the number takes
@@ -62,6 +66,10 @@ pub struct RegistrationOp {
     /// What the attestation status list says about the presented chain.
     #[serde(default)]
     pub status: AttestationFacts,
+    /// The bind's Firebase PNV token, its signature, project and dates
+    /// already checked by the route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firebase_pnv: Option<VerifiedToken>,
 }
 
 /// `release`: an ended binding gives up the index.
@@ -149,7 +157,19 @@ fn purge(db: &Db, now: u64) -> Result<(), ApiError> {
     db.run(
         "DELETE FROM registration WHERE expires_at <= ?",
         vec![int(now)],
-    )
+    )?;
+    // A token past its expiry (and the skew) is refused by its dates.
+    db.run("DELETE FROM used_pnv WHERE expires_at <= ?", vec![int(now)])
+}
+
+/// Whether a Firebase PNV token id was already used for a bind here.
+fn pnv_used(db: &Db, jti_key: &str) -> Result<bool, ApiError> {
+    Ok(db
+        .first::<serde::de::IgnoredAny>(
+            "SELECT 1 AS one FROM used_pnv WHERE jti = ?",
+            vec![text(jti_key)],
+        )?
+        .is_some())
 }
 
 /// The number's registration limit: what reaches it (a code) or what it
@@ -311,7 +331,11 @@ async fn bind(
     let evidence = request.evidence.validate()?;
     let mut registration = registration(db, &op.registration_id)?;
     let before = registration.proof.clone();
+    // The stored id of a PNV token that proves this bind: used once the
+    // registration is.
+    let mut pnv_jti = None;
     let checked = match (&mut registration.proof, request.otp.as_deref()) {
+        (_, Some(_)) if op.firebase_pnv.is_some() => return Err(ApiError::InvalidField),
         (NumberProof::Otp(state), Some(code)) => state.check(
             &app.cfg.pepper,
             &op.registration_id,
@@ -319,6 +343,9 @@ async fn bind(
             app.now,
         ),
         (NumberProof::Otp(_), None) => return Err(ApiError::MissingField),
+        (NumberProof::DeviceSms(_), _) if op.firebase_pnv.is_some() => {
+            return Err(ApiError::InvalidField);
+        }
         // The bind secret first: without it (only the start answer's body
         // held it), nothing is said about the SMS and nothing is counted.
         (NumberProof::DeviceSms(state), None) => state
@@ -329,6 +356,43 @@ async fn bind(
             )
             .and_then(|()| state.check(&registration.msisdn, app.now)),
         (NumberProof::DeviceSms(_), Some(_)) => return Err(ApiError::InvalidField),
+        (NumberProof::FirebasePnv(_), _) if request.bind_secret.is_some() => {
+            return Err(ApiError::InvalidField);
+        }
+        (NumberProof::FirebasePnv(state), _) => {
+            let token = op.firebase_pnv.as_ref().ok_or(ApiError::MissingField)?;
+            let project = &app
+                .cfg
+                .firebase_pnv
+                .as_ref()
+                .ok_or(ValidationError::ProofNotAllowed)?
+                .project;
+            let key = jti_key(&app.cfg.pepper, &token.jti);
+            let nonce = nonce_for(
+                &evidence.claims.challenge,
+                &app.cfg.audience,
+                &op.registration_id,
+            );
+            let used = pnv_used(db, &key)?;
+            let result = state.open(app.now).and_then(|()| {
+                if used {
+                    return Err(PnvRefusal::Replayed.into());
+                }
+                check_bind(
+                    token,
+                    project,
+                    &nonce,
+                    &registration.msisdn,
+                    &app.cfg.hasher,
+                )
+                .map_err(Denial::from)
+            });
+            if matches!(result, Err(Denial::FirebasePnv(_))) {
+                state.attempts += 1;
+            }
+            pnv_jti = Some((key, token.exp + CLOCK_SKEW_SECS));
+            result
+        }
     };
     if registration.proof != before {
         put_registration(db, &registration)?;
@@ -347,6 +411,13 @@ async fn bind(
         "DELETE FROM registration WHERE id = ?",
         vec![text(&registration.registration_id)],
     )?;
+    // A PNV token proves one bind: its id is kept until it expires.
+    if let Some((key, expires_at)) = pnv_jti {
+        db.run(
+            "INSERT INTO used_pnv (jti, expires_at) VALUES (?, ?)",
+            vec![text(&key), int(expires_at)],
+        )?;
+    }
     let claims = &evidence.claims;
     // No used-nonce store for bind challenges: a challenge is MACed to its
     // registration, and the registration is gone after this attempt.

@@ -76,10 +76,39 @@ impl Db {
             return Ok(());
         }
         for statement in self.ddl.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            if self.has_added_column(statement)? {
+                continue;
+            }
             self.run(statement, vec![])?;
         }
         self.ready.set(true);
         Ok(())
+    }
+
+    /// For `ALTER TABLE t ADD COLUMN c …` (a column added after objects
+    /// were made with `t`): whether `t` already has `c`, as objects made
+    /// since (their `CREATE TABLE` lists it) or already migrated do.
+    fn has_added_column(&self, statement: &str) -> Result<bool, ApiError> {
+        let Some(rest) = statement.strip_prefix("ALTER TABLE ") else {
+            return Ok(false);
+        };
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let (Some(table), Some(column)) = (words.first(), words.get(3)) else {
+            return Ok(false);
+        };
+        #[derive(serde::Deserialize)]
+        struct Sql {
+            sql: String,
+        }
+        let made: Option<Sql> = self.first(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+            vec![text(table)],
+        )?;
+        Ok(made.is_some_and(|m| {
+            m.sql
+                .split(['(', ',', ')'])
+                .any(|def| def.split_whitespace().next() == Some(column))
+        }))
     }
 
     /// Whether the schema exists, without creating it: an object that a

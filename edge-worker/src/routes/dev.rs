@@ -4,6 +4,7 @@
 //! answer 404 unless `SIMBIND_ENV = "dev"` (which serves localhost only).
 
 use serde_json::json;
+use simbind_core::ValidationError;
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId, PhoneNumber};
 use worker::{Request, Response};
@@ -149,4 +150,45 @@ pub async fn carrier_swap(app: &App, req: &mut Request) -> Result<Response, ApiE
         }
     }
     marked(json(&json!({ "notified": notified }), 200)?)
+}
+
+/// `POST /dev/firebase-pnv/token` `{phone_number, nonce?}`: the token
+/// Firebase PNV would hand the app after verifying `phone_number` with the
+/// carrier, from the dev issuer (`edge-worker/src/dev_pnv.rs`); without a
+/// `nonce`, the default flow's token. 404 unless the dev issuer's key set is
+/// the configured one.
+pub async fn firebase_pnv_token(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Ask {
+        phone_number: String,
+        #[serde(default)]
+        nonce: Option<String>,
+    }
+    dev_only(app)?;
+    let config = app
+        .cfg
+        .firebase_pnv
+        .as_ref()
+        .filter(|c| c.jwks_url == crate::dev_pnv::JWKS_URL)
+        .ok_or(ApiError::NotFound(Missing::Route))?;
+    let ask: Ask = crate::http::read_json(req).await?;
+    let number = PhoneNumber::parse(&ask.phone_number)?;
+    if ask
+        .nonce
+        .as_ref()
+        .is_some_and(|n| n.is_empty() || n.len() > 128)
+    {
+        return Err(ValidationError::OutOfRange("nonce").into());
+    }
+    let jti = simbind_core::codec::b64(&app.random::<16>()?);
+    let token = crate::dev_pnv::token(
+        &config.project,
+        number.as_str(),
+        ask.nonce.as_deref(),
+        &jti,
+        app.now,
+    )
+    .ok_or_else(|| ApiError::Platform("dev issuer key".into()))?;
+    marked(json(&json!({ "token": token }), 200)?)
 }

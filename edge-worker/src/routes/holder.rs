@@ -58,6 +58,7 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
         jti: b64(&app.random::<16>()?),
         ctr: passed.counter,
         txn: passed.transaction,
+        number_proof: passed.number_proof,
         nbf: None,
     };
     // Signed by the runtime's WebCrypto (core's signer if it cannot answer);

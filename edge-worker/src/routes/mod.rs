@@ -55,6 +55,8 @@ pub async fn dispatch(
         (Post, ["dev", "sms", "send"]) => dev::send_sms(app, req).await,
         #[cfg(feature = "dev")]
         (Post, ["dev", "carrier", "swap"]) => dev::carrier_swap(app, req).await,
+        #[cfg(feature = "dev")]
+        (Post, ["dev", "firebase-pnv", "token"]) => dev::firebase_pnv_token(app, req).await,
         (_, path) => match allowed(path) {
             Some(allow) => Err(ApiError::MethodNotAllowed(allow)),
             None => Err(ApiError::NotFound(Missing::Route)),
@@ -83,7 +85,10 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
             | ["v1", "admin", "bindings", _, "reinstate"]
             | ["v1", "webhooks", "sms" | "carrier"]
     ) || (cfg!(feature = "dev")
-        && matches!(path, ["dev", "sms", "send"] | ["dev", "carrier", "swap"]));
+        && matches!(
+            path,
+            ["dev", "sms", "send"] | ["dev", "carrier", "swap"] | ["dev", "firebase-pnv", "token"]
+        ));
     match (get, post) {
         (true, _) => Some("GET"),
         (_, true) => Some("POST"),

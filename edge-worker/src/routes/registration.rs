@@ -6,10 +6,11 @@ use simbind_core::ValidationError;
 use simbind_core::api::{
     BindRequest, DeviceSmsRequest, RegistrationResponse, StartRegistrationRequest,
 };
-use simbind_core::binding::{NumberProof, RegistrationRecord};
+use simbind_core::binding::{NumberProof, ProofMethod, RegistrationRecord};
 use simbind_core::budget::Limit;
 use simbind_core::codec::b64;
-use simbind_core::device_sms::{self, DeviceSmsState, ProofMethod};
+use simbind_core::device_sms::{self, DeviceSmsState};
+use simbind_core::firebase_pnv::PnvState;
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::PhoneNumber;
 use simbind_core::otp::{self, OtpState};
@@ -117,7 +118,8 @@ fn code_text(app: &App, code: &str) -> String {
 }
 
 /// `POST /v1/registrations`: starts proving a number, by a one-time code
-/// texted to it (`otp`) or a token the phone texts from it (`device_sms`).
+/// texted to it (`otp`), a token the phone texts from it (`device_sms`), or
+/// a Firebase PNV token the phone obtains at bind (`firebase_pnv`).
 ///
 /// Limits, each a token bucket in its own object, so that only a text that
 /// is sent spends the SMS budget: the destination country allow-list; the
@@ -154,11 +156,16 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
             }
         }
     }
-    // A device-sent SMS costs the deployment no text, but each start
-    // creates objects: a global bound.
-    if method == ProofMethod::DeviceSms {
+    // A device-sent SMS or a Firebase token costs the deployment no text,
+    // but each start creates objects: a global bound for each.
+    let starts = match method {
+        ProofMethod::DeviceSms => Some("device-sms-starts:global"),
+        ProofMethod::FirebasePnv => Some("firebase-pnv-starts:global"),
+        ProofMethod::Otp => None,
+    };
+    if let Some(name) = starts {
         let bound = app.cfg.device_sms_starts_per_hour;
-        if let Some(refused) = take(app, "device-sms-starts:global", bound).await? {
+        if let Some(refused) = take(app, name, bound).await? {
             return Ok(refused);
         }
     }
@@ -170,6 +177,13 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
                 .as_ref()
                 .ok_or(ValidationError::ProofNotAllowed)?,
         ),
+        ProofMethod::FirebasePnv => {
+            app.cfg
+                .firebase_pnv
+                .as_ref()
+                .ok_or(ValidationError::ProofNotAllowed)?;
+            None
+        }
         ProofMethod::Otp => None,
     };
     let key = NumberKey::of(&number_hash);
@@ -192,6 +206,11 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
             let state = DeviceSmsState::new(&app.cfg.pepper, &id, &token, &bind_secret, app.now);
             (NumberProof::DeviceSms(state), token, Some(bind_secret))
         }
+        ProofMethod::FirebasePnv => (
+            NumberProof::FirebasePnv(PnvState::new(app.now)),
+            String::new(),
+            None,
+        ),
     };
     let record = RegistrationRecord {
         registration_id: id.clone(),
@@ -230,12 +249,14 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
         device_sms: None,
         challenge: app.challenge(Ceremony::Bind, &id, &[])?,
     };
-    match inbound.zip(bind_secret) {
-        None => {
+    match (method, inbound.zip(bind_secret)) {
+        // The phone asks Firebase for its token: nothing is sent.
+        (ProofMethod::FirebasePnv, _) => {}
+        (_, None) => {
             sms::send(app, &number, SmsKind::Otp, &code_text(app, &secret)).await?;
             response.otp_expires_at = Some(expires_at);
         }
-        Some((inbound, bind_secret)) => {
+        (_, Some((inbound, bind_secret))) => {
             let route = TokenRoute {
                 registration_id: id.clone(),
                 number: key.to_hex(),
@@ -272,6 +293,7 @@ pub async fn challenge(app: &App, req: &Request, id: &str) -> Result<Response, A
         registration_id: id.into(),
         request: None,
         status: Default::default(),
+        firebase_pnv: None,
     };
     objects::call(&app.env, NUMBERS, &number, "challenge", &op).await
 }
@@ -286,15 +308,30 @@ pub async fn bind(app: &App, req: &mut Request, id: &str) -> Result<Response, Ap
     if body.bind_secret.as_ref().is_some_and(|s| s.len() > 64) {
         return Err(ValidationError::OutOfRange("bind_secret").into());
     }
+    if body
+        .firebase_pnv_token
+        .as_ref()
+        .is_some_and(|t| t.len() > simbind_core::firebase_pnv::MAX_TOKEN_LEN)
+    {
+        return Err(ValidationError::OutOfRange("firebase_pnv_token").into());
+    }
     let evidence = body.evidence.validate()?;
     let number = number_of(app, id)?;
-    // Before the attestation's KV reads and signature checks.
+    // Before the attestation's KV reads, the key set and signature checks.
     request_limit::check(app, req, id).await?;
+    // The token's signature, project and dates; its nonce, number and
+    // single use are the number's object's to check.
+    let firebase_pnv = match (&body.firebase_pnv_token, &app.cfg.firebase_pnv) {
+        (None, _) => None,
+        (Some(_), None) => return Err(ValidationError::ProofNotAllowed.into()),
+        (Some(token), Some(config)) => Some(crate::firebase_pnv::verify(app, config, token).await?),
+    };
     let status = crate::attestation::facts(app, &evidence.claims.chip).await?;
     let op = RegistrationOp {
         registration_id: id.into(),
         request: Some(body),
         status,
+        firebase_pnv,
     };
     objects::call(&app.env, NUMBERS, &number, "bind", &op).await
 }

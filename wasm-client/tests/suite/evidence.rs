@@ -37,11 +37,11 @@ fn replies_as_json_text_base64url_and_decimal_strings_make_a_body() {
     assert!(transcript.windows(18).any(|w| w == b"SIMBIND-TRANSCRIPT"));
     assert!(!e.wants_sim_signature().unwrap());
     e.set_chip_signature(text(&"A".repeat(86))).unwrap();
-    let body: serde_json::Value = serde_json::from_str(&e.body(None, None).unwrap()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&e.body(None, None, None).unwrap()).unwrap();
     assert_eq!(body["counter"], 7);
     assert_eq!(body["sim"]["msisdn"], "+447700900123");
     assert_eq!(body["chip_signature"].as_str().unwrap().len(), 86);
-    assert!(e.body(None, None).unwrap().find("otp").is_none());
+    assert!(e.body(None, None, None).unwrap().find("otp").is_none());
 }
 
 #[wasm_bindgen_test]
@@ -52,7 +52,7 @@ fn an_ordinary_apps_sim_fields_go_on_the_wire_by_their_wire_names() {
     e.set_counter(text("1")).unwrap();
     e.transcript().unwrap();
     e.set_chip_signature(text(&"A".repeat(86))).unwrap();
-    let body: serde_json::Value = serde_json::from_str(&e.body(None, None).unwrap()).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&e.body(None, None, None).unwrap()).unwrap();
     assert_eq!(
         body["sim"],
         serde_json::json!({"subscription_id":3,"slot_index":1,"card_id":2,"port_index":0,"embedded":true,"mcc":"234","mnc":"15"})
@@ -86,22 +86,28 @@ fn sim_fields_of_the_wrong_type_or_range_are_refused_before_signing() {
     }
 }
 
-#[wasm_bindgen_test]
-fn a_bind_body_carries_the_code_or_none_and_a_verify_body_never_does() {
+/// Bind evidence with chip, SIM, counter 1 and a signature, ready for its body.
+fn signed_bind() -> Evidence {
     let mut e = start("bind");
     e.set_chip(text(CHIP)).unwrap();
     e.set_sim(text(SIM)).unwrap();
     e.set_counter(JsValue::from_f64(1.0)).unwrap();
     e.transcript().unwrap();
     e.set_chip_signature(Uint8Array::from(&[1u8; 64][..]).into()).unwrap();
-    let body: serde_json::Value = serde_json::from_str(&e.body(Some("123456".into()), None).unwrap()).unwrap();
+    e
+}
+
+#[wasm_bindgen_test]
+fn a_bind_body_carries_the_code_or_none_and_a_verify_body_never_does() {
+    let e = signed_bind();
+    let body: serde_json::Value = serde_json::from_str(&e.body(Some("123456".into()), None, None).unwrap()).unwrap();
     assert_eq!(body["otp"], "123456");
     assert_eq!(body["evidence"]["counter"], 1);
     assert!(body.get("bind_secret").is_none());
     // A device-SMS registration binds without a code, with its bind secret.
     let secret = "q3Xv0b1YpM2sT9wL8kE4hA".to_owned();
     let by_sms: serde_json::Value =
-        serde_json::from_str(&e.body(None, Some(secret.clone())).unwrap()).unwrap();
+        serde_json::from_str(&e.body(None, Some(secret.clone()), None).unwrap()).unwrap();
     assert!(by_sms.get("otp").is_none());
     assert_eq!(by_sms["bind_secret"], secret.as_str());
     assert_eq!(by_sms["evidence"]["counter"], 1);
@@ -112,8 +118,28 @@ fn a_bind_body_carries_the_code_or_none_and_a_verify_body_never_does() {
     v.set_counter(text("1")).unwrap();
     v.transcript().unwrap();
     v.set_chip_signature(text(&"A".repeat(86))).unwrap();
-    assert_eq!(code_of(&v.body(Some("123456".into()), None).err().unwrap()), "invalid_argument");
-    assert_eq!(code_of(&v.body(None, Some(secret)).err().unwrap()), "invalid_argument");
+    assert_eq!(code_of(&v.body(Some("123456".into()), None, None).err().unwrap()), "invalid_argument");
+    assert_eq!(code_of(&v.body(None, Some(secret), None).err().unwrap()), "invalid_argument");
+    assert_eq!(code_of(&v.body(None, None, Some(PNV_TOKEN.into())).err().unwrap()), "invalid_argument");
+    assert_eq!(v.firebase_pnv_nonce().unwrap(), None, "a nonce is for a bind only");
+}
+
+/// A compact JWS shape (the worker checks the signature).
+const PNV_TOKEN: &str = "eyJhIjoxfQ.eyJiIjoyfQ.AQI";
+
+#[wasm_bindgen_test]
+fn a_firebase_pnv_bind_carries_the_token_for_this_binds_nonce() {
+    let e = signed_bind();
+    let nonce = e.firebase_pnv_nonce().unwrap().unwrap();
+    assert_eq!(nonce.len(), 43, "SHA-256, base64url");
+    let body: serde_json::Value =
+        serde_json::from_str(&e.body(None, None, Some(PNV_TOKEN.into())).unwrap()).unwrap();
+    assert_eq!(body["firebase_pnv_token"], PNV_TOKEN);
+    assert!(body.get("otp").is_none() && body.get("bind_secret").is_none());
+    // What the bridge returned must at least be a compact JWS of at most 4 KiB.
+    for bad in ["not a token".to_owned(), format!("{PNV_TOKEN}.x"), format!("{PNV_TOKEN}{}", "A".repeat(4096))] {
+        assert_eq!(code_of(&e.body(None, None, Some(bad)).err().unwrap()), "bridge_malformed_reply");
+    }
 }
 
 #[wasm_bindgen_test]
