@@ -2,7 +2,8 @@
 // recommends, every feature on at once, and a whole life walked through it.
 // Real chip formats only (android-key and apple-appattest, attested by the
 // tests' root: dev mode), SIM_LEVEL device (iOS none), all three number
-// proofs (a code, a text the phone sends, the carrier through Firebase PNV),
+// proofs (a code, a text the phone sends, the carrier through Firebase PNV or
+// the operator's CAMARA Number Verification),
 // the carrier at bind, at verify and by push (a stand-in operator that checks
 // every request against the CAMARA definitions), transaction binding, the
 // attestation status list (fail closed), SMS budgets and countries, and a
@@ -22,6 +23,7 @@ import { networkSms, refusal, subscriber, until } from "./lib/phone.mjs";
 import { attestedPhone, revokedList } from "./lib/attested-phone.mjs";
 import { carrierBindings, clientKey, standInCarrier } from "./lib/carrier.mjs";
 import { standInPnv } from "./lib/firebase-pnv.mjs";
+import { cellular, standInOperator } from "./lib/nv-operator.mjs";
 
 const API_ROOT = "https://carrier.example/camara";
 const TOKEN_URL = "https://carrier.example/oauth/token";
@@ -49,7 +51,11 @@ function bankProfile(signing, retiring) {
   return {
     CHIP_FORMATS: "android-key,apple-appattest",
     SIM_LEVEL: "device,apple-appattest=none",
-    NUMBER_PROOF: "otp,device_sms,firebase_pnv",
+    NUMBER_PROOF: "otp,device_sms,firebase_pnv,camara_nv",
+    NV_OPENID_URL: `${operator.url}/.well-known/openid-configuration`,
+    NV_API_ROOT: operator.url,
+    NV_CLIENT_ID: "bank-nv",
+    NV_PRIVATE_KEY: nvKey.scalar,
     FIREBASE_PNV_PROJECT_NUMBER: "123456789012",
     FIREBASE_PNV_PROJECT_ID: "simbind-bank",
     FIREBASE_PNV_JWKS_URL: `${pnv.url}/v1beta/jwks`,
@@ -69,6 +75,9 @@ function bankProfile(signing, retiring) {
 const state = mkdtempSync(join(tmpdir(), "simbind-bank-"));
 // Firebase PNV's token issuer, as the bank's Firebase project sees it.
 const pnv = await standInPnv();
+// The operator's Number Verification (its authorization server and API).
+const nvKey = clientKey();
+const operator = await standInOperator({ clientId: "bank-nv", publicKey: nvKey.publicKey });
 let statusList = revokedList("5ca1ab1e"); // lists no certificate of the test chains
 let w;
 const carrier = standInCarrier({
@@ -85,9 +94,13 @@ async function startBank(signing, retiring) {
   const worker = await startWorker({
     bindings: bankProfile(signing, retiring),
     state,
-    outboundService: (request) => {
+    outboundService: async (request) => {
       if (request.url.startsWith(STATUS_URL)) return Response.json(statusList);
       if (request.url.startsWith(pnv.url)) return fetch(request.url);
+      if (request.url.startsWith(operator.url)) {
+        const body = request.method === "GET" ? undefined : await request.text();
+        return fetch(request.url, { method: request.method, headers: Object.fromEntries(request.headers), body });
+      }
       return carrier.fetch(request);
     },
   });
@@ -95,10 +108,15 @@ async function startBank(signing, retiring) {
   return worker;
 }
 
-before(async () => { w = await startBank(G2, G1); });
+before(async () => {
+  w = await startBank(G2, G1);
+  // The callback the bank registered: under its PUBLIC_URL.
+  operator.registerRedirect("https://simbind.test/v1/carrier/number-verification/callback");
+});
 after(async () => {
   await w?.dispose();
   await pnv.close();
+  await operator.close();
   rmSync(state, { recursive: true, force: true });
 });
 
@@ -112,7 +130,8 @@ const b64 = (bytes) => Buffer.from(bytes).toString("base64url");
 const ana = { line: subscriber() };
 const ben = { line: subscriber() };
 const cai = { line: subscriber() };
-for (const who of [ana, ben, cai]) carrier.numbers.set(who.line.number, { simChange: LONG_AGO, deviceChange: LONG_AGO, swapped: false });
+const dee = { line: subscriber() };
+for (const who of [ana, ben, cai, dee]) carrier.numbers.set(who.line.number, { simChange: LONG_AGO, deviceChange: LONG_AGO, swapped: false });
 const payment = new Uint8Array(32).fill(0xa5); // SHA-256 of the payment Ana approves, say
 
 /** Ana re-proves her number with a fresh code, signed by her bound chip. */
@@ -244,6 +263,22 @@ test("bank profile: Cai's carrier proves her number through Firebase PNV: no SMS
   assert.equal(`${refused.status} ${refused.code}`, "401 pnv_token_replayed");
   assert.equal((await w.bindingRecord(cai.bindingId)).status, "active");
   await until(() => carrier.subscribed(cai.line.number)[0], "Cai's SIM-swap subscription");
+  assert.deepEqual(carrier.problems, []);
+});
+
+test("bank profile: Dee's iPhone: her operator proves the number over mobile data (CAMARA Number Verification); the grant says camara_nv", async () => {
+  dee.phone = attestedPhone(w.url, { format: "apple-appattest", sim: dee.line.simA, openOverCellular: cellular(dee.line.number, { publicUrl: "https://simbind.test", origin: () => w.url }) });
+  const registration = await dee.phone.client.startRegistration(dee.line.number, { proof: "camara_nv" });
+  const bound = await dee.phone.client.completeBinding(registration);
+  assert.equal(`${bound.status} ${bound.rebound}`, "active false");
+  dee.bindingId = bound.bindingId;
+  assert.deepEqual(await texts(dee.line.number), [], "no SMS either way");
+  const record = await w.bindingRecord(dee.bindingId);
+  assert.equal(`${record.chip_format} ${record.number_proof}`, "apple-appattest camara_nv");
+  const { grant } = await dee.phone.client.verify(dee.bindingId, payment);
+  await checkGrant(w.url, grant, { sub: dee.bindingId, txn: b64(payment), numberProof: "camara_nv" });
+  await until(() => carrier.subscribed(dee.line.number)[0], "Dee's SIM-swap subscription");
+  assert.deepEqual(operator.problems, []);
   assert.deepEqual(carrier.problems, []);
 });
 

@@ -173,6 +173,7 @@ test("the problem codes of the contract are the codes the source answers", async
     ...codesOf("core/src/error.rs"),
     ...codesOf("core/src/attestation/refusal.rs"),
     ...codesOf("core/src/firebase_pnv.rs"),
+    ...codesOf("core/src/camara_nv.rs"),
   ]);
   assert.ok(source.size > 60, `codes were not read: ${[...source]}`);
   const listed = contractCodes(doc);

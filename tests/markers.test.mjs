@@ -59,6 +59,8 @@ const ROUTES = [
   "POST /dev/sms/send",
   "POST /dev/carrier/swap",
   "POST /dev/firebase-pnv/token",
+  "POST /v1/registrations/{id}/carrier-authorization",
+  "GET /v1/carrier/number-verification/callback",
 ];
 
 const routeOf = (method, path) => {
@@ -307,6 +309,12 @@ function cases() {
     return { p, registration: await p.client.startRegistration(p.number, { proof: "firebase_pnv" }) };
   };
   flow("POST /v1/registrations/{id}/binding", "firebase_pnv", byCarrier, ({ p, registration }) => p.client.completeBinding(registration));
+  // camara_nv is not offered here (no operator): both routes refuse before anything else, echoing nothing.
+  direct("POST /v1/registrations/{id}/carrier-authorization", "camara_nv not offered", async () => {
+    const { registrationId } = await registered("simbind-p256")();
+    return { method: "POST", path: `/v1/registrations/${registrationId}/carrier-authorization`, headers: { "content-type": "application/json" }, body: JSON.stringify({ challenge: "AQIDBA" }) };
+  });
+  direct("GET /v1/carrier/number-verification/callback", "camara_nv not offered", async () => ({ method: "GET", path: `/v1/carrier/number-verification/callback?code=abc&state=reg_x.${"A".repeat(43)}`, headers: {} }));
   // The dev issuer's token carries the number and nonce it was asked for (that is what it is): encoded, never in plain text.
   direct("POST /dev/firebase-pnv/token", "", async () => ({ method: "POST", path: "/dev/firebase-pnv/token", headers: { "content-type": "application/json" }, body: JSON.stringify({ phone_number: subscriber().number, nonce: "n".repeat(43) }) }));
   direct("POST /v1/webhooks/sms", "signed by the provider", async () => {

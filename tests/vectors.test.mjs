@@ -186,3 +186,17 @@ test("firebase_pnv vector: the client derives the nonce, and the token verifies 
   assert.equal(claims.nonce, v.nonce);
   assert.ok(claims.iat <= v.now && v.now < claims.exp);
 });
+
+test("camara_nv vector: state, nonce and PKCE as the document derives them", async () => {
+  const { createHash, createHmac } = await import("node:crypto");
+  const v = vectors.camara_nv;
+  const challenge = hex(v.challenge_hex);
+  const field = (x) => { const len = Buffer.alloc(4); len.writeUInt32BE(Buffer.byteLength(x)); return Buffer.concat([len, Buffer.from(x)]); };
+  const digest = (domain) => createHash("sha256").update(Buffer.concat([field(domain), field(challenge), field(v.audience), field(v.registration_id)])).digest("base64url");
+  assert.equal(v.state, `${v.registration_id}.${digest("SIMBIND-NV-STATE")}`);
+  assert.equal(v.nonce, digest("SIMBIND-NV-NONCE"));
+  const verifier = createHmac("sha256", v.pepper_utf8).update(Buffer.concat([field("SIMBIND-NV-PKCE"), field(v.registration_id), field(challenge)])).digest("base64url");
+  assert.equal(v.code_verifier, verifier);
+  assert.equal(v.code_challenge, createHash("sha256").update(verifier).digest("base64url"), "S256");
+  assert.equal(v.hashed_phone_number, createHash("sha256").update(v.number).digest("hex"));
+});

@@ -279,6 +279,30 @@ fn firebase_pnv_vector() -> Value {
     })
 }
 
+/// PROTOCOL.md §13: the values of one bind's Number Verification
+/// authorization, and the hashed number `/verify` is asked about.
+fn camara_nv_vector() -> Value {
+    use simbind_core::camara_nv::{
+        hashed_phone_number, nonce_for, pkce_challenge, pkce_verifier, state_for,
+    };
+    let challenge = [0x22u8; 40];
+    let verifier = pkce_verifier(b"pepper-for-vectors", &registration_id(), &challenge);
+    json!({
+        "challenge_hex": hex(&challenge),
+        "audience": "simbind-dev",
+        "registration_id": &registration_id(),
+        "pepper_utf8": "pepper-for-vectors",
+        "state": state_for(&challenge, "simbind-dev", &registration_id()),
+        "nonce": nonce_for(&challenge, "simbind-dev", &registration_id()),
+        "code_verifier": verifier,
+        "code_challenge": pkce_challenge(&verifier),
+        "number": "+447700900123",
+        "hashed_phone_number": hashed_phone_number(
+            &simbind_core::identifiers::PhoneNumber::parse("+447700900123").expect("E.164"),
+        ),
+    })
+}
+
 /// The worked example of PROTOCOL.md §4: what a bank's backend hashes for
 /// "pay 42.00 EUR to ACME Ltd" before asking for a challenge.
 /// PROTOCOL.md §6: the registration id every vector's bind names, sealed
@@ -387,6 +411,7 @@ fn main() {
         },
         "device_sms": device_sms_vector(),
         "firebase_pnv": firebase_pnv_vector(),
+        "camara_nv": camara_nv_vector(),
         "registration_id": registration_id_vector(),
         "sealed_contact": {
             "pepper_utf8": "pepper-for-vectors",

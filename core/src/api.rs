@@ -27,6 +27,11 @@ pub struct StartRegistrationRequest {
     /// PNV token at bind); absent, the deployment's first `NUMBER_PROOF`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
+    /// `otp` or `device_sms` where the deployment requires a carrier proof:
+    /// the `camara_nv` registration of the same number whose operator said
+    /// it cannot help (usable once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_from: Option<String>,
 }
 
 /// What the phone must send for a `device_sms` registration.
@@ -59,6 +64,29 @@ pub struct RegistrationResponse {
     /// The bind challenge, its fields flattened into this object.
     #[serde(flatten)]
     pub challenge: ChallengeResponse,
+}
+
+/// `POST /v1/registrations/{id}/carrier-authorization`: the bind challenge
+/// the operator's authorization is for.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarrierAuthorizationRequest {
+    /// The bind challenge, base64url, as the challenge route returned it.
+    pub challenge: String,
+}
+
+/// Answer to a carrier authorization: the URL the phone opens over mobile data.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CarrierAuthorizationResponse {
+    /// The operator's authorization endpoint with the signed request.
+    pub authorization_url: String,
+}
+
+/// The callback's answer once the operator verified the number.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NumberVerifiedResponse {
+    /// Always true: a refusal is a problem document.
+    pub number_verified: bool,
 }
 
 /// A challenge to sign.
@@ -326,6 +354,8 @@ pub struct BindRequest {
     /// (it never travels in a URL, unlike the registration id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind_secret: Option<String>,
+    /// `camara_nv` registrations send none of `otp`, `bind_secret` and
+    /// `firebase_pnv_token`: the operator answered the service itself.
     /// `firebase_pnv` registrations: the token Firebase PNV returned for
     /// this bind's nonce (docs/PROTOCOL.md §12), at most 4 KiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::Denial;
 use crate::api::Claims;
 use crate::attestation::ChipFormat;
+use crate::camara_nv::NvState;
 use crate::carrier::CarrierBaseline;
 use crate::codec::b64;
 use crate::crypto::PublicKey;
@@ -219,6 +220,9 @@ pub enum ProofMethod {
     /// `firebase_pnv`: Firebase Phone Number Verification asks the carrier
     /// on the phone and signs the number in a token.
     FirebasePnv,
+    /// `camara_nv`: the operator's CAMARA Number Verification, asked by the
+    /// service after the phone authorized over mobile data.
+    CamaraNv,
 }
 
 impl ProofMethod {
@@ -228,14 +232,25 @@ impl ProofMethod {
             Self::Otp => "otp",
             Self::DeviceSms => "device_sms",
             Self::FirebasePnv => "firebase_pnv",
+            Self::CamaraNv => "camara_nv",
         }
+    }
+
+    /// Whether the carrier proves the number (no SMS involved).
+    pub fn by_carrier(self) -> bool {
+        matches!(self, Self::FirebasePnv | Self::CamaraNv)
     }
 
     /// Reads a label.
     pub fn parse(label: &str) -> Option<Self> {
-        [Self::Otp, Self::DeviceSms, Self::FirebasePnv]
-            .into_iter()
-            .find(|m| m.label() == label)
+        [
+            Self::Otp,
+            Self::DeviceSms,
+            Self::FirebasePnv,
+            Self::CamaraNv,
+        ]
+        .into_iter()
+        .find(|m| m.label() == label)
     }
 
     /// Reads `NUMBER_PROOF`: one method or several, comma-separated (the
@@ -266,6 +281,9 @@ pub enum NumberProof {
     /// A Firebase PNV token the phone obtains: when the registration stops
     /// waiting for it, and refused binds.
     FirebasePnv(PnvState),
+    /// The operator's Number Verification: the authorization asked, its
+    /// answer, and refusals.
+    CamaraNv(NvState),
 }
 
 impl NumberProof {
@@ -275,6 +293,7 @@ impl NumberProof {
             Self::Otp(_) => ProofMethod::Otp,
             Self::DeviceSms(_) => ProofMethod::DeviceSms,
             Self::FirebasePnv(_) => ProofMethod::FirebasePnv,
+            Self::CamaraNv(_) => ProofMethod::CamaraNv,
         }
     }
 
@@ -284,6 +303,7 @@ impl NumberProof {
             Self::Otp(otp) => otp.expires_at,
             Self::DeviceSms(sms) => sms.expires_at,
             Self::FirebasePnv(pnv) => pnv.expires_at,
+            Self::CamaraNv(nv) => nv.expires_at,
         }
     }
 }

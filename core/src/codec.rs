@@ -3,7 +3,7 @@
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::ValidationError;
 
@@ -13,6 +13,24 @@ pub fn put_field(out: &mut Vec<u8>, bytes: &[u8]) {
     let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(bytes);
+}
+
+/// A value tied to one bind (docs/PROTOCOL.md §2): `SHA-256(field(domain) ||
+/// field(challenge) || field(audience) || field(registration id))`, for the
+/// attestation challenge, the Firebase PNV nonce and the CAMARA Number
+/// Verification `state` and `nonce`, each under its own domain.
+pub fn bind_digest(
+    domain: &[u8],
+    challenge: &[u8],
+    audience: &str,
+    registration_id: &str,
+) -> [u8; 32] {
+    let mut message = Vec::with_capacity(128);
+    put_field(&mut message, domain);
+    put_field(&mut message, challenge);
+    put_field(&mut message, audience.as_bytes());
+    put_field(&mut message, registration_id.as_bytes());
+    Sha256::digest(&message).into()
 }
 
 /// Reads length-prefixed and fixed-width fields back, refusing truncation.

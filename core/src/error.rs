@@ -3,6 +3,7 @@
 use thiserror::Error;
 
 use crate::attestation::AttestationRefusal;
+use crate::camara_nv::NvRefusal;
 use crate::firebase_pnv::PnvRefusal;
 
 /// Input that is malformed or invalid: a 400-class problem, never stored.
@@ -76,6 +77,15 @@ pub enum ValidationError {
     /// (`otp`, `device_sms`) this deployment does not offer (`NUMBER_PROOF`).
     #[error("this service does not offer that number proof")]
     ProofNotAllowed,
+    /// `carrier_proof_required`: an `otp` or `device_sms` registration where the
+    /// deployment requires a carrier proof (`REQUIRE_CARRIER_PROOF`), without a
+    /// `fallback_from` registration whose operator said it cannot help.
+    #[error("this service requires the carrier to prove the number")]
+    CarrierProofRequired,
+    /// `invalid_fallback`: a `fallback_from` on a registration that is itself a
+    /// carrier proof (only `otp` and `device_sms` fall back).
+    #[error("only an SMS proof can be a fallback")]
+    InvalidFallback,
     /// `country_not_allowed`: a registration number whose country calling code is not
     /// in `SMS_COUNTRIES`.
     #[error("this service does not send SMS to that country")]
@@ -105,6 +115,8 @@ impl ValidationError {
             Self::OutOfRange(_) => "out_of_range",
             Self::InvalidSenderAddress => "invalid_sender_address",
             Self::ProofNotAllowed => "number_proof_not_allowed",
+            Self::CarrierProofRequired => "carrier_proof_required",
+            Self::InvalidFallback => "invalid_fallback",
             Self::CountryNotAllowed => "country_not_allowed",
         }
     }
@@ -239,11 +251,21 @@ pub enum Denial {
     /// the refusal's own `pnv_*` code.
     #[error("{0}")]
     FirebasePnv(PnvRefusal),
+    /// CAMARA Number Verification did not prove the registration's number:
+    /// the refusal's own `nv_*` code.
+    #[error("{0}")]
+    CamaraNv(NvRefusal),
 }
 
 impl From<AttestationRefusal> for Denial {
     fn from(refusal: AttestationRefusal) -> Self {
         Self::Attestation(refusal)
+    }
+}
+
+impl From<NvRefusal> for Denial {
+    fn from(refusal: NvRefusal) -> Self {
+        Self::CamaraNv(refusal)
     }
 }
 
@@ -293,6 +315,7 @@ impl Denial {
             Self::ChipAlreadyBound => "chip_already_bound",
             Self::Attestation(refusal) => refusal.code(),
             Self::FirebasePnv(refusal) => refusal.code(),
+            Self::CamaraNv(refusal) => refusal.code(),
         }
     }
 
@@ -338,6 +361,10 @@ impl Denial {
             Self::FirebasePnv(PnvRefusal::NumberMismatch) => 403,
             Self::FirebasePnv(PnvRefusal::KeysUnavailable) => 503,
             Self::FirebasePnv(_) => 401,
+            Self::CamaraNv(NvRefusal::StateInvalid) => 401,
+            Self::CamaraNv(NvRefusal::StateUsed | NvRefusal::NotProven) => 409,
+            Self::CamaraNv(NvRefusal::Unavailable) => 503,
+            Self::CamaraNv(NvRefusal::Expired) => 410,
             Self::OtpAttemptsExhausted | Self::NumberProofLocked => 429,
             Self::CarrierUnavailable => 503,
             Self::BindingExists | Self::ChipAlreadyBound | Self::SmsNotReceived => 409,
@@ -354,7 +381,7 @@ impl Denial {
     }
 
     /// Every denial, for documentation and exhaustive tests.
-    pub const ALL: [Denial; 61] = [
+    pub const ALL: [Denial; 71] = [
         Self::ChallengeInvalid,
         Self::ChallengeExpired,
         Self::ChallengeWrongCeremony,
@@ -416,6 +443,16 @@ impl Denial {
         Self::FirebasePnv(PnvRefusal::NumberMismatch),
         Self::FirebasePnv(PnvRefusal::Replayed),
         Self::FirebasePnv(PnvRefusal::KeysUnavailable),
+        Self::CamaraNv(NvRefusal::StateInvalid),
+        Self::CamaraNv(NvRefusal::StateUsed),
+        Self::CamaraNv(NvRefusal::AuthorizationDenied),
+        Self::CamaraNv(NvRefusal::IdTokenInvalid),
+        Self::CamaraNv(NvRefusal::NotVerified),
+        Self::CamaraNv(NvRefusal::NotMobileNetwork),
+        Self::CamaraNv(NvRefusal::NotSupported),
+        Self::CamaraNv(NvRefusal::Unavailable),
+        Self::CamaraNv(NvRefusal::NotProven),
+        Self::CamaraNv(NvRefusal::Expired),
     ];
 }
 

@@ -5,11 +5,10 @@
 //! everything decided about a token is here.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
-use crate::codec::{b64, keyed_mac, put_field};
+use crate::codec::{b64, bind_digest, keyed_mac};
 use crate::crypto::{PublicKey, Signature};
 use crate::id_hash::{IdHash, IdHasher, IdKind};
 use crate::identifiers::PhoneNumber;
@@ -322,12 +321,12 @@ pub fn verify(
 /// as the attestation challenge is made (docs/PROTOCOL.md §2): a token made
 /// for one bind proves nothing in another registration or challenge.
 pub fn nonce_for(challenge: &[u8], audience: &str, registration_id: &str) -> String {
-    let mut message = Vec::with_capacity(128);
-    put_field(&mut message, NONCE_DOMAIN);
-    put_field(&mut message, challenge);
-    put_field(&mut message, audience.as_bytes());
-    put_field(&mut message, registration_id.as_bytes());
-    b64(&Sha256::digest(&message))
+    b64(&bind_digest(
+        NONCE_DOMAIN,
+        challenge,
+        audience,
+        registration_id,
+    ))
 }
 
 /// What a verified token must also be for this bind: made with its nonce

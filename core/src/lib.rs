@@ -12,6 +12,7 @@ pub mod api;
 pub mod attestation;
 pub mod binding;
 pub mod budget;
+pub mod camara_nv;
 pub mod carrier;
 pub mod challenge;
 pub mod codec;

@@ -9,6 +9,7 @@
 )]
 
 use simbind_core::attestation::AttestationRefusal;
+use simbind_core::camara_nv::NvRefusal;
 use simbind_core::firebase_pnv::PnvRefusal;
 use simbind_core::{Denial, ValidationError};
 
@@ -89,7 +90,25 @@ fn every_denial_has_its_code_status_and_challenge_rule() {
         };
         (FirebasePnv(r), r.code(), status, true)
     });
-    let table: Vec<_> = table.into_iter().chain(attestation).chain(pnv).collect();
+    let nv = NvRefusal::ALL.map(|r| {
+        let status = match r {
+            NvRefusal::StateInvalid => 401,
+            NvRefusal::StateUsed | NvRefusal::NotProven => 409,
+            NvRefusal::Unavailable => 503,
+            NvRefusal::Expired => 410,
+            _ => 403,
+        };
+        (CamaraNv(r), r.code(), status, true)
+    });
+    let table: Vec<_> = table
+        .into_iter()
+        .chain(attestation)
+        .chain(pnv)
+        .chain(nv)
+        .collect();
+    for r in NvRefusal::ALL {
+        assert!(r.code().starts_with("nv_"), "{r:?}");
+    }
     for r in PnvRefusal::ALL {
         assert!(r.code().starts_with("pnv_"), "{r:?}");
     }
@@ -130,6 +149,8 @@ fn every_validation_error_has_its_code() {
         (InvalidSenderAddress, "invalid_sender_address"),
         (CountryNotAllowed, "country_not_allowed"),
         (ProofNotAllowed, "number_proof_not_allowed"),
+        (CarrierProofRequired, "carrier_proof_required"),
+        (InvalidFallback, "invalid_fallback"),
     ];
     for (error, code) in table {
         assert_eq!(error.code(), code);

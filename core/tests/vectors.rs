@@ -393,3 +393,23 @@ fn firebase_pnv_vector_derives_its_nonce_and_verifies() {
     assert_eq!(token.number, "+447700900123");
     assert_eq!(token.nonce.as_deref(), Some(nonce.as_str()));
 }
+
+#[test]
+fn camara_nv_vector_derives_state_nonce_and_pkce() {
+    use simbind_core::camara_nv::{
+        hashed_phone_number, nonce_for, pkce_challenge, pkce_verifier, state_for,
+    };
+    let v = &vectors()["camara_nv"];
+    let challenge = bytes(&v["challenge_hex"]);
+    let (aud, reg) = (text(&v["audience"]), text(&v["registration_id"]));
+    assert_eq!(state_for(&challenge, aud, reg), text(&v["state"]));
+    assert_eq!(nonce_for(&challenge, aud, reg), text(&v["nonce"]));
+    let verifier = pkce_verifier(text(&v["pepper_utf8"]).as_bytes(), reg, &challenge);
+    assert_eq!(verifier, text(&v["code_verifier"]));
+    assert_eq!(pkce_challenge(&verifier), text(&v["code_challenge"]));
+    let number = simbind_core::identifiers::PhoneNumber::parse(text(&v["number"])).unwrap();
+    assert_eq!(
+        hashed_phone_number(&number),
+        text(&v["hashed_phone_number"])
+    );
+}

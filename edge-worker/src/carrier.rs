@@ -318,7 +318,7 @@ fn failure(status: u16) -> CarrierFailure {
     }
 }
 
-fn set(headers: &Headers, name: &str, value: &str) -> Result<(), CarrierFailure> {
+pub(crate) fn set(headers: &Headers, name: &str, value: &str) -> Result<(), CarrierFailure> {
     headers
         .set(name, value)
         .map_err(|_| CarrierFailure::Unavailable)
@@ -328,8 +328,8 @@ fn set(headers: &Headers, name: &str, value: &str) -> Result<(), CarrierFailure>
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// An answer whose headers arrived; its body is read under the same deadline.
-struct Sent {
-    response: Response,
+pub(crate) struct Sent {
+    pub(crate) response: Response,
     /// Aborted once the request's `timeout` has passed, headers or not.
     signal: Option<worker::AbortSignal>,
 }
@@ -337,7 +337,7 @@ struct Sent {
 impl Sent {
     /// The body, at most [`MAX_ANSWER_BYTES`] (a larger declared or sent
     /// body is refused without reading the rest), before the deadline.
-    async fn body(self) -> Result<Vec<u8>, CarrierFailure> {
+    pub(crate) async fn body(self) -> Result<Vec<u8>, CarrierFailure> {
         crate::http::read_capped(self.response, self.signal.as_ref(), MAX_ANSWER_BYTES)
             .await
             .map_err(|cut| match cut {
@@ -350,7 +350,7 @@ impl Sent {
 }
 
 /// Sends a request, aborted (headers and body) after `timeout`.
-async fn send(
+pub(crate) async fn send(
     #[cfg_attr(not(feature = "dev"), allow(unused_variables))] app: &App,
     url: &str,
     method: Method,

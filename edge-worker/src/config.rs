@@ -83,6 +83,11 @@ pub struct Config {
     pub carrier: Option<crate::carrier::CarrierConfig>,
     /// Firebase PNV, when `firebase_pnv` is offered.
     pub firebase_pnv: Option<crate::firebase_pnv::PnvConfig>,
+    /// CAMARA Number Verification, when `camara_nv` is offered.
+    pub camara_nv: Option<crate::number_verification::NvConfig>,
+    /// `otp` and `device_sms` only as a fallback from a `camara_nv`
+    /// registration the operator could not serve (`REQUIRE_CARRIER_PROOF`).
+    pub require_carrier_proof: bool,
 }
 
 /// The device-sent SMS number proof: the virtual number phones text
@@ -298,6 +303,12 @@ impl Config {
         } else {
             None
         };
+        let require_carrier_proof = flag(env, "REQUIRE_CARRIER_PROOF")?;
+        if require_carrier_proof && !number_proof.iter().any(|m| m.by_carrier()) {
+            return Err(ApiError::Misconfigured(
+                "REQUIRE_CARRIER_PROOF needs firebase_pnv or camara_nv in NUMBER_PROOF".into(),
+            ));
+        }
         let public_url = match var(env, "PUBLIC_URL") {
             Some(url) if dev_mode || url.starts_with("https://") => {
                 Some(url.trim_end_matches('/').to_owned())
@@ -308,6 +319,11 @@ impl Config {
                     "PUBLIC_URL must be set to an https:// URL outside dev mode".into(),
                 ));
             }
+        };
+        let camara_nv = if number_proof.contains(&ProofMethod::CamaraNv) {
+            Some(camara_nv(env, dev_mode, public_url.as_deref(), &secret)?)
+        } else {
+            None
         };
         let carrier = match var(env, "CARRIER_API_ROOT") {
             None => None,
@@ -432,6 +448,8 @@ impl Config {
             device_sms,
             carrier: carrier.map(|(config, _)| config),
             firebase_pnv,
+            camara_nv,
+            require_carrier_proof,
         })
     }
 }
@@ -471,6 +489,46 @@ fn firebase_pnv(env: &Env, dev_mode: bool) -> Result<crate::firebase_pnv::PnvCon
             nonce_optional,
         },
         jwks_url,
+    })
+}
+
+/// CAMARA Number Verification: the operator's OpenID configuration
+/// (`NV_OPENID_URL`) and API root (`NV_API_ROOT`), SimBind's client there
+/// (`NV_CLIENT_ID`, the secret `NV_PRIVATE_KEY`, optional `NV_KEY_ID`), the
+/// scopes (`NV_SCOPE`), and the callback registered with the operator:
+/// `{PUBLIC_URL}/v1/carrier/number-verification/callback` (dev without
+/// `PUBLIC_URL`: the request's origin).
+fn camara_nv(
+    env: &Env,
+    dev_mode: bool,
+    public_url: Option<&str>,
+    secret: &dyn Fn(&str) -> Result<String, ApiError>,
+) -> Result<crate::number_verification::NvConfig, ApiError> {
+    let bad = |what: &str| ApiError::Misconfigured(format!("camara_nv: {what}"));
+    let https = |url: &String| dev_mode || url.starts_with("https://");
+    let openid_url = var(env, "NV_OPENID_URL")
+        .filter(https)
+        .ok_or_else(|| bad("NV_OPENID_URL must be the operator's https:// openIdConnectUrl"))?;
+    let api_root = var(env, "NV_API_ROOT")
+        .filter(https)
+        .ok_or_else(|| bad("NV_API_ROOT must be the operator's https:// API root"))?;
+    let key = unb64(&secret("NV_PRIVATE_KEY")?, "NV_PRIVATE_KEY")
+        .ok()
+        .and_then(|b| SecretKey::from_bytes(&b).ok())
+        .ok_or_else(|| bad("NV_PRIVATE_KEY must be a base64url P-256 scalar"))?;
+    Ok(crate::number_verification::NvConfig {
+        openid_url,
+        api_root,
+        client_id: var(env, "NV_CLIENT_ID").ok_or_else(|| bad("NV_CLIENT_ID is not set"))?,
+        key,
+        key_id: var(env, "NV_KEY_ID"),
+        scope: var(env, "NV_SCOPE")
+            .unwrap_or_else(|| simbind_core::camara_nv::DEFAULT_SCOPE.into()),
+        callback_origin: public_url.map(str::to_owned),
+        timeout: std::time::Duration::from_millis(
+            number(env, "NV_TIMEOUT_MS", 3000u64)?.clamp(100, 30_000),
+        ),
+        insecure: dev_mode,
     })
 }
 

@@ -13,6 +13,7 @@ mod dev_carrier;
 mod dev_pnv;
 mod firebase_pnv;
 mod http;
+mod number_verification;
 mod objects;
 #[cfg(feature = "dev")]
 mod outbox;

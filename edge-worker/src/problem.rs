@@ -85,6 +85,8 @@ impl ApiError {
     /// HTTP status.
     pub fn status(&self) -> u16 {
         match self {
+            // A policy (the deployment requires a carrier proof), not bad input.
+            Self::Invalid(ValidationError::CarrierProofRequired) => 403,
             Self::Invalid(_)
             | Self::MalformedJson
             | Self::InvalidField

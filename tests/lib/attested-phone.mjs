@@ -97,7 +97,7 @@ export const revokedList = (...serials) => ({
  * unlocked bootloader; `issuer` makes the attestations (`issue`, or
  * `quickIssuer()`).
  */
-export function attestedPhone(url, { format, sim, unlocked = false, issuer = issue, sendNumberProof, firebasePnvToken }) {
+export function attestedPhone(url, { format, sim, unlocked = false, issuer = issue, sendNumberProof, firebasePnvToken, openOverCellular }) {
   const chip = chipKey();
   let attested = false;
   let counter = 0;
@@ -124,6 +124,7 @@ export function attestedPhone(url, { format, sim, unlocked = false, issuer = iss
     },
     ...(sendNumberProof ? { sendNumberProof } : {}),
     ...(firebasePnvToken ? { firebasePnvToken } : {}),
+    ...(openOverCellular ? { openOverCellular } : {}),
   };
   const exchanges = [];
   const connect = (base) => {

@@ -74,7 +74,7 @@ export async function checkGrant(origin, token, { sub, txn, numberProof } = {}) 
 }
 
 /** The number proofs a grant's `number_proof` may name (docs/PROTOCOL.md §8). */
-export const NUMBER_PROOFS = ["otp", "device_sms", "firebase_pnv"];
+export const NUMBER_PROOFS = ["otp", "device_sms", "firebase_pnv", "camara_nv"];
 
 /** Challenges seen in this process, by value: the transaction each was bound to (or null). */
 const challenges = new Map();

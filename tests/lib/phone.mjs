@@ -18,12 +18,13 @@ export const AUDIENCE = "simbind-dev";
 /**
  * A phone: a software chip with a SIM, and a client bound to `url`. With
  * `sendNumberProof(token)` its bridge can also text a token (the device-SMS
- * proof); with `firebasePnvToken(nonce)`, get a Firebase PNV token.
+ * proof); with `firebasePnvToken(nonce)`, get a Firebase PNV token; with
+ * `openOverCellular(url)`, open the operator's authorization over mobile data.
  */
-export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key, audience = AUDIENCE, sendNumberProof, firebasePnvToken } = {}) {
+export function phone(url, { sim = SIM_A, serial = `CHIP-${++serials}-${process.pid}`, key, audience = AUDIENCE, sendNumberProof, firebasePnvToken, openOverCellular } = {}) {
   const device = key ? SoftwareBridge.withKey(serial, key) : new SoftwareBridge(serial);
   device.insertSim(sim);
-  const extra = Object.fromEntries(Object.entries({ sendNumberProof, firebasePnvToken }).filter(([, f]) => f));
+  const extra = Object.fromEntries(Object.entries({ sendNumberProof, firebasePnvToken, openOverCellular }).filter(([, f]) => f));
   const host = Object.keys(extra).length
     ? {
         chipInfo: () => device.chipInfo(),

@@ -10,6 +10,8 @@ export interface SimBindBridge {
   sendNumberProof?(token: string): unknown | Promise<unknown>;
   /** `firebase_pnv`: run Firebase PNV's custom flow with `nonce` (base64url) over the SIM's carrier and return its token (a JWT). */
   firebasePnvToken?(nonce: string): string | Promise<string>;
+  /** `camara_nv`: open `url` over mobile data only, follow every redirect, and resolve with the last answer, `{status, body}` (or JSON text of it). */
+  openOverCellular?(url: string): { status: number; body: string } | string | Promise<{ status: number; body: string } | string>;
 }
 /** What `chipInfo()` (and `chipAttest()`) reports. */
 export type ChipInfo =
@@ -23,7 +25,7 @@ export interface SimInfo {
 }
 /** Answer of `startRegistration`: a code was sent by SMS to the number (`otp`), the phone must send one (`device_sms`), or Firebase proves it at bind (`firebase_pnv`). */
 export interface Registration {
-  registrationId: string; proof: "otp" | "device_sms" | "firebase_pnv"; otpExpiresAt?: number;
+  registrationId: string; proof: "otp" | "device_sms" | "firebase_pnv" | "camara_nv"; otpExpiresAt?: number;
   /** `to` (E.164) and `text` (the token template) are checked by the client; the token and the bind secret stay inside it. */
   deviceSms?: Readonly<{ to: string; text: string; expiresAt: number }>;
 }
@@ -61,7 +63,7 @@ export class SimBindClient {
   /** Calls `listener(exchange)` after every HTTP exchange (for logs and demos). */
   onExchange(listener: (exchange: Exchange) => void): void;
   /** Starts registering `phoneNumber` (E.164), proven by a code the worker texts (`otp`) or an SMS the phone sends (`device_sms`). */
-  startRegistration(phoneNumber: string, options?: { proof?: "otp" | "device_sms" | "firebase_pnv" }): Promise<Registration>;
+  startRegistration(phoneNumber: string, options?: { proof?: "otp" | "device_sms" | "firebase_pnv" | "camara_nv"; fallbackFrom?: Registration | string }): Promise<Registration>;
   /** `device_sms`: has the phone text the token of a registration this client started (the bridge's `sendNumberProof(token)`); any other object: `invalid_argument`, nothing sent. */
   sendNumberProof(registration: Registration): Promise<void>;
   /** Binds this phone's chip and SIM to the registered number: with the `otp` it received (the registration or its id), or, for a `device_sms` registration this client started, without one after `sendNumberProof` (waits up to `waitMs`, default 30 s, for the SMS to arrive). */

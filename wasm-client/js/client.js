@@ -3,7 +3,7 @@
 // wasm (simbind-core) reads every reply, validates it, builds the transcript
 // and the request bodies, and reads the answers. Keeping the awaits here
 // keeps async machinery out of the wasm an app downloads.
-import { Evidence, challengeBody, encodeBase64url, readAnswer, readTransaction, registrationBody, simbindError as failure } from "./simbind_client.js";
+import { Evidence, challengeBody, encodeBase64url, readAnswer, readCellularReply, readTransaction, registrationBody, simbindError as failure } from "./simbind_client.js";
 
 /** True when `value[name]` is a function. */
 function has(value, name) {
@@ -109,10 +109,14 @@ export class SimBindClient {
   /**
    * Starts registering `phoneNumber` (E.164). `proof`: `"otp"`, the worker
    * texts the number a code; `"device_sms"`, the phone texts a token from
-   * it (`sendNumberProof`); absent, the deployment's default.
+   * it (`sendNumberProof`); `"firebase_pnv"` or `"camara_nv"`, the carrier
+   * proves it at bind; absent, the deployment's default. `fallbackFrom`:
+   * where the deployment requires a carrier proof, the `camara_nv`
+   * registration the operator could not serve (an SMS proof only).
    */
-  async startRegistration(phoneNumber, { proof } = {}) {
-    const body = registrationBody(String(phoneNumber), proof == null ? undefined : String(proof));
+  async startRegistration(phoneNumber, { proof, fallbackFrom } = {}) {
+    const from = fallbackFrom == null ? undefined : (this.#registrations.get(fallbackFrom)?.id ?? String(fallbackFrom));
+    const body = registrationBody(String(phoneNumber), proof == null ? undefined : String(proof), from);
     const { status, text } = await this.#post("/v1/registrations", body);
     // The wasm has checked `to` (E.164), the text (exactly the token
     // template) and the bind secret; the token and the secret stay here.
@@ -144,7 +148,10 @@ export class SimBindClient {
    * is what `startRegistration` returned (or, for `otp`, its id). Proven
    * with the `otp` it received; for `firebase_pnv`, with the token the
    * bridge's `firebasePnvToken(nonce)` gets from Firebase for this bind's
-   * nonce; or (`device_sms`) with the SMS it sent and the registration's
+   * nonce; for `camara_nv`, by the operator, once the bridge's
+   * `openOverCellular(url)` has opened this bind's authorization URL over
+   * mobile data (before the chip is asked anything: a refusal there costs
+   * no attestation); or (`device_sms`) with the SMS it sent and the registration's
    * bind secret, which only this client holds: then the same signed
    * evidence is sent again while the worker has not seen the SMS yet, for
    * up to `waitMs` and never past its challenge's expiry. The chip is asked
@@ -160,7 +167,9 @@ export class SimBindClient {
     const base = `/v1/registrations/${encodeURIComponent(id)}`;
     const code = otp == null ? undefined : String(otp);
     const challenge = await this.#post(`${base}/challenge`, challengeBody("bind"));
-    const evidence = await this.#evidence("bind", challenge, id);
+    const evidence = this.#open("bind", challenge, id);
+    if (known?.proof === "camara_nv") await this.#carrierVerifies(base, evidence);
+    await this.#sign(evidence);
     // Firebase verifies the number with the carrier, for this bind's nonce only.
     const pnvToken = known?.proof === "firebase_pnv" ? await this.#bridge.callText("firebasePnvToken", evidence.firebasePnvNonce()) : undefined;
     const body = evidence.body(code, code === undefined ? known?.bindSecret : undefined, pnvToken);
@@ -200,15 +209,35 @@ export class SimBindClient {
     const bytes = readTransaction(transaction);
     const base = `/v1/bindings/${encodeURIComponent(id)}`;
     const challenge = await this.#post(`${base}/challenge`, challengeBody(ceremony, bytes));
-    const evidence = await this.#evidence(ceremony, challenge, id, bytes);
+    const evidence = this.#open(ceremony, challenge, id, bytes);
+    await this.#sign(evidence);
     const { status, text } = await this.#post(`${base}/${ceremony}`, evidence.body());
     return readAnswer(kind, status, text);
   }
 
+  /** The evidence for a challenge answer: the wasm checks its audience and transaction first. */
+  #open(ceremony, challenge, subject, transaction) {
+    return new Evidence(ceremony, challenge.status, challenge.text, this.#audience, subject, transaction);
+  }
+
+  /**
+   * `camara_nv`: the worker makes this bind's authorization URL; the bridge
+   * opens it over mobile data and follows every redirect (the operator's
+   * network authentication, then the worker's callback, where the service
+   * asks the operator itself); the callback's answer says whether the
+   * number is verified.
+   */
+  async #carrierVerifies(base, evidence) {
+    const asked = await this.#post(`${base}/carrier-authorization`, evidence.carrierAuthorizationBody());
+    const { authorizationUrl } = readAnswer("authorization", asked.status, asked.text);
+    const { status, text } = readCellularReply(await this.#bridge.callText("openOverCellular", authorizationUrl));
+    this.#tell(authorizationUrl, null, status, text, "GET");
+    readAnswer("carrier", status, text);
+  }
+
   /** Reads chip and SIM afresh and has the chip (and SIM, when it has a key) sign the transcript. */
-  async #evidence(ceremony, challenge, subject, transaction) {
+  async #sign(evidence) {
     const bridge = this.#bridge;
-    const evidence = new Evidence(ceremony, challenge.status, challenge.text, this.#audience, subject, transaction);
     evidence.setChip(await bridge.call("chipInfo"));
     const attest = evidence.attestChallenge();
     if (attest !== undefined && bridge.has("chipAttest")) evidence.setChip(await bridge.call("chipAttest", attest));
@@ -219,7 +248,6 @@ export class SimBindClient {
     if (evidence.wantsSimSignature()) {
       evidence.setSimSignature(bridge.has("simSign") ? await bridge.call("simSign", transcript) : undefined);
     }
-    return evidence;
   }
 
   /** POSTs `body` (JSON text from the wasm); the answer's status and text go back to the wasm to read. */
@@ -239,7 +267,7 @@ export class SimBindClient {
   }
 
   /** Reports one exchange to the listener; a listener's own failure does not break the ceremony. */
-  #tell(url, body, status, text) {
+  #tell(url, body, status, text, method = "POST") {
     if (typeof this.#listener !== "function") return;
     const parse = (t) => {
       try {
@@ -255,7 +283,7 @@ export class SimBindClient {
       return value;
     };
     try {
-      this.#listener({ method: "POST", url, request: hide(parse(body)), status, response: hide(parse(text)) });
+      this.#listener({ method, url, request: hide(parse(body)), status, response: hide(parse(text)) });
     } catch {
       // The listener is the app's logging; its failure is its own.
     }

@@ -139,6 +139,20 @@ impl Evidence {
         )))
     }
 
+    /// The body asking the operator's authorization for this bind
+    /// (`camara_nv`): its challenge; none for other ceremonies.
+    #[wasm_bindgen(js_name = carrierAuthorizationBody)]
+    pub fn carrier_authorization_body(&self) -> Result<String, JsValue> {
+        if self.ceremony != Ceremony::Bind {
+            return Err(out_of_order());
+        }
+        Ok(wire::encode(
+            &simbind_core::api::CarrierAuthorizationRequest {
+                challenge: self.challenge.challenge.clone(),
+            },
+        )?)
+    }
+
     /// `simInfo()`'s reply.
     #[wasm_bindgen(js_name = setSim)]
     pub fn set_sim(&mut self, reply: JsValue) -> Result<(), JsValue> {

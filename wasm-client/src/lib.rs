@@ -17,6 +17,7 @@ mod software;
 mod wire;
 
 pub use evidence::{Evidence, encode_base64url};
+pub use replies::read_cellular_reply;
 #[cfg(feature = "testing")]
 pub use software::SoftwareBridge;
 pub use wire::{challenge_body, read_answer, read_transaction, registration_body};

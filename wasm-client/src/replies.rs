@@ -161,3 +161,22 @@ pub fn assertion_from_js(value: &JsValue) -> Result<Vec<u8>, ClientError> {
     }
     Ok(assertion)
 }
+
+/// What `openOverCellular(url)` resolved with: the last answer after every
+/// redirect, `{status, body}` (an object, or JSON text of one), as the
+/// status and text the client reads like any answer of the worker.
+#[wasm_bindgen::prelude::wasm_bindgen(js_name = readCellularReply, skip_typescript)]
+pub fn read_cellular_reply(reply: JsValue) -> Result<JsValue, JsValue> {
+    let bad = misshapen("openOverCellular");
+    let fields = Fields::of(reply, Some(&["status", "body"])).map_err(&bad)?;
+    let status = fields.integer("status").map_err(&bad)?;
+    let status = u16::try_from(status)
+        .ok()
+        .filter(|s| (100..600).contains(s))
+        .ok_or_else(|| malformed("openOverCellular", "status is not an HTTP status"))?;
+    let body = fields.string("body").map_err(&bad)?;
+    Ok(crate::fields::Made::default()
+        .with("status", f64::from(status))
+        .with("text", body)
+        .done())
+}

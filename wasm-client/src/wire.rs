@@ -27,10 +27,15 @@ pub fn encode(body: &impl Serialize) -> Result<String, ClientError> {
 /// `POST /v1/registrations`: the number to register, and how to prove it
 /// (`otp`, `device_sms`, or none: the deployment's default).
 #[wasm_bindgen(js_name = registrationBody, skip_typescript)]
-pub fn registration_body(phone_number: String, proof: Option<String>) -> Result<String, JsValue> {
+pub fn registration_body(
+    phone_number: String,
+    proof: Option<String>,
+    #[wasm_bindgen(js_name = fallbackFrom)] fallback_from: Option<String>,
+) -> Result<String, JsValue> {
     Ok(encode(&StartRegistrationRequest {
         phone_number,
         proof,
+        fallback_from,
     })?)
 }
 
@@ -189,7 +194,7 @@ pub fn read_answer(kind: &str, status: u16, text: &str) -> Result<JsValue, JsVal
             let proof = f.string("proof")?;
             let expected = match proof.as_str() {
                 "device_sms" => device_sms.is_some(),
-                "otp" | "firebase_pnv" => device_sms.is_none(),
+                "otp" | "firebase_pnv" | "camara_nv" => device_sms.is_none(),
                 _ => false,
             };
             if !expected {
@@ -217,6 +222,16 @@ pub fn read_answer(kind: &str, status: u16, text: &str) -> Result<JsValue, JsVal
                 .with("grant", f.string("grant")?)
                 .with("tokenType", f.string("token_type")?)
                 .with("expiresAt", f.integer("expires_at")? as f64)
+                .done())
+        },
+        "authorization" => |f| {
+            Ok(Made::default()
+                .with("authorizationUrl", f.string("authorization_url")?)
+                .done())
+        },
+        "carrier" => |f| {
+            Ok(Made::default()
+                .with("numberVerified", f.boolean("number_verified")?)
                 .done())
         },
         "unbound" => |f| {

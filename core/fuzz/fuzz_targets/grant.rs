@@ -1,9 +1,11 @@
 //! Grant tokens and JWKS documents as a relying party's backend reads them,
-//! and Firebase PNV tokens and key sets as the worker reads them at bind.
+//! Firebase PNV tokens and key sets as the worker reads them at bind, and
+//! the CAMARA Number Verification operator's answers.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use simbind_core::crypto::SecretKey;
+use simbind_core::camara_nv;
 use simbind_core::firebase_pnv::{self, PnvKeys, PnvProject};
 use simbind_core::grant::{Jwk, Jwks, verify_grant};
 
@@ -35,6 +37,15 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = PnvKeys::parse(data);
     let _ = firebase_pnv::key_id(text);
+    // CAMARA Number Verification: what the operator and the callback send.
+    let _ = camara_nv::Discovery::parse(data, false);
+    if let Some(id) = camara_nv::registration_of_state(text) {
+        assert!(text.starts_with(id) && id.starts_with("reg_"));
+    }
+    let _ = camara_nv::check_id_token(text, "iss", "client", "nonce", 1_800_000_000);
+    for status in [200, 403, 404, 500] {
+        let _ = camara_nv::read_verify(status, data);
+    }
     let age = firebase_pnv::keys_max_age(Some(text));
     assert!((firebase_pnv::MIN_KEYS_AGE_SECS..=firebase_pnv::MAX_KEYS_AGE_SECS).contains(&age));
 });

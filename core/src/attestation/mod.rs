@@ -26,7 +26,7 @@ pub use refusal::AttestationRefusal;
 use sha2::{Digest, Sha256};
 
 use crate::ValidationError;
-use crate::codec::{b64, put_field};
+use crate::codec::b64;
 use crate::crypto::PublicKey;
 use crate::identifiers::ChipSerial;
 use android_key::AndroidPolicy;
@@ -114,12 +114,7 @@ pub fn key_id(key: &PublicKey) -> String {
 ///          || field(registration id) )
 /// ```
 pub fn bind_challenge(challenge: &[u8], audience: &str, registration_id: &str) -> [u8; 32] {
-    let mut message = Vec::with_capacity(128);
-    put_field(&mut message, BIND_CHALLENGE_DOMAIN);
-    put_field(&mut message, challenge);
-    put_field(&mut message, audience.as_bytes());
-    put_field(&mut message, registration_id.as_bytes());
-    Sha256::digest(&message).into()
+    crate::codec::bind_digest(BIND_CHALLENGE_DOMAIN, challenge, audience, registration_id)
 }
 
 /// Which formats a deployment accepts at bind, and what each must prove.

@@ -26,7 +26,10 @@ mod token;
 pub use binding::{BindingObject, CarrierEventOp, HolderAnswer, TrailOp};
 pub use chip::ChipObject;
 pub use limiter::{LimiterObject, Take};
-pub use number::{CancelOp, NumberObject, REGISTRATION_TTL, RegistrationOp, SmsSeenOp, StartOp};
+pub use number::{
+    CancelOp, NumberObject, NvAnswerOp, NvAnswered, NvAskOp, NvRecordOp, REGISTRATION_TTL,
+    RegistrationOp, SmsSeenOp, StartOp,
+};
 pub use token::{TokenObject, TokenRoute};
 
 use serde::{Serialize, de::DeserializeOwned};

@@ -9,6 +9,7 @@ use simbind_core::api::{BindRequest, BindResponse, ChallengeResponse};
 use simbind_core::attestation::AttestationFacts;
 use simbind_core::binding::{BindingRecord, NumberProof, RegistrationRecord};
 use simbind_core::budget::{Bucket, Limit};
+use simbind_core::camara_nv::NvRefusal;
 use simbind_core::carrier::{self, CarrierBaseline};
 use simbind_core::decision::{BindPlan, bind_can_succeed, claimed_chip_index, decide_binding};
 use simbind_core::device_sms::Seen;
@@ -41,13 +42,53 @@ CREATE TABLE IF NOT EXISTS bucket (msisdn TEXT PRIMARY KEY, level INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS bound (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS released (msisdn TEXT PRIMARY KEY, binding_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS used_pnv (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS used_nv_code (code TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS registration_expiry ON registration (expires_at)";
 
 /// `start`: store a registration; one that texts a code to the number takes
-/// a token from the number's registration limit.
+/// a token from the number's registration limit. `fallback_from`: where a
+/// carrier proof is required, the `camara_nv` registration of this number
+/// whose operator said it cannot help (used once).
 #[derive(Serialize, Deserialize)]
 pub struct StartOp {
     pub record: RegistrationRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_from: Option<String>,
+}
+
+/// `nv_ask`: a `camara_nv` registration asks the operator for `challenge`.
+#[derive(Serialize, Deserialize)]
+pub struct NvAskOp {
+    pub registration_id: String,
+    /// The bind challenge, base64url.
+    pub challenge: String,
+}
+
+/// `nv_answer`: the operator's callback for a registration (`state`), with
+/// the code's keyed hash; answers the asked challenge and the number.
+#[derive(Serialize, Deserialize)]
+pub struct NvAnswerOp {
+    pub registration_id: String,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_key: Option<String>,
+}
+
+/// What `nv_answer` gives the callback to settle with the operator.
+#[derive(Serialize, Deserialize)]
+pub struct NvAnswered {
+    /// The asked bind challenge, base64url.
+    pub challenge: String,
+    /// The registration's number, E.164.
+    pub number: String,
+}
+
+/// `nv_record`: what the operator answered (`None`: verified).
+#[derive(Serialize, Deserialize)]
+pub struct NvRecordOp {
+    pub registration_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<NvRefusal>,
 }
 
 /// `cancel`: a registration whose code was never texted (no SMS budget was
@@ -128,6 +169,9 @@ impl NumberObject {
             "start" => respond(start(db, &app, parse(&body)?)),
             "cancel" => respond(cancel(db, &app, parse(&body)?)),
             "challenge" => respond(challenge_for(db, &app, parse(&body)?)),
+            "nv_ask" => respond(nv_ask(db, &app, parse(&body)?)),
+            "nv_answer" => respond(nv_answer(db, &app, parse(&body)?)),
+            "nv_record" => respond(nv_record(db, parse(&body)?)),
             "bind" => {
                 let guard = self.bind_lock.acquire().await;
                 // The clock as of when this bind got its turn.
@@ -158,8 +202,13 @@ fn purge(db: &Db, now: u64) -> Result<(), ApiError> {
         "DELETE FROM registration WHERE expires_at <= ?",
         vec![int(now)],
     )?;
-    // A token past its expiry (and the skew) is refused by its dates.
-    db.run("DELETE FROM used_pnv WHERE expires_at <= ?", vec![int(now)])
+    // A token past its expiry (and the skew) is refused by its dates; a
+    // code outlives no registration.
+    db.run("DELETE FROM used_pnv WHERE expires_at <= ?", vec![int(now)])?;
+    db.run(
+        "DELETE FROM used_nv_code WHERE expires_at <= ?",
+        vec![int(now)],
+    )
 }
 
 /// Whether a Firebase PNV token id was already used for a bind here.
@@ -204,6 +253,21 @@ fn charge(db: &Db, app: &App, msisdn: &str) -> Result<(), ApiError> {
 }
 
 fn start(db: &Db, app: &App, op: StartOp) -> Result<serde_json::Value, ApiError> {
+    if let Some(from) = &op.fallback_from {
+        // One fallback per refusal the operator itself gave, for this number.
+        let mut earlier = registration(db, from)
+            .map_err(|_| ApiError::from(ValidationError::CarrierProofRequired))?;
+        let allowed = match &mut earlier.proof {
+            NumberProof::CamaraNv(state) => {
+                earlier.msisdn == op.record.msisdn && state.take_fallback()
+            }
+            _ => false,
+        };
+        if !allowed {
+            return Err(ValidationError::CarrierProofRequired.into());
+        }
+        put_registration(db, &earlier)?;
+    }
     if matches!(op.record.proof, NumberProof::Otp(_)) {
         charge(db, app, op.record.msisdn.as_str())?;
     }
@@ -241,6 +305,68 @@ fn registration(db: &Db, id: &str) -> Result<RegistrationRecord, ApiError> {
         .ok_or(ApiError::NotFound(Missing::Registration))?;
     serde_json::from_str(&row.json)
         .map_err(|e| ApiError::Platform(format!("corrupt registration: {e}")))
+}
+
+/// Registration `id`, if it proves its number by `camara_nv`.
+fn nv_registration(db: &Db, id: &str) -> Result<RegistrationRecord, ApiError> {
+    let found = registration(db, id)?;
+    match found.proof {
+        NumberProof::CamaraNv(_) => Ok(found),
+        _ => Err(ValidationError::ProofNotAllowed.into()),
+    }
+}
+
+fn nv_ask(db: &Db, app: &App, op: NvAskOp) -> Result<serde_json::Value, ApiError> {
+    let mut found = nv_registration(db, &op.registration_id)?;
+    if let NumberProof::CamaraNv(state) = &mut found.proof {
+        state.ask(&op.challenge, app.now)?;
+    }
+    put_registration(db, &found)?;
+    Ok(json!({}))
+}
+
+fn nv_answer(db: &Db, app: &App, op: NvAnswerOp) -> Result<NvAnswered, ApiError> {
+    let mut found = nv_registration(db, &op.registration_id)
+        .map_err(|_| Denial::from(NvRefusal::StateInvalid))?;
+    let NumberProof::CamaraNv(state) = &mut found.proof else {
+        return Err(Denial::from(NvRefusal::StateInvalid).into());
+    };
+    let answered = state.answer(&op.state, &app.cfg.audience, &op.registration_id, app.now);
+    if answered.is_ok() {
+        put_registration(db, &found)?;
+    }
+    let challenge = answered?;
+    // A code is redeemed once, whichever authorization it comes back with.
+    if let Some(key) = &op.code_key {
+        let used = db
+            .first::<serde::de::IgnoredAny>(
+                "SELECT 1 AS one FROM used_nv_code WHERE code = ?",
+                vec![text(key)],
+            )?
+            .is_some();
+        if used {
+            return Err(Denial::from(NvRefusal::StateUsed).into());
+        }
+        db.run(
+            "INSERT INTO used_nv_code (code, expires_at) VALUES (?, ?)",
+            vec![text(key), int(app.now + REGISTRATION_TTL)],
+        )?;
+    }
+    let number = contact::open(&app.cfg.pepper, &found.registration_id, &found.contact)
+        .ok_or_else(|| ApiError::Platform("registration contact does not open".into()))?;
+    Ok(NvAnswered {
+        challenge: simbind_core::codec::b64(&challenge),
+        number: number.as_str().to_owned(),
+    })
+}
+
+fn nv_record(db: &Db, op: NvRecordOp) -> Result<serde_json::Value, ApiError> {
+    let mut found = nv_registration(db, &op.registration_id)?;
+    if let NumberProof::CamaraNv(state) = &mut found.proof {
+        state.record(op.refusal);
+    }
+    put_registration(db, &found)?;
+    Ok(json!({}))
 }
 
 fn challenge_for(db: &Db, app: &App, op: RegistrationOp) -> Result<ChallengeResponse, ApiError> {
@@ -359,6 +485,14 @@ async fn bind(
         (NumberProof::FirebasePnv(_), _) if request.bind_secret.is_some() => {
             return Err(ApiError::InvalidField);
         }
+        // The service asked the operator itself: the bind carries nothing more.
+        (NumberProof::CamaraNv(_), Some(_)) => return Err(ApiError::InvalidField),
+        (NumberProof::CamaraNv(_), None)
+            if request.bind_secret.is_some() || op.firebase_pnv.is_some() =>
+        {
+            return Err(ApiError::InvalidField);
+        }
+        (NumberProof::CamaraNv(state), None) => state.check(&evidence.claims.challenge, app.now),
         (NumberProof::FirebasePnv(state), _) => {
             let token = op.firebase_pnv.as_ref().ok_or(ApiError::MissingField)?;
             let project = &app

@@ -6,6 +6,7 @@ mod dev;
 mod holder;
 mod inbound;
 mod meta;
+mod number_verification;
 mod registration;
 mod request_limit;
 
@@ -31,6 +32,12 @@ pub async fn dispatch(
             registration::challenge(app, req, id).await
         }
         (Post, ["v1", "registrations", id, "binding"]) => registration::bind(app, req, id).await,
+        (Post, ["v1", "registrations", id, "carrier-authorization"]) => {
+            number_verification::authorize(app, req, id).await
+        }
+        (Get, ["v1", "carrier", "number-verification", "callback"]) => {
+            number_verification::callback(app, req).await
+        }
         (Post, ["v1", "bindings", id, "challenge"]) => holder::challenge(app, req, id).await,
         (Post, ["v1", "bindings", id, "verify"]) => holder::verify(app, req, id).await,
         (Post, ["v1", "bindings", id, "unbind"]) => holder::unbind(app, req, id).await,
@@ -74,12 +81,18 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
             | ["v1", "admin", "attestation-status"]
             | ["v1", "admin", "bindings", _]
             | ["v1", "admin", "bindings", _, "audit"]
+            | ["v1", "carrier", "number-verification", "callback"]
     ) || (cfg!(feature = "dev")
         && matches!(path, ["dev", "outbox"] | ["dev", "bindings", _, "audit"]));
     let post = matches!(
         path,
         ["v1", "registrations"]
-            | ["v1", "registrations", _, "challenge" | "binding"]
+            | [
+                "v1",
+                "registrations",
+                _,
+                "challenge" | "binding" | "carrier-authorization"
+            ]
             | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
             | ["v1", "admin", "bindings", _, "revoke"]
             | ["v1", "admin", "bindings", _, "reinstate"]

@@ -8,6 +8,7 @@ use simbind_core::api::{
 };
 use simbind_core::binding::{NumberProof, ProofMethod, RegistrationRecord};
 use simbind_core::budget::Limit;
+use simbind_core::camara_nv::NvState;
 use simbind_core::codec::b64;
 use simbind_core::device_sms::{self, DeviceSmsState};
 use simbind_core::firebase_pnv::PnvState;
@@ -136,6 +137,21 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
         Some(label) => ProofMethod::parse(label).filter(|m| app.cfg.number_proof.contains(m)),
     }
     .ok_or(ValidationError::ProofNotAllowed)?;
+    // Where the carrier must prove numbers, an SMS proof only as the
+    // fallback of a `camara_nv` registration of this number that the
+    // operator itself could not serve (its object checks and uses it up).
+    let fallback_from = match &body.fallback_from {
+        Some(from) if !method.by_carrier() => {
+            let from_key = registration_id::open(&app.cfg.pepper, from)?
+                .ok_or(ValidationError::CarrierProofRequired)?;
+            Some((from.clone(), from_key))
+        }
+        Some(_) => return Err(ValidationError::InvalidFallback.into()),
+        None if app.cfg.require_carrier_proof && !method.by_carrier() => {
+            return Err(ValidationError::CarrierProofRequired.into());
+        }
+        None => None,
+    };
     let country = number.country_code();
     if let Some(allowed) = &app.cfg.sms_countries
         && !allowed.iter().any(|c| c == country)
@@ -161,6 +177,7 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
     let starts = match method {
         ProofMethod::DeviceSms => Some("device-sms-starts:global"),
         ProofMethod::FirebasePnv => Some("firebase-pnv-starts:global"),
+        ProofMethod::CamaraNv => Some("camara-nv-starts:global"),
         ProofMethod::Otp => None,
     };
     if let Some(name) = starts {
@@ -184,9 +201,22 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
                 .ok_or(ValidationError::ProofNotAllowed)?;
             None
         }
+        ProofMethod::CamaraNv => {
+            app.cfg
+                .camara_nv
+                .as_ref()
+                .ok_or(ValidationError::ProofNotAllowed)?;
+            None
+        }
         ProofMethod::Otp => None,
     };
     let key = NumberKey::of(&number_hash);
+    if fallback_from
+        .as_ref()
+        .is_some_and(|(_, from_key)| from_key.to_hex() != key.to_hex())
+    {
+        return Err(ValidationError::CarrierProofRequired.into());
+    }
     let id = registration_id::new(&app.cfg.pepper, &key, app.random()?);
     // `bind_secret` (device SMS only): returned in this answer's body only,
     // and required by the bind.
@@ -211,6 +241,11 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
             String::new(),
             None,
         ),
+        ProofMethod::CamaraNv => (
+            NumberProof::CamaraNv(NvState::new(app.now)),
+            String::new(),
+            None,
+        ),
     };
     let record = RegistrationRecord {
         registration_id: id.clone(),
@@ -220,7 +255,10 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
         created_at: app.now,
     };
     let expires_at = record.proof.expires_at();
-    let start = StartOp { record };
+    let start = StartOp {
+        record,
+        fallback_from: fallback_from.map(|(from, _)| from),
+    };
     let number_object = key.to_hex();
     let stored =
         objects::ask::<_, serde_json::Value>(&app.env, NUMBERS, &number_object, "start", &start)
@@ -250,8 +288,8 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
         challenge: app.challenge(Ceremony::Bind, &id, &[])?,
     };
     match (method, inbound.zip(bind_secret)) {
-        // The phone asks Firebase for its token: nothing is sent.
-        (ProofMethod::FirebasePnv, _) => {}
+        // The carrier proves it at bind: nothing is sent.
+        (ProofMethod::FirebasePnv | ProofMethod::CamaraNv, _) => {}
         (_, None) => {
             sms::send(app, &number, SmsKind::Otp, &code_text(app, &secret)).await?;
             response.otp_expires_at = Some(expires_at);
@@ -279,7 +317,7 @@ pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
 }
 
 /// The number object a registration id names.
-fn number_of(app: &App, id: &str) -> Result<String, ApiError> {
+pub fn number_of(app: &App, id: &str) -> Result<String, ApiError> {
     registration_id::open(&app.cfg.pepper, id)?
         .map(|key| key.to_hex())
         .ok_or(ApiError::NotFound(Missing::Registration))

@@ -122,6 +122,7 @@ fn a_bind_body_carries_the_code_or_none_and_a_verify_body_never_does() {
     assert_eq!(code_of(&v.body(None, Some(secret), None).err().unwrap()), "invalid_argument");
     assert_eq!(code_of(&v.body(None, None, Some(PNV_TOKEN.into())).err().unwrap()), "invalid_argument");
     assert_eq!(v.firebase_pnv_nonce().unwrap(), None, "a nonce is for a bind only");
+    assert_eq!(code_of(&v.carrier_authorization_body().err().unwrap()), "invalid_argument");
 }
 
 /// A compact JWS shape (the worker checks the signature).
@@ -131,6 +132,9 @@ const PNV_TOKEN: &str = "eyJhIjoxfQ.eyJiIjoyfQ.AQI";
 fn a_firebase_pnv_bind_carries_the_token_for_this_binds_nonce() {
     let e = signed_bind();
     let nonce = e.firebase_pnv_nonce().unwrap().unwrap();
+    // The operator's authorization is asked for this bind's own challenge.
+    let asked: serde_json::Value = serde_json::from_str(&e.carrier_authorization_body().unwrap()).unwrap();
+    assert_eq!(asked, serde_json::json!({ "challenge": "AAAA" }));
     assert_eq!(nonce.len(), 43, "SHA-256, base64url");
     let body: serde_json::Value =
         serde_json::from_str(&e.body(None, None, Some(PNV_TOKEN.into())).unwrap()).unwrap();
