@@ -282,6 +282,27 @@ test("proof by the carrier (Firebase PNV): no SMS anywhere, the token is in the 
   }, { refusals: false });
 });
 
+test("proof by the operator (CAMARA Number Verification): the phone opens the operator's page, the service asks it, no SMS", async () => {
+  await withPage("operator-proof", async (page) => {
+    const number = freshNumber();
+    await page.getByLabel("the operator (CAMARA Number Verification), no SMS").check();
+    await sendCode(page, number);
+    assert.match(await page.locator("#register-result").innerText(), /No SMS is sent/);
+    await page.getByRole("button", { name: "Bind this phone", exact: true }).click();
+    await page.locator("#bind-result .ok").waitFor();
+    assert.equal(await page.locator("#proven-by").innerText(), "the operator (CAMARA Number Verification), no SMS");
+    const log = await page.locator("#bind-log").textContent();
+    assert.match(log, /carrier-authorization/, "the authorization the service made");
+    assert.match(log, /number_verified/, "and the operator's answer, through the callback");
+    assert.equal(await page.locator("#inbox .sms").count(), 0, "no SMS in the phone's messages");
+    const bindingId = await page.locator("#binding-id").innerText();
+    await openChannel(page);
+    const claims = await expectGrant(page, bindingId);
+    assert.equal(claims.number_proof, "camara_nv");
+    await page.screenshot({ path: `${artifacts}operator-proof.png`, fullPage: true });
+  }, { refusals: false });
+});
+
 test("swap SIM → refused with sim_changed, and an alert SMS reaches the number (375 px wide)", async () => {
   await withPage(
     "swap-sim-375",

@@ -61,6 +61,7 @@ const ROUTES = [
   "POST /dev/firebase-pnv/token",
   "POST /v1/registrations/{id}/carrier-authorization",
   "GET /v1/carrier/number-verification/callback",
+  "GET /dev/operator/authorize",
 ];
 
 const routeOf = (method, path) => {
@@ -309,12 +310,14 @@ function cases() {
     return { p, registration: await p.client.startRegistration(p.number, { proof: "firebase_pnv" }) };
   };
   flow("POST /v1/registrations/{id}/binding", "firebase_pnv", byCarrier, ({ p, registration }) => p.client.completeBinding(registration));
-  // camara_nv is not offered here (no operator): both routes refuse before anything else, echoing nothing.
-  direct("POST /v1/registrations/{id}/carrier-authorization", "camara_nv not offered", async () => {
+  // camara_nv with the dev operator, whose client key the Miniflare workers leave out: it refuses every request object.
+  direct("POST /v1/registrations/{id}/carrier-authorization", "a bind challenge", async () => {
     const { registrationId } = await registered("simbind-p256")();
     return { method: "POST", path: `/v1/registrations/${registrationId}/carrier-authorization`, headers: { "content-type": "application/json" }, body: JSON.stringify({ challenge: "AQIDBA" }) };
   });
-  direct("GET /v1/carrier/number-verification/callback", "camara_nv not offered", async () => ({ method: "GET", path: `/v1/carrier/number-verification/callback?code=abc&state=reg_x.${"A".repeat(43)}`, headers: {} }));
+  direct("GET /v1/carrier/number-verification/callback", "an unknown state", async () => ({ method: "GET", path: `/v1/carrier/number-verification/callback?code=abc&state=reg_x.${"A".repeat(43)}`, headers: {} }));
+  // The dev operator redirects only to the worker's own callback: a marked one is a 400, never echoed.
+  direct("GET /dev/operator/authorize", "", async () => ({ method: "GET", path: `/dev/operator/authorize?client_id=simbind-dev&redirect_uri=${encodeURIComponent(`${w.url}/v1/carrier/number-verification/callback`)}&request=a.b.c&scope=openid`, headers: { "x-network-msisdn": subscriber().number } }));
   // The dev issuer's token carries the number and nonce it was asked for (that is what it is): encoded, never in plain text.
   direct("POST /dev/firebase-pnv/token", "", async () => ({ method: "POST", path: "/dev/firebase-pnv/token", headers: { "content-type": "application/json" }, body: JSON.stringify({ phone_number: subscriber().number, nonce: "n".repeat(43) }) }));
   direct("POST /v1/webhooks/sms", "signed by the provider", async () => {

@@ -8,7 +8,7 @@ import { carrierSwap, phoneAction, replay, reverify, unbind } from "./demo/attac
 import { refreshAudit, setBindingStatus } from "./demo/audit.js";
 import { $, announce, API, AUDIENCE, idle, path, SAVED, session, state, ui } from "./demo/page.js";
 import { renderPhone, startInbox } from "./demo/phone-panel.js";
-import { bind, carrierVerified, confirmPayment, openChannel, refreshButtons, sendCode, sendSms, showProof, smsSent } from "./demo/steps.js";
+import { bind, carrierVerified, confirmPayment, operatorVerified, openChannel, refreshButtons, sendCode, sendSms, showProof, smsSent } from "./demo/steps.js";
 
 // ---------- start ----------
 
@@ -30,6 +30,7 @@ async function main() {
   session.phone.addEventListener("change", renderPhone);
   session.phone.addEventListener("sms-sent", smsSent);
   session.phone.addEventListener("carrier-verified", carrierVerified);
+  session.phone.addEventListener("operator-verified", operatorVerified);
   $("send-sms").addEventListener("click", sendSms);
 
   $("register-form").addEventListener("submit", sendCode);

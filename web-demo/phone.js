@@ -161,6 +161,7 @@ export class Phone extends EventTarget {
       chipSign: (transcript) => phone.#chipSign(transcript),
       sendNumberProof: (token) => phone.#sendNumberProof(token),
       firebasePnvToken: (nonce) => phone.#firebasePnvToken(nonce),
+      openOverCellular: (url) => phone.#openOverCellular(url),
     });
   }
 
@@ -238,6 +239,24 @@ export class Phone extends EventTarget {
     const { token } = await res.json();
     this.dispatchEvent(new CustomEvent("carrier-verified", { detail: { number, token } }));
     return token;
+  }
+
+  /**
+   * Opens the operator's authorization URL "over mobile data" and follows
+   * every redirect, as a native app does on the cellular network only: the
+   * dev operator (`GET /dev/operator/authorize`) sees the data session's
+   * number in `x-network-msisdn` (the network's view, played here), then
+   * redirects to the worker's callback, whose answer this resolves with.
+   * Only the dev worker's own origin is opened. Fires "operator-verified".
+   */
+  async #openOverCellular(url) {
+    if (!url.startsWith(`${location.origin}/dev/operator/authorize?`)) throw new Error("not the dev operator");
+    const number = this.#record.msisdn;
+    if (!number) throw new Error("no SIM card in the tray");
+    const res = await fetch(url, { headers: { "x-network-msisdn": number } });
+    const body = await res.text();
+    this.dispatchEvent(new CustomEvent("operator-verified", { detail: { number, status: res.status } }));
+    return { status: res.status, body };
   }
 
   #nextCounter() {

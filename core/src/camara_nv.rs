@@ -179,7 +179,7 @@ pub fn verify_body(number: &PhoneNumber) -> String {
 }
 
 /// What the operator's OpenID Provider Metadata gives the client.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Discovery {
     /// The issuer its ID tokens carry.
     pub issuer: String,
@@ -193,7 +193,13 @@ impl Discovery {
     /// Reads the metadata: the three URLs, each `https://` unless `insecure`
     /// (dev), at most 2 KiB each.
     pub fn parse(json: &[u8], insecure: bool) -> Option<Self> {
-        let found: Self = serde_json::from_slice(json).ok()?;
+        let doc: serde_json::Value = serde_json::from_slice(json).ok()?;
+        let text = |name: &str| doc.get(name)?.as_str().map(str::to_owned);
+        let found = Self {
+            issuer: text("issuer")?,
+            authorization_endpoint: text("authorization_endpoint")?,
+            token_endpoint: text("token_endpoint")?,
+        };
         let fine = |url: &str| {
             url.len() <= 2048
                 && (url.starts_with("https://") || (insecure && url.starts_with("http://")))
@@ -296,7 +302,7 @@ pub fn percent_encode(value: &str) -> String {
 }
 
 /// The token endpoint's success answer, as far as it is read.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenAnswer {
     /// The 3-legged access token: used once, for `/verify`, then dropped.
     pub access_token: String,
@@ -304,26 +310,16 @@ pub struct TokenAnswer {
     pub id_token: String,
 }
 
-#[derive(Deserialize)]
-struct IdClaims {
-    iss: String,
-    #[serde(deserialize_with = "one_or_many")]
-    aud: Vec<String>,
-    exp: u64,
-    nonce: Option<String>,
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Aud {
-        One(String),
-        Many(Vec<String>),
+impl TokenAnswer {
+    /// Reads a `200` answer of the token endpoint.
+    pub fn parse(json: &[u8]) -> Option<Self> {
+        let doc: serde_json::Value = serde_json::from_slice(json).ok()?;
+        let text = |name: &str| doc.get(name)?.as_str().map(str::to_owned);
+        Some(Self {
+            access_token: text("access_token")?,
+            id_token: text("id_token")?,
+        })
     }
-    Ok(match Aud::deserialize(d)? {
-        Aud::One(one) => vec![one],
-        Aud::Many(many) => many,
-    })
 }
 
 /// Checks the ID token of the token endpoint's answer: `iss` the operator's,
@@ -342,30 +338,25 @@ pub fn check_id_token(
         .nth(1)
         .and_then(|p| unb64(p, "id_token").ok())
         .ok_or(NvRefusal::IdTokenInvalid)?;
-    let claims: IdClaims =
+    let claims: serde_json::Value =
         serde_json::from_slice(&payload).map_err(|_| NvRefusal::IdTokenInvalid)?;
-    let nonce_ok = claims
-        .nonce
-        .is_some_and(|n| bool::from(n.as_bytes().ct_eq(nonce.as_bytes())));
-    if claims.iss != issuer
-        || !claims.aud.iter().any(|a| a == client_id)
-        || now >= claims.exp.saturating_add(CLOCK_SKEW_SECS)
+    let text = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+    // `aud`: one string, or a list of them.
+    let aud_ok = match claims.get("aud") {
+        Some(serde_json::Value::String(one)) => one == client_id,
+        Some(serde_json::Value::Array(many)) => many.iter().any(|a| a.as_str() == Some(client_id)),
+        _ => false,
+    };
+    let exp = claims.get("exp").and_then(serde_json::Value::as_u64);
+    let nonce_ok = text("nonce").is_some_and(|n| bool::from(n.as_bytes().ct_eq(nonce.as_bytes())));
+    if text("iss") != Some(issuer)
+        || !aud_ok
+        || exp.is_none_or(|exp| now >= exp.saturating_add(CLOCK_SKEW_SECS))
         || !nonce_ok
     {
         return Err(NvRefusal::IdTokenInvalid);
     }
     Ok(())
-}
-
-#[derive(Deserialize)]
-struct VerifyAnswer {
-    #[serde(rename = "devicePhoneNumberVerified")]
-    verified: bool,
-}
-
-#[derive(Deserialize)]
-struct ErrorInfo {
-    code: String,
 }
 
 /// What a `/verify` answer means (`None`: the number is verified). A 403
@@ -374,14 +365,16 @@ struct ErrorInfo {
 /// number"; 401, any other 403, 429, 5xx and unreadable answers leave the
 /// question open.
 pub fn read_verify(status: u16, body: &[u8]) -> Option<NvRefusal> {
+    let doc: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let field = |name: &str| doc.as_ref().and_then(|d| d.get(name));
     match status {
-        200 => match serde_json::from_slice::<VerifyAnswer>(body) {
-            Ok(VerifyAnswer { verified: true }) => None,
-            Ok(VerifyAnswer { verified: false }) => Some(NvRefusal::NotVerified),
-            Err(_) => Some(NvRefusal::Unavailable),
+        200 => match field("devicePhoneNumberVerified").and_then(serde_json::Value::as_bool) {
+            Some(true) => None,
+            Some(false) => Some(NvRefusal::NotVerified),
+            None => Some(NvRefusal::Unavailable),
         },
-        403 => match serde_json::from_slice::<ErrorInfo>(body) {
-            Ok(e) if e.code == NOT_BY_MOBILE_NETWORK => Some(NvRefusal::NotMobileNetwork),
+        403 => match field("code").and_then(serde_json::Value::as_str) {
+            Some(NOT_BY_MOBILE_NETWORK) => Some(NvRefusal::NotMobileNetwork),
             _ => Some(NvRefusal::Unavailable),
         },
         404 | 422 => Some(NvRefusal::NotSupported),

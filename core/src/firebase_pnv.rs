@@ -211,25 +211,6 @@ pub fn may_refresh(last_fetch: Option<u64>, now: u64) -> bool {
     last_fetch.is_none_or(|at| now >= at.saturating_add(KEY_REFRESH_SECS))
 }
 
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-    typ: String,
-    kid: String,
-}
-
-#[derive(Deserialize)]
-struct Claims {
-    iss: String,
-    aud: Vec<String>,
-    sub: String,
-    jti: String,
-    iat: u64,
-    exp: u64,
-    #[serde(default)]
-    nonce: Option<String>,
-}
-
 /// A token whose signature, project and dates were checked: what the
 /// number's object still checks against the registration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,21 +228,23 @@ pub struct VerifiedToken {
 
 /// The header's `kid`, for the caller to find the key set holding it.
 pub fn key_id(token: &str) -> Result<String, PnvRefusal> {
-    Ok(split(token)?.0.kid)
+    Ok(split(token)?.0)
 }
 
-/// The token's header, checked, and its parts.
-fn split(token: &str) -> Result<(Header, crate::jws::Compact<'_>), PnvRefusal> {
+/// The token's key id (its header checked: `alg` ES256, `typ` JWT, a
+/// non-empty `kid`), and its parts.
+fn split(token: &str) -> Result<(String, crate::jws::Compact<'_>), PnvRefusal> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(PnvRefusal::Malformed);
     }
     let parts = crate::jws::split(token).ok_or(PnvRefusal::Malformed)?;
-    let header: Header =
+    let header: serde_json::Value =
         serde_json::from_slice(&parts.header).map_err(|_| PnvRefusal::Malformed)?;
-    if header.alg != "ES256" || header.typ != "JWT" || header.kid.is_empty() {
-        return Err(PnvRefusal::Malformed);
+    let text = |name: &str| header.get(name).and_then(serde_json::Value::as_str);
+    match (text("alg"), text("typ"), text("kid")) {
+        (Some("ES256"), Some("JWT"), Some(kid)) if !kid.is_empty() => Ok((kid.to_owned(), parts)),
+        _ => Err(PnvRefusal::Malformed),
     }
-    Ok((header, parts))
 }
 
 /// Verifies a token as Firebase documents it: header `alg` ES256 and `typ`
@@ -275,39 +258,61 @@ pub fn verify(
     project: &PnvProject,
     now: u64,
 ) -> Result<VerifiedToken, PnvRefusal> {
-    let (header, parts) = split(token)?;
-    let key = keys.get(&header.kid).ok_or(PnvRefusal::UnknownKey)?;
+    let (kid, parts) = split(token)?;
+    let key = keys.get(&kid).ok_or(PnvRefusal::UnknownKey)?;
     let signature = Signature::from_bytes(&parts.signature).map_err(|_| PnvRefusal::Malformed)?;
     if !key.verify(parts.signing_input, &signature) {
         return Err(PnvRefusal::SignatureInvalid);
     }
-    let claims: Claims =
+    let claims: serde_json::Value =
         serde_json::from_slice(&parts.payload).map_err(|_| PnvRefusal::Malformed)?;
-    if claims.iss != project.issuer()
+    let malformed = PnvRefusal::Malformed;
+    let text = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
+    let int = |name: &str| claims.get(name).and_then(serde_json::Value::as_u64);
+    let aud: Vec<&str> = claims
+        .get("aud")
+        .and_then(serde_json::Value::as_array)
+        .ok_or(malformed)?
+        .iter()
+        .map(|a| a.as_str().ok_or(malformed))
+        .collect::<Result<_, _>>()?;
+    let (Some(iss), Some(sub), Some(jti), Some(iat), Some(exp)) = (
+        text("iss"),
+        text("sub"),
+        text("jti"),
+        int("iat"),
+        int("exp"),
+    ) else {
+        return Err(malformed);
+    };
+    let nonce = match claims.get("nonce") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(n)) => Some(n.clone()),
+        Some(_) => return Err(malformed),
+    };
+    if iss != project.issuer()
         || !project
             .audiences()
             .iter()
-            .all(|want| claims.aud.contains(want))
+            .all(|want| aud.contains(&want.as_str()))
     {
         return Err(PnvRefusal::WrongProject);
     }
-    let number = PhoneNumber::parse(&claims.sub).map_err(|_| PnvRefusal::Malformed)?;
-    if claims.jti.is_empty() || claims.jti.len() > 256 || claims.exp <= claims.iat {
-        return Err(PnvRefusal::Malformed);
+    let number = PhoneNumber::parse(sub).map_err(|_| malformed)?;
+    if jti.is_empty() || jti.len() > 256 || exp <= iat {
+        return Err(malformed);
     }
-    if claims.iat > now.saturating_add(CLOCK_SKEW_SECS) {
+    if iat > now.saturating_add(CLOCK_SKEW_SECS) {
         return Err(PnvRefusal::NotYetValid);
     }
-    if now >= claims.exp.saturating_add(CLOCK_SKEW_SECS)
-        || now > claims.iat.saturating_add(MAX_TOKEN_AGE_SECS)
-    {
+    if now >= exp.saturating_add(CLOCK_SKEW_SECS) || now > iat.saturating_add(MAX_TOKEN_AGE_SECS) {
         return Err(PnvRefusal::Expired);
     }
     Ok(VerifiedToken {
         number: number.as_str().to_owned(),
-        jti: claims.jti,
-        exp: claims.exp,
-        nonce: claims.nonce,
+        jti: jti.to_owned(),
+        exp,
+        nonce,
     })
 }
 
@@ -399,7 +404,11 @@ mod tests {
     fn max_age_reads_cache_control_within_bounds() {
         assert_eq!(keys_max_age(Some("public, max-age=3600")), 3600);
         assert_eq!(keys_max_age(Some("max-age=5")), MIN_KEYS_AGE_SECS);
-        assert_eq!(keys_max_age(Some("max-age=9999999")), MAX_KEYS_AGE_SECS);
+        assert_eq!(
+            keys_max_age(Some("max-age=9999999")),
+            86_400,
+            "a day at most"
+        );
         assert_eq!(keys_max_age(Some("s-maxage=600, max-age=900")), 600);
         assert_eq!(
             keys_max_age(Some("no-store, max-age=900")),

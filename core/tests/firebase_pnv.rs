@@ -125,6 +125,30 @@ fn the_header_must_be_es256_jwt_with_a_kid() {
 }
 
 #[test]
+fn a_token_of_exactly_the_largest_length_is_read() {
+    // Pad a claim until the token is exactly MAX_TOKEN_LEN bytes (a base64url
+    // length that is 1 mod 4 cannot occur: vary the header too).
+    let shape = |pad: usize, extra: usize| {
+        let mut h = header();
+        h["x"] = json!("h".repeat(extra));
+        (h, with("pad", json!("p".repeat(pad))))
+    };
+    // A signature is always 86 characters: find the sizes without signing.
+    let exact = (2000..3200)
+        .flat_map(|pad| (0..3).map(move |extra| (pad, extra)))
+        .find_map(|(pad, extra)| {
+            let (h, c) = shape(pad, extra);
+            let len =
+                b64(h.to_string().as_bytes()).len() + b64(c.to_string().as_bytes()).len() + 88;
+            (len == MAX_TOKEN_LEN).then(|| mint(&h, &c, &key(7)))
+        })
+        .expect("a token of exactly the largest length");
+    assert_eq!(exact.len(), MAX_TOKEN_LEN);
+    assert!(verify(&exact, &keys(), &project(), NOW).is_ok());
+    assert_eq!(key_id(&exact), Ok("k1".into()));
+}
+
+#[test]
 fn the_key_and_signature_must_be_firebases() {
     let other_kid = json!({ "alg": "ES256", "typ": "JWT", "kid": "k9" });
     let token = mint(&other_kid, &claims(), &key(7));

@@ -257,3 +257,13 @@ pub async fn read_capped(
     }
     Ok(body)
 }
+
+/// A future behind a pointer: awaited through one vtable call.
+pub type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
+/// Boxes `future` as a trait object, so its state machine is one function
+/// that callers reach through a pointer rather than a copy inlined into each
+/// of them (the worker's size is mostly such copies).
+pub fn boxed<'a, T>(future: impl std::future::Future<Output = T> + 'a) -> Boxed<'a, T> {
+    Box::pin(future)
+}

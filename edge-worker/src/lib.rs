@@ -10,6 +10,8 @@ mod config;
 #[cfg(feature = "dev")]
 mod dev_carrier;
 #[cfg(feature = "dev")]
+mod dev_operator;
+#[cfg(feature = "dev")]
 mod dev_pnv;
 mod firebase_pnv;
 mod http;

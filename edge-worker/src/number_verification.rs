@@ -128,6 +128,16 @@ pub async fn authorization_url(
     let nonce = camara_nv::nonce_for(challenge, &app.cfg.audience, registration_id);
     let redirect_uri = config.redirect_uri(origin);
     let jti = b64(&app.random::<16>().map_err(|_| NvRefusal::Unavailable)?);
+    // The dev operator's authorization endpoint is a route of this worker.
+    #[cfg(feature = "dev")]
+    let found = Discovery {
+        authorization_endpoint: if crate::dev_operator::serves(&found.authorization_endpoint) {
+            format!("{origin}{}", crate::dev_operator::AUTHORIZE_PATH)
+        } else {
+            found.authorization_endpoint
+        },
+        ..found
+    };
     let request = AuthorizationRequest {
         client_id: &config.client_id,
         redirect_uri: &redirect_uri,
@@ -221,7 +231,7 @@ async fn exchange_and_verify(
     let token: TokenAnswer = match sent.response.status_code() {
         200 => {
             let body = sent.body().await.map_err(unavailable)?;
-            serde_json::from_slice(&body).map_err(|_| NvRefusal::Unavailable)?
+            TokenAnswer::parse(&body).ok_or(NvRefusal::Unavailable)?
         }
         // The code was refused (expired, used, another verifier): the
         // authorization is void; SimBind's own credentials refused: an outage.

@@ -44,7 +44,17 @@ export async function sendCode(event) {
       $("bind-result").hidden = true;
       $("device-sms-sent").hidden = true;
       showProof();
-      if (reg.proof === "firebase_pnv") {
+      if (reg.proof === "camara_nv") {
+        show(
+          "register-result",
+          success(
+            `Registered ${number}: the operator proves it when this phone binds. No SMS is sent.`,
+            el("p", {}, "Registration ", el("code", { text: reg.registrationId }), ". In step 2 the phone opens the operator's page over mobile data, and the service asks the operator's Number Verification itself."),
+          ),
+        );
+        announce("Registered. Bind this phone in step 2: the operator proves the number.");
+        $("bind").focus();
+      } else if (reg.proof === "firebase_pnv") {
         show(
           "register-result",
           success(
@@ -86,7 +96,7 @@ export async function sendCode(event) {
 /** Step 2 as the registration's proof needs it: a code field, or the SMS to send. */
 export function showProof() {
   const bySms = state.proof === "device_sms" && state.registrationId && state.deviceSms;
-  const byCarrier = state.proof === "firebase_pnv" && Boolean(state.registrationId);
+  const byCarrier = ["firebase_pnv", "camara_nv"].includes(state.proof) && Boolean(state.registrationId);
   $("device-sms").hidden = !bySms;
   ui.otp.hidden = Boolean(bySms) || byCarrier;
   $("bind-form").querySelector('label[for="otp"]').hidden = Boolean(bySms) || byCarrier;
@@ -110,6 +120,13 @@ export function carrierVerified({ detail: { number } }) {
   const note = $("device-sms-sent");
   note.hidden = false;
   note.replaceChildren("Firebase verified ", el("code", { id: "carrier-number", text: number }), " with the carrier, for this bind only: its token is in the bind request below.");
+}
+
+/** The phone opened the operator's page over mobile data: say which number the network saw. */
+export function operatorVerified({ detail: { number } }) {
+  const note = $("device-sms-sent");
+  note.hidden = false;
+  note.replaceChildren("The operator saw ", el("code", { id: "operator-number", text: number }), " on its network and redirected to the service, which asked its Number Verification: the exchange is below.");
 }
 
 /** The stand-in network delivered the phone's SMS: show the sender it stamped. */
@@ -140,7 +157,7 @@ export async function bind(event) {
       // The registration object carries its bind secret inside the client (device SMS).
       const registration = state.registration?.registrationId === state.registrationId ? state.registration : state.registrationId;
       const b = await session.client.completeBinding(registration, otp, { waitMs: 10000 });
-      const provenBy = { otp: "a code texted to it", device_sms: "an SMS this phone sent", firebase_pnv: "the carrier (Firebase PNV), no SMS" }[state.proof ?? "otp"];
+      const provenBy = { otp: "a code texted to it", device_sms: "an SMS this phone sent", firebase_pnv: "the carrier (Firebase PNV), no SMS", camara_nv: "the operator (CAMARA Number Verification), no SMS" }[state.proof ?? "otp"];
       const previous = state.bindingId;
       Object.assign(state, { registration: null, registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId, proof: null, deviceSms: null });
       showProof();

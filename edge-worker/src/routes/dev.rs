@@ -192,3 +192,50 @@ pub async fn firebase_pnv_token(app: &App, req: &mut Request) -> Result<Response
     .ok_or_else(|| ApiError::Platform("dev issuer key".into()))?;
     marked(json(&json!({ "token": token }), 200)?)
 }
+
+/// `GET /dev/operator/authorize?…`: the dev operator's authorization
+/// endpoint (`edge-worker/src/dev_operator.rs`), which the phone opens over
+/// "mobile data": the `x-network-msisdn` header plays the network's view of
+/// its data session (none: Wi-Fi). A `302` to the worker's callback with a
+/// code and the `state` (or an error), as an operator answers; `400` for a
+/// request it must not redirect. 404 unless the dev operator is configured.
+pub fn operator_authorize(app: &App, req: &Request) -> Result<Response, ApiError> {
+    dev_only(app)?;
+    let config = app
+        .cfg
+        .camara_nv
+        .as_ref()
+        .filter(|c| crate::dev_operator::serves(&c.openid_url))
+        .ok_or(ApiError::NotFound(Missing::Route))?;
+    let url = crate::http::RequestUrl::of(req);
+    let registered_redirect = config.redirect_uri(url.origin());
+    let query: std::collections::BTreeMap<String, String> = url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let endpoint = format!("{}{}", url.origin(), crate::dev_operator::AUTHORIZE_PATH);
+    let msisdn = req.headers().get("x-network-msisdn")?;
+    let registered = crate::dev_carrier::registered_key(
+        app.env
+            .var("DEV_CARRIER_CLIENT_KEY")
+            .ok()
+            .map(|v| v.to_string()),
+    );
+    let location = crate::dev_operator::authorize(
+        &query,
+        &registered_redirect,
+        &endpoint,
+        msisdn.as_deref(),
+        registered.as_ref(),
+        app.random()?,
+        app.now,
+    );
+    match location {
+        Some(location) => {
+            let mut response = Response::empty()?.with_status(302);
+            response.headers_mut().set("location", &location)?;
+            marked(response)
+        }
+        None => marked(json(&json!({ "error": "invalid_request" }), 400)?),
+    }
+}

@@ -64,6 +64,8 @@ pub async fn dispatch(
         (Post, ["dev", "carrier", "swap"]) => dev::carrier_swap(app, req).await,
         #[cfg(feature = "dev")]
         (Post, ["dev", "firebase-pnv", "token"]) => dev::firebase_pnv_token(app, req).await,
+        #[cfg(feature = "dev")]
+        (Get, ["dev", "operator", "authorize"]) => dev::operator_authorize(app, req),
         (_, path) => match allowed(path) {
             Some(allow) => Err(ApiError::MethodNotAllowed(allow)),
             None => Err(ApiError::NotFound(Missing::Route)),
@@ -83,7 +85,10 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
             | ["v1", "admin", "bindings", _, "audit"]
             | ["v1", "carrier", "number-verification", "callback"]
     ) || (cfg!(feature = "dev")
-        && matches!(path, ["dev", "outbox"] | ["dev", "bindings", _, "audit"]));
+        && matches!(
+            path,
+            ["dev", "outbox"] | ["dev", "bindings", _, "audit"] | ["dev", "operator", "authorize"]
+        ));
     let post = matches!(
         path,
         ["v1", "registrations"]
