@@ -308,6 +308,24 @@ impl NumberProof {
     }
 }
 
+/// Whether a proof's registration still takes an attempt: `expired` at or
+/// after `expires_at`, `number_proof_locked` once `attempts` reached `max`.
+pub fn proof_window(
+    expires_at: u64,
+    attempts: u32,
+    max: u32,
+    now: u64,
+    expired: Denial,
+) -> Result<(), Denial> {
+    if now >= expires_at {
+        return Err(expired);
+    }
+    if attempts >= max {
+        return Err(Denial::NumberProofLocked);
+    }
+    Ok(())
+}
+
 /// A registration waiting for its number to be proven.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -426,13 +426,8 @@ impl NvState {
     /// Whether the registration still takes an authorization: not expired,
     /// not locked, not verified already.
     pub fn open(&self, now: u64) -> Result<(), crate::Denial> {
-        if now >= self.expires_at {
-            return Err(NvRefusal::Expired.into());
-        }
-        if self.attempts >= MAX_ATTEMPTS {
-            return Err(crate::Denial::NumberProofLocked);
-        }
-        Ok(())
+        let expired = NvRefusal::Expired.into();
+        crate::binding::proof_window(self.expires_at, self.attempts, MAX_ATTEMPTS, now, expired)
     }
 
     /// A new authorization for `challenge` (base64url): it replaces any

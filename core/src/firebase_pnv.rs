@@ -386,13 +386,8 @@ impl PnvState {
 
     /// Whether the registration still takes a token: not expired, not locked.
     pub fn open(&self, now: u64) -> Result<(), crate::Denial> {
-        if now >= self.expires_at {
-            return Err(PnvRefusal::Expired.into());
-        }
-        if self.attempts >= MAX_ATTEMPTS {
-            return Err(crate::Denial::NumberProofLocked);
-        }
-        Ok(())
+        let expired = PnvRefusal::Expired.into();
+        crate::binding::proof_window(self.expires_at, self.attempts, MAX_ATTEMPTS, now, expired)
     }
 }
 

@@ -346,3 +346,24 @@ fn refusals_count_lock_and_allow_one_fallback_only_when_the_operator_said_so() {
         "an outage is not the operator saying it cannot help"
     );
 }
+
+#[test]
+fn the_token_answer_needs_an_access_token_and_an_id_token() {
+    let good =
+        br#"{"access_token":"at","token_type":"Bearer","expires_in":300,"id_token":"a.b.c"}"#;
+    assert_eq!(
+        TokenAnswer::parse(good),
+        Some(TokenAnswer {
+            access_token: "at".into(),
+            id_token: "a.b.c".into(),
+        })
+    );
+    for bad in [
+        &br#"{"access_token":"at","token_type":"Bearer"}"#[..],
+        br#"{"id_token":"a.b.c"}"#,
+        br#"{"access_token":1,"id_token":"a.b.c"}"#,
+        b"not json",
+    ] {
+        assert_eq!(TokenAnswer::parse(bad), None);
+    }
+}

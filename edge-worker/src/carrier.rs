@@ -186,34 +186,21 @@ async fn token(app: &App, config: &CarrierConfig) -> Result<String, CarrierFailu
     if let Some(token) = cached {
         return Ok(token);
     }
-    let jti = app
-        .random::<16>()
-        .map_err(|_| CarrierFailure::Unavailable)?;
-    let input = carrier::assertion_signing_input(
+    let assertion = client_assertion(
+        app,
+        &config.key,
+        config.key_id.as_deref(),
         &config.client_id,
         &config.token_url,
-        config.key_id.as_deref(),
-        app.now,
-        jti,
-    );
-    let signature = match crate::webcrypto::sign(&config.key, input.as_bytes()).await {
-        Some(signature) => signature,
-        None => config.key.sign(input.as_bytes()).to_bytes().to_vec(),
-    };
-    let assertion = simbind_core::grant::signed(&input, &signature);
+    )
+    .await?;
     let form: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "client_credentials")
         .append_pair("client_assertion_type", carrier::CLIENT_ASSERTION_TYPE)
         .append_pair("client_assertion", &assertion)
         .append_pair("scope", &config.scope)
         .finish();
-    let headers = Headers::new();
-    set(
-        &headers,
-        "content-type",
-        "application/x-www-form-urlencoded",
-    )?;
-    set(&headers, "accept", "application/json")?;
+    let headers = headers(Some(FORM), None)?;
     let response = send(
         app,
         &config.token_url,
@@ -243,6 +230,22 @@ async fn token(app: &App, config: &CarrierConfig) -> Result<String, CarrierFailu
     Ok(answer.access_token)
 }
 
+/// A `private_key_jwt` client assertion for `token_url` (core's claims:
+/// `iss` = `sub` = `client_id`, 120 s, a fresh `jti`), signed with `key`.
+pub(crate) async fn client_assertion(
+    app: &App,
+    key: &SecretKey,
+    key_id: Option<&str>,
+    client_id: &str,
+    token_url: &str,
+) -> Result<String, CarrierFailure> {
+    let jti = app
+        .random::<16>()
+        .map_err(|_| CarrierFailure::Unavailable)?;
+    let input = carrier::assertion_signing_input(client_id, token_url, key_id, app.now, jti);
+    Ok(crate::webcrypto::signed_jws(key, &input).await)
+}
+
 /// POSTs a JSON `body` to `path` and reads a `200` answer.
 async fn post<T: serde::de::DeserializeOwned>(
     app: &App,
@@ -270,12 +273,8 @@ async fn exchange(
     let mut retried = false;
     loop {
         let token = token(app, config).await?;
-        let headers = Headers::new();
-        if body.is_some() {
-            set(&headers, "content-type", "application/json")?;
-        }
-        set(&headers, "accept", "application/json")?;
-        set(&headers, "authorization", &format!("Bearer {token}"))?;
+        let json = body.is_some().then_some("application/json");
+        let headers = headers(json, Some(&token))?;
         // CAMARA's x-correlator: traces the call at the operator, names no one.
         let correlator = simbind_core::codec::b64(
             &app.random::<12>()
@@ -318,11 +317,31 @@ fn failure(status: u16) -> CarrierFailure {
     }
 }
 
+/// Headers of a request to an operator: `accept` JSON, and `content_type`
+/// and a bearer `token` where given.
+pub(crate) fn headers(
+    content_type: Option<&str>,
+    token: Option<&str>,
+) -> Result<Headers, CarrierFailure> {
+    let headers = Headers::new();
+    set(&headers, "accept", "application/json")?;
+    if let Some(content_type) = content_type {
+        set(&headers, "content-type", content_type)?;
+    }
+    if let Some(token) = token {
+        set(&headers, "authorization", &format!("Bearer {token}"))?;
+    }
+    Ok(headers)
+}
+
 pub(crate) fn set(headers: &Headers, name: &str, value: &str) -> Result<(), CarrierFailure> {
     headers
         .set(name, value)
         .map_err(|_| CarrierFailure::Unavailable)
 }
+
+/// The token endpoints' request media type.
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 
 /// Largest carrier answer read, in bytes: its JSON answers are a few hundred.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -351,6 +370,50 @@ impl Sent {
     }
 }
 
+/// Dev builds: the answer of the in-process stand-in that serves `url` (the
+/// dev carrier, or the dev operator), which verify their client's
+/// assertions under `DEV_CARRIER_CLIENT_KEY`; `None` for any other URL.
+#[cfg(feature = "dev")]
+fn dev_answer(
+    app: &App,
+    url: &str,
+    method: &Method,
+    headers: &Headers,
+    body: Option<&str>,
+) -> Option<Result<Sent, CarrierFailure>> {
+    let now = worker::Date::now().as_millis() / 1000;
+    let registered = crate::dev_carrier::registered_key(
+        app.env
+            .var("DEV_CARRIER_CLIENT_KEY")
+            .ok()
+            .map(|v| v.to_string()),
+    );
+    let authorization = headers.get("authorization").ok().flatten();
+    let (status, json) = if crate::dev_carrier::serves(url) {
+        let ask = crate::dev_carrier::Ask {
+            delete: *method == Method::Delete,
+            url,
+            authorization: authorization.as_deref(),
+            body,
+        };
+        crate::dev_carrier::answer(ask, registered.as_ref(), now)
+    } else if crate::dev_operator::serves(url) {
+        let endpoint = format!("{}/authorize", crate::dev_operator::ROOT);
+        let auth = authorization.as_deref();
+        crate::dev_operator::answer(url, auth, body, registered.as_ref(), &endpoint, now)
+    } else {
+        return None;
+    };
+    Some(
+        Response::from_bytes(json.into_bytes())
+            .map(|r| Sent {
+                response: r.with_status(status),
+                signal: None,
+            })
+            .map_err(|_| CarrierFailure::Unavailable),
+    )
+}
+
 /// Sends a request, aborted (headers and body) after `timeout`. Boxed: one
 /// copy of its state machine serves every caller (SIM Swap, subscriptions,
 /// Number Verification) instead of one inlined into each.
@@ -374,54 +437,8 @@ async fn send_now(
     timeout: Duration,
 ) -> Result<Sent, CarrierFailure> {
     #[cfg(feature = "dev")]
-    if crate::dev_carrier::serves(url) {
-        let now = worker::Date::now().as_millis() / 1000;
-        let registered = crate::dev_carrier::registered_key(
-            app.env
-                .var("DEV_CARRIER_CLIENT_KEY")
-                .ok()
-                .map(|v| v.to_string()),
-        );
-        let authorization = headers.get("authorization").ok().flatten();
-        let ask = crate::dev_carrier::Ask {
-            delete: method == Method::Delete,
-            url,
-            authorization: authorization.as_deref(),
-            body: body.as_deref(),
-        };
-        let (status, json) = crate::dev_carrier::answer(ask, registered.as_ref(), now);
-        return Response::from_bytes(json.into_bytes())
-            .map(|r| Sent {
-                response: r.with_status(status),
-                signal: None,
-            })
-            .map_err(|_| CarrierFailure::Unavailable);
-    }
-    #[cfg(feature = "dev")]
-    if crate::dev_operator::serves(url) {
-        let now = worker::Date::now().as_millis() / 1000;
-        let registered = crate::dev_carrier::registered_key(
-            app.env
-                .var("DEV_CARRIER_CLIENT_KEY")
-                .ok()
-                .map(|v| v.to_string()),
-        );
-        let authorization = headers.get("authorization").ok().flatten();
-        let endpoint = format!("{}/authorize", crate::dev_operator::ROOT);
-        let (status, json) = crate::dev_operator::answer(
-            url,
-            authorization.as_deref(),
-            body.as_deref(),
-            registered.as_ref(),
-            &endpoint,
-            now,
-        );
-        return Response::from_bytes(json.into_bytes())
-            .map(|r| Sent {
-                response: r.with_status(status),
-                signal: None,
-            })
-            .map_err(|_| CarrierFailure::Unavailable);
+    if let Some(sent) = dev_answer(app, url, &method, &headers, body.as_deref()) {
+        return sent;
     }
     let mut init = RequestInit::new();
     init.with_method(method)

@@ -13,10 +13,11 @@ use simbind_core::carrier::{self as carrier_core, CarrierFailure};
 use simbind_core::codec::b64;
 use simbind_core::crypto::SecretKey;
 use simbind_core::identifiers::PhoneNumber;
-use worker::{Headers, Method};
+use worker::Method;
 
 use crate::App;
-use crate::carrier::{send, set};
+use crate::carrier::{FORM, headers, send, set};
+use crate::http::{Boxed, boxed};
 
 /// The callback's path: `redirect_uri` is the deployment's origin and this.
 pub const CALLBACK_PATH: &str = "/v1/carrier/number-verification/callback";
@@ -60,8 +61,13 @@ thread_local! {
     static DISCOVERY: RefCell<Option<(String, Discovery, u64)>> = const { RefCell::new(None) };
 }
 
-/// The operator's endpoints, from its discovery document.
-async fn discovery(app: &App, config: &NvConfig) -> Result<Discovery, NvRefusal> {
+/// The operator's endpoints, from its discovery document (boxed: one copy
+/// for the authorization and the callback).
+fn discovery<'a>(app: &'a App, config: &'a NvConfig) -> Boxed<'a, Result<Discovery, NvRefusal>> {
+    boxed(discover(app, config))
+}
+
+async fn discover(app: &App, config: &NvConfig) -> Result<Discovery, NvRefusal> {
     let cached = DISCOVERY.with(|d| {
         d.borrow()
             .as_ref()
@@ -71,8 +77,7 @@ async fn discovery(app: &App, config: &NvConfig) -> Result<Discovery, NvRefusal>
     if let Some(found) = cached {
         return Ok(found);
     }
-    let headers = Headers::new();
-    set(&headers, "accept", "application/json").map_err(unavailable)?;
+    let headers = headers(None, None).map_err(unavailable)?;
     let sent = send(
         app,
         &config.openid_url,
@@ -101,16 +106,6 @@ async fn discovery(app: &App, config: &NvConfig) -> Result<Discovery, NvRefusal>
 fn unavailable(failure: CarrierFailure) -> NvRefusal {
     worker::console_log!("number verification: {}", failure.label());
     NvRefusal::Unavailable
-}
-
-/// Signs `input` with the client's key (the runtime's WebCrypto, core's if
-/// it cannot answer) and makes the compact JWS.
-async fn signed(config: &NvConfig, input: &str) -> String {
-    let signature = match crate::webcrypto::sign(&config.key, input.as_bytes()).await {
-        Some(signature) => signature,
-        None => config.key.sign(input.as_bytes()).to_bytes().to_vec(),
-    };
-    simbind_core::grant::signed(input, &signature)
 }
 
 /// The URL the phone opens over mobile data for this bind's `challenge`.
@@ -149,40 +144,16 @@ pub async fn authorization_url(
         now: app.now,
         jti: &jti,
     };
-    let object = signed(config, &request.signing_input(config.key_id.as_deref())).await;
+    let input = request.signing_input(config.key_id.as_deref());
+    let object = crate::webcrypto::signed_jws(&config.key, &input).await;
     Ok(request.url(&object))
 }
 
 /// Exchanges the callback's `code` (with this bind's PKCE verifier and a
 /// client assertion), checks the ID token, asks `/verify` once for the
-/// registration's `number`, and says what the operator answered (`None`:
-/// verified).
+/// registration's `number`, and says what the operator answered (`Ok(None)`:
+/// verified; an `Err` is a refusal too).
 pub async fn settle(
-    app: &App,
-    config: &NvConfig,
-    registration_id: &str,
-    challenge: &[u8],
-    code: &str,
-    number: &PhoneNumber,
-    origin: &str,
-) -> Option<NvRefusal> {
-    match exchange_and_verify(
-        app,
-        config,
-        registration_id,
-        challenge,
-        code,
-        number,
-        origin,
-    )
-    .await
-    {
-        Ok(answer) => answer,
-        Err(refusal) => Some(refusal),
-    }
-}
-
-async fn exchange_and_verify(
     app: &App,
     config: &NvConfig,
     registration_id: &str,
@@ -192,15 +163,15 @@ async fn exchange_and_verify(
     origin: &str,
 ) -> Result<Option<NvRefusal>, NvRefusal> {
     let found = discovery(app, config).await?;
-    let jti = app.random::<16>().map_err(|_| NvRefusal::Unavailable)?;
-    let input = carrier_core::assertion_signing_input(
+    let assertion = crate::carrier::client_assertion(
+        app,
+        &config.key,
+        config.key_id.as_deref(),
         &config.client_id,
         &found.token_endpoint,
-        config.key_id.as_deref(),
-        app.now,
-        jti,
-    );
-    let assertion = signed(config, &input).await;
+    )
+    .await
+    .map_err(unavailable)?;
     let verifier = camara_nv::pkce_verifier(&app.cfg.pepper, registration_id, challenge);
     let form: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "authorization_code")
@@ -210,19 +181,12 @@ async fn exchange_and_verify(
         .append_pair("client_assertion_type", carrier_core::CLIENT_ASSERTION_TYPE)
         .append_pair("client_assertion", &assertion)
         .finish();
-    let headers = Headers::new();
-    set(
-        &headers,
-        "content-type",
-        "application/x-www-form-urlencoded",
-    )
-    .map_err(unavailable)?;
-    set(&headers, "accept", "application/json").map_err(unavailable)?;
+    let form_headers = headers(Some(FORM), None).map_err(unavailable)?;
     let sent = send(
         app,
         &found.token_endpoint,
         Method::Post,
-        headers,
+        form_headers,
         Some(form),
         config.timeout,
     )
@@ -251,15 +215,8 @@ async fn exchange_and_verify(
         config.api_root.trim_end_matches('/'),
         camara_nv::VERIFY_PATH
     );
-    let headers = Headers::new();
-    set(&headers, "content-type", "application/json").map_err(unavailable)?;
-    set(&headers, "accept", "application/json").map_err(unavailable)?;
-    set(
-        &headers,
-        "authorization",
-        &format!("Bearer {}", token.access_token),
-    )
-    .map_err(unavailable)?;
+    let headers =
+        headers(Some("application/json"), Some(&token.access_token)).map_err(unavailable)?;
     let correlator = b64(&app.random::<12>().map_err(|_| NvRefusal::Unavailable)?);
     set(&headers, "x-correlator", &correlator).map_err(unavailable)?;
     let body = camara_nv::verify_body(number);

@@ -138,6 +138,23 @@ pub async fn sign(key: &SecretKey, message: &[u8]) -> Option<Vec<u8>> {
     (bytes.len() == 64).then_some(bytes)
 }
 
+/// A compact JWS over `signing_input` (`b64u(header) "." b64u(claims)`):
+/// ES256 by `key` on the runtime's WebCrypto, by core when it cannot answer.
+/// Boxed: one copy serves the grant, the client assertions and the request
+/// objects.
+pub fn signed_jws<'a>(
+    key: &'a SecretKey,
+    signing_input: &'a str,
+) -> crate::http::Boxed<'a, String> {
+    crate::http::boxed(async move {
+        let signature = match sign(key, signing_input.as_bytes()).await {
+            Some(signature) => signature,
+            None => key.sign(signing_input.as_bytes()).to_bytes().to_vec(),
+        };
+        simbind_core::grant::signed(signing_input, &signature)
+    })
+}
+
 /// WebCrypto's import and verify parameters for a chain signature.
 fn chain_algorithm(algorithm: Algorithm) -> Option<(Object, Object)> {
     let ecdsa = |curve: &str, hash: &str| {

@@ -62,6 +62,7 @@ export const PRODUCTION_BINDINGS = Object.freeze({
   ID_HASH_PEPPER: "prod-pepper-for-tests-0123456789abcdef",
   ADMIN_TOKEN: "prod-admin-token-for-tests-0123456789",
   SMS_INBOUND_SECRET: "prod-sms-inbound-secret-for-tests-0123456789",
+  NV_PRIVATE_KEY: "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA",
   SMS_COUNTRIES: "44",
   PUBLIC_URL: "https://simbind.example",
   // The end-to-end tests' attestation root is a dev-only setting.

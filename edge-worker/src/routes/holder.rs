@@ -66,10 +66,7 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
     let signer = &app.cfg.grant_signer;
     let misconfigured = |e: simbind_core::grant::GrantError| ApiError::Misconfigured(e.to_string());
     let input = signer.signing_input(&claims).map_err(misconfigured)?;
-    let grant = match crate::webcrypto::sign(&signer.key, input.as_bytes()).await {
-        Some(signature) => simbind_core::grant::signed(&input, &signature),
-        None => signer.sign(&claims).map_err(misconfigured)?,
-    };
+    let grant = crate::webcrypto::signed_jws(&signer.key, &input).await;
     let response = GrantResponse {
         grant,
         token_type: "SimBind-Grant".into(),

@@ -105,6 +105,7 @@ pub async fn callback(app: &App, req: &Request) -> Result<Response, ApiError> {
                 app, config, &id, &challenge, &code, &number, &origin,
             )
             .await
+            .unwrap_or_else(Some)
         }
         _ => Some(NvRefusal::AuthorizationDenied),
     };
