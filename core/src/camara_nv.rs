@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
-use crate::codec::{b64, bind_digest, hex, keyed_mac, unb64};
+use crate::codec::{b64, bind_digest, hex, keyed_b64, registration_mac, unb64};
 use crate::identifiers::PhoneNumber;
 
 /// Domain label of the `state` digest.
@@ -147,20 +147,13 @@ pub fn nonce_for(challenge: &[u8], audience: &str, registration_id: &str) -> Str
 /// The PKCE code verifier of one bind's authorization: keyed with the
 /// pepper, so only the service can redeem the code (43 characters).
 pub fn pkce_verifier(pepper: &[u8], registration_id: &str, challenge: &[u8]) -> String {
-    let mut mac = keyed_mac(pepper, PKCE_DOMAIN);
-    let mut input = Vec::new();
-    crate::codec::put_field(&mut input, registration_id.as_bytes());
-    crate::codec::put_field(&mut input, challenge);
-    hmac::Mac::update(&mut mac, &input);
-    b64(&hmac::Mac::finalize(mac).into_bytes())
+    registration_mac(pepper, PKCE_DOMAIN, registration_id, challenge)
 }
 
 /// The stored form of a redeemed authorization code: keyed, so storage
 /// holds nothing the operator could match.
 pub fn code_key(pepper: &[u8], code: &str) -> String {
-    let mut mac = keyed_mac(pepper, CODE_DOMAIN);
-    hmac::Mac::update(&mut mac, code.as_bytes());
-    b64(&hmac::Mac::finalize(mac).into_bytes())
+    keyed_b64(pepper, CODE_DOMAIN, code.as_bytes())
 }
 
 /// The PKCE `code_challenge` (S256) of a verifier.

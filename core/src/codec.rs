@@ -88,13 +88,24 @@ pub fn unb64(text: &str, field: &'static str) -> Result<Vec<u8>, ValidationError
 
 /// A secret tied to its registration, as stored:
 /// `b64u(HMAC-SHA256(key, field(domain) || field(registration id) || field(value)))`
-/// (one-time codes, device-SMS tokens).
-pub fn registration_mac(key: &[u8], domain: &[u8], registration_id: &str, value: &str) -> String {
+/// (one-time codes, device-SMS tokens, the Number Verification PKCE verifier).
+pub fn registration_mac(
+    key: &[u8],
+    domain: &[u8],
+    registration_id: &str,
+    value: impl AsRef<[u8]>,
+) -> String {
     let mut input = Vec::new();
     put_field(&mut input, registration_id.as_bytes());
-    put_field(&mut input, value.as_bytes());
+    put_field(&mut input, value.as_ref());
+    keyed_b64(key, domain, &input)
+}
+
+/// `b64u(HMAC-SHA256(key, field(domain) || data))`: the stored form of a
+/// value that storage must not hold as it is (a used token id, a redeemed code).
+pub fn keyed_b64(key: &[u8], domain: &[u8], data: &[u8]) -> String {
     let mut mac = keyed_mac(key, domain);
-    mac.update(&input);
+    mac.update(data);
     b64(&mac.finalize().into_bytes())
 }
 

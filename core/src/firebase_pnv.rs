@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use thiserror::Error;
 
-use crate::codec::{b64, bind_digest, keyed_mac};
+use crate::codec::{b64, bind_digest, keyed_b64};
 use crate::crypto::{PublicKey, Signature};
 use crate::id_hash::{IdHash, IdHasher, IdKind};
 use crate::identifiers::PhoneNumber;
@@ -359,9 +359,7 @@ pub fn check_bind(
 /// The stored form of a used token's `jti`: keyed, so storage holds no
 /// token id Firebase could match.
 pub fn jti_key(pepper: &[u8], jti: &str) -> String {
-    let mut mac = keyed_mac(pepper, JTI_DOMAIN);
-    hmac::Mac::update(&mut mac, jti.as_bytes());
-    b64(&hmac::Mac::finalize(mac).into_bytes())
+    keyed_b64(pepper, JTI_DOMAIN, jti.as_bytes())
 }
 
 /// A `firebase_pnv` registration's state: when it stops waiting for its

@@ -382,12 +382,7 @@ fn dev_answer(
     body: Option<&str>,
 ) -> Option<Result<Sent, CarrierFailure>> {
     let now = worker::Date::now().as_millis() / 1000;
-    let registered = crate::dev_carrier::registered_key(
-        app.env
-            .var("DEV_CARRIER_CLIENT_KEY")
-            .ok()
-            .map(|v| v.to_string()),
-    );
+    let registered = crate::dev_carrier::registered_key(&app.env);
     let authorization = headers.get("authorization").ok().flatten();
     let (status, json) = if crate::dev_carrier::serves(url) {
         let ask = crate::dev_carrier::Ask {

@@ -67,15 +67,24 @@ struct Query {
 }
 
 /// The registered client's public key, from `DEV_CARRIER_CLIENT_KEY`
-/// (base64url SEC1).
-pub fn registered_key(text: Option<String>) -> Option<PublicKey> {
-    let bytes = unb64(&text?, "DEV_CARRIER_CLIENT_KEY").ok()?;
-    PublicKey::from_sec1(&bytes).ok()
+/// (base64url SEC1); the dev operator knows the same client.
+pub fn registered_key(env: &worker::Env) -> Option<PublicKey> {
+    let text = env.var("DEV_CARRIER_CLIENT_KEY").ok()?.to_string();
+    PublicKey::from_sec1(&unb64(&text, "DEV_CARRIER_CLIENT_KEY").ok()?).ok()
 }
 
-/// One JWT segment as JSON.
-fn segment(part: &str) -> Option<serde_json::Value> {
-    serde_json::from_slice(&unb64(part, "jwt").ok()?).ok()
+/// The claims of a compact JWS whose header says ES256 and whose
+/// signature verifies under `key`; `None` for anything else.
+pub fn signed_by(jwt: &str, key: &PublicKey) -> Option<serde_json::Value> {
+    let parts = simbind_core::jws::split(jwt)?;
+    let header: serde_json::Value = serde_json::from_slice(&parts.header).ok()?;
+    if header.get("alg")?.as_str()? != "ES256" {
+        return None;
+    }
+    let signature = Signature::from_bytes(&parts.signature).ok()?;
+    key.verify(parts.signing_input, &signature)
+        .then(|| serde_json::from_slice(&parts.payload).ok())
+        .flatten()
 }
 
 /// Checks a token request as an operator does (RFC 7523 `private_key_jwt`):
@@ -92,17 +101,7 @@ fn assertion(form: &str, registered: &PublicKey, now: u64) -> Option<String> {
     {
         return None;
     }
-    let jwt = field("client_assertion")?;
-    let mut parts = jwt.split('.');
-    let (h, c, sig) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || segment(h)?.get("alg")?.as_str()? != "ES256" {
-        return None;
-    }
-    let signature = Signature::from_bytes(&unb64(sig, "signature").ok()?).ok()?;
-    if !registered.verify(format!("{h}.{c}").as_bytes(), &signature) {
-        return None;
-    }
-    let claims = segment(c)?;
+    let claims = signed_by(field("client_assertion")?, registered)?;
     let text = |name: &str| claims.get(name).and_then(|v| v.as_str());
     let audience = format!("{ROOT}/oauth/token");
     let fresh = claims.get("exp")?.as_u64()? > now;

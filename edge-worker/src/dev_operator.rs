@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use simbind_core::camara_nv::{NOT_BY_MOBILE_NETWORK, pkce_challenge};
 use simbind_core::carrier::CLIENT_ASSERTION_TYPE;
-use simbind_core::codec::{hex, unb64};
-use simbind_core::crypto::{PublicKey, Signature};
+use simbind_core::codec::hex;
+use simbind_core::crypto::PublicKey;
 
 /// The dev operator's issuer; its API root (`NV_API_ROOT`) too.
 pub const ROOT: &str = "https://operator.dev.invalid";
@@ -56,23 +56,10 @@ pub fn serves(url: &str) -> bool {
     url.starts_with(ROOT)
 }
 
-fn segment(part: &str) -> Option<Value> {
-    serde_json::from_slice(&unb64(part, "jwt").ok()?).ok()
-}
-
 /// A compact ES256 JWS by `key`: its claims, if the signature verifies and
 /// it is fresh (`exp` ahead, at most 300 s after `iat`) with an unused `jti`.
 fn signed_claims(jwt: &str, key: &PublicKey, aud: &str, now: u64) -> Option<Value> {
-    let mut parts = jwt.split('.');
-    let (h, c, sig) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || segment(h)?.get("alg")?.as_str()? != "ES256" {
-        return None;
-    }
-    let signature = Signature::from_bytes(&unb64(sig, "signature").ok()?).ok()?;
-    if !key.verify(format!("{h}.{c}").as_bytes(), &signature) {
-        return None;
-    }
-    let claims = segment(c)?;
+    let claims = crate::dev_carrier::signed_by(jwt, key)?;
     let exp = claims.get("exp")?.as_u64()?;
     let iat = claims.get("iat").and_then(Value::as_u64).unwrap_or(now);
     let jti = claims.get("jti")?.as_str()?.to_owned();

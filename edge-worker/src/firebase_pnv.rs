@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use simbind_core::Denial;
 use simbind_core::firebase_pnv::{self, PnvKeys, PnvProject, PnvRefusal, VerifiedToken};
-use worker::{Request, RequestInit};
 
 use crate::App;
 
@@ -24,8 +23,6 @@ pub struct PnvConfig {
 
 /// How long a key-set fetch may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
-/// Largest key set read, in bytes.
-const MAX_JWKS_BYTES: usize = 64 * 1024;
 /// A failed fetch is not tried again sooner, in seconds.
 const RETRY_AFTER_FAILURE_SECS: u64 = 10;
 
@@ -83,7 +80,7 @@ async fn keys_for(app: &App, config: &PnvConfig, kid: &str) -> Result<PnvKeys, P
         return cached.ok_or(PnvRefusal::KeysUnavailable);
     }
     CACHE.with(|c| c.borrow_mut().last_fetch = Some(now));
-    match fetch(&config.jwks_url).await {
+    match fetch(app, &config.jwks_url).await {
         Some((keys, max_age)) => {
             CACHE.with(|c| {
                 let mut c = c.borrow_mut();
@@ -102,20 +99,17 @@ async fn keys_for(app: &App, config: &PnvConfig, kid: &str) -> Result<PnvKeys, P
     }
 }
 
-/// GETs the key set: its keys and how long to keep them.
-async fn fetch(url: &str) -> Option<(PnvKeys, u64)> {
-    let mut init = RequestInit::new();
-    init.with_method(worker::Method::Get);
-    let request = Request::new_with_init(url, &init).ok()?;
-    let (answer, signal) = crate::http::fetch_within(request, FETCH_TIMEOUT).await;
-    let response = answer.ok()?;
-    if response.status_code() != 200 {
-        return None;
-    }
-    let cache_control = response.headers().get("cache-control").ok().flatten();
-    let body = crate::http::read_capped(response, Some(&signal), MAX_JWKS_BYTES)
+/// GETs the key set (through the operators' outbound request: deadline,
+/// 64 KiB cap): its keys and how long to keep them.
+async fn fetch(app: &App, url: &str) -> Option<(PnvKeys, u64)> {
+    let headers = crate::carrier::headers(None, None).ok()?;
+    let sent = crate::carrier::send(app, url, worker::Method::Get, headers, None, FETCH_TIMEOUT)
         .await
         .ok()?;
-    let keys = PnvKeys::parse(&body)?;
+    if sent.response.status_code() != 200 {
+        return None;
+    }
+    let cache_control = sent.response.headers().get("cache-control").ok().flatten();
+    let keys = PnvKeys::parse(&sent.body().await.ok()?)?;
     Some((keys, firebase_pnv::keys_max_age(cache_control.as_deref())))
 }

@@ -44,25 +44,21 @@ export async function sendCode(event) {
       $("bind-result").hidden = true;
       $("device-sms-sent").hidden = true;
       showProof();
-      if (reg.proof === "camara_nv") {
+      // A carrier proof: who proves the number, and how step 2 asks it.
+      const carrier = {
+        firebase_pnv: ["the carrier", "the phone asks Firebase Phone Number Verification, with a nonce made from the bind's challenge"],
+        camara_nv: ["the operator", "the phone opens the operator's page over mobile data, and the service asks the operator's Number Verification itself"],
+      }[reg.proof];
+      if (carrier) {
+        const [who, how] = carrier;
         show(
           "register-result",
           success(
-            `Registered ${number}: the operator proves it when this phone binds. No SMS is sent.`,
-            el("p", {}, "Registration ", el("code", { text: reg.registrationId }), ". In step 2 the phone opens the operator's page over mobile data, and the service asks the operator's Number Verification itself."),
+            `Registered ${number}: ${who} proves it when this phone binds. No SMS is sent.`,
+            el("p", {}, "Registration ", el("code", { text: reg.registrationId }), `. In step 2 ${how}.`),
           ),
         );
-        announce("Registered. Bind this phone in step 2: the operator proves the number.");
-        $("bind").focus();
-      } else if (reg.proof === "firebase_pnv") {
-        show(
-          "register-result",
-          success(
-            `Registered ${number}: the carrier proves it when this phone binds. No SMS is sent.`,
-            el("p", {}, "Registration ", el("code", { text: reg.registrationId }), ". In step 2 the phone asks Firebase Phone Number Verification, with a nonce made from the bind's challenge."),
-          ),
-        );
-        announce("Registered. Bind this phone in step 2: the carrier proves the number.");
+        announce(`Registered. Bind this phone in step 2: ${who} proves the number.`);
         $("bind").focus();
       } else if (reg.proof === "device_sms") {
         show(

@@ -9,7 +9,7 @@ use simbind_core::api::{BindRequest, BindResponse, ChallengeResponse};
 use simbind_core::attestation::AttestationFacts;
 use simbind_core::binding::{BindingRecord, NumberProof, RegistrationRecord};
 use simbind_core::budget::{Bucket, Limit};
-use simbind_core::camara_nv::NvRefusal;
+use simbind_core::camara_nv::{NvRefusal, NvState};
 use simbind_core::carrier::{self, CarrierBaseline};
 use simbind_core::decision::{BindPlan, bind_can_succeed, claimed_chip_index, decide_binding};
 use simbind_core::device_sms::Seen;
@@ -307,30 +307,29 @@ fn registration(db: &Db, id: &str) -> Result<RegistrationRecord, ApiError> {
         .map_err(|e| ApiError::Platform(format!("corrupt registration: {e}")))
 }
 
-/// Registration `id`, if it proves its number by `camara_nv`.
-fn nv_registration(db: &Db, id: &str) -> Result<RegistrationRecord, ApiError> {
-    let found = registration(db, id)?;
-    match found.proof {
-        NumberProof::CamaraNv(_) => Ok(found),
-        _ => Err(ValidationError::ProofNotAllowed.into()),
+/// A `camara_nv` registration's state; another proof is `not_nv`.
+fn nv_of(
+    registration: &mut RegistrationRecord,
+    not_nv: impl Into<ApiError>,
+) -> Result<&mut NvState, ApiError> {
+    match &mut registration.proof {
+        NumberProof::CamaraNv(state) => Ok(state),
+        _ => Err(not_nv.into()),
     }
 }
 
 fn nv_ask(db: &Db, app: &App, op: NvAskOp) -> Result<serde_json::Value, ApiError> {
-    let mut found = nv_registration(db, &op.registration_id)?;
-    if let NumberProof::CamaraNv(state) = &mut found.proof {
-        state.ask(&op.challenge, app.now)?;
-    }
+    let mut found = registration(db, &op.registration_id)?;
+    nv_of(&mut found, ValidationError::ProofNotAllowed)?.ask(&op.challenge, app.now)?;
     put_registration(db, &found)?;
     Ok(json!({}))
 }
 
 fn nv_answer(db: &Db, app: &App, op: NvAnswerOp) -> Result<NvAnswered, ApiError> {
-    let mut found = nv_registration(db, &op.registration_id)
-        .map_err(|_| Denial::from(NvRefusal::StateInvalid))?;
-    let NumberProof::CamaraNv(state) = &mut found.proof else {
-        return Err(Denial::from(NvRefusal::StateInvalid).into());
-    };
+    // A state naming no waiting `camara_nv` registration is simply not ours.
+    let invalid = || Denial::from(NvRefusal::StateInvalid);
+    let mut found = registration(db, &op.registration_id).map_err(|_| invalid())?;
+    let state = nv_of(&mut found, invalid())?;
     let answered = state.answer(&op.state, &app.cfg.audience, &op.registration_id, app.now);
     if answered.is_ok() {
         put_registration(db, &found)?;
@@ -361,10 +360,8 @@ fn nv_answer(db: &Db, app: &App, op: NvAnswerOp) -> Result<NvAnswered, ApiError>
 }
 
 fn nv_record(db: &Db, op: NvRecordOp) -> Result<serde_json::Value, ApiError> {
-    let mut found = nv_registration(db, &op.registration_id)?;
-    if let NumberProof::CamaraNv(state) = &mut found.proof {
-        state.record(op.refusal);
-    }
+    let mut found = registration(db, &op.registration_id)?;
+    nv_of(&mut found, ValidationError::ProofNotAllowed)?.record(op.refusal);
     put_registration(db, &found)?;
     Ok(json!({}))
 }

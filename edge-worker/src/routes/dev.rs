@@ -215,12 +215,7 @@ pub fn operator_authorize(app: &App, req: &Request) -> Result<Response, ApiError
         .collect();
     let endpoint = format!("{}{}", url.origin(), crate::dev_operator::AUTHORIZE_PATH);
     let msisdn = req.headers().get("x-network-msisdn")?;
-    let registered = crate::dev_carrier::registered_key(
-        app.env
-            .var("DEV_CARRIER_CLIENT_KEY")
-            .ok()
-            .map(|v| v.to_string()),
-    );
+    let registered = crate::dev_carrier::registered_key(&app.env);
     let location = crate::dev_operator::authorize(
         &query,
         &registered_redirect,
