@@ -29,6 +29,7 @@ pub mod jws;
 pub mod otp;
 pub mod registration_id;
 pub mod seal;
+pub mod security_event;
 pub mod sender;
 pub mod sim;
 pub mod subscription;

@@ -1,0 +1,380 @@
+//! Push delivery (RFC 8935) decided: what a receiver's answer means for the
+//! SET (delivered, rejected, tried again when) and for its stream (a 410 or
+//! too many permanent failures in a row disable it), the retry schedule,
+//! `Retry-After`, and the receivers an operator configured.
+
+use serde::{Deserialize, Serialize};
+
+use super::set::{SetAlg, SubjectFormat};
+
+/// The retry schedule and the outbox's bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// The first retry's delay (ms); each next one doubles it.
+    pub base_ms: u64,
+    /// The longest delay between two attempts (ms), `Retry-After` included.
+    pub max_ms: u64,
+    /// An event not delivered within this many seconds of its change is
+    /// dropped (and counted).
+    pub ttl_secs: u64,
+    /// Events kept per binding and receiver; past it the oldest is dropped
+    /// (and counted).
+    pub cap: u64,
+    /// Permanent failures in a row (across the stream) that disable it.
+    pub disable_after: u32,
+}
+
+impl Schedule {
+    /// The default: 10 s doubling to 1 h, kept 3 days, 64 per binding,
+    /// disabled after 20 permanent failures in a row.
+    pub const DEFAULT: Schedule = Schedule {
+        base_ms: 10_000,
+        max_ms: 3_600_000,
+        ttl_secs: 3 * 24 * 3600,
+        cap: 64,
+        disable_after: 20,
+    };
+
+    /// The delay before attempt `attempts + 1`, after `attempts` failed.
+    pub fn backoff_ms(&self, attempts: u32) -> u64 {
+        let factor = 1u64
+            .checked_shl(attempts.saturating_sub(1))
+            .unwrap_or(u64::MAX);
+        self.base_ms.saturating_mul(factor).min(self.max_ms)
+    }
+
+    /// Whether an event stored at `at_ms` is past its time to live.
+    pub fn expired(&self, at_ms: u64, now_ms: u64) -> bool {
+        now_ms.saturating_sub(at_ms) > self.ttl_secs.saturating_mul(1000)
+    }
+}
+
+/// What came back from one POST of a SET.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply<'a> {
+    /// An HTTP answer: status, `Retry-After`, and RFC 8935's `err` code.
+    Status {
+        /// The HTTP status.
+        code: u16,
+        /// The `Retry-After` header, as sent.
+        retry_after: Option<&'a str>,
+        /// The error body's `err`, on a 400.
+        err: Option<&'a str>,
+    },
+    /// No answer within the attempt's deadline.
+    TimedOut,
+    /// No connection, or an answer that could not be read.
+    Unreachable,
+}
+
+/// What to do after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Accepted (2xx): drop it from the outbox.
+    Delivered,
+    /// The receiver refused this SET itself (400 `invalid_request`): sending
+    /// it again cannot help; dropped and counted.
+    Rejected,
+    /// Try again at `at_ms`; `permanent` counts toward disabling the stream
+    /// (the receiver refused the stream, not this SET: kept).
+    Retry {
+        /// When to try again (ms).
+        at_ms: u64,
+        /// A failure that repeats until someone changes a configuration.
+        permanent: bool,
+    },
+    /// 410 Gone: the receiver ended the stream; disable it.
+    Gone,
+}
+
+/// The 400 `err` codes (RFC 8935 §2.3) that refuse the stream rather than
+/// one SET: the same SET, and every other, fails until configuration changes.
+const STREAM_ERRORS: [&str; 5] = [
+    "invalid_key",
+    "invalid_issuer",
+    "invalid_audience",
+    "authentication_failed",
+    "access_denied",
+];
+
+/// Decides an attempt's outcome; `attempts` counts this one.
+pub fn next(schedule: &Schedule, reply: Reply<'_>, attempts: u32, now_ms: u64) -> Next {
+    let later = |permanent| Next::Retry {
+        at_ms: now_ms.saturating_add(schedule.backoff_ms(attempts)),
+        permanent,
+    };
+    match reply {
+        Reply::Status { code, .. } if (200..300).contains(&code) => Next::Delivered,
+        Reply::Status { code: 410, .. } => Next::Gone,
+        Reply::Status {
+            code: 429,
+            retry_after,
+            ..
+        } => match retry_after.and_then(|v| retry_after_ms(v, now_ms)) {
+            Some(wait) => Next::Retry {
+                at_ms: now_ms.saturating_add(wait.clamp(schedule.base_ms, schedule.max_ms)),
+                permanent: false,
+            },
+            None => later(false),
+        },
+        Reply::Status { code: 400, err, .. } => match err {
+            Some(err) if STREAM_ERRORS.contains(&err) => later(true),
+            _ => Next::Rejected,
+        },
+        Reply::Status { code: 408, .. } => later(false),
+        Reply::Status { code, .. } if (300..500).contains(&code) => later(true),
+        Reply::Status { .. } | Reply::TimedOut | Reply::Unreachable => later(false),
+    }
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3) as a delay in ms: delta-seconds, or an
+/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) counted from `now_ms`.
+pub fn retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse::<u64>().ok().map(|s| s.saturating_mul(1000));
+    }
+    let at = imf_fixdate(value)?;
+    Some(at.saturating_mul(1000).saturating_sub(now_ms))
+}
+
+/// An IMF-fixdate as Unix seconds.
+fn imf_fixdate(value: &str) -> Option<u64> {
+    let mut words = value.split(' ');
+    let (Some(_day), Some(d), Some(mon), Some(y), Some(hms), Some("GMT"), None) = (
+        words.next(),
+        words.next(),
+        words.next(),
+        words.next(),
+        words.next(),
+        words.next(),
+        words.next(),
+    ) else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == mon)? as u64 + 1;
+    let (day, year): (u64, u64) = (d.parse().ok()?, y.parse().ok()?);
+    let mut clock = hms.split(':').map(|p| p.parse::<u64>().ok());
+    let (Some(Some(h)), Some(Some(m)), Some(Some(s)), None) =
+        (clock.next(), clock.next(), clock.next(), clock.next())
+    else {
+        return None;
+    };
+    if !(1..=31).contains(&day) || year < 1970 || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = (era * 146_097 + doe).checked_sub(719_468)?;
+    Some(days * 86_400 + h * 3600 + m * 60 + s)
+}
+
+/// A stream's status, as SSF names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamStatus {
+    /// Events are delivered.
+    Enabled,
+    /// Events are kept (within the outbox's bounds) and delivered once enabled.
+    Paused,
+    /// Events are neither delivered nor kept.
+    Disabled,
+}
+
+impl StreamStatus {
+    /// `enabled`, `paused` or `disabled`; anything else is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "enabled" => Some(Self::Enabled),
+            "paused" => Some(Self::Paused),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// A stream's state and counters, kept by the stream's own object.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamState {
+    /// Enabled, paused or disabled.
+    pub status: StreamStatus,
+    /// Why it has that status (operator's words or the failure that disabled it).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// SETs the receiver accepted.
+    #[serde(default)]
+    pub delivered: u64,
+    /// SETs the receiver refused (400 `invalid_request`), dropped.
+    #[serde(default)]
+    pub rejected: u64,
+    /// SETs dropped undelivered: outbox full, past their time to live, or
+    /// the stream disabled.
+    #[serde(default)]
+    pub dropped: u64,
+    /// Permanent failures since the last delivery.
+    #[serde(default)]
+    pub failures_in_a_row: u32,
+    /// The last failure's label.
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+impl Default for StreamState {
+    fn default() -> Self {
+        Self {
+            status: StreamStatus::Enabled,
+            reason: None,
+            delivered: 0,
+            rejected: 0,
+            dropped: 0,
+            failures_in_a_row: 0,
+            last_error: None,
+        }
+    }
+}
+
+impl StreamState {
+    /// Counts an attempt's outcome (`label` names a failure); a 410, or the
+    /// `disable_after`-th permanent failure in a row, disables the stream.
+    pub fn record(&mut self, next: Next, label: &str, disable_after: u32) {
+        match next {
+            Next::Delivered => {
+                self.delivered += 1;
+                self.failures_in_a_row = 0;
+                return;
+            }
+            Next::Rejected => {
+                self.rejected += 1;
+                self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+            }
+            Next::Retry { permanent, .. } => {
+                if permanent {
+                    self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+                }
+            }
+            Next::Gone => self.disable("the receiver answered 410 Gone"),
+        }
+        self.last_error = Some(label.to_owned());
+        if self.status == StreamStatus::Enabled && self.failures_in_a_row >= disable_after {
+            self.disable("too many permanent failures in a row");
+        }
+    }
+
+    fn disable(&mut self, why: &str) {
+        self.status = StreamStatus::Disabled;
+        self.reason = Some(why.to_owned());
+    }
+}
+
+/// A receiver the operator configured (`SSF_RECEIVERS`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receiver {
+    /// The stream id (letters, digits, `-`, `_`; at most 64).
+    pub id: String,
+    /// Where SETs are POSTed.
+    pub endpoint: String,
+    /// The SETs' `aud`.
+    pub audience: String,
+    /// Event types delivered (every supported type when not configured).
+    pub events: Vec<String>,
+    /// How the subject is named.
+    pub subject: SubjectFormat,
+    /// How SETs are signed.
+    pub alg: SetAlg,
+    /// The secret holding the `Authorization` header value, if any.
+    pub authorization_secret: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReceiver {
+    id: String,
+    endpoint: String,
+    audience: Option<String>,
+    events: Option<Vec<String>>,
+    subject: Option<String>,
+    alg: Option<String>,
+    authorization_secret: Option<String>,
+}
+
+/// Why `SSF_RECEIVERS` was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReceiverError {
+    /// Not a JSON array of receivers with the documented members.
+    #[error("SSF_RECEIVERS must be a JSON array of receivers")]
+    Malformed,
+    /// An id used twice or not `[A-Za-z0-9_-]{1,64}`.
+    #[error("a receiver id is invalid or used twice")]
+    BadId,
+    /// An endpoint that is not `https://` (outside dev mode).
+    #[error("a receiver endpoint must be an https:// URL")]
+    NotHttps,
+    /// An event type the deployment does not send.
+    #[error("a receiver asks for an event type that is not sent")]
+    UnknownEvent,
+    /// `subject` other than `opaque` or `phone_number`, `alg` other than
+    /// `RS256` or `ES256`.
+    #[error("a receiver's subject or alg is not supported")]
+    Unsupported,
+}
+
+/// Reads `SSF_RECEIVERS`; `supported` is every event type sent, and
+/// `dev_mode` allows `http://` endpoints.
+pub fn parse_receivers(
+    json: &str,
+    supported: &[String],
+    dev_mode: bool,
+) -> Result<Vec<Receiver>, ReceiverError> {
+    let raw: Vec<RawReceiver> = serde_json::from_str(json).map_err(|_| ReceiverError::Malformed)?;
+    let mut out: Vec<Receiver> = Vec::with_capacity(raw.len());
+    for r in raw {
+        let id_ok = (1..=64).contains(&r.id.len())
+            && r.id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !id_ok || out.iter().any(|o| o.id == r.id) {
+            return Err(ReceiverError::BadId);
+        }
+        let https = r.endpoint.starts_with("https://");
+        if !(https || dev_mode && r.endpoint.starts_with("http://")) {
+            return Err(ReceiverError::NotHttps);
+        }
+        let events = match r.events {
+            None => supported.to_vec(),
+            Some(events) if events.iter().all(|e| supported.contains(e)) => events,
+            Some(_) => return Err(ReceiverError::UnknownEvent),
+        };
+        let subject = match r.subject.as_deref() {
+            None => Some(SubjectFormat::Opaque),
+            Some(s) => SubjectFormat::parse(s),
+        };
+        let alg = match r.alg.as_deref() {
+            None => Some(SetAlg::Rs256),
+            Some(a) => SetAlg::parse(a),
+        };
+        let (Some(subject), Some(alg)) = (subject, alg) else {
+            return Err(ReceiverError::Unsupported);
+        };
+        out.push(Receiver {
+            audience: r.audience.unwrap_or_else(|| r.endpoint.clone()),
+            id: r.id,
+            endpoint: r.endpoint,
+            events,
+            subject,
+            alg,
+            authorization_secret: r.authorization_secret,
+        });
+    }
+    Ok(out)
+}
