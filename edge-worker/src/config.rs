@@ -88,6 +88,8 @@ pub struct Config {
     /// `otp` and `device_sms` only as a fallback from a `camara_nv`
     /// registration the operator could not serve (`REQUIRE_CARRIER_PROOF`).
     pub require_carrier_proof: bool,
+    /// Security events pushed to the relying party (`SSF_RECEIVERS`).
+    pub events: Option<crate::security_events::EventsConfig>,
 }
 
 /// The device-sent SMS number proof: the virtual number phones text
@@ -401,9 +403,13 @@ impl Config {
         };
         let audience = var(env, "AUDIENCE")
             .ok_or_else(|| ApiError::Misconfigured("AUDIENCE is not set".into()))?;
+        let issuer = var(env, "ISSUER").unwrap_or_else(|| audience.clone());
+        let events =
+            crate::security_events::EventsConfig::from_env(env, dev_mode, &issuer, &secret)?;
         Ok(Self {
             dev_mode,
-            issuer: var(env, "ISSUER").unwrap_or_else(|| audience.clone()),
+            events,
+            issuer,
             grant_audience: var(env, "GRANT_AUDIENCE").unwrap_or_else(|| audience.clone()),
             audience,
             grant_ttl: number(env, "GRANT_TTL_SECS", 120u64)?

@@ -21,6 +21,7 @@ mod objects;
 mod outbox;
 mod problem;
 mod routes;
+mod security_events;
 mod sms;
 mod webcrypto;
 
@@ -36,7 +37,9 @@ use worker::{
     Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent, console_error, event,
 };
 
-pub use objects::{BindingObject, ChipObject, LimiterObject, NumberObject, TokenObject};
+pub use objects::{
+    BindingObject, ChipObject, LimiterObject, NumberObject, StreamObject, TokenObject,
+};
 
 /// One request's view of the service, in the worker or in an object.
 pub struct App {

@@ -13,6 +13,8 @@ pub enum Missing {
     Route,
     Registration,
     Binding,
+    /// A security-event stream id no receiver has.
+    Stream,
 }
 
 /// An API failure. Bad input is always a 4xx; 5xx is only for the platform.
@@ -122,6 +124,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::NotFound(Missing::Registration) => "registration_not_found",
             Self::NotFound(Missing::Binding) => "binding_not_found",
+            Self::NotFound(Missing::Stream) => "stream_not_found",
             Self::NotFound(Missing::Route) => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::RateLimited { .. } => "rate_limited",

@@ -75,8 +75,9 @@ pub async fn verify(input: &SignatureInput) -> Option<bool> {
 }
 
 /// At most this many signing keys stay imported per isolate: the grant key,
-/// the carrier's client-assertion key, and room for a rotation.
-const SIGNING_KEYS_KEPT: usize = 4;
+/// the carrier's client-assertion key, the two event keys, and room for a
+/// rotation.
+const SIGNING_KEYS_KEPT: usize = 6;
 
 thread_local! {
     /// Signing keys imported into WebCrypto, each under its own public key
@@ -115,16 +116,21 @@ async fn signing_key(key: &SecretKey) -> Option<CryptoKey> {
             .await?
             .dyn_into()
             .ok()?;
+    keep_signing_key(sec1, imported.clone());
+    Some(imported)
+}
+
+/// Keeps an imported signing key under `name` (SEC1 bytes, or `rsa:{kid}`).
+fn keep_signing_key(name: Vec<u8>, imported: CryptoKey) {
     SIGNING_KEYS.with(|keys| {
         let mut keys = keys.borrow_mut();
-        if !keys.iter().any(|(kept, _)| *kept == sec1) {
+        if !keys.iter().any(|(kept, _)| *kept == name) {
             if keys.len() >= SIGNING_KEYS_KEPT {
                 keys.remove(0);
             }
-            keys.push((sec1, imported.clone()));
+            keys.push((name, imported));
         }
     });
-    Some(imported)
 }
 
 /// Signs `message` with `key` (ES256: `r || s`), imported once per isolate
@@ -136,6 +142,37 @@ pub async fn sign(key: &SecretKey, message: &[u8]) -> Option<Vec<u8>> {
         resolve(subtle()?.sign_with_object_and_u8_array(&params, &imported, message)).await?;
     let bytes = Uint8Array::new(&signature).to_vec();
     (bytes.len() == 64).then_some(bytes)
+}
+
+/// Signs `message` with RS256 (RSASSA-PKCS1-v1_5, SHA-256) by the PKCS#8
+/// key `pkcs8`, imported once per isolate and kept under `kid` (the
+/// security events' key; no RSA code ships in the worker); `None` when
+/// WebCrypto could not answer.
+pub async fn sign_rs256(pkcs8: &[u8], kid: &str, message: &[u8]) -> Option<Vec<u8>> {
+    let name = format!("rsa:{kid}").into_bytes();
+    let imported = match cached_signing_key(&name) {
+        Some(key) => key,
+        None => {
+            let algorithm = object(&[("name", "RSASSA-PKCS1-v1_5"), ("hash", "SHA-256")])?;
+            let der = Uint8Array::from(pkcs8);
+            let imported: CryptoKey = resolve(subtle()?.import_key_with_object(
+                "pkcs8",
+                &der,
+                &algorithm,
+                false,
+                &usages("sign"),
+            ))
+            .await?
+            .dyn_into()
+            .ok()?;
+            keep_signing_key(name, imported.clone());
+            imported
+        }
+    };
+    let params = object(&[("name", "RSASSA-PKCS1-v1_5")])?;
+    let signature =
+        resolve(subtle()?.sign_with_object_and_u8_array(&params, &imported, message)).await?;
+    Some(Uint8Array::new(&signature).to_vec())
 }
 
 /// A compact JWS over `signing_input` (`b64u(header) "." b64u(claims)`):

@@ -19,6 +19,7 @@ export const OBJECTS = {
   CHIPS: "ChipObject",
   LIMITS: "LimiterObject",
   SMS_TOKENS: "TokenObject",
+  STREAMS: "StreamObject",
 };
 
 const root = new URL("../../", import.meta.url);

@@ -16,11 +16,13 @@ use simbind_core::decision::{
     holder_signature_input,
 };
 use simbind_core::registration_id::NumberKey;
+use simbind_core::security_event::Change;
 use simbind_core::subscription::{self, Event, Outcome};
 use simbind_core::transcript::Ceremony;
 use simbind_core::{Denial, carrier};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
+use super::event_outbox;
 use super::sql::{Db, int, text};
 use super::{CHIPS, NUMBERS, answer, call, parse, read_op, respond};
 use crate::App;
@@ -37,6 +39,8 @@ const SWEEP_EVERY_MS: u64 = 60 * 1000;
 pub const AUDIT_PAGE: u64 = 200;
 /// How many tallies (newest hours first) a listing returns.
 pub const TALLY_PAGE: u64 = 100;
+/// The scheduler's name for the SIM-swap subscription's task.
+const SUBSCRIPTION_TASK: &str = "subscription";
 /// Takeover alerts to one binding: at most one text per this many ms.
 const TAKEOVER_ALERT_EVERY_MS: u64 = 3600 * 1000;
 
@@ -48,7 +52,11 @@ ALTER TABLE audit ADD COLUMN proof TEXT;
 CREATE TABLE IF NOT EXISTS tally (event TEXT NOT NULL, code TEXT NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, PRIMARY KEY (event, code, hour));
 CREATE TABLE IF NOT EXISTS throttle (kind TEXT PRIMARY KEY, sent_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
-CREATE INDEX IF NOT EXISTS used_nonce_expiry ON used_nonce (expires_at)";
+CREATE INDEX IF NOT EXISTS used_nonce_expiry ON used_nonce (expires_at);
+CREATE TABLE IF NOT EXISTS schedule (task TEXT PRIMARY KEY, due_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS event_out (seq INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, jti TEXT NOT NULL, at INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS event_out_receiver ON event_out (receiver, seq);
+CREATE TABLE IF NOT EXISTS event_dropped (receiver TEXT PRIMARY KEY, count INTEGER NOT NULL)";
 
 /// One entry of a binding's audit trail. Holds no subscriber identifier.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -164,8 +172,10 @@ impl DurableObject for BindingObject {
         }
     }
 
-    /// The binding's SIM-swap subscription is due: created after bind,
-    /// replaced before it expires, deleted once the binding has ended.
+    /// The object's one scheduler: the SIM-swap subscription when its task
+    /// is due (created after bind, replaced before it expires, deleted once
+    /// the binding has ended), then the security-event outbox; the alarm is
+    /// then set to whatever is due next.
     async fn alarm(&self) -> worker::Result<Response> {
         let app = match Config::for_isolate(&self.env) {
             Ok(cfg) => App::new(cfg, self.env.clone()),
@@ -174,7 +184,10 @@ impl DurableObject for BindingObject {
                 return Response::ok("");
             }
         };
-        if let Err(e) = keep_subscription(&self.db, &self.state, &app).await {
+        if let Err(e) = self.run_due(&app).await {
+            worker::console_error!("binding alarm: {e}");
+        }
+        if let Err(e) = event_outbox::arm(&self.state, &self.db).await {
             worker::console_error!("binding alarm: {e}");
         }
         Response::ok("")
@@ -192,6 +205,18 @@ impl DurableObject for BindingObject {
 }
 
 impl BindingObject {
+    /// The alarm's tasks. A subscription task is also run when none is
+    /// planned (an alarm set before tasks were planned); it plans its next.
+    async fn run_due(&self, app: &App) -> Result<(), ApiError> {
+        let db = &self.db;
+        let planned = event_outbox::take_due(db, SUBSCRIPTION_TASK, app.now_ms)?;
+        if planned.unwrap_or(true) {
+            keep_subscription(db, &self.state, app).await?;
+        }
+        let record = load(db)?.map(|v| v.record);
+        event_outbox::deliver(db, app, record.as_ref()).await
+    }
+
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
         let (op, body) = read_op(req).await?;
         let app = App::new(Config::for_isolate(&self.env)?, self.env.clone());
@@ -201,22 +226,38 @@ impl BindingObject {
             "create" => {
                 let created = create(db, &app, parse(&body)?);
                 if created.is_ok() {
-                    subscription_due(&self.state, &app, 0).await?;
+                    event_outbox::arm(&self.state, db).await?;
+                    subscription_due(db, &self.state, &app, 0).await?;
                 }
                 respond(created)
             }
             "rebind" => respond(rebind(db, &self.state, &app, parse(&body)?).await),
             "carrier_event" => respond(carrier_event(db, &self.state, &app, parse(&body)?).await),
-            "notify" => respond(notify(db, &app, parse(&body)?).await),
+            "notify" => respond(notify(db, &self.state, &app, parse(&body)?).await),
             "challenge" => respond(challenge_for(db, &app, parse(&body)?)),
-            "verify" => {
-                respond(holder(db, &app, &self.unverified, Ceremony::Verify, parse(&body)?).await)
-            }
+            "verify" => respond(
+                holder(
+                    db,
+                    &self.state,
+                    &app,
+                    &self.unverified,
+                    Ceremony::Verify,
+                    parse(&body)?,
+                )
+                .await,
+            ),
             "unbind" => {
-                let unbound =
-                    holder(db, &app, &self.unverified, Ceremony::Unbind, parse(&body)?).await;
+                let unbound = holder(
+                    db,
+                    &self.state,
+                    &app,
+                    &self.unverified,
+                    Ceremony::Unbind,
+                    parse(&body)?,
+                )
+                .await;
                 if unbound.is_ok() {
-                    subscription_due(&self.state, &app, 0).await?;
+                    subscription_due(db, &self.state, &app, 0).await?;
                 }
                 respond(unbound)
             }
@@ -227,13 +268,13 @@ impl BindingObject {
                     .and_then(|_| count(db, &app, "admin_unauthorized", "admin_unauthorized")),
             ),
             "revoke" => {
-                let revoked = revoke(db, &app).await;
+                let revoked = revoke(db, &self.state, &app).await;
                 if revoked.is_ok() {
-                    subscription_due(&self.state, &app, 0).await?;
+                    subscription_due(db, &self.state, &app, 0).await?;
                 }
                 respond(revoked)
             }
-            "reinstate" => respond(reinstate(db, &app)),
+            "reinstate" => respond(reinstate(db, &self.state, &app).await),
             #[cfg(feature = "dev")]
             "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
@@ -245,6 +286,7 @@ impl BindingObject {
 /// the alert and (after an unbind) the index release.
 async fn holder(
     db: &Db,
+    state: &State,
     app: &App,
     unverified: &Cell<Option<Bucket>>,
     ceremony: Ceremony,
@@ -361,6 +403,7 @@ async fn holder(
     };
     record_outcome(db, app, &decision, &effects)?;
     // --- state written: awaits from here on let other requests in ---
+    event_outbox::arm(state, db).await?;
     if let (Err(denial), true) = (decision.result, effects.alert) {
         let why = Alert::Refused {
             denial,
@@ -413,15 +456,23 @@ async fn rebind(
     op.record.subscription = current.record.subscription;
     op.record.subscription_pending = current.record.subscription_pending;
     put(db, &op.record, current.version + 1)?;
-    if op.record.subscription.is_none() {
-        subscription_due(state, app, 0).await?;
-    }
     audit_bind(db, app, "rebound", &op.record)?;
+    event_outbox::enqueue(db, app, Change::Rebound(op.record.number_proof))?;
+    // --- state written ---
+    event_outbox::arm(state, db).await?;
+    if op.record.subscription.is_none() {
+        subscription_due(db, state, app, 0).await?;
+    }
     alert_then_audit(db, app, &op.record, Alert::Rebound).await?;
     Ok(json!({ "rebound": true }))
 }
 
-async fn notify(db: &Db, app: &App, notice: Notice) -> Result<serde_json::Value, ApiError> {
+async fn notify(
+    db: &Db,
+    state: &State,
+    app: &App,
+    notice: Notice,
+) -> Result<serde_json::Value, ApiError> {
     let current = existing(db)?;
     let denial = notice
         .code
@@ -446,17 +497,23 @@ async fn notify(db: &Db, app: &App, notice: Notice) -> Result<serde_json::Value,
         vec![int(app.now_ms)],
     )?;
     audit(db, app, &notice.event, Some("bind"), Some(denial.code()))?;
+    event_outbox::enqueue(db, app, Change::TakeoverRefused(denial))?;
+    // --- state written ---
+    event_outbox::arm(state, db).await?;
     alert_then_audit(db, app, &current.record, Alert::TakeoverAttempt(denial)).await?;
     Ok(json!({}))
 }
 
-async fn revoke(db: &Db, app: &App) -> Result<serde_json::Value, ApiError> {
+async fn revoke(db: &Db, state: &State, app: &App) -> Result<serde_json::Value, ApiError> {
     let mut current = existing(db)?;
     if current.record.status != BindingStatus::Revoked {
         current.record.revoke();
         current.record.updated_at = app.now;
         put(db, &current.record, current.version + 1)?;
         audit(db, app, "revoked", None, Some("operator"))?;
+        event_outbox::enqueue(db, app, Change::Revoked)?;
+        // --- state written ---
+        event_outbox::arm(state, db).await?;
         release_indexes(app, &current.record).await;
     }
     Ok(summary(&current.record))
@@ -464,11 +521,14 @@ async fn revoke(db: &Db, app: &App) -> Result<serde_json::Value, ApiError> {
 
 /// An operator lifts a suspension after checking with the owner out of
 /// band: audited; the carrier's reports up to now are accepted.
-fn reinstate(db: &Db, app: &App) -> Result<serde_json::Value, ApiError> {
+async fn reinstate(db: &Db, state: &State, app: &App) -> Result<serde_json::Value, ApiError> {
     let mut current = existing(db)?;
     if simbind_core::binding::reinstate(&mut current.record, app.now)? {
         put(db, &current.record, current.version + 1)?;
         audit(db, app, "reinstated", None, Some("operator"))?;
+        event_outbox::enqueue(db, app, Change::Reinstated)?;
+        // --- state written ---
+        event_outbox::arm(state, db).await?;
     }
     Ok(summary(&current.record))
 }
@@ -510,7 +570,9 @@ async fn carrier_event(
             put(db, &record, current.version + 1)?;
             let code = Some(Denial::CarrierSimSwapped.code());
             audit(db, app, "suspended", None, code)?;
+            event_outbox::enqueue(db, app, Change::Suspended(Denial::CarrierSimSwapped))?;
             // --- state written ---
+            event_outbox::arm(state, db).await?;
             let why = Alert::Refused {
                 denial: Denial::CarrierSimSwapped,
                 suspended: true,
@@ -522,20 +584,27 @@ async fn carrier_event(
             record.subscription_pending = None;
             put(db, &record, current.version + 1)?;
             audit(db, app, "carrier_subscription_ended", None, None)?;
-            subscription_due(state, app, 0).await?;
+            event_outbox::enqueue(db, app, Change::CarrierSubscriptionEnded)?;
+            // --- state written ---
+            event_outbox::arm(state, db).await?;
+            subscription_due(db, state, app, 0).await?;
         }
     }
     Ok(json!({}))
 }
 
-/// Sets the binding's alarm `after_secs` from now, when the deployment
-/// keeps SIM-swap subscriptions.
-async fn subscription_due(state: &State, app: &App, after_secs: u64) -> Result<(), ApiError> {
+/// Plans the subscription task `after_secs` from now (and sets the alarm),
+/// when the deployment keeps SIM-swap subscriptions.
+async fn subscription_due(
+    db: &Db,
+    state: &State,
+    app: &App,
+    after_secs: u64,
+) -> Result<(), ApiError> {
     if app.cfg.subscriptions().is_some() {
-        state
-            .storage()
-            .set_alarm(std::time::Duration::from_secs(after_secs))
-            .await?;
+        let due = app.now_ms.saturating_add(after_secs.saturating_mul(1000));
+        event_outbox::plan(db, SUBSCRIPTION_TASK, due)?;
+        event_outbox::arm(state, db).await?;
     }
     Ok(())
 }
@@ -575,7 +644,7 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
         .as_ref()
         .filter(|s| app.now < s.renew_at())
     {
-        return subscription_due(state, app, sub.renew_at() - app.now).await;
+        return subscription_due(db, state, app, sub.renew_at() - app.now).await;
     }
     let Some(number) = record.contact_number(&app.cfg.pepper) else {
         return Ok(()); // no number to subscribe for
@@ -615,7 +684,7 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
     } else {
         new.renew_at().saturating_sub(app.now).max(retry.min(60))
     };
-    subscription_due(state, app, next).await?;
+    subscription_due(db, state, app, next).await?;
     if let Some(old) = old
         && let Err(failure) = crate::carrier::unsubscribe(app, config, &old.id).await
     {
@@ -641,7 +710,7 @@ async fn retry_later(
 ) -> Result<(), ApiError> {
     let label = Some(failure.label());
     audit(db, app, "carrier_subscription_failed", None, label)?;
-    subscription_due(state, app, retry).await
+    subscription_due(db, state, app, retry).await
 }
 
 /// Texts `alert` to the binding's number (its state is already written),
@@ -665,7 +734,10 @@ fn record_outcome(
 ) -> Result<(), ApiError> {
     let label = Some(decision.ceremony.label());
     match decision.result {
-        Ok(()) if decision.ceremony == Ceremony::Unbind => audit(db, app, "unbound", label, None),
+        Ok(()) if decision.ceremony == Ceremony::Unbind => {
+            audit(db, app, "unbound", label, None)?;
+            event_outbox::enqueue(db, app, Change::Unbound)
+        }
         Ok(()) => audit(db, app, "verified", label, None),
         // Anyone can send these: counted, never listed one by one.
         Err(denial) if !decision.authentic => count(db, app, "denied_unverified", denial.code()),
@@ -673,6 +745,7 @@ fn record_outcome(
             audit(db, app, "denied", label, Some(denial.code()))?;
             if effects.suspended {
                 audit(db, app, "suspended", label, Some(denial.code()))?;
+                event_outbox::enqueue(db, app, Change::Suspended(denial))?;
             }
             Ok(())
         }
@@ -727,6 +800,7 @@ fn create(db: &Db, app: &App, record: BindingRecord) -> Result<serde_json::Value
     }
     put(db, &record, 1)?;
     audit_bind(db, app, "bound", &record)?;
+    event_outbox::enqueue(db, app, Change::Bound(record.number_proof))?;
     Ok(json!({}))
 }
 

@@ -3,11 +3,12 @@
 //!
 //! | class | named by | holds |
 //! |---|---|---|
-//! | [`BindingObject`] | binding id | the binding record, its used challenge nonces, its audit trail |
+//! | [`BindingObject`] | binding id | the binding record, its used challenge nonces, its audit trail, its security-event outbox |
 //! | [`NumberObject`] | [`NumberKey`] of the number's keyed hash | registrations (one-time-code attempts), used bind nonces, the hourly registration count, the number → binding index |
 //! | [`ChipObject`] | the chip serial's keyed hash | the chip → binding index |
 //! | [`LimiterObject`] | scope and a keyed hash (a sender address) | hourly counters |
 //! | [`TokenObject`] | a device-SMS token's keyed hash | the token → registration route, until it expires |
+//! | [`StreamObject`] | a security-event receiver's stream id | the stream's status and delivery counters |
 //!
 //! The worker and the objects talk in small JSON requests (`POST
 //! https://object/{op}`); an object answers JSON on success and the API's
@@ -17,10 +18,12 @@
 
 mod binding;
 mod chip;
+mod event_outbox;
 mod limiter;
 mod lock;
 mod number;
 mod sql;
+mod stream;
 mod token;
 
 pub use binding::{BindingObject, CarrierEventOp, HolderAnswer, TrailOp};
@@ -30,6 +33,7 @@ pub use number::{
     CancelOp, NumberObject, NvAnswerOp, NvAnswered, NvAskOp, NvRecordOp, REGISTRATION_TTL,
     RegistrationOp, SmsSeenOp, StartOp,
 };
+pub use stream::{Outcome, StatusOp, StreamObject};
 pub use token::{TokenObject, TokenRoute};
 
 use serde::{Serialize, de::DeserializeOwned};
@@ -43,6 +47,7 @@ pub const NUMBERS: &str = "NUMBERS";
 pub const CHIPS: &str = "CHIPS";
 pub const LIMITS: &str = "LIMITS";
 pub const TOKENS: &str = "SMS_TOKENS";
+pub const STREAMS: &str = "STREAMS";
 
 /// Sends `op` with `body` to the object `name` of namespace `ns`.
 pub async fn call<T: Serialize>(

@@ -10,7 +10,11 @@ use crate::problem::ApiError;
 pub struct Db {
     sql: SqlStorage,
     ddl: &'static str,
+    /// The DDL ran in this instance.
     ready: std::cell::Cell<bool>,
+    /// The schema's first table was seen (an object made earlier may still
+    /// lack tables added since: [`Db::create_schema`] adds them).
+    exists: std::cell::Cell<bool>,
     /// When each clean-up last ran in this instance (ms).
     swept: std::cell::RefCell<Vec<(&'static str, u64)>>,
 }
@@ -47,6 +51,7 @@ impl Db {
             sql: state.storage().sql(),
             ddl,
             ready: std::cell::Cell::new(false),
+            exists: std::cell::Cell::new(false),
             swept: std::cell::RefCell::new(Vec::new()),
         }
     }
@@ -82,6 +87,7 @@ impl Db {
             self.run(statement, vec![])?;
         }
         self.ready.set(true);
+        self.exists.set(true);
         Ok(())
     }
 
@@ -116,7 +122,7 @@ impl Db {
     /// Looks for the schema's first table (the runtime keeps tables of its
     /// own in the same database).
     pub fn has_schema(&self) -> Result<bool, ApiError> {
-        if self.ready.get() {
+        if self.exists.get() {
             return Ok(true);
         }
         let first = self
@@ -130,7 +136,7 @@ impl Db {
             vec![text(first)],
         )?;
         let exists = !found.is_empty();
-        self.ready.set(exists);
+        self.exists.set(exists);
         Ok(exists)
     }
 }

@@ -24,7 +24,7 @@ fn token_ok(app: &App, req: &Request) -> Result<bool, ApiError> {
 
 /// Runs the per-sender lockout guard: `Err` carries the 429 answer for a
 /// sender that used up its failures; `Ok` says whether the token was right.
-async fn admit(app: &App, req: &Request) -> Result<Result<bool, Response>, ApiError> {
+pub(super) async fn admit(app: &App, req: &Request) -> Result<Result<bool, Response>, ApiError> {
     let authorized = token_ok(app, req)?;
     let bucket = sender(app, req)?.unwrap_or_else(|| "unknown".into());
     let name = format!(

@@ -9,6 +9,7 @@ mod meta;
 mod number_verification;
 mod registration;
 mod request_limit;
+mod security_events;
 
 use worker::{Method, Request, Response};
 
@@ -27,6 +28,8 @@ pub async fn dispatch(
         (Get, ["v1", "health"]) => meta::health(app),
         (Get, [".well-known", "jwks.json"]) => meta::jwks(app),
         (Get, [".well-known", "simbind"]) => meta::discovery(app, req),
+        (Get, [".well-known", "ssf-configuration"]) => security_events::configuration(app, req),
+        (Get, ["ssf", "jwks.json"]) => security_events::jwks(app),
         (Post, ["v1", "registrations"]) => registration::start(app, req).await,
         (Post, ["v1", "registrations", id, "challenge"]) => {
             registration::challenge(app, req, id).await
@@ -54,6 +57,13 @@ pub async fn dispatch(
         (Post, ["v1", "admin", "bindings", id, "reinstate"]) => {
             admin::forward(app, req, id, "reinstate").await
         }
+        (Get, ["v1", "admin", "ssf", "streams"]) => security_events::list(app, req).await,
+        (Post, ["v1", "admin", "ssf", "streams", id, "status"]) => {
+            security_events::set_status(app, req, id).await
+        }
+        (Post, ["v1", "admin", "ssf", "streams", id, "verify"]) => {
+            security_events::verify(app, req, id).await
+        }
         #[cfg(feature = "dev")]
         (Get, ["dev", "outbox"]) => dev::outbox(app, req).await,
         #[cfg(feature = "dev")]
@@ -79,7 +89,9 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
     let get = matches!(
         path,
         ["v1", "health"]
-            | [".well-known", "jwks.json" | "simbind"]
+            | [".well-known", "jwks.json" | "simbind" | "ssf-configuration"]
+            | ["ssf", "jwks.json"]
+            | ["v1", "admin", "ssf", "streams"]
             | ["v1", "admin", "attestation-status"]
             | ["v1", "admin", "bindings", _]
             | ["v1", "admin", "bindings", _, "audit"]
@@ -101,6 +113,7 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
             | ["v1", "bindings", _, "challenge" | "verify" | "unbind"]
             | ["v1", "admin", "bindings", _, "revoke"]
             | ["v1", "admin", "bindings", _, "reinstate"]
+            | ["v1", "admin", "ssf", "streams", _, "status" | "verify"]
             | ["v1", "webhooks", "sms" | "carrier"]
     ) || (cfg!(feature = "dev")
         && matches!(

@@ -1,0 +1,314 @@
+//! A binding's security-event outbox and its one scheduler. An event is
+//! written by [`enqueue`] in the same synchronous step as the change it
+//! reports, one row per receiver that asked for its type; the object's
+//! alarm delivers the rows oldest first per receiver ([`deliver`]), at
+//! least once, and retries on core's schedule. The same alarm serves the
+//! object's other timed task (the carrier subscription, [`plan`]): the
+//! alarm is always set to the earliest due task ([`arm`]).
+//!
+//! Bounds: at most `cap` rows per receiver (the oldest dropped past it),
+//! none older than the time to live; every drop is counted on the stream.
+
+use serde::Deserialize;
+use simbind_core::binding::BindingRecord;
+use simbind_core::codec::b64;
+use simbind_core::security_event::delivery::{Next, StreamState, StreamStatus};
+use simbind_core::security_event::set::{SubjectFormat, subject};
+use simbind_core::security_event::{Change, SecurityEvent};
+use worker::State;
+
+use super::sql::{Db, int, text};
+use super::stream::{Outcome, RecordOp};
+use super::{Answer, STREAMS, ask};
+use crate::App;
+use crate::problem::ApiError;
+use crate::security_events::{EventsConfig, Stream, push, sign};
+
+// Its tables (`schedule`, `event_out`, `event_dropped`) are in the binding
+// object's schema.
+
+/// Pushes per receiver per alarm run; the rest wait for the next run.
+const PUSHES_PER_RUN: usize = 16;
+
+/// Writes the event `change` yields for every receiver that asked for its
+/// type. Synchronous: call it in the step that stores the change.
+pub fn enqueue(db: &Db, app: &App, change: Change) -> Result<(), ApiError> {
+    let Some(events) = &app.cfg.events else {
+        return Ok(());
+    };
+    let event = change.event(&app.cfg.issuer, app.now);
+    let wanted: Vec<&Stream> = events
+        .streams
+        .iter()
+        .filter(|s| s.receiver.events.contains(&event.event_type))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    db.create_schema()?;
+    let jti = b64(&app.random::<16>()?);
+    let payload = event.payload.to_string();
+    for stream in wanted {
+        let id = stream.receiver.id.as_str();
+        db.run(
+            "INSERT INTO event_out (receiver, jti, at, type, payload, attempts, next_at) VALUES (?, ?, ?, ?, ?, 0, ?)",
+            vec![text(id), text(&jti), int(app.now_ms), text(&event.event_type), text(&payload), int(app.now_ms)],
+        )?;
+        // Past the cap, the oldest rows go (counted).
+        #[derive(Deserialize)]
+        struct Count {
+            n: u64,
+        }
+        let kept = db
+            .first::<Count>(
+                "SELECT COUNT(*) AS n FROM event_out WHERE receiver = ?",
+                vec![text(id)],
+            )?
+            .map_or(0, |c| c.n);
+        if kept > events.schedule.cap {
+            let over = kept - events.schedule.cap;
+            db.run(
+                "DELETE FROM event_out WHERE seq IN (SELECT seq FROM event_out WHERE receiver = ? ORDER BY seq LIMIT ?)",
+                vec![text(id), int(over)],
+            )?;
+            count_dropped(db, id, over)?;
+        }
+    }
+    Ok(())
+}
+
+fn count_dropped(db: &Db, receiver: &str, n: u64) -> Result<(), ApiError> {
+    db.run(
+        "INSERT INTO event_dropped (receiver, count) VALUES (?, ?) ON CONFLICT (receiver) DO UPDATE SET count = count + excluded.count",
+        vec![text(receiver), int(n)],
+    )
+}
+
+/// Plans the timed task `task` at `due_ms` (replacing an earlier plan);
+/// [`arm`] then sets the alarm.
+pub fn plan(db: &Db, task: &str, due_ms: u64) -> Result<(), ApiError> {
+    db.create_schema()?;
+    db.run(
+        "INSERT INTO schedule (task, due_at) VALUES (?, ?) ON CONFLICT (task) DO UPDATE SET due_at = excluded.due_at",
+        vec![text(task), int(due_ms)],
+    )
+}
+
+/// Whether `task` is due (`None`: not planned); a due task is taken off
+/// the plan (it plans its next run itself).
+pub fn take_due(db: &Db, task: &str, now_ms: u64) -> Result<Option<bool>, ApiError> {
+    if !db.has_schema()? {
+        return Ok(None);
+    }
+    db.create_schema()?;
+    #[derive(Deserialize)]
+    struct Due {
+        due_at: u64,
+    }
+    let Some(planned) = db.first::<Due>(
+        "SELECT due_at FROM schedule WHERE task = ?",
+        vec![text(task)],
+    )?
+    else {
+        return Ok(None);
+    };
+    let due = planned.due_at <= now_ms;
+    if due {
+        db.run("DELETE FROM schedule WHERE task = ?", vec![text(task)])?;
+    }
+    Ok(Some(due))
+}
+
+/// Sets the object's alarm to its earliest due task or event, if any.
+pub async fn arm(state: &State, db: &Db) -> Result<(), ApiError> {
+    if !db.has_schema()? {
+        return Ok(());
+    }
+    db.create_schema()?;
+    #[derive(Deserialize)]
+    struct At {
+        at: Option<u64>,
+    }
+    let at = db
+        .first::<At>(
+            "SELECT MIN(t) AS at FROM (SELECT due_at AS t FROM schedule UNION ALL SELECT next_at AS t FROM event_out)",
+            vec![],
+        )?
+        .and_then(|a| a.at);
+    if let Some(at) = at {
+        let now = worker::Date::now().as_millis();
+        let offset = i64::try_from(at.saturating_sub(now)).unwrap_or(i64::MAX);
+        state.storage().set_alarm(offset).await?;
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Pending {
+    seq: u64,
+    jti: String,
+    at: u64,
+    #[serde(rename = "type")]
+    event_type: String,
+    payload: String,
+    attempts: u32,
+    next_at: u64,
+}
+
+fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
+}
+
+/// The alarm's delivery: for each receiver, its rows oldest first, until
+/// one is not yet due or fails (a later event never overtakes an earlier
+/// one). Expired rows and a disabled stream's rows are dropped and counted.
+pub async fn deliver(db: &Db, app: &App, record: Option<&BindingRecord>) -> Result<(), ApiError> {
+    let Some(events) = &app.cfg.events else {
+        return Ok(());
+    };
+    if !db.has_schema()? {
+        return Ok(());
+    }
+    db.create_schema()?;
+    let ttl_ms = events.schedule.ttl_secs.saturating_mul(1000);
+    let counted = take_dropped(db)?;
+    for stream in &events.streams {
+        let id = stream.receiver.id.as_str();
+        let expired = db.rows::<serde::de::IgnoredAny>(
+            "DELETE FROM event_out WHERE receiver = ? AND at < ? RETURNING seq",
+            vec![text(id), int(now_ms().saturating_sub(ttl_ms))],
+        )?;
+        let dropped = expired.len() as u64
+            + counted
+                .iter()
+                .filter(|(r, _)| r == id)
+                .map(|(_, n)| n)
+                .sum::<u64>();
+        if let Err(e) = deliver_stream(db, app, events, stream, record, dropped).await {
+            worker::console_error!("security events to {id}: {e}");
+        }
+    }
+    Ok(())
+}
+
+async fn deliver_stream(
+    db: &Db,
+    app: &App,
+    events: &EventsConfig,
+    stream: &Stream,
+    record: Option<&BindingRecord>,
+    dropped: u64,
+) -> Result<(), ApiError> {
+    let id = stream.receiver.id.as_str();
+    let mut state = report(app, events, id, None, "", dropped).await?;
+    for _ in 0..PUSHES_PER_RUN {
+        let head: Option<Pending> = db.first(
+            "SELECT seq, jti, at, type, payload, attempts, next_at FROM event_out WHERE receiver = ? ORDER BY seq LIMIT 1",
+            vec![text(id)],
+        )?;
+        let Some(head) = head.filter(|h| h.next_at <= now_ms()) else {
+            return Ok(());
+        };
+        match state.status {
+            StreamStatus::Disabled => {
+                let gone = db.rows::<serde::de::IgnoredAny>(
+                    "DELETE FROM event_out WHERE receiver = ? RETURNING seq",
+                    vec![text(id)],
+                )?;
+                report(app, events, id, None, "", gone.len() as u64).await?;
+                return Ok(());
+            }
+            StreamStatus::Paused => {
+                // Held; looked at again after the longest retry interval.
+                let at = now_ms().saturating_add(events.schedule.max_ms);
+                db.run(
+                    "UPDATE event_out SET next_at = MAX(next_at, ?) WHERE receiver = ?",
+                    vec![int(at), text(id)],
+                )?;
+                return Ok(());
+            }
+            StreamStatus::Enabled => {}
+        }
+        let number = match (stream.receiver.subject, record) {
+            (SubjectFormat::PhoneNumber, Some(record)) => record.contact_number(&app.cfg.pepper),
+            _ => None,
+        };
+        let binding_id = record.map_or("", |r| r.binding_id.as_str());
+        let sub_id = subject(
+            stream.receiver.subject,
+            binding_id,
+            number.as_ref().map(|n| n.as_str()),
+        );
+        let event = SecurityEvent {
+            event_type: head.event_type.clone(),
+            payload: serde_json::from_str(&head.payload)
+                .map_err(|e| ApiError::Platform(format!("corrupt event: {e}")))?,
+        };
+        let token = sign(
+            app,
+            events,
+            stream,
+            &head.jti,
+            head.at / 1000,
+            sub_id,
+            &event,
+        )
+        .await?;
+        let attempts = head.attempts.saturating_add(1);
+        let (next, label) = push(events, stream, &token, attempts, now_ms()).await;
+        // --- one synchronous step: the row's fate ---
+        match next {
+            Next::Delivered | Next::Rejected => {
+                db.run("DELETE FROM event_out WHERE seq = ?", vec![int(head.seq)])?
+            }
+            Next::Retry { at_ms, .. } => db.run(
+                "UPDATE event_out SET attempts = ?, next_at = ? WHERE seq = ?",
+                vec![int(u64::from(attempts)), int(at_ms), int(head.seq)],
+            )?,
+            Next::Gone => {}
+        }
+        state = report(app, events, id, Some(Outcome::of(next)), &label, 0).await?;
+        if !matches!(next, Next::Delivered | Next::Rejected)
+            && state.status != StreamStatus::Disabled
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Records an outcome (and the drops counted since the last report) on the
+/// stream's object; answers the stream's state.
+async fn report(
+    app: &App,
+    events: &EventsConfig,
+    id: &str,
+    outcome: Option<Outcome>,
+    label: &str,
+    dropped: u64,
+) -> Result<StreamState, ApiError> {
+    let op = RecordOp {
+        outcome,
+        label: label.to_owned(),
+        dropped,
+        disable_after: events.schedule.disable_after,
+    };
+    match ask::<_, StreamState>(&app.env, STREAMS, id, "record", &op).await? {
+        Answer::Ok(state) => Ok(state),
+        Answer::Refused(_) => Err(ApiError::Platform("stream object refused".into())),
+    }
+}
+
+/// Reads (and clears) the drops counted in this object, to report them.
+fn take_dropped(db: &Db) -> Result<Vec<(String, u64)>, ApiError> {
+    #[derive(Deserialize)]
+    struct Dropped {
+        receiver: String,
+        count: u64,
+    }
+    let rows: Vec<Dropped> = db.rows(
+        "DELETE FROM event_dropped RETURNING receiver, count",
+        vec![],
+    )?;
+    Ok(rows.into_iter().map(|d| (d.receiver, d.count)).collect())
+}

@@ -1,0 +1,205 @@
+//! Security events for the relying party: the SSF transmitter
+//! configuration, the event key set, and the operator's view and control of
+//! each stream (status, counters, the verification event).
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use simbind_core::security_event::delivery::{Next, StreamState, StreamStatus};
+use simbind_core::security_event::set::SubjectFormat;
+use simbind_core::security_event::{event_types, verification};
+use worker::{Request, Response};
+
+use super::admin::admit;
+use super::meta::PUBLIC_MAX_AGE;
+use crate::App;
+use crate::http::{json, read_json};
+use crate::objects::{self, Answer, Outcome, STREAMS, StatusOp};
+use crate::problem::{ApiError, Missing};
+use crate::security_events::{EventsConfig, Stream, push, sign};
+
+/// RFC 8935 push, the one delivery method offered.
+const PUSH: &str = "urn:ietf:rfc:8935";
+
+fn events(app: &App) -> Result<&EventsConfig, ApiError> {
+    app.cfg
+        .events
+        .as_ref()
+        .ok_or(ApiError::NotFound(Missing::Route))
+}
+
+fn origin(app: &App, req: &Request) -> String {
+    match &app.cfg.public_url {
+        Some(url) => url.clone(),
+        None => crate::http::RequestUrl::of(req).origin().to_owned(),
+    }
+}
+
+fn cached(body: &Value) -> Result<Response, ApiError> {
+    let mut response = json(body, 200)?;
+    response
+        .headers_mut()
+        .set("cache-control", PUBLIC_MAX_AGE)?;
+    Ok(response)
+}
+
+/// `GET /.well-known/ssf-configuration`: the transmitter's metadata (SSF
+/// 1.0 §7.1). Streams are configured by the operator, so no management
+/// endpoints are listed.
+pub fn configuration(app: &App, req: &Request) -> Result<Response, ApiError> {
+    events(app)?;
+    cached(&json!({
+        "spec_version": "1_0",
+        "issuer": app.cfg.issuer,
+        "jwks_uri": format!("{}/ssf/jwks.json", origin(app, req)),
+        "delivery_methods_supported": [PUSH],
+        "default_subjects": "ALL",
+    }))
+}
+
+/// `GET /ssf/jwks.json`: the keys SETs are signed with, and nothing else.
+pub fn jwks(app: &App) -> Result<Response, ApiError> {
+    cached(&events(app)?.jwks())
+}
+
+async fn state_of(app: &App, id: &str, op: &str, body: &Value) -> Result<StreamState, ApiError> {
+    match objects::ask::<_, StreamState>(&app.env, STREAMS, id, op, body).await? {
+        Answer::Ok(state) => Ok(state),
+        Answer::Refused(_) => Err(ApiError::Platform("stream object refused".into())),
+    }
+}
+
+fn describe(stream: &Stream, state: &StreamState) -> Value {
+    let r = &stream.receiver;
+    json!({
+        "stream_id": r.id,
+        "delivery": { "method": PUSH, "endpoint_url": r.endpoint },
+        "aud": r.audience,
+        "events_delivered": r.events,
+        "subject_format": match r.subject {
+            SubjectFormat::Opaque => "opaque",
+            SubjectFormat::PhoneNumber => "phone_number",
+        },
+        "alg": r.alg.label(),
+        "authorization_header_set": stream.authorization.is_some(),
+        "status": state.status,
+        "reason": state.reason,
+        "delivered": state.delivered,
+        "rejected": state.rejected,
+        "dropped": state.dropped,
+        "failures_in_a_row": state.failures_in_a_row,
+        "last_error": state.last_error,
+    })
+}
+
+/// Runs `then` for an admitted operator; a wrong token is 401, a sender
+/// that used up its failures 429.
+async fn as_operator(app: &App, req: &Request) -> Result<Option<Response>, ApiError> {
+    match admit(app, req).await? {
+        Err(locked) => Ok(Some(locked)),
+        Ok(false) => Err(ApiError::AdminUnauthorized),
+        Ok(true) => Ok(None),
+    }
+}
+
+fn stream<'a>(events: &'a EventsConfig, id: &str) -> Result<&'a Stream, ApiError> {
+    events.stream(id).ok_or(ApiError::NotFound(Missing::Stream))
+}
+
+/// `GET /v1/admin/ssf/streams`: every stream, its status and counters.
+pub async fn list(app: &App, req: &Request) -> Result<Response, ApiError> {
+    if let Some(locked) = as_operator(app, req).await? {
+        return Ok(locked);
+    }
+    let events = events(app)?;
+    let mut out = Vec::with_capacity(events.streams.len());
+    for stream in &events.streams {
+        let state = state_of(app, &stream.receiver.id, "status", &json!({})).await?;
+        out.push(describe(stream, &state));
+    }
+    json(
+        &json!({ "streams": out, "events_supported": event_types(&app.cfg.issuer) }),
+        200,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /v1/admin/ssf/streams/{id}/status`: enable, pause or disable a
+/// stream (`reason` at most 200 characters).
+pub async fn set_status(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+    if let Some(locked) = as_operator(app, req).await? {
+        return Ok(locked);
+    }
+    let stream = stream(events(app)?, id)?;
+    let body: StatusBody = read_json(req).await?;
+    let status = StreamStatus::parse(&body.status).ok_or(ApiError::InvalidField)?;
+    if body
+        .reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 200)
+    {
+        return Err(ApiError::InvalidField);
+    }
+    let op = StatusOp {
+        status,
+        reason: body.reason,
+    };
+    let op = serde_json::to_value(op).map_err(|e| ApiError::Platform(e.to_string()))?;
+    let state = state_of(app, id, "set_status", &op).await?;
+    json(&describe(stream, &state), 200)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// `POST /v1/admin/ssf/streams/{id}/verify`: sends the SSF verification
+/// event now (`state`, at most 100 characters, echoed to the receiver) and
+/// answers what the receiver said. An enabled stream only.
+pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+    if let Some(locked) = as_operator(app, req).await? {
+        return Ok(locked);
+    }
+    let events = events(app)?;
+    let stream = stream(events, id)?;
+    let body: VerifyBody = read_json(req).await?;
+    if body.state.as_ref().is_some_and(|s| s.chars().count() > 100) {
+        return Err(ApiError::InvalidField);
+    }
+    let current = state_of(app, id, "status", &json!({})).await?;
+    if current.status != StreamStatus::Enabled {
+        return json(
+            &json!({ "delivered": false, "stream": describe(stream, &current) }),
+            409,
+        );
+    }
+    let jti = simbind_core::codec::b64(&app.random::<16>()?);
+    let sub_id = json!({ "format": "opaque", "id": id });
+    let event = verification(body.state.as_deref());
+    let token = sign(app, events, stream, &jti, app.now, sub_id, &event).await?;
+    let (next, label) = push(events, stream, &token, 1, app.now_ms).await;
+    let outcome = Outcome::of(next);
+    let record = json!({
+        "outcome": outcome,
+        "label": label,
+        "disable_after": events.schedule.disable_after,
+    });
+    let state = state_of(app, id, "record", &record).await?;
+    json(
+        &json!({
+            "delivered": next == Next::Delivered,
+            "answer": label,
+            "stream": describe(stream, &state),
+        }),
+        200,
+    )
+}
