@@ -7,7 +7,10 @@
 // the carrier at bind, at verify and by push (a stand-in operator that checks
 // every request against the CAMARA definitions), transaction binding, the
 // attestation status list (fail closed), SMS budgets and countries, and a
-// retiring grant key, rotated again mid-life. Every grant is checked as a
+// retiring grant key, rotated again mid-life, and security events pushed to
+// the bank's backend (a stand-in receiver that checks every SET), which must
+// hear every change of every binding exactly once, in order, across its own
+// outages and the worker's restart. Every grant is checked as a
 // backend does (tests/lib/grant.mjs: signature against the published JWKS,
 // iss, aud, exp, sub, txn); every refusal by its code, with the stored state
 // and the texts sent.
@@ -24,6 +27,7 @@ import { attestedPhone, revokedList } from "./lib/attested-phone.mjs";
 import { carrierBindings, clientKey, standInCarrier } from "./lib/carrier.mjs";
 import { standInPnv } from "./lib/firebase-pnv.mjs";
 import { cellular, standInOperator } from "./lib/nv-operator.mjs";
+import { label, standInReceiver } from "./lib/ssf-receiver.mjs";
 
 const API_ROOT = "https://carrier.example/camara";
 const TOKEN_URL = "https://carrier.example/oauth/token";
@@ -69,6 +73,11 @@ function bankProfile(signing, retiring) {
     GRANT_SIGNING_KEY: signing.secret,
     GRANT_KEY_ID: signing.kid,
     GRANT_RETIRING_JWKS: JSON.stringify({ keys: [retiring.jwk] }),
+    SSF_RECEIVERS: JSON.stringify([{ id: "bank", endpoint: backend.url, audience: "https://bank.example/ssf", authorization_secret: "SSF_AUTH_BANK" }]),
+    SSF_AUTH_BANK: BACKEND_AUTH,
+    SSF_RETRY_BASE_MS: "50",
+    SSF_RETRY_MAX_MS: "1000",
+    SSF_TIMEOUT_MS: "500",
   };
 }
 
@@ -78,6 +87,9 @@ const pnv = await standInPnv();
 // The operator's Number Verification (its authorization server and API).
 const nvKey = clientKey();
 const operator = await standInOperator({ clientId: "bank-nv", publicKey: nvKey.publicKey });
+// The bank's backend, hearing security events (Shared Signals push).
+const BACKEND_AUTH = "dev-only-bank-backend-ssf-token";
+const backend = await standInReceiver({ transmitter: () => w.url, issuer: "https://simbind.dev.local", audience: "https://bank.example/ssf", authorization: BACKEND_AUTH });
 let statusList = revokedList("5ca1ab1e"); // lists no certificate of the test chains
 let w;
 const carrier = standInCarrier({
@@ -97,6 +109,9 @@ async function startBank(signing, retiring) {
     outboundService: async (request) => {
       if (request.url.startsWith(STATUS_URL)) return Response.json(statusList);
       if (request.url.startsWith(pnv.url)) return fetch(request.url);
+      if (request.url.startsWith(backend.url)) {
+        return fetch(request.url, { method: "POST", headers: Object.fromEntries(request.headers), body: await request.text(), redirect: "manual" });
+      }
       if (request.url.startsWith(operator.url)) {
         const body = request.method === "GET" ? undefined : await request.text();
         return fetch(request.url, { method: request.method, headers: Object.fromEntries(request.headers), body });
@@ -117,6 +132,7 @@ after(async () => {
   await w?.dispose();
   await pnv.close();
   await operator.close();
+  await backend.close();
   rmSync(state, { recursive: true, force: true });
 });
 
@@ -283,6 +299,7 @@ test("bank profile: Dee's iPhone: her operator proves the number over mobile dat
 });
 
 test("bank profile: Ana's SIM changes in her phone: refused sim_changed and texted; her chip re-binds the new SIM with a fresh code", async () => {
+  backend.script("500", "503", "timeout"); // the bank's backend is having a bad minute
   Object.assign(ana.sim, ana.line.simB);
   const e = await refusal(ana.phone.client.verify(ana.bindingId));
   assert.equal(`${e.status} ${e.code}`, "403 sim_changed");
@@ -326,6 +343,7 @@ test("bank profile: the carrier reports Ana's SIM swapped at verify: suspended a
 });
 
 test("bank profile: the carrier pushes a swap of Ben's SIM: suspended at once and texted; an operator who checked with Ben reinstates it", async () => {
+  backend.down = true; // down until after the worker's restart below
   const [status] = await carrier.swap(ben.line.number);
   assert.equal(status, 204);
   const record = await w.bindingRecord(ben.bindingId);
@@ -344,6 +362,7 @@ test("bank profile: the carrier pushes a swap of Ben's SIM: suspended at once an
 test("bank profile: the grant key rotates mid-life: grants signed before still verify (retiring key), new ones use the new key", async () => {
   await w.dispose();
   w = await startBank(G3, G2);
+  backend.down = false;
   for (const who of [ana, ben]) who.phone.reconnect(w.url);
   const jwks = await (await fetch(`${w.url}/.well-known/jwks.json`)).json();
   assert.deepEqual(jwks.keys.map((k) => k.kid), ["bank-g3", "bank-g2"]);
@@ -380,4 +399,44 @@ test("bank profile: the status list revokes the test chains' intermediate: a new
   const { registrationId } = await p.client.startRegistration(line.number, { proof: "otp" });
   const e = await refusal(p.client.completeBinding(registrationId, await w.otp(line.number)));
   assert.equal(`${e.status} ${e.code}`, "403 attestation_revoked");
+});
+
+test("bank profile: a thief with Dee's number in another phone proves it by code and tries to bind it: refused, and the bank hears it", async () => {
+  const thief = attestedPhone(w.url, { format: "apple-appattest", sim: dee.line.simB });
+  const { registrationId } = await thief.client.startRegistration(dee.line.number, { proof: "otp" });
+  const e = await refusal(thief.client.completeBinding(registrationId, await w.otp(dee.line.number)));
+  assert.equal(`${e.status} ${e.code}`, "409 binding_exists");
+  await until(async () => (await w.audit(dee.bindingId)).some((a) => a.event === "denied" && a.ceremony === "bind"), "the takeover noted on Dee's binding");
+});
+
+test("bank profile: the bank's backend heard every change of every binding, exactly once, in the order stored, across its outages and the restart", async () => {
+  const expected = {
+    ana: ["credential-change:create", "credential-change:update", "risk-level-change:HIGH:carrier_sim_swapped", "credential-change:update", "credential-change:revoke"],
+    ben: ["credential-change:create", "risk-level-change:HIGH:carrier_sim_swapped", "risk-level-change:LOW:reinstated", "credential-change:delete"],
+    cai: ["credential-change:create"],
+    dee: ["credential-change:create", "takeover-refused:binding_exists"],
+  };
+  const who = { ana, ben, cai, dee };
+  for (const [name, list] of Object.entries(expected)) {
+    const id = who[name].bindingId;
+    await until(() => backend.about(id).length >= list.length, `${name}'s events`, 20_000);
+    assert.deepEqual(backend.about(id), list, name);
+    // The same changes the binding's own trail stored, in its order.
+    const trail = (await w.audit(id)).flatMap((a) => ({
+      bound: ["credential-change:create"],
+      rebound: ["credential-change:update"],
+      suspended: [`risk-level-change:HIGH:${a.code}`],
+      reinstated: ["risk-level-change:LOW:reinstated"],
+      unbound: ["credential-change:delete"],
+      revoked: ["credential-change:revoke"],
+      denied: a.ceremony === "bind" ? [`takeover-refused:${a.code}`] : [],
+    }[a.event] ?? []));
+    assert.deepEqual(trail, list, `${name}'s trail`);
+  }
+  const proofs = backend.events.filter((e) => e.event.change_type === "create").map((e) => e.event.reason_admin.en);
+  assert.deepEqual(proofs, ["bound, number proven by otp", "bound, number proven by device_sms", "bound, number proven by firebase_pnv", "bound, number proven by camara_nv"]);
+  const failed = backend.pushes.filter((p) => p.status !== 202).map((p) => p.status);
+  assert.ok(failed.includes(500) && failed.includes("timeout") && failed.includes(503), `the outages happened: ${failed}`);
+  assert.deepEqual(backend.problems, [], "every SET passed the receiver's checks");
+  assert.equal(backend.events.map(label).length, Object.values(expected).flat().length, "nothing else was sent");
 });

@@ -62,6 +62,11 @@ const ROUTES = [
   "POST /v1/registrations/{id}/carrier-authorization",
   "GET /v1/carrier/number-verification/callback",
   "GET /dev/operator/authorize",
+  "GET /.well-known/ssf-configuration",
+  "GET /ssf/jwks.json",
+  "GET /v1/admin/ssf/streams",
+  "POST /v1/admin/ssf/streams/{id}/status",
+  "POST /v1/admin/ssf/streams/{id}/verify",
 ];
 
 const routeOf = (method, path) => {
@@ -97,7 +102,11 @@ const BINDINGS = {
   ADMIN_FAILURES_PER_HOUR: "1000000",
   MAX_CONSECUTIVE_FAILURES: "1000000",
   VENDOR_ROOTS: JSON.stringify({ acme: vendorRoot }),
+  // A receiver of security events (answered 202 by the outbound stand-in).
+  SSF_RECEIVERS: JSON.stringify([{ id: "bank", endpoint: "https://receiver.example/events" }]),
 };
+const RECEIVER = "https://receiver.example/";
+const outbound = (r) => (r.url.startsWith(RECEIVER) ? new Response(null, { status: 202 }) : carrier.fetch(r));
 
 function certify(chip) {
   const field = (b) => { const len = Buffer.alloc(4); len.writeUInt32BE(b.length); return Buffer.concat([len, Buffer.from(b)]); };
@@ -360,6 +369,13 @@ function cases() {
       }));
     }
   }
+  direct("GET /.well-known/ssf-configuration", "", async () => ({ method: "GET", path: "/.well-known/ssf-configuration", headers: {} }));
+  direct("GET /ssf/jwks.json", "", async () => ({ method: "GET", path: "/ssf/jwks.json", headers: {} }));
+  for (const [token, headers] of [["with the admin token", { authorization: ADMIN }], ["without a token", {}]]) {
+    direct("GET /v1/admin/ssf/streams", token, async () => ({ method: "GET", path: "/v1/admin/ssf/streams", headers: { ...headers } }));
+    direct("POST /v1/admin/ssf/streams/{id}/status", token, async () => ({ method: "POST", path: "/v1/admin/ssf/streams/bank/status", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ status: "enabled", reason: "checked with the bank" }) }));
+    direct("POST /v1/admin/ssf/streams/{id}/verify", token, async () => ({ method: "POST", path: "/v1/admin/ssf/streams/bank/verify", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ state: "v-1" }) }));
+  }
   direct("GET /dev/outbox", "", async () => ({ method: "GET", path: `/dev/outbox?phone_number=${encodeURIComponent((await adminPhone()).number)}`, headers: {} }));
   direct("GET /dev/bindings/{id}/audit", "", async () => ({ method: "GET", path: `/dev/bindings/${await adminBinding()}/audit?before=5`, headers: {} }));
   return list;
@@ -569,7 +585,7 @@ before(async () => {
   // The sweep sends every marked input of a route at one binding, hundreds a
   // minute from one sender: above the edge's per-sender limit, which the
   // attacker's suite tests.
-  w = await startWorker({ bindings: BINDINGS, outboundService: (r) => carrier.fetch(r), requestLimit: 100_000 });
+  w = await startWorker({ bindings: BINDINGS, outboundService: outbound, requestLimit: 100_000 });
   relay = await startRelay();
 });
 after(async () => {

@@ -152,7 +152,11 @@ pub async fn set_status(app: &App, req: &mut Request, id: &str) -> Result<Respon
     };
     let op = serde_json::to_value(op).map_err(|e| ApiError::Platform(e.to_string()))?;
     let state = state_of(app, id, "set_status", &op).await?;
-    json(&describe(stream, &state), 200)
+    // The reason is the operator's own words: kept and listed, not echoed.
+    json(
+        &json!({ "stream_id": stream.receiver.id, "status": state.status }),
+        200,
+    )
 }
 
 #[derive(Deserialize)]
