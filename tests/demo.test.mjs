@@ -7,6 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
+import { createPublicKey, verify as verifySignature } from "node:crypto";
 import { chromium } from "playwright-core";
 import { startWranglerDev } from "./lib/wrangler-dev.mjs";
 import { checkGrant } from "./lib/grant.mjs";
@@ -392,6 +393,22 @@ test("the carrier reports a SIM swap: the binding is suspended at once, and re-b
     const suspended = page.locator('#timeline li[data-event="suspended"]');
     await suspended.waitFor();
     assert.match(await suspended.innerText(), /carrier reported a SIM swap/);
+    // The bank's backend panel: the suspension arrived as a signed event, decoded beside the raw token.
+    await page.locator('#bank-events li[data-change="bound"]').waitFor();
+    const pushed = page.locator('#bank-events li[data-change="suspended"]');
+    await pushed.waitFor();
+    assert.match(await pushed.innerText(), /Risk HIGH: the binding is suspended \(carrier_sim_swapped\)/);
+    await pushed.locator("summary").click();
+    const decoded = JSON.parse(await pushed.locator(".set-decoded").innerText());
+    assert.equal(decoded.header.typ, "secevent+jwt");
+    assert.deepEqual(decoded.claims.sub_id, { format: "opaque", id: bindingId });
+    assert.equal(decoded.claims.events["https://schemas.openid.net/secevent/caep/event-type/risk-level-change"].risk_reason, "carrier_sim_swapped");
+    const raw = await pushed.locator(".set-raw").innerText();
+    const [h, c, sig] = raw.split(".");
+    assert.deepEqual(JSON.parse(Buffer.from(c, "base64url")), decoded.claims, "the decoded claims are the raw token's");
+    const keys = await (await fetch(`${server.url}/ssf/jwks.json`)).json();
+    const jwk = keys.keys.find((k) => k.kid === decoded.header.kid);
+    assert.ok(verifySignature("sha256", Buffer.from(`${h}.${c}`), createPublicKey({ key: jwk, format: "jwk" }), Buffer.from(sig, "base64url")), "the SET verifies under the published event key");
     assert.match(await sms(page, "alert"), /operator/);
     await openChannel(page);
     await expectRefusal(page, "binding_suspended");

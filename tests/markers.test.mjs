@@ -67,6 +67,8 @@ const ROUTES = [
   "GET /v1/admin/ssf/streams",
   "POST /v1/admin/ssf/streams/{id}/status",
   "POST /v1/admin/ssf/streams/{id}/verify",
+  "POST /ssf/poll/{id}",
+  "GET /dev/ssf/events",
 ];
 
 const routeOf = (method, path) => {
@@ -103,7 +105,8 @@ const BINDINGS = {
   MAX_CONSECUTIVE_FAILURES: "1000000",
   VENDOR_ROOTS: JSON.stringify({ acme: vendorRoot }),
   // A receiver of security events (answered 202 by the outbound stand-in).
-  SSF_RECEIVERS: JSON.stringify([{ id: "bank", endpoint: "https://receiver.example/events" }]),
+  SSF_RECEIVERS: JSON.stringify([{ id: "bank", endpoint: "https://receiver.example/events" }, { id: "siem", delivery: "poll", authorization_secret: "SSF_AUTH_SIEM" }]),
+  SSF_AUTH_SIEM: "dev-only-siem-token",
 };
 const RECEIVER = "https://receiver.example/";
 const outbound = (r) => (r.url.startsWith(RECEIVER) ? new Response(null, { status: 202 }) : carrier.fetch(r));
@@ -376,6 +379,10 @@ function cases() {
     direct("POST /v1/admin/ssf/streams/{id}/status", token, async () => ({ method: "POST", path: "/v1/admin/ssf/streams/bank/status", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ status: "enabled", reason: "checked with the bank" }) }));
     direct("POST /v1/admin/ssf/streams/{id}/verify", token, async () => ({ method: "POST", path: "/v1/admin/ssf/streams/bank/verify", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ state: "v-1" }) }));
   }
+  for (const [token, headers] of [["with the stream's token", { authorization: "dev-only-siem-token" }], ["without a token", {}]]) {
+    direct("POST /ssf/poll/{id}", token, async () => ({ method: "POST", path: "/ssf/poll/siem", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ ack: ["j-1"], maxEvents: 5, returnImmediately: true }) }));
+  }
+  direct("GET /dev/ssf/events", "", async () => ({ method: "GET", path: "/dev/ssf/events", headers: {} }));
   direct("GET /dev/outbox", "", async () => ({ method: "GET", path: `/dev/outbox?phone_number=${encodeURIComponent((await adminPhone()).number)}`, headers: {} }));
   direct("GET /dev/bindings/{id}/audit", "", async () => ({ method: "GET", path: `/dev/bindings/${await adminBinding()}/audit?before=5`, headers: {} }));
   return list;

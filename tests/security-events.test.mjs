@@ -30,6 +30,9 @@ let w;
 const state = mkdtempSync(join(tmpdir(), "simbind-events-"));
 const bank = await standInReceiver({ transmitter: () => w.url, issuer: ISSUER, audience: "https://bank.example/ssf", authorization: BANK_AUTH });
 const fraud = await standInReceiver({ transmitter: () => w.url, issuer: ISSUER, audience: "fraud-desk" });
+// A SIEM that cannot take pushes: it polls (RFC 8936) with its own token.
+const SIEM_AUTH = "dev-only-siem-poll-token"; // a dev secret starts `dev-only-`; in production, e.g. `Bearer …`
+const siem = await standInReceiver({ transmitter: () => w.url, issuer: ISSUER, audience: "siem" });
 const carrier = standInCarrier({
   apiRoot: API_ROOT,
   tokenUrl: TOKEN_URL,
@@ -42,8 +45,9 @@ const BINDINGS = {
   SSF_RECEIVERS: receiversVar(
     { id: "bank", url: bank.url, audience: "https://bank.example/ssf", authorization_secret: "SSF_AUTH_BANK" },
     { id: "fraud", url: fraud.url, audience: "fraud-desk", alg: "ES256", subject: "phone_number", events: [RISK] },
-  ),
+  ).replace(/]$/, `,${JSON.stringify({ id: "siem", delivery: "poll", authorization_secret: "SSF_AUTH_SIEM" })}]`),
   SSF_AUTH_BANK: BANK_AUTH,
+  SSF_AUTH_SIEM: SIEM_AUTH,
   SSF_RETRY_BASE_MS: "40",
   SSF_RETRY_MAX_MS: "1500",
   SSF_TIMEOUT_MS: "400",
@@ -64,6 +68,7 @@ after(async () => {
   await w?.dispose();
   await bank.close();
   await fraud.close();
+  await siem.close();
   rmSync(state, { recursive: true, force: true });
 });
 
@@ -91,7 +96,7 @@ async function bound() {
 test("the transmitter publishes its configuration and event keys, apart from the grant keys", async () => {
   const config = await (await fetch(`${w.url}/.well-known/ssf-configuration`)).json();
   // The deployment's PUBLIC_URL names the key set (here a made-up host: read from the worker).
-  assert.deepEqual(config, { spec_version: "1_0", issuer: ISSUER, jwks_uri: "https://simbind.test/ssf/jwks.json", delivery_methods_supported: ["urn:ietf:rfc:8935"], default_subjects: "ALL" });
+  assert.deepEqual(config, { spec_version: "1_0", issuer: ISSUER, jwks_uri: "https://simbind.test/ssf/jwks.json", delivery_methods_supported: ["urn:ietf:rfc:8935", "urn:ietf:rfc:8936"], default_subjects: "ALL" });
   const events = await (await fetch(`${w.url}/ssf/jwks.json`)).json();
   assert.deepEqual(events.keys.map((k) => `${k.kty} ${k.alg}`), ["RSA RS256", "EC ES256"]);
   assert.equal(Buffer.from(events.keys[0].n, "base64url").length, 256, "a 2048-bit modulus");
@@ -229,4 +234,62 @@ test("the operator routes refuse a wrong token and an unknown stream; the config
   } finally {
     await plain.dispose();
   }
+});
+
+/** One RFC 8936 poll by the SIEM: acknowledges `ack`, reports `setErrs`. */
+async function poll(body, authorization = SIEM_AUTH) {
+  const res = await fetch(`${w.url}/ssf/poll/siem`, { method: "POST", headers: { "content-type": "application/json", authorization }, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+test("a receiver that cannot take pushes polls (RFC 8936): SETs in the order stored, kept until acknowledged, each checked", async () => {
+  // Whatever earlier tests queued: taken and acknowledged first.
+  for (let more = true; more;) {
+    const { body } = await poll({ maxEvents: 100, returnImmediately: true });
+    const { ack } = await siem.takePolled(body.sets);
+    await poll({ ack, maxEvents: 0 });
+    more = body.moreAvailable;
+  }
+  const { bindingId } = await bound();
+  assert.equal((await admin(`/bindings/${bindingId}/revoke`)).status, 200);
+  const first = await until(async () => {
+    const { body } = await poll({ maxEvents: 1, returnImmediately: true });
+    return Object.keys(body.sets).length && body.moreAvailable ? body : undefined;
+  }, "two SETs queued");
+  // Not acknowledged: the same SET comes again (at least once).
+  const again = (await poll({ maxEvents: 1 })).body;
+  assert.deepEqual(Object.keys(again.sets), Object.keys(first.sets));
+  const both = (await poll({ maxEvents: 10 })).body;
+  assert.equal(Object.keys(both.sets).length, 2);
+  assert.equal(both.moreAvailable, false);
+  const { ack, setErrs } = await siem.takePolled(both.sets);
+  assert.deepEqual(setErrs, {});
+  assert.deepEqual(siem.about(bindingId), ["credential-change:create", "credential-change:revoke"]);
+  const { delivered } = (await streams()).siem;
+  const after = (await poll({ ack, maxEvents: 10 })).body;
+  assert.deepEqual(after, { sets: {}, moreAvailable: false });
+  assert.equal((await streams()).siem.delivered, delivered + 2, "acknowledged SETs count as delivered");
+  assert.deepEqual(siem.problems, []);
+});
+
+test("a poll without the stream's token is refused, and refused SETs are counted", async () => {
+  for (const wrong of ["Bearer nope", "", BANK_AUTH]) {
+    const refused = await poll({}, wrong);
+    assert.equal(`${refused.status} ${refused.body.code}`, "401 poll_unauthorized");
+  }
+  const bank = await fetch(`${w.url}/ssf/poll/bank`, { method: "POST", headers: { "content-type": "application/json", authorization: BANK_AUTH }, body: "{}" });
+  assert.equal(bank.status, 401, "a push stream cannot be polled, even with its own header");
+  assert.equal((await poll({ ack: Array(201).fill("j") })).body.code, "invalid_field");
+  assert.equal((await poll({ maxEvents: -1 })).body.code, "invalid_field");
+  const { bindingId } = await bound();
+  const queued = await until(async () => {
+    const { body } = await poll({ maxEvents: 10 });
+    return Object.keys(body.sets).length ? body : undefined;
+  }, "the bind's SET");
+  const { rejected } = (await streams()).siem;
+  const [jti] = Object.keys(queued.sets);
+  await poll({ setErrs: { [jti]: { err: "invalid_request", description: "refused by the test" } }, maxEvents: 0 });
+  assert.equal((await streams()).siem.rejected, rejected + 1);
+  assert.deepEqual((await poll({ maxEvents: 10 })).body.sets, {});
+  assert.ok(bindingId);
 });

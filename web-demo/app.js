@@ -6,6 +6,7 @@ import init, { Bridge, SimBindClient } from "./vendor/simbind-client/index.js";
 import { openPhone } from "./phone.js";
 import { carrierSwap, phoneAction, replay, reverify, unbind } from "./demo/attacks.js";
 import { refreshAudit, setBindingStatus } from "./demo/audit.js";
+import { startBankPanel } from "./demo/bank.js";
 import { $, announce, API, AUDIENCE, idle, path, SAVED, session, state, ui } from "./demo/page.js";
 import { renderPhone, startInbox } from "./demo/phone-panel.js";
 import { bind, carrierVerified, confirmPayment, operatorVerified, openChannel, refreshButtons, sendCode, sendSms, showProof, smsSent } from "./demo/steps.js";
@@ -71,6 +72,7 @@ async function main() {
   showProof();
   if (state.bindingId) setBindingStatus(state.bindingStatus);
   startInbox();
+  startBankPanel();
   try {
     await refreshAudit();
   } catch {

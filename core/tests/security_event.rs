@@ -17,8 +17,8 @@ use simbind_core::Denial;
 use simbind_core::binding::ProofMethod;
 use simbind_core::crypto::SecretKey;
 use simbind_core::security_event::delivery::{
-    Next, ReceiverError, Reply, Schedule, StreamState, StreamStatus, next, parse_receivers,
-    retry_after_ms,
+    DeliveryMethod, Next, POLL_ACK_MAX, POLL_MAX, PollRequest, ReceiverError, Reply, Schedule,
+    StreamState, StreamStatus, next, parse_receivers, poll_answer, retry_after_ms,
 };
 use simbind_core::security_event::key::{KeyError, RsaEventKey, ec_jwk, ec_kid};
 use simbind_core::security_event::set::{Envelope, SetAlg, SubjectFormat, signing_input, subject};
@@ -330,7 +330,16 @@ fn backoff_doubles_up_to_the_ceiling() {
     assert!(!S.expired(NOW - 3_600_000, NOW));
     assert!(S.expired(NOW - 3_600_001, NOW));
     assert!(!S.expired(NOW + 5, NOW));
-    assert_eq!(Schedule::DEFAULT.backoff_ms(1), 10_000);
+    assert_eq!(
+        Schedule::DEFAULT,
+        Schedule {
+            base_ms: 10_000,
+            max_ms: 3_600_000,
+            ttl_secs: 259_200,
+            cap: 64,
+            disable_after: 20,
+        }
+    );
 }
 
 #[test]
@@ -611,5 +620,174 @@ fn receivers_are_read_with_safe_defaults() {
     assert_eq!(
         parse_receivers("{}", &supported, false),
         Err(ReceiverError::Malformed)
+    );
+}
+
+#[test]
+fn poll_receivers_need_a_token_and_no_endpoint() {
+    let supported = event_types(ISS);
+    let rs = parse_receivers(
+        r#"[{"id":"siem","delivery":"poll","authorization_secret":"SSF_AUTH_SIEM"},
+            {"id":"bank","delivery":"push","endpoint":"https://bank.example/e"}]"#,
+        &supported,
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            rs[0].delivery,
+            rs[0].endpoint.as_str(),
+            rs[0].audience.as_str()
+        ),
+        (DeliveryMethod::Poll, "", "siem")
+    );
+    assert_eq!(rs[1].delivery, DeliveryMethod::Push);
+    assert_eq!(DeliveryMethod::Poll.urn(), "urn:ietf:rfc:8936");
+    assert_eq!(DeliveryMethod::Push.urn(), "urn:ietf:rfc:8935");
+    let one = |r: &str| parse_receivers(&format!("[{r}]"), &supported, false).map(|_| ());
+    assert_eq!(
+        one(r#"{"id":"a","delivery":"poll"}"#),
+        Err(ReceiverError::PollShape)
+    );
+    assert_eq!(
+        one(r#"{"id":"a","delivery":"poll","authorization_secret":"S","endpoint":"https://x"}"#),
+        Err(ReceiverError::PollShape)
+    );
+    assert_eq!(
+        one(r#"{"id":"a","delivery":"carrier-pigeon","endpoint":"https://x"}"#),
+        Err(ReceiverError::Unsupported)
+    );
+    assert_eq!(
+        one(r#"{"id":"a"}"#),
+        Err(ReceiverError::NotHttps),
+        "push needs an endpoint"
+    );
+}
+
+#[test]
+fn polls_are_read_strictly_and_answered_in_order() {
+    let poll = PollRequest::parse(br#"{"maxEvents":5,"returnImmediately":true,"ack":["j1","j2"],"setErrs":{"j3":{"err":"invalid_request"}}}"#).unwrap();
+    assert_eq!((poll.max(), poll.ack.len(), poll.set_errs.len()), (5, 2, 1));
+    assert_eq!(PollRequest::parse(b"{}").unwrap().max(), POLL_MAX);
+    assert_eq!(
+        PollRequest::parse(br#"{"maxEvents":100000}"#)
+            .unwrap()
+            .max(),
+        POLL_MAX
+    );
+    assert_eq!(PollRequest::parse(br#"{"maxEvents":0}"#).unwrap().max(), 0);
+    assert!(PollRequest::parse(br#"{"other":1}"#).is_none());
+    assert!(PollRequest::parse(br#"{"ack":[""]}"#).is_none());
+    assert!(
+        PollRequest::parse(format!(r#"{{"ack":["{}"]}}"#, "a".repeat(65)).as_bytes()).is_none()
+    );
+    assert!(
+        PollRequest::parse(format!(r#"{{"ack":["{}"]}}"#, "a".repeat(64)).as_bytes()).is_some()
+    );
+    assert!(
+        PollRequest::parse(format!(r#"{{"setErrs":{{"{}":{{}}}}}}"#, "a".repeat(65)).as_bytes())
+            .is_none()
+    );
+    let many: Vec<String> = (0..=POLL_ACK_MAX).map(|i| format!("\"j{i}\"")).collect();
+    assert!(PollRequest::parse(format!(r#"{{"ack":[{}]}}"#, many.join(",")).as_bytes()).is_none());
+    let fewer = &many[..POLL_ACK_MAX];
+    assert!(PollRequest::parse(format!(r#"{{"ack":[{}]}}"#, fewer.join(",")).as_bytes()).is_some());
+    let answer = poll_answer(
+        &[("zz".into(), "a.b.c".into()), ("aa".into(), "d.e.f".into())],
+        true,
+    );
+    assert_eq!(
+        answer,
+        r#"{"sets":{"zz":"a.b.c","aa":"d.e.f"},"moreAvailable":true}"#
+    );
+    assert_eq!(
+        poll_answer(&[], false),
+        r#"{"sets":{},"moreAvailable":false}"#
+    );
+    let parsed: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(parsed["sets"]["aa"], "d.e.f");
+}
+
+/// DER: a tag and its body, with a short or long length.
+fn der(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match body.len() {
+        n if n < 0x80 => out.push(n as u8),
+        n if n < 0x100 => out.extend([0x81, n as u8]),
+        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// An INTEGER of the unsigned big-endian `v`.
+fn int(v: &[u8]) -> Vec<u8> {
+    let mut body = v.to_vec();
+    if body.first().is_none_or(|b| *b >= 0x80) {
+        body.insert(0, 0);
+    }
+    der(0x02, &body)
+}
+
+/// A PKCS#8 RSA key with modulus `n` and exponent `e` (the private parts
+/// are dummies: only the public half is read), `inner` appended inside the
+/// private-key octets.
+fn pkcs8(n: &[u8], e: &[u8], inner: &[u8]) -> Vec<u8> {
+    let rsa: Vec<u8> = [
+        int(&[0]),
+        int(n),
+        int(e),
+        int(&[3]),
+        int(&[5]),
+        int(&[7]),
+        int(&[1]),
+        int(&[1]),
+        int(&[1]),
+    ]
+    .concat();
+    let mut octets = der(0x30, &rsa);
+    octets.extend_from_slice(inner);
+    let alg = der(
+        0x30,
+        &[
+            der(
+                0x06,
+                &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01],
+            ),
+            vec![0x05, 0x00],
+        ]
+        .concat(),
+    );
+    der(0x30, &[int(&[0]), alg, der(0x04, &octets)].concat())
+}
+
+#[test]
+fn the_modulus_is_measured_in_bits_and_the_key_read_exactly() {
+    let mut n = vec![0xff; 256];
+    n[0] = 0x7f; // 2047 bits
+    assert_eq!(
+        RsaEventKey::from_pkcs8(&pkcs8(&n, &[1, 0, 1], &[])),
+        Err(KeyError::TooShort)
+    );
+    n[0] = 0x80; // 2048 bits
+    assert_eq!(
+        RsaEventKey::from_pkcs8(&pkcs8(&n, &[1, 0, 1], &[])).map(|k| k.bits()),
+        Ok(2048)
+    );
+    let mut wide = vec![0xff; 257];
+    wide[0] = 0x01; // 2049 bits
+    assert_eq!(
+        RsaEventKey::from_pkcs8(&pkcs8(&wide, &[3], &[])).map(|k| k.bits()),
+        Ok(2049)
+    );
+    assert_eq!(
+        RsaEventKey::from_pkcs8(&pkcs8(&n, &[0], &[])),
+        Err(KeyError::NotRsaPkcs8),
+        "exponent 0"
+    );
+    assert_eq!(
+        RsaEventKey::from_pkcs8(&pkcs8(&n, &[1, 0, 1], &[0x05, 0x00])),
+        Err(KeyError::NotRsaPkcs8),
+        "bytes after the key"
     );
 }

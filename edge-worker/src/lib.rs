@@ -13,6 +13,8 @@ mod dev_carrier;
 mod dev_operator;
 #[cfg(feature = "dev")]
 mod dev_pnv;
+#[cfg(feature = "dev")]
+mod dev_receiver;
 mod firebase_pnv;
 mod http;
 mod number_verification;

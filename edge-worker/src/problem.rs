@@ -50,6 +50,8 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("a valid admin bearer token is required")]
     AdminUnauthorized,
+    #[error("the poll stream's authorization is required")]
+    PollUnauthorized,
     #[error("the service is not configured: {0}")]
     Misconfigured(String),
     #[error("SMS delivery failed")]
@@ -102,7 +104,7 @@ impl ApiError {
             Self::NotFound(_) => 404,
             Self::MethodNotAllowed(_) => 405,
             Self::RateLimited { .. } => 429,
-            Self::AdminUnauthorized => 401,
+            Self::AdminUnauthorized | Self::PollUnauthorized => 401,
             Self::Misconfigured(_) => 503,
             Self::SmsFailed => 502,
             Self::Platform(_) => 500,
@@ -129,6 +131,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
             Self::AdminUnauthorized => "admin_unauthorized",
+            Self::PollUnauthorized => "poll_unauthorized",
             Self::Misconfigured(_) => "misconfigured",
             Self::SmsFailed => "sms_delivery_failed",
             Self::Platform(_) => "internal",

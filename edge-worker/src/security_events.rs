@@ -17,6 +17,7 @@ use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect};
 
 use crate::App;
 use crate::config::DEV_SECRET_PREFIX;
+use crate::http::{Boxed, boxed};
 use crate::problem::ApiError;
 
 /// A receiver and the `Authorization` header value it expects.
@@ -139,7 +140,20 @@ impl EventsConfig {
 }
 
 /// `event` as a SET for `stream`, signed by the key its receiver asked for.
-pub async fn sign(
+/// Boxed: one copy serves the outbox and the verification route.
+pub fn sign<'a>(
+    app: &'a App,
+    events: &'a EventsConfig,
+    stream: &'a Stream,
+    jti: &'a str,
+    iat: u64,
+    sub_id: Value,
+    event: &'a SecurityEvent,
+) -> Boxed<'a, Result<String, ApiError>> {
+    boxed(sign_now(app, events, stream, jti, iat, sub_id, event))
+}
+
+async fn sign_now(
     app: &App,
     events: &EventsConfig,
     stream: &Stream,
@@ -179,14 +193,27 @@ const MAX_ANSWER_BYTES: usize = 4096;
 /// POSTs `token` to the stream's endpoint (no redirects followed: the
 /// `Authorization` header goes to the configured endpoint only) and decides
 /// what its answer means; also a label for the stream's `last_error`.
-pub async fn push(
+/// Boxed, like [`sign`].
+pub fn push<'a>(
+    app: &'a App,
+    events: &'a EventsConfig,
+    stream: &'a Stream,
+    token: &'a str,
+    attempts: u32,
+    now_ms: u64,
+) -> Boxed<'a, (Next, String)> {
+    boxed(push_now(app, events, stream, token, attempts, now_ms))
+}
+
+async fn push_now(
+    app: &App,
     events: &EventsConfig,
     stream: &Stream,
     token: &str,
     attempts: u32,
     now_ms: u64,
 ) -> (Next, String) {
-    let reply = post(events, stream, token).await;
+    let reply = post(app, events, stream, token).await;
     let label = match &reply {
         Ok((code, _, _)) => format!("http_{code}"),
         Err(Reply::TimedOut) => "timeout".to_owned(),
@@ -220,10 +247,20 @@ pub async fn push(
 type Answered = (u16, Option<String>, Option<String>);
 
 async fn post(
+    #[cfg_attr(not(feature = "dev"), allow(unused_variables))] app: &App,
     events: &EventsConfig,
     stream: &Stream,
     token: &str,
 ) -> Result<Answered, Reply<'static>> {
+    #[cfg(feature = "dev")]
+    if app.cfg.dev_mode && crate::dev_receiver::serves(&stream.receiver.endpoint) {
+        let suffix = b64(&app.random::<6>().map_err(|_| Reply::Unreachable)?);
+        return Ok((
+            crate::dev_receiver::accept(&app.env, token, &suffix).await,
+            None,
+            None,
+        ));
+    }
     let headers = Headers::new();
     let set = |name: &str, value: &str| headers.set(name, value).map_err(|_| Reply::Unreachable);
     set("content-type", "application/secevent+jwt")?;

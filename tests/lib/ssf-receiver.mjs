@@ -50,10 +50,10 @@ export async function standInReceiver({ transmitter, issuer, audience, authoriza
     keys = await (await fetch(new URL(new URL(config.jwks_uri).pathname, origin))).json();
     return keys;
   }
-  async function check(req, body) {
+  async function check(headers, body) {
     const problems = [];
-    if (req.headers["content-type"] !== "application/secevent+jwt") problems.push(`content-type ${req.headers["content-type"]}`);
-    if (authorization !== undefined && req.headers.authorization !== authorization) problems.push("authorization header");
+    if (headers["content-type"] !== "application/secevent+jwt") problems.push(`content-type ${headers["content-type"]}`);
+    if (authorization !== undefined && headers.authorization !== authorization) problems.push("authorization header");
     const parts = body.split(".");
     if (parts.length !== 3) return { problems: [...problems, "not a compact JWS"] };
     const [h, p, s] = parts;
@@ -82,6 +82,28 @@ export async function standInReceiver({ transmitter, issuer, audience, authoriza
     if (types.length !== 1) problems.push(`${types.length} events`);
     return { problems, header, claims, type: types[0] };
   }
+  /**
+   * Takes SETs fetched by polling (RFC 8936's `sets`, in the order given):
+   * each checked as a pushed one is, recorded once; answers the `jti`s to
+   * acknowledge and the `setErrs` for those that failed.
+   */
+  receiver.takePolled = async (sets) => {
+    const ack = [];
+    const setErrs = {};
+    for (const [jti, token] of Object.entries(sets)) {
+      const checked = await check({ "content-type": "application/secevent+jwt", authorization }, token);
+      if (checked.claims?.jti !== jti) checked.problems.push(`the poll's key ${jti} is not the SET's jti`);
+      if (checked.problems.length) {
+        receiver.problems.push(...checked.problems);
+        setErrs[jti] = { err: "invalid_request", description: "the SET failed a check" };
+        continue;
+      }
+      if (receiver.events.some((e) => e.jti === jti)) receiver.duplicates++;
+      else receiver.events.push({ jti, type: checked.type, event: checked.claims.events[checked.type], subId: checked.claims.sub_id, iat: checked.claims.iat, alg: checked.header.alg, token });
+      ack.push(jti);
+    }
+    return { ack, setErrs };
+  };
   const server = createServer(async (req, res) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
@@ -103,7 +125,7 @@ export async function standInReceiver({ transmitter, issuer, audience, authoriza
     }
     let checked;
     try {
-      checked = await check(req, body);
+      checked = await check(req.headers, body);
     } catch (e) {
       checked = { problems: [`unreadable: ${e.message}`] };
     }

@@ -72,6 +72,8 @@ export const PRODUCTION_BINDINGS = Object.freeze({
 
 /** The dev carrier's settings in [env.dev.vars]: left out of Miniflare workers. */
 const DEV_CARRIER = ["CARRIER_API_ROOT", "CARRIER_TOKEN_URL", "CARRIER_CLIENT_ID", "CARRIER_SUBSCRIBE", "DEV_CARRIER_CLIENT_KEY"];
+/** The dev receiver of security events ([env.dev.vars]): left out too; a suite that tests events names its own. */
+const DEV_RECEIVERS = ["SSF_RECEIVERS"];
 
 /** The per-sender request limit of wrangler.toml's dev `[[env.dev.ratelimits]]` (requests a minute). */
 export function devRequestLimit() {
@@ -91,7 +93,7 @@ export function devRequestLimit() {
 export async function startWorker({ bindings = {}, outboundService, build: buildDir = "build-dev", state: kept, requestLimit = devRequestLimit() } = {}) {
   const merged = { ...wranglerVars("env.dev.vars"), ...devSecrets() };
   // The dev carrier serves `wrangler dev`; here a test brings its own carrier or none.
-  for (const k of DEV_CARRIER) delete merged[k];
+  for (const k of [...DEV_CARRIER, ...DEV_RECEIVERS]) delete merged[k];
   Object.assign(merged, bindings);
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   const build = new URL(`edge-worker/${buildDir}/`, root).pathname;

@@ -163,10 +163,10 @@ fn imf_fixdate(value: &str) -> Option<u64> {
     else {
         return None;
     };
-    if !(1..=31).contains(&day) || year < 1970 || h > 23 || m > 59 || s > 60 {
+    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return None;
     }
-    // Days from the civil date (Howard Hinnant's algorithm).
+    // Days from the civil date (Howard Hinnant's algorithm); before 1970: `None`.
     let (y, mo) = if month <= 2 {
         (year - 1, month + 9)
     } else {
@@ -277,12 +277,34 @@ impl StreamState {
     }
 }
 
+/// How a stream's SETs reach the receiver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryMethod {
+    /// RFC 8935: SimBind POSTs each SET to the receiver's endpoint.
+    Push,
+    /// RFC 8936: the receiver polls `POST /ssf/poll/{stream id}` and
+    /// acknowledges what it took.
+    Poll,
+}
+
+impl DeliveryMethod {
+    /// The method's URN in SSF metadata.
+    pub fn urn(self) -> &'static str {
+        match self {
+            Self::Push => "urn:ietf:rfc:8935",
+            Self::Poll => "urn:ietf:rfc:8936",
+        }
+    }
+}
+
 /// A receiver the operator configured (`SSF_RECEIVERS`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Receiver {
     /// The stream id (letters, digits, `-`, `_`; at most 64).
     pub id: String,
-    /// Where SETs are POSTed.
+    /// Push or poll.
+    pub delivery: DeliveryMethod,
+    /// Where SETs are POSTed (push; empty for poll).
     pub endpoint: String,
     /// The SETs' `aud`.
     pub audience: String,
@@ -292,7 +314,8 @@ pub struct Receiver {
     pub subject: SubjectFormat,
     /// How SETs are signed.
     pub alg: SetAlg,
-    /// The secret holding the `Authorization` header value, if any.
+    /// The secret holding the `Authorization` header value: sent with each
+    /// push, or expected on each poll (required for poll).
     pub authorization_secret: Option<String>,
 }
 
@@ -300,7 +323,8 @@ pub struct Receiver {
 #[serde(deny_unknown_fields)]
 struct RawReceiver {
     id: String,
-    endpoint: String,
+    delivery: Option<String>,
+    endpoint: Option<String>,
     audience: Option<String>,
     events: Option<Vec<String>>,
     subject: Option<String>,
@@ -324,9 +348,13 @@ pub enum ReceiverError {
     #[error("a receiver asks for an event type that is not sent")]
     UnknownEvent,
     /// `subject` other than `opaque` or `phone_number`, `alg` other than
-    /// `RS256` or `ES256`.
-    #[error("a receiver's subject or alg is not supported")]
+    /// `RS256` or `ES256`, `delivery` other than `push` or `poll`.
+    #[error("a receiver's subject, alg or delivery is not supported")]
     Unsupported,
+    /// A poll stream without `authorization_secret` (the receiver's token),
+    /// or with an `endpoint`.
+    #[error("a poll receiver needs authorization_secret and no endpoint")]
+    PollShape,
 }
 
 /// Reads `SSF_RECEIVERS`; `supported` is every event type sent, and
@@ -346,10 +374,21 @@ pub fn parse_receivers(
         if !id_ok || out.iter().any(|o| o.id == r.id) {
             return Err(ReceiverError::BadId);
         }
-        let https = r.endpoint.starts_with("https://");
-        if !(https || dev_mode && r.endpoint.starts_with("http://")) {
-            return Err(ReceiverError::NotHttps);
-        }
+        let delivery = match r.delivery.as_deref() {
+            None | Some("push") => DeliveryMethod::Push,
+            Some("poll") => DeliveryMethod::Poll,
+            Some(_) => return Err(ReceiverError::Unsupported),
+        };
+        let endpoint = match (delivery, r.endpoint) {
+            (DeliveryMethod::Push, Some(url))
+                if url.starts_with("https://") || dev_mode && url.starts_with("http://") =>
+            {
+                url
+            }
+            (DeliveryMethod::Push, _) => return Err(ReceiverError::NotHttps),
+            (DeliveryMethod::Poll, None) if r.authorization_secret.is_some() => String::new(),
+            (DeliveryMethod::Poll, _) => return Err(ReceiverError::PollShape),
+        };
         let events = match r.events {
             None => supported.to_vec(),
             Some(events) if events.iter().all(|e| supported.contains(e)) => events,
@@ -366,10 +405,16 @@ pub fn parse_receivers(
         let (Some(subject), Some(alg)) = (subject, alg) else {
             return Err(ReceiverError::Unsupported);
         };
+        let audience = match (r.audience, delivery) {
+            (Some(audience), _) => audience,
+            (None, DeliveryMethod::Push) => endpoint.clone(),
+            (None, DeliveryMethod::Poll) => r.id.clone(),
+        };
         out.push(Receiver {
-            audience: r.audience.unwrap_or_else(|| r.endpoint.clone()),
+            audience,
             id: r.id,
-            endpoint: r.endpoint,
+            delivery,
+            endpoint,
             events,
             subject,
             alg,
@@ -377,4 +422,69 @@ pub fn parse_receivers(
         });
     }
     Ok(out)
+}
+
+/// A poll (RFC 8936 §2.4): SETs to acknowledge or report, and how many new
+/// ones to return.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PollRequest {
+    /// At most this many SETs back (0: acknowledge only); unset: [`POLL_MAX`].
+    #[serde(default)]
+    pub max_events: Option<u32>,
+    /// Answered at once either way: SimBind does not hold polls open.
+    #[serde(default)]
+    pub return_immediately: Option<bool>,
+    /// The `jti`s the receiver took.
+    #[serde(default)]
+    pub ack: Vec<String>,
+    /// SETs the receiver refused, by `jti` (counted as rejected, dropped).
+    #[serde(default)]
+    pub set_errs: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The most SETs one poll answer carries.
+pub const POLL_MAX: u32 = 100;
+/// The most `jti`s one poll may acknowledge or report (a poll body stays
+/// within the API's 8 KiB).
+pub const POLL_ACK_MAX: usize = 200;
+
+impl PollRequest {
+    /// Reads a poll body; `None` for anything RFC 8936 does not define, or
+    /// more than [`POLL_ACK_MAX`] acknowledgements, or a `jti` over 64 bytes.
+    pub fn parse(body: &[u8]) -> Option<Self> {
+        serde_json::from_slice::<Self>(body).ok()?.checked()
+    }
+
+    /// The poll, if its lists are within bounds.
+    pub fn checked(self) -> Option<Self> {
+        let listed = self.ack.len() + self.set_errs.len();
+        let fits = |jti: &String| !jti.is_empty() && jti.len() <= 64;
+        (listed <= POLL_ACK_MAX && self.ack.iter().all(fits) && self.set_errs.keys().all(fits))
+            .then_some(self)
+    }
+
+    /// How many SETs to return.
+    pub fn max(&self) -> u32 {
+        self.max_events.map_or(POLL_MAX, |m| m.min(POLL_MAX))
+    }
+}
+
+/// A poll answer, `{"sets": {jti: SET, …}, "moreAvailable": bool}`, with
+/// the SETs in the order they were stored (JSON objects keep the order
+/// they are written in; a receiver may also order by `iat`).
+pub fn poll_answer(sets: &[(String, String)], more: bool) -> String {
+    let mut out = String::from("{\"sets\":{");
+    for (i, (jti, token)) in sets.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::Value::from(jti.as_str()).to_string());
+        out.push(':');
+        out.push_str(&serde_json::Value::from(token.as_str()).to_string());
+    }
+    out.push_str("},\"moreAvailable\":");
+    out.push_str(if more { "true" } else { "false" });
+    out.push('}');
+    out
 }

@@ -52,23 +52,23 @@ impl RsaEventKey {
                 Ok::<_, der::Error>((n, e))
             })
             .map_err(|_| KeyError::NotRsaPkcs8)?;
-        if !reader.is_finished() || exponent.is_empty() {
+        if !reader.is_finished() || exponent.iter().all(|b| *b == 0) {
             return Err(KeyError::NotRsaPkcs8);
         }
-        let bits = modulus.len() * 8 - modulus.first().map_or(8, |b| b.leading_zeros() as usize);
-        if bits < MIN_RSA_BITS {
+        let key = Self { modulus, exponent };
+        if key.bits() < MIN_RSA_BITS {
             return Err(KeyError::TooShort);
         }
-        Ok(Self { modulus, exponent })
+        Ok(key)
     }
 
     /// The modulus size in bits.
     pub fn bits(&self) -> usize {
-        self.modulus.len() * 8
-            - self
-                .modulus
-                .first()
-                .map_or(8, |b| b.leading_zeros() as usize)
+        let top = self
+            .modulus
+            .first()
+            .map_or(8, |b| b.leading_zeros() as usize);
+        (self.modulus.len() * 8).saturating_sub(top)
     }
 
     /// The key's RFC 7638 thumbprint: its `kid`.

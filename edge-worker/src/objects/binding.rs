@@ -401,9 +401,11 @@ async fn holder(
         }
         None => current.record,
     };
-    record_outcome(db, app, &decision, &effects)?;
+    let reported = record_outcome(db, app, &decision, &effects)?;
     // --- state written: awaits from here on let other requests in ---
-    event_outbox::arm(state, db).await?;
+    if reported {
+        event_outbox::arm(state, db).await?;
+    }
     if let (Err(denial), true) = (decision.result, effects.alert) {
         let why = Alert::Refused {
             denial,
@@ -725,29 +727,32 @@ async fn alert_then_audit(
     audit(db, app, event, None, Some(code))
 }
 
-/// Audit events for a holder decision, written in the same step as it.
+/// Audit events for a holder decision, and the security event of a change,
+/// written in the same step as it; whether a security event was written.
 fn record_outcome(
     db: &Db,
     app: &App,
     decision: &Decision,
     effects: &Effects,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let label = Some(decision.ceremony.label());
     match decision.result {
         Ok(()) if decision.ceremony == Ceremony::Unbind => {
             audit(db, app, "unbound", label, None)?;
             event_outbox::enqueue(db, app, Change::Unbound)
         }
-        Ok(()) => audit(db, app, "verified", label, None),
+        Ok(()) => audit(db, app, "verified", label, None).map(|()| false),
         // Anyone can send these: counted, never listed one by one.
-        Err(denial) if !decision.authentic => count(db, app, "denied_unverified", denial.code()),
+        Err(denial) if !decision.authentic => {
+            count(db, app, "denied_unverified", denial.code()).map(|()| false)
+        }
         Err(denial) => {
             audit(db, app, "denied", label, Some(denial.code()))?;
-            if effects.suspended {
-                audit(db, app, "suspended", label, Some(denial.code()))?;
-                event_outbox::enqueue(db, app, Change::Suspended(denial))?;
+            if !effects.suspended {
+                return Ok(false);
             }
-            Ok(())
+            audit(db, app, "suspended", label, Some(denial.code()))?;
+            event_outbox::enqueue(db, app, Change::Suspended(denial))
         }
     }
 }

@@ -12,13 +12,13 @@
 use serde::Deserialize;
 use simbind_core::binding::BindingRecord;
 use simbind_core::codec::b64;
-use simbind_core::security_event::delivery::{Next, StreamState, StreamStatus};
+use simbind_core::security_event::delivery::{DeliveryMethod, Next, StreamState, StreamStatus};
 use simbind_core::security_event::set::{SubjectFormat, subject};
 use simbind_core::security_event::{Change, SecurityEvent};
 use worker::State;
 
 use super::sql::{Db, int, text};
-use super::stream::{Outcome, RecordOp};
+use super::stream::{EnqueueOp, Outcome, RecordOp};
 use super::{Answer, STREAMS, ask};
 use crate::App;
 use crate::problem::ApiError;
@@ -27,14 +27,18 @@ use crate::security_events::{EventsConfig, Stream, push, sign};
 // Its tables (`schedule`, `event_out`, `event_dropped`) are in the binding
 // object's schema.
 
+/// SETs a poll stream keeps until its receiver acknowledges them; past it
+/// the oldest go (counted as dropped).
+pub const POLL_QUEUE_CAP: u64 = 10_000;
 /// Pushes per receiver per alarm run; the rest wait for the next run.
 const PUSHES_PER_RUN: usize = 16;
 
 /// Writes the event `change` yields for every receiver that asked for its
-/// type. Synchronous: call it in the step that stores the change.
-pub fn enqueue(db: &Db, app: &App, change: Change) -> Result<(), ApiError> {
+/// type; whether it wrote any (then [`arm`] is due). Synchronous: call it
+/// in the step that stores the change.
+pub fn enqueue(db: &Db, app: &App, change: Change) -> Result<bool, ApiError> {
     let Some(events) = &app.cfg.events else {
-        return Ok(());
+        return Ok(false);
     };
     let event = change.event(&app.cfg.issuer, app.now);
     let wanted: Vec<&Stream> = events
@@ -43,7 +47,7 @@ pub fn enqueue(db: &Db, app: &App, change: Change) -> Result<(), ApiError> {
         .filter(|s| s.receiver.events.contains(&event.event_type))
         .collect();
     if wanted.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     db.create_schema()?;
     let jti = b64(&app.random::<16>()?);
@@ -74,7 +78,7 @@ pub fn enqueue(db: &Db, app: &App, change: Change) -> Result<(), ApiError> {
             count_dropped(db, id, over)?;
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 fn count_dropped(db: &Db, receiver: &str, n: u64) -> Result<(), ApiError> {
@@ -120,7 +124,12 @@ pub fn take_due(db: &Db, task: &str, now_ms: u64) -> Result<Option<bool>, ApiErr
 }
 
 /// Sets the object's alarm to its earliest due task or event, if any.
-pub async fn arm(state: &State, db: &Db) -> Result<(), ApiError> {
+/// Boxed: one copy serves every operation that stores a change.
+pub fn arm<'a>(state: &'a State, db: &'a Db) -> crate::http::Boxed<'a, Result<(), ApiError>> {
+    crate::http::boxed(arm_now(state, db))
+}
+
+async fn arm_now(state: &State, db: &Db) -> Result<(), ApiError> {
     if !db.has_schema()? {
         return Ok(());
     }
@@ -137,7 +146,9 @@ pub async fn arm(state: &State, db: &Db) -> Result<(), ApiError> {
         .and_then(|a| a.at);
     if let Some(at) = at {
         let now = worker::Date::now().as_millis();
-        let offset = i64::try_from(at.saturating_sub(now)).unwrap_or(i64::MAX);
+        // At least 1 ms ahead: an alarm set for "now" from inside alarm()
+        // is dropped when the handler returns (workerd issue 6866).
+        let offset = i64::try_from(at.saturating_sub(now).max(1)).unwrap_or(i64::MAX);
         state.storage().set_alarm(offset).await?;
     }
     Ok(())
@@ -200,7 +211,12 @@ async fn deliver_stream(
     dropped: u64,
 ) -> Result<(), ApiError> {
     let id = stream.receiver.id.as_str();
-    let mut state = report(app, events, id, None, "", dropped).await?;
+    // The stream's state is asked only when there is something to report
+    // or to send: most alarms (a subscription renewal) have neither.
+    let mut known = match dropped {
+        0 => None,
+        n => Some(report(app, events, id, None, "", n).await?),
+    };
     for _ in 0..PUSHES_PER_RUN {
         let head: Option<Pending> = db.first(
             "SELECT seq, jti, at, type, payload, attempts, next_at FROM event_out WHERE receiver = ? ORDER BY seq LIMIT 1",
@@ -208,6 +224,15 @@ async fn deliver_stream(
         )?;
         let Some(head) = head.filter(|h| h.next_at <= now_ms()) else {
             return Ok(());
+        };
+        let state = match known.take() {
+            Some(state) => state,
+            None => match ask::<_, StreamState>(&app.env, STREAMS, id, "status", &()).await? {
+                Answer::Ok(state) => state,
+                Answer::Refused(_) => {
+                    return Err(ApiError::Platform("stream object refused".into()));
+                }
+            },
         };
         match state.status {
             StreamStatus::Disabled => {
@@ -254,8 +279,31 @@ async fn deliver_stream(
             &event,
         )
         .await?;
+        if stream.receiver.delivery == DeliveryMethod::Poll {
+            // Into the stream's poll queue, in this binding's order.
+            let op = EnqueueOp {
+                jti: head.jti.clone(),
+                token,
+                cap: POLL_QUEUE_CAP,
+            };
+            match ask::<_, StreamState>(&app.env, STREAMS, id, "enqueue", &op).await? {
+                Answer::Ok(queued) => {
+                    db.run("DELETE FROM event_out WHERE seq = ?", vec![int(head.seq)])?;
+                    known = Some(queued);
+                    continue;
+                }
+                Answer::Refused(_) => {
+                    let at = now_ms().saturating_add(events.schedule.base_ms);
+                    db.run(
+                        "UPDATE event_out SET next_at = ? WHERE seq = ?",
+                        vec![int(at), int(head.seq)],
+                    )?;
+                    return Ok(());
+                }
+            }
+        }
         let attempts = head.attempts.saturating_add(1);
-        let (next, label) = push(events, stream, &token, attempts, now_ms()).await;
+        let (next, label) = push(app, events, stream, &token, attempts, now_ms()).await;
         // --- one synchronous step: the row's fate ---
         match next {
             Next::Delivered | Next::Rejected => {
@@ -267,10 +315,10 @@ async fn deliver_stream(
             )?,
             Next::Gone => {}
         }
-        state = report(app, events, id, Some(Outcome::of(next)), &label, 0).await?;
-        if !matches!(next, Next::Delivered | Next::Rejected)
-            && state.status != StreamStatus::Disabled
-        {
+        let state = report(app, events, id, Some(Outcome::of(next)), &label, 0).await?;
+        let disabled = state.status == StreamStatus::Disabled;
+        known = Some(state);
+        if !matches!(next, Next::Delivered | Next::Rejected) && !disabled {
             return Ok(());
         }
     }

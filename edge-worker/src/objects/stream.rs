@@ -3,18 +3,45 @@
 //! (delivered, rejected, dropped, permanent failures in a row). Every
 //! binding's outbox reads it before a push and records each push here, so a
 //! 410 or the last of too many permanent failures disables the stream for
-//! every binding at once (core's `StreamState::record` decides).
+//! every binding at once (core's `StreamState::record` decides). A poll
+//! stream (RFC 8936) also keeps its queue here: bindings' alarms append
+//! signed SETs in their order, the receiver's poll takes the oldest and
+//! acknowledges what it got (a SET stays until acknowledged).
 
 use serde::{Deserialize, Serialize};
 use simbind_core::security_event::delivery::{Next, StreamState, StreamStatus};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
-use super::sql::{Db, text};
+use super::sql::{Db, int, text};
 use super::{answer, parse, read_op, respond};
 use crate::problem::{ApiError, Missing};
 
-const SCHEMA: &str =
-    "CREATE TABLE IF NOT EXISTS stream (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL)";
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS stream (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS poll_queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, jti TEXT NOT NULL UNIQUE, token TEXT NOT NULL)";
+
+/// `enqueue`: a signed SET for a poll stream, and the queue's bound.
+#[derive(Serialize, Deserialize)]
+pub struct EnqueueOp {
+    pub jti: String,
+    pub token: String,
+    pub cap: u64,
+}
+
+/// `poll`: what the receiver acknowledged or refused, and how many to take.
+#[derive(Serialize, Deserialize)]
+pub struct PollOp {
+    pub ack: Vec<String>,
+    pub refused: Vec<String>,
+    pub max: u32,
+}
+
+/// A poll's answer: the oldest SETs (jti, token) and whether more wait.
+#[derive(Serialize, Deserialize)]
+pub struct Polled {
+    pub sets: Vec<(String, String)>,
+    pub more: bool,
+}
 
 /// What one push (or a binding's outbox) reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +153,8 @@ impl StreamObject {
                 store(db, &state)?;
                 respond(Ok(state))
             }
+            "enqueue" => respond(enqueue(db, parse(&body)?)),
+            "poll" => respond(poll(db, parse(&body)?)),
             #[cfg(feature = "dev")]
             "dump" => respond(super::sql::dump(db, &self.env)),
             _ => Err(ApiError::NotFound(Missing::Route)),
@@ -156,4 +185,73 @@ fn store(db: &Db, state: &StreamState) -> Result<(), ApiError> {
         "INSERT INTO stream (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json",
         vec![text(&json)],
     )
+}
+
+/// Appends a SET to the poll queue (a `jti` already queued is kept once);
+/// past `cap` the oldest go, counted as dropped.
+fn enqueue(db: &Db, op: EnqueueOp) -> Result<StreamState, ApiError> {
+    let mut state = load(db)?;
+    db.create_schema()?;
+    db.run(
+        "INSERT INTO poll_queue (jti, token) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",
+        vec![text(&op.jti), text(&op.token)],
+    )?;
+    let over = db.rows::<serde::de::IgnoredAny>(
+        "DELETE FROM poll_queue WHERE seq IN (SELECT seq FROM poll_queue ORDER BY seq DESC LIMIT -1 OFFSET ?) RETURNING seq",
+        vec![int(op.cap)],
+    )?;
+    if !over.is_empty() {
+        state.dropped = state.dropped.saturating_add(over.len() as u64);
+        store(db, &state)?;
+    }
+    Ok(state)
+}
+
+/// Takes the receiver's acknowledgements (delivered) and refusals
+/// (rejected) off the queue, then answers the oldest `max` SETs.
+fn poll(db: &Db, op: PollOp) -> Result<Polled, ApiError> {
+    if !db.has_schema()? {
+        return Ok(Polled {
+            sets: Vec::new(),
+            more: false,
+        });
+    }
+    db.create_schema()?;
+    let mut state = load(db)?;
+    let mut changed = false;
+    for (jtis, delivered) in [(&op.ack, true), (&op.refused, false)] {
+        for jti in jtis {
+            let gone = db.rows::<serde::de::IgnoredAny>(
+                "DELETE FROM poll_queue WHERE jti = ? RETURNING seq",
+                vec![text(jti)],
+            )?;
+            if !gone.is_empty() {
+                changed = true;
+                if delivered {
+                    state.delivered += 1;
+                    state.failures_in_a_row = 0;
+                } else {
+                    state.rejected += 1;
+                }
+            }
+        }
+    }
+    if changed {
+        store(db, &state)?;
+    }
+    #[derive(Deserialize)]
+    struct Queued {
+        jti: String,
+        token: String,
+    }
+    let mut rows: Vec<Queued> = db.rows(
+        "SELECT jti, token FROM poll_queue ORDER BY seq LIMIT ?",
+        vec![int(u64::from(op.max) + 1)],
+    )?;
+    let more = rows.len() > op.max as usize;
+    rows.truncate(op.max as usize);
+    Ok(Polled {
+        sets: rows.into_iter().map(|q| (q.jti, q.token)).collect(),
+        more,
+    })
 }

@@ -26,9 +26,21 @@ fn token_ok(app: &App, req: &Request) -> Result<bool, ApiError> {
 /// sender that used up its failures; `Ok` says whether the token was right.
 pub(super) async fn admit(app: &App, req: &Request) -> Result<Result<bool, Response>, ApiError> {
     let authorized = token_ok(app, req)?;
+    guard(app, req, "admin-failures", authorized).await
+}
+
+/// The per-sender lockout for failed authentications of `scope` (a token
+/// bucket of `ADMIN_FAILURES_PER_HOUR`): `Err` carries the 429 answer once
+/// the sender used it up, whatever it presents; `Ok` passes `authorized` on.
+pub(super) async fn guard(
+    app: &App,
+    req: &Request,
+    scope: &str,
+    authorized: bool,
+) -> Result<Result<bool, Response>, ApiError> {
     let bucket = sender(app, req)?.unwrap_or_else(|| "unknown".into());
     let name = format!(
-        "admin-failures:{}",
+        "{scope}:{}",
         app.cfg.hasher.hash(IdKind::ClientAddress, &bucket).as_str()
     );
     let guard = Take {

@@ -52,6 +52,15 @@ pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
     marked(json(&json!({ "messages": messages }), 200)?)
 }
 
+/// `GET /dev/ssf/events`: the security events the dev receiver (the demo's
+/// "bank's backend") took, oldest first, each as pushed.
+pub async fn ssf_events(app: &App) -> Result<Response, ApiError> {
+    dev_only(app)?;
+    let kv = app.env.kv(outbox::KV_BINDING)?;
+    let events = crate::dev_receiver::list(&kv).await?;
+    marked(json(&json!({ "events": events }), 200)?)
+}
+
 /// `GET /dev/bindings/{id}/audit`: the audit trail, for the demo page.
 pub async fn audit(app: &App, req: &Request, id: &str) -> Result<Response, ApiError> {
     dev_only(app)?;

@@ -30,6 +30,9 @@ pub async fn dispatch(
         (Get, [".well-known", "simbind"]) => meta::discovery(app, req),
         (Get, [".well-known", "ssf-configuration"]) => security_events::configuration(app, req),
         (Get, ["ssf", "jwks.json"]) => security_events::jwks(app),
+        (Post, ["ssf", "poll", id]) => {
+            crate::http::boxed(security_events::poll(app, req, id)).await
+        }
         (Post, ["v1", "registrations"]) => registration::start(app, req).await,
         (Post, ["v1", "registrations", id, "challenge"]) => {
             registration::challenge(app, req, id).await
@@ -57,15 +60,19 @@ pub async fn dispatch(
         (Post, ["v1", "admin", "bindings", id, "reinstate"]) => {
             admin::forward(app, req, id, "reinstate").await
         }
-        (Get, ["v1", "admin", "ssf", "streams"]) => security_events::list(app, req).await,
+        (Get, ["v1", "admin", "ssf", "streams"]) => {
+            crate::http::boxed(security_events::list(app, req)).await
+        }
         (Post, ["v1", "admin", "ssf", "streams", id, "status"]) => {
-            security_events::set_status(app, req, id).await
+            crate::http::boxed(security_events::set_status(app, req, id)).await
         }
         (Post, ["v1", "admin", "ssf", "streams", id, "verify"]) => {
-            security_events::verify(app, req, id).await
+            crate::http::boxed(security_events::verify(app, req, id)).await
         }
         #[cfg(feature = "dev")]
         (Get, ["dev", "outbox"]) => dev::outbox(app, req).await,
+        #[cfg(feature = "dev")]
+        (Get, ["dev", "ssf", "events"]) => dev::ssf_events(app).await,
         #[cfg(feature = "dev")]
         (Get, ["dev", "bindings", id, "audit"]) => dev::audit(app, req, id).await,
         #[cfg(feature = "dev")]
@@ -99,7 +106,10 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
     ) || (cfg!(feature = "dev")
         && matches!(
             path,
-            ["dev", "outbox"] | ["dev", "bindings", _, "audit"] | ["dev", "operator", "authorize"]
+            ["dev", "outbox"]
+                | ["dev", "ssf", "events"]
+                | ["dev", "bindings", _, "audit"]
+                | ["dev", "operator", "authorize"]
         ));
     let post = matches!(
         path,
@@ -114,6 +124,7 @@ pub fn allowed(path: &[&str]) -> Option<&'static str> {
             | ["v1", "admin", "bindings", _, "revoke"]
             | ["v1", "admin", "bindings", _, "reinstate"]
             | ["v1", "admin", "ssf", "streams", _, "status" | "verify"]
+            | ["ssf", "poll", _]
             | ["v1", "webhooks", "sms" | "carrier"]
     ) || (cfg!(feature = "dev")
         && matches!(

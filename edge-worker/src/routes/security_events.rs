@@ -4,21 +4,21 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use simbind_core::security_event::delivery::{Next, StreamState, StreamStatus};
+use simbind_core::crypto::secret_eq;
+use simbind_core::security_event::delivery::{
+    DeliveryMethod, Next, PollRequest, StreamState, StreamStatus, poll_answer,
+};
 use simbind_core::security_event::set::SubjectFormat;
 use simbind_core::security_event::{event_types, verification};
 use worker::{Request, Response};
 
-use super::admin::admit;
+use super::admin::{admit, guard};
 use super::meta::PUBLIC_MAX_AGE;
 use crate::App;
 use crate::http::{json, read_json};
-use crate::objects::{self, Answer, Outcome, STREAMS, StatusOp};
+use crate::objects::{self, Answer, Outcome, PollOp, Polled, STREAMS, StatusOp};
 use crate::problem::{ApiError, Missing};
 use crate::security_events::{EventsConfig, Stream, push, sign};
-
-/// RFC 8935 push, the one delivery method offered.
-const PUSH: &str = "urn:ietf:rfc:8935";
 
 fn events(app: &App) -> Result<&EventsConfig, ApiError> {
     app.cfg
@@ -44,14 +44,14 @@ fn cached(body: &Value) -> Result<Response, ApiError> {
 
 /// `GET /.well-known/ssf-configuration`: the transmitter's metadata (SSF
 /// 1.0 §7.1). Streams are configured by the operator, so no management
-/// endpoints are listed.
+/// endpoints are listed; a poll stream's endpoint is `/ssf/poll/{stream id}`.
 pub fn configuration(app: &App, req: &Request) -> Result<Response, ApiError> {
     events(app)?;
     cached(&json!({
         "spec_version": "1_0",
         "issuer": app.cfg.issuer,
         "jwks_uri": format!("{}/ssf/jwks.json", origin(app, req)),
-        "delivery_methods_supported": [PUSH],
+        "delivery_methods_supported": [DeliveryMethod::Push.urn(), DeliveryMethod::Poll.urn()],
         "default_subjects": "ALL",
     }))
 }
@@ -72,7 +72,13 @@ fn describe(stream: &Stream, state: &StreamState) -> Value {
     let r = &stream.receiver;
     json!({
         "stream_id": r.id,
-        "delivery": { "method": PUSH, "endpoint_url": r.endpoint },
+        "delivery": {
+            "method": r.delivery.urn(),
+            "endpoint_url": match r.delivery {
+                DeliveryMethod::Push => r.endpoint.clone(),
+                DeliveryMethod::Poll => format!("/ssf/poll/{}", r.id),
+            },
+        },
         "aud": r.audience,
         "events_delivered": r.events,
         "subject_format": match r.subject {
@@ -168,7 +174,8 @@ struct VerifyBody {
 
 /// `POST /v1/admin/ssf/streams/{id}/verify`: sends the SSF verification
 /// event now (`state`, at most 100 characters, echoed to the receiver) and
-/// answers what the receiver said. An enabled stream only.
+/// answers what the receiver said (a poll stream: queued for its next
+/// poll). An enabled stream only.
 pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
     if let Some(locked) = as_operator(app, req).await? {
         return Ok(locked);
@@ -190,7 +197,26 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
     let sub_id = json!({ "format": "opaque", "id": id });
     let event = verification(body.state.as_deref());
     let token = sign(app, events, stream, &jti, app.now, sub_id, &event).await?;
-    let (next, label) = push(events, stream, &token, 1, app.now_ms).await;
+    if stream.receiver.delivery == DeliveryMethod::Poll {
+        // Into the poll queue: the receiver takes it with its next poll.
+        let op = crate::objects::EnqueueOp {
+            jti,
+            token,
+            cap: crate::objects::POLL_QUEUE_CAP,
+        };
+        let state = state_of(
+            app,
+            id,
+            "enqueue",
+            &serde_json::to_value(op).map_err(|e| ApiError::Platform(e.to_string()))?,
+        )
+        .await?;
+        return json(
+            &json!({ "delivered": true, "answer": "queued", "stream": describe(stream, &state) }),
+            200,
+        );
+    }
+    let (next, label) = push(app, events, stream, &token, 1, app.now_ms).await;
     let outcome = Outcome::of(next);
     let record = json!({
         "outcome": outcome,
@@ -206,4 +232,43 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
         }),
         200,
     )
+}
+
+/// `POST /ssf/poll/{id}`: RFC 8936 poll by a poll stream's receiver, with
+/// the `Authorization` value the operator configured for it (constant-time;
+/// failures locked out per sender like the admin token's). Takes `ack` and
+/// `setErrs` off the queue, then answers the oldest SETs at once
+/// (`returnImmediately` or not).
+pub async fn poll(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+    let events = events(app)?;
+    let presented = req.headers().get("authorization")?.unwrap_or_default();
+    let authorized = events.stream(id).is_some_and(|s| {
+        s.receiver.delivery == DeliveryMethod::Poll
+            && s.authorization
+                .as_deref()
+                .is_some_and(|a| secret_eq(presented.as_bytes(), a.as_bytes()))
+    });
+    match guard(app, req, "ssf-poll-failures", authorized).await? {
+        Err(locked) => return Ok(locked),
+        Ok(false) => return Err(ApiError::PollUnauthorized),
+        Ok(true) => {}
+    }
+    let asked = read_json::<PollRequest>(req)
+        .await?
+        .checked()
+        .ok_or(ApiError::InvalidField)?;
+    let op = PollOp {
+        max: asked.max(),
+        refused: asked.set_errs.into_keys().collect(),
+        ack: asked.ack,
+    };
+    let polled = match objects::ask::<_, Polled>(&app.env, STREAMS, id, "poll", &op).await? {
+        Answer::Ok(polled) => polled,
+        Answer::Refused(_) => return Err(ApiError::Platform("stream object refused".into())),
+    };
+    let mut response = Response::ok(poll_answer(&polled.sets, polled.more))?;
+    response
+        .headers_mut()
+        .set("content-type", "application/json")?;
+    Ok(response)
 }
