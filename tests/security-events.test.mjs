@@ -293,3 +293,32 @@ test("a poll without the stream's token is refused, and refused SETs are counted
   assert.deepEqual((await poll({ maxEvents: 10 })).body.sets, {});
   assert.ok(bindingId);
 });
+
+test("an outbox that cannot deliver stays bounded: past the cap the oldest events go, counted, and the rest arrive in order", async () => {
+  const down = await standInReceiver({ transmitter: () => small.url, issuer: ISSUER, audience: "small" });
+  down.down = true;
+  const small = await startWorker({
+    bindings: { SSF_RECEIVERS: receiversVar({ id: "small", url: down.url, audience: "small" }), SSF_OUTBOX_CAP: "3", SSF_RETRY_BASE_MS: "40", SSF_RETRY_MAX_MS: "300" },
+    outboundService: outbound,
+  });
+  try {
+    const s = subscriber();
+    const p = phone(small.url, { sim: s.simA });
+    const { bindingId } = await bindPhone(small, p, s.number);
+    p.device.insertSim(s.simB);
+    for (let i = 0; i < 3; i++) await refusal(p.client.verify(bindingId));
+    assert.equal((await small.post(`/v1/admin/bindings/${bindingId}/reinstate`, {}, ADMIN)).status, 200);
+    assert.equal((await small.post(`/v1/admin/bindings/${bindingId}/revoke`, {}, ADMIN)).status, 200);
+    const rows = (await small.objectByName("BINDINGS", bindingId)).event_out ?? [];
+    assert.equal(rows.length, 3, "four events stored, three kept");
+    down.down = false;
+    await until(() => down.about(bindingId).length >= 3, "the three kept events");
+    assert.deepEqual(down.about(bindingId), ["risk-level-change:HIGH:sim_changed", "risk-level-change:LOW:reinstated", "credential-change:revoke"]);
+    const listed = await (await fetch(`${small.url}/v1/admin/ssf/streams`, { headers: ADMIN })).json();
+    assert.equal(listed.streams[0].dropped, 1, "the bind's event, dropped and counted");
+    assert.deepEqual(down.problems, []);
+  } finally {
+    await small.dispose();
+    await down.close();
+  }
+});

@@ -462,6 +462,10 @@ fn retry_after_reads_seconds_and_http_dates() {
         "Sun, 06 Nov 1994 08:49 GMT",
         "Sun, 06 Nov 1994 08:49:37:1 GMT",
         "Sun, 06 Nov 1994 08:49:37 GMT x",
+        "Sun, 31 Feb 1994 08:49:37 GMT",
+        "Sun, 6 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 94 08:49:37 GMT",
+        "Sun, 06 Nov 1994 8:49:37Z GMT",
     ] {
         assert_eq!(retry_after_ms(bad, 0), None, "{bad}");
     }

@@ -138,7 +138,8 @@ pub fn retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
     Some(at.saturating_mul(1000).saturating_sub(now_ms))
 }
 
-/// An IMF-fixdate as Unix seconds.
+/// An IMF-fixdate as Unix seconds: read as the RFC 3339 instant it names,
+/// by the carrier dates' own parser.
 fn imf_fixdate(value: &str) -> Option<u64> {
     let mut words = value.split(' ');
     let (Some(_day), Some(d), Some(mon), Some(y), Some(hms), Some("GMT"), None) = (
@@ -155,29 +156,11 @@ fn imf_fixdate(value: &str) -> Option<u64> {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let month = MONTHS.iter().position(|m| *m == mon)? as u64 + 1;
-    let (day, year): (u64, u64) = (d.parse().ok()?, y.parse().ok()?);
-    let mut clock = hms.split(':').map(|p| p.parse::<u64>().ok());
-    let (Some(Some(h)), Some(Some(m)), Some(Some(s)), None) =
-        (clock.next(), clock.next(), clock.next(), clock.next())
-    else {
-        return None;
-    };
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+    let month = MONTHS.iter().position(|m| *m == mon)? + 1;
+    if d.len() != 2 || y.len() != 4 || hms.len() != 8 {
         return None;
     }
-    // Days from the civil date (Howard Hinnant's algorithm); before 1970: `None`.
-    let (y, mo) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * mo + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = (era * 146_097 + doe).checked_sub(719_468)?;
-    Some(days * 86_400 + h * 3600 + m * 60 + s)
+    crate::carrier::parse_date_time(&format!("{y}-{month:02}-{d}T{hms}Z"))
 }
 
 /// A stream's status, as SSF names it.
@@ -426,7 +409,7 @@ pub fn parse_receivers(
 
 /// A poll (RFC 8936 §2.4): SETs to acknowledge or report, and how many new
 /// ones to return.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PollRequest {
     /// At most this many SETs back (0: acknowledge only); unset: [`POLL_MAX`].
@@ -440,7 +423,7 @@ pub struct PollRequest {
     pub ack: Vec<String>,
     /// SETs the receiver refused, by `jti` (counted as rejected, dropped).
     #[serde(default)]
-    pub set_errs: std::collections::BTreeMap<String, serde_json::Value>,
+    pub set_errs: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 /// The most SETs one poll answer carries.

@@ -27,6 +27,12 @@ use crate::security_events::{EventsConfig, Stream, push, sign};
 // Its tables (`schedule`, `event_out`, `event_dropped`) are in the binding
 // object's schema.
 
+/// A one-number row (`… AS n`): one deserializer for every such query.
+#[derive(Deserialize)]
+struct Num {
+    n: Option<u64>,
+}
+
 /// SETs a poll stream keeps until its receiver acknowledges them; past it
 /// the oldest go (counted as dropped).
 pub const POLL_QUEUE_CAP: u64 = 10_000;
@@ -59,16 +65,13 @@ pub fn enqueue(db: &Db, app: &App, change: Change) -> Result<bool, ApiError> {
             vec![text(id), text(&jti), int(app.now_ms), text(&event.event_type), text(&payload), int(app.now_ms)],
         )?;
         // Past the cap, the oldest rows go (counted).
-        #[derive(Deserialize)]
-        struct Count {
-            n: u64,
-        }
         let kept = db
-            .first::<Count>(
+            .first::<Num>(
                 "SELECT COUNT(*) AS n FROM event_out WHERE receiver = ?",
                 vec![text(id)],
             )?
-            .map_or(0, |c| c.n);
+            .and_then(|c| c.n)
+            .unwrap_or(0);
         if kept > events.schedule.cap {
             let over = kept - events.schedule.cap;
             db.run(
@@ -105,18 +108,14 @@ pub fn take_due(db: &Db, task: &str, now_ms: u64) -> Result<Option<bool>, ApiErr
         return Ok(None);
     }
     db.create_schema()?;
-    #[derive(Deserialize)]
-    struct Due {
-        due_at: u64,
-    }
-    let Some(planned) = db.first::<Due>(
-        "SELECT due_at FROM schedule WHERE task = ?",
+    let Some(Num { n: Some(due_at) }) = db.first::<Num>(
+        "SELECT due_at AS n FROM schedule WHERE task = ?",
         vec![text(task)],
     )?
     else {
         return Ok(None);
     };
-    let due = planned.due_at <= now_ms;
+    let due = due_at <= now_ms;
     if due {
         db.run("DELETE FROM schedule WHERE task = ?", vec![text(task)])?;
     }
@@ -134,16 +133,12 @@ async fn arm_now(state: &State, db: &Db) -> Result<(), ApiError> {
         return Ok(());
     }
     db.create_schema()?;
-    #[derive(Deserialize)]
-    struct At {
-        at: Option<u64>,
-    }
     let at = db
-        .first::<At>(
-            "SELECT MIN(t) AS at FROM (SELECT due_at AS t FROM schedule UNION ALL SELECT next_at AS t FROM event_out)",
+        .first::<Num>(
+            "SELECT MIN(t) AS n FROM (SELECT due_at AS t FROM schedule UNION ALL SELECT next_at AS t FROM event_out)",
             vec![],
         )?
-        .and_then(|a| a.at);
+        .and_then(|a| a.n);
     if let Some(at) = at {
         let now = worker::Date::now().as_millis();
         // At least 1 ms ahead: an alarm set for "now" from inside alarm()
