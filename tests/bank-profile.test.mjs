@@ -438,5 +438,6 @@ test("bank profile: the bank's backend heard every change of every binding, exac
   const failed = backend.pushes.filter((p) => p.status !== 202).map((p) => p.status);
   assert.ok(failed.includes(500) && failed.includes("timeout") && failed.includes(503), `the outages happened: ${failed}`);
   assert.deepEqual(backend.problems, [], "every SET passed the receiver's checks");
+  assert.equal(backend.duplicates, 0, "and none was accepted twice");
   assert.equal(backend.events.map(label).length, Object.values(expected).flat().length, "nothing else was sent");
 });

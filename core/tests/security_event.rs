@@ -472,47 +472,75 @@ fn retry_after_reads_seconds_and_http_dates() {
 }
 
 #[test]
-fn a_stream_counts_outcomes_and_disables_itself() {
+fn a_stream_counts_outcomes_and_disables_itself_only_when_failures_last() {
     let mut s = StreamState::default();
     assert_eq!(s.status, StreamStatus::Enabled);
-    s.record(retry(1, true), "http_401", 3);
-    s.record(retry(1, false), "timeout", 3);
-    s.record(Next::Rejected, "invalid_request", 3);
+    s.record(retry(1, true), "http_401", &S, NOW);
+    s.record(retry(1, false), "timeout", &S, NOW + 1);
+    s.record(Next::Rejected, "invalid_request", &S, NOW + 2);
     assert_eq!(
         (s.failures_in_a_row, s.rejected, s.status),
         (2, 1, StreamStatus::Enabled)
     );
-    assert_eq!(s.last_error.as_deref(), Some("invalid_request"));
-    s.record(Next::Delivered, "", 3);
     assert_eq!(
-        (s.failures_in_a_row, s.delivered, s.last_error.as_deref()),
-        (0, 1, Some("invalid_request"))
+        (s.last_error.as_deref(), s.failing_since),
+        (Some("invalid_request"), Some(NOW))
     );
-    for _ in 0..2 {
-        s.record(retry(1, true), "http_403", 3);
+    s.record(Next::Delivered, "", &S, NOW + 3);
+    assert_eq!(
+        (s.failures_in_a_row, s.delivered, s.failing_since),
+        (0, 1, None)
+    );
+    assert_eq!(
+        s.last_error.as_deref(),
+        Some("invalid_request"),
+        "kept for the operator"
+    );
+    // A burst: many failures within the longest interval does not disable.
+    for i in 0..10 {
+        s.record(retry(1, true), "http_403", &S, NOW + 10 + i);
     }
-    assert_eq!(s.status, StreamStatus::Enabled);
-    s.record(retry(1, true), "http_403", 3);
+    assert_eq!((s.status, s.failures_in_a_row), (StreamStatus::Enabled, 10));
+    // Still failing once the longest interval has passed: disabled.
+    s.record(retry(1, true), "http_403", &S, NOW + 10 + S.max_ms - 1);
+    assert_eq!(
+        s.status,
+        StreamStatus::Enabled,
+        "not yet the longest interval"
+    );
+    s.record(retry(1, true), "http_403", &S, NOW + 10 + S.max_ms);
     assert_eq!(s.status, StreamStatus::Disabled);
     assert_eq!(
         s.reason.as_deref(),
-        Some("too many permanent failures in a row")
+        Some("permanent failures for longer than the longest retry interval")
+    );
+    // Lasting, but fewer than disable_after in a row: enabled.
+    let mut few = StreamState::default();
+    few.record(retry(1, true), "http_401", &S, NOW);
+    few.record(retry(1, true), "http_401", &S, NOW + S.max_ms * 5);
+    assert_eq!(few.status, StreamStatus::Enabled);
+    few.record(retry(1, true), "http_401", &S, NOW + S.max_ms * 6);
+    assert_eq!(
+        few.status,
+        StreamStatus::Disabled,
+        "the third, with disable_after 3"
     );
     let mut gone = StreamState::default();
-    gone.record(Next::Gone, "http_410", 3);
+    gone.record(Next::Gone, "http_410", &S, NOW);
     assert_eq!(
-        (gone.status, gone.reason.as_deref()),
+        (gone.status, gone.reason.as_deref(), gone.failures_in_a_row),
         (
             StreamStatus::Disabled,
-            Some("the receiver answered 410 Gone")
+            Some("the receiver answered 410 Gone"),
+            0
         )
     );
     let mut paused = StreamState {
         status: StreamStatus::Paused,
         ..StreamState::default()
     };
-    for _ in 0..5 {
-        paused.record(retry(1, true), "http_401", 3);
+    for i in 0..5 {
+        paused.record(retry(1, true), "http_401", &S, NOW + i * S.max_ms);
     }
     assert_eq!(
         paused.status,

@@ -406,6 +406,19 @@ impl Config {
         let issuer = var(env, "ISSUER").unwrap_or_else(|| audience.clone());
         let events =
             crate::security_events::EventsConfig::from_env(env, dev_mode, &issuer, &secret)?;
+        let grant_signer = grant_signer(env, grant_key)?;
+        // An event key is never a grant key: a receiver's key could then
+        // stand in for the grant's, or the reverse.
+        if let Some(ec) = events.as_ref().and_then(|e| e.ec.as_ref()) {
+            let (x, y) = ec.public_key().coordinates();
+            let (x, y) = (simbind_core::codec::b64(&x), simbind_core::codec::b64(&y));
+            let published = grant_signer.jwks();
+            if published.keys.iter().any(|k| k.x == x && k.y == y) {
+                return Err(ApiError::Misconfigured(
+                    "SSF_EC_SIGNING_KEY must not be a grant key".into(),
+                ));
+            }
+        }
         Ok(Self {
             dev_mode,
             events,
@@ -427,7 +440,7 @@ impl Config {
             webotp_domain: var(env, "WEBOTP_DOMAIN"),
             public_url: public_url.clone(),
             keys,
-            grant_signer: grant_signer(env, grant_key)?,
+            grant_signer,
             hasher: IdHasher::new(&pepper),
             pepper,
             admin_token: secret("ADMIN_TOKEN")?,

@@ -23,7 +23,7 @@ export async function standInReceiver({ transmitter, issuer, audience, authoriza
   const receiver = {
     /** Accepted SETs, deduplicated by jti, in arrival order: { jti, type, event, subId, iat, alg, token }. */
     events: [],
-    /** Every push received, duplicates and refusals included: { status, jti }. */
+    /** Every push received, duplicates and refusals included: { status, jti, at }. */
     pushes: [],
     /** Checks that failed. */
     problems: [],
@@ -113,12 +113,12 @@ export async function standInReceiver({ transmitter, issuer, audience, authoriza
       res.end(json ? JSON.stringify(json) : undefined);
     };
     if (req.method !== "POST") return answer(405);
-    if (receiver.down) { receiver.pushes.push({ status: 503 }); return answer(503); }
+    if (receiver.down) { receiver.pushes.push({ status: 503, at: Date.now() }); return answer(503); }
     const scripted = receiver.answers.shift();
-    if (scripted === "timeout") { receiver.pushes.push({ status: "timeout" }); receiver.held.push(res.socket); return; }
+    if (scripted === "timeout") { receiver.pushes.push({ status: "timeout", at: Date.now() }); receiver.held.push(res.socket); return; }
     if (scripted) {
       const [code, wait] = scripted.split(":");
-      receiver.pushes.push({ status: Number(code) });
+      receiver.pushes.push({ status: Number(code), at: Date.now() });
       if (code === "429") return answer(429, null, { "retry-after": wait ?? "1" });
       if (code === "400") return answer(400, { err: "invalid_request", description: "refused on command" });
       return answer(Number(code));
@@ -130,7 +130,7 @@ export async function standInReceiver({ transmitter, issuer, audience, authoriza
       checked = { problems: [`unreadable: ${e.message}`] };
     }
     const jti = checked.claims?.jti;
-    receiver.pushes.push({ status: checked.problems.length ? 400 : 202, jti });
+    receiver.pushes.push({ status: checked.problems.length ? 400 : 202, jti, at: Date.now() });
     if (checked.problems.length) {
       receiver.problems.push(...checked.problems);
       return answer(400, { err: "invalid_request", description: "the SET failed a check" });

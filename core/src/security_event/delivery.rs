@@ -157,9 +157,6 @@ fn imf_fixdate(value: &str) -> Option<u64> {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let month = MONTHS.iter().position(|m| *m == mon)? + 1;
-    if d.len() != 2 || y.len() != 4 || hms.len() != 8 {
-        return None;
-    }
     crate::carrier::parse_date_time(&format!("{y}-{month:02}-{d}T{hms}Z"))
 }
 
@@ -208,6 +205,9 @@ pub struct StreamState {
     /// Permanent failures since the last delivery.
     #[serde(default)]
     pub failures_in_a_row: u32,
+    /// When the first of them happened (Unix ms).
+    #[serde(default)]
+    pub failing_since: Option<u64>,
     /// The last failure's label.
     #[serde(default)]
     pub last_error: Option<String>,
@@ -222,35 +222,50 @@ impl Default for StreamState {
             rejected: 0,
             dropped: 0,
             failures_in_a_row: 0,
+            failing_since: None,
             last_error: None,
         }
     }
 }
 
 impl StreamState {
-    /// Counts an attempt's outcome (`label` names a failure); a 410, or the
-    /// `disable_after`-th permanent failure in a row, disables the stream.
-    pub fn record(&mut self, next: Next, label: &str, disable_after: u32) {
-        match next {
+    /// Counts an attempt's outcome at `now_ms` (`label` names a failure).
+    /// A 410 disables the stream at once; permanent failures do only once
+    /// there were `schedule.disable_after` in a row **and** they have gone
+    /// on for the longest retry interval: a burst of bindings retrying
+    /// through a short outage (a token rotated, a receiver redeployed)
+    /// cannot throw every binding's events away.
+    pub fn record(&mut self, next: Next, label: &str, schedule: &Schedule, now_ms: u64) {
+        let permanent = match next {
             Next::Delivered => {
                 self.delivered += 1;
                 self.failures_in_a_row = 0;
+                self.failing_since = None;
                 return;
             }
             Next::Rejected => {
                 self.rejected += 1;
-                self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+                true
             }
-            Next::Retry { permanent, .. } => {
-                if permanent {
-                    self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
-                }
+            Next::Retry { permanent, .. } => permanent,
+            Next::Gone => {
+                self.disable("the receiver answered 410 Gone");
+                false
             }
-            Next::Gone => self.disable("the receiver answered 410 Gone"),
+        };
+        if permanent {
+            self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+            self.failing_since.get_or_insert(now_ms);
         }
         self.last_error = Some(label.to_owned());
-        if self.status == StreamStatus::Enabled && self.failures_in_a_row >= disable_after {
-            self.disable("too many permanent failures in a row");
+        let lasting = self
+            .failing_since
+            .is_some_and(|since| now_ms.saturating_sub(since) >= schedule.max_ms);
+        if self.status == StreamStatus::Enabled
+            && self.failures_in_a_row >= schedule.disable_after
+            && lasting
+        {
+            self.disable("permanent failures for longer than the longest retry interval");
         }
     }
 

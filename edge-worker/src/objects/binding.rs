@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS throttle (kind TEXT PRIMARY KEY, sent_at INTEGER NOT 
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 CREATE INDEX IF NOT EXISTS used_nonce_expiry ON used_nonce (expires_at);
 CREATE TABLE IF NOT EXISTS schedule (task TEXT PRIMARY KEY, due_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS event_out (seq INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, jti TEXT NOT NULL, at INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS event_out (seq INTEGER PRIMARY KEY AUTOINCREMENT, receiver TEXT NOT NULL, jti TEXT NOT NULL, at INTEGER NOT NULL, type TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, contact TEXT);
 CREATE INDEX IF NOT EXISTS event_out_receiver ON event_out (receiver, seq);
 CREATE TABLE IF NOT EXISTS event_dropped (receiver TEXT PRIMARY KEY, count INTEGER NOT NULL)";
 
@@ -205,16 +205,21 @@ impl DurableObject for BindingObject {
 }
 
 impl BindingObject {
-    /// The alarm's tasks. A subscription task is also run when none is
-    /// planned (an alarm set before tasks were planned); it plans its next.
+    /// The alarm's tasks: the security events, then the subscription task
+    /// (also run when none is planned, for an alarm set before tasks were
+    /// planned; it plans its next).
     async fn run_due(&self, app: &App) -> Result<(), ApiError> {
         let db = &self.db;
+        // Events first: a slow or failing carrier never holds them back.
+        let record = load(db)?.map(|v| v.record);
+        if let Err(e) = event_outbox::deliver(db, app, record.as_ref()).await {
+            worker::console_error!("binding alarm: security events: {e}");
+        }
         let planned = event_outbox::take_due(db, SUBSCRIPTION_TASK, app.now_ms)?;
         if planned.unwrap_or(true) {
             keep_subscription(db, &self.state, app).await?;
         }
-        let record = load(db)?.map(|v| v.record);
-        event_outbox::deliver(db, app, record.as_ref()).await
+        Ok(())
     }
 
     async fn serve(&self, req: &mut Request) -> Result<Response, ApiError> {
@@ -389,6 +394,8 @@ async fn holder(
         )?;
     }
     let mut effects = apply(&current.record, &decision, &app.cfg.policy, app.now);
+    // The number as it was before the decision (an unbind clears it).
+    let contact = current.record.contact.clone();
     // A swap or a fail-closed silence keeps the stored baseline (None): the
     // swap stays one, and the silent carrier is asked again next time.
     if let (Some(changed), Some((_, Some(baseline)))) = (&mut effects.record, carrier) {
@@ -401,7 +408,7 @@ async fn holder(
         }
         None => current.record,
     };
-    let reported = record_outcome(db, app, &decision, &effects)?;
+    let reported = record_outcome(db, app, &decision, &effects, contact.as_deref())?;
     // --- state written: awaits from here on let other requests in ---
     if reported {
         event_outbox::arm(state, db).await?;
@@ -459,7 +466,8 @@ async fn rebind(
     op.record.subscription_pending = current.record.subscription_pending;
     put(db, &op.record, current.version + 1)?;
     audit_bind(db, app, "rebound", &op.record)?;
-    event_outbox::enqueue(db, app, Change::Rebound(op.record.number_proof))?;
+    let contact = op.record.contact.as_deref();
+    event_outbox::enqueue(db, app, Change::Rebound(op.record.number_proof), contact)?;
     // --- state written ---
     event_outbox::arm(state, db).await?;
     if op.record.subscription.is_none() {
@@ -499,7 +507,8 @@ async fn notify(
         vec![int(app.now_ms)],
     )?;
     audit(db, app, &notice.event, Some("bind"), Some(denial.code()))?;
-    event_outbox::enqueue(db, app, Change::TakeoverRefused(denial))?;
+    let contact = current.record.contact.as_deref();
+    event_outbox::enqueue(db, app, Change::TakeoverRefused(denial), contact)?;
     // --- state written ---
     event_outbox::arm(state, db).await?;
     alert_then_audit(db, app, &current.record, Alert::TakeoverAttempt(denial)).await?;
@@ -509,11 +518,12 @@ async fn notify(
 async fn revoke(db: &Db, state: &State, app: &App) -> Result<serde_json::Value, ApiError> {
     let mut current = existing(db)?;
     if current.record.status != BindingStatus::Revoked {
+        let contact = current.record.contact.clone();
         current.record.revoke();
         current.record.updated_at = app.now;
         put(db, &current.record, current.version + 1)?;
         audit(db, app, "revoked", None, Some("operator"))?;
-        event_outbox::enqueue(db, app, Change::Revoked)?;
+        event_outbox::enqueue(db, app, Change::Revoked, contact.as_deref())?;
         // --- state written ---
         event_outbox::arm(state, db).await?;
         release_indexes(app, &current.record).await;
@@ -528,7 +538,8 @@ async fn reinstate(db: &Db, state: &State, app: &App) -> Result<serde_json::Valu
     if simbind_core::binding::reinstate(&mut current.record, app.now)? {
         put(db, &current.record, current.version + 1)?;
         audit(db, app, "reinstated", None, Some("operator"))?;
-        event_outbox::enqueue(db, app, Change::Reinstated)?;
+        let contact = current.record.contact.as_deref();
+        event_outbox::enqueue(db, app, Change::Reinstated, contact)?;
         // --- state written ---
         event_outbox::arm(state, db).await?;
     }
@@ -572,7 +583,8 @@ async fn carrier_event(
             put(db, &record, current.version + 1)?;
             let code = Some(Denial::CarrierSimSwapped.code());
             audit(db, app, "suspended", None, code)?;
-            event_outbox::enqueue(db, app, Change::Suspended(Denial::CarrierSimSwapped))?;
+            let swapped = Change::Suspended(Denial::CarrierSimSwapped);
+            event_outbox::enqueue(db, app, swapped, record.contact.as_deref())?;
             // --- state written ---
             event_outbox::arm(state, db).await?;
             let why = Alert::Refused {
@@ -586,7 +598,8 @@ async fn carrier_event(
             record.subscription_pending = None;
             put(db, &record, current.version + 1)?;
             audit(db, app, "carrier_subscription_ended", None, None)?;
-            event_outbox::enqueue(db, app, Change::CarrierSubscriptionEnded)?;
+            let ended = Change::CarrierSubscriptionEnded;
+            event_outbox::enqueue(db, app, ended, record.contact.as_deref())?;
             // --- state written ---
             event_outbox::arm(state, db).await?;
             subscription_due(db, state, app, 0).await?;
@@ -734,12 +747,13 @@ fn record_outcome(
     app: &App,
     decision: &Decision,
     effects: &Effects,
+    contact: Option<&str>,
 ) -> Result<bool, ApiError> {
     let label = Some(decision.ceremony.label());
     match decision.result {
         Ok(()) if decision.ceremony == Ceremony::Unbind => {
             audit(db, app, "unbound", label, None)?;
-            event_outbox::enqueue(db, app, Change::Unbound)
+            event_outbox::enqueue(db, app, Change::Unbound, contact)
         }
         Ok(()) => audit(db, app, "verified", label, None).map(|()| false),
         // Anyone can send these: counted, never listed one by one.
@@ -752,7 +766,7 @@ fn record_outcome(
                 return Ok(false);
             }
             audit(db, app, "suspended", label, Some(denial.code()))?;
-            event_outbox::enqueue(db, app, Change::Suspended(denial))
+            event_outbox::enqueue(db, app, Change::Suspended(denial), contact)
         }
     }
 }
@@ -805,7 +819,8 @@ fn create(db: &Db, app: &App, record: BindingRecord) -> Result<serde_json::Value
     }
     put(db, &record, 1)?;
     audit_bind(db, app, "bound", &record)?;
-    event_outbox::enqueue(db, app, Change::Bound(record.number_proof))?;
+    let bound = Change::Bound(record.number_proof);
+    event_outbox::enqueue(db, app, bound, record.contact.as_deref())?;
     Ok(json!({}))
 }
 

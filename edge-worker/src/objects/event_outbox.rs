@@ -27,6 +27,12 @@ use crate::security_events::{EventsConfig, Stream, push, sign};
 // Its tables (`schedule`, `event_out`, `event_dropped`) are in the binding
 // object's schema.
 
+/// A receiver id row.
+#[derive(Deserialize)]
+struct Receiver {
+    receiver: String,
+}
+
 /// A one-number row (`… AS n`): one deserializer for every such query.
 #[derive(Deserialize)]
 struct Num {
@@ -42,7 +48,15 @@ const PUSHES_PER_RUN: usize = 16;
 /// Writes the event `change` yields for every receiver that asked for its
 /// type; whether it wrote any (then [`arm`] is due). Synchronous: call it
 /// in the step that stores the change.
-pub fn enqueue(db: &Db, app: &App, change: Change) -> Result<bool, ApiError> {
+/// `contact` is the binding's sealed number as it was before the change
+/// (a revoke clears it): kept, still sealed, for receivers that name the
+/// subject by number.
+pub fn enqueue(
+    db: &Db,
+    app: &App,
+    change: Change,
+    contact: Option<&str>,
+) -> Result<bool, ApiError> {
     let Some(events) = &app.cfg.events else {
         return Ok(false);
     };
@@ -60,9 +74,13 @@ pub fn enqueue(db: &Db, app: &App, change: Change) -> Result<bool, ApiError> {
     let payload = event.payload.to_string();
     for stream in wanted {
         let id = stream.receiver.id.as_str();
+        let sealed = match stream.receiver.subject {
+            SubjectFormat::PhoneNumber => contact,
+            SubjectFormat::Opaque => None,
+        };
         db.run(
-            "INSERT INTO event_out (receiver, jti, at, type, payload, attempts, next_at) VALUES (?, ?, ?, ?, ?, 0, ?)",
-            vec![text(id), text(&jti), int(app.now_ms), text(&event.event_type), text(&payload), int(app.now_ms)],
+            "INSERT INTO event_out (receiver, jti, at, type, payload, attempts, next_at, contact) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+            vec![text(id), text(&jti), int(app.now_ms), text(&event.event_type), text(&payload), int(app.now_ms), sealed.into()],
         )?;
         // Past the cap, the oldest rows go (counted).
         let kept = db
@@ -122,7 +140,8 @@ pub fn take_due(db: &Db, task: &str, now_ms: u64) -> Result<Option<bool>, ApiErr
     Ok(Some(due))
 }
 
-/// Sets the object's alarm to its earliest due task or event, if any.
+/// Sets the object's alarm to its earliest due task, or the earliest head
+/// of a receiver's rows (a row behind a waiting head waits with it), if any.
 /// Boxed: one copy serves every operation that stores a change.
 pub fn arm<'a>(state: &'a State, db: &'a Db) -> crate::http::Boxed<'a, Result<(), ApiError>> {
     crate::http::boxed(arm_now(state, db))
@@ -135,7 +154,7 @@ async fn arm_now(state: &State, db: &Db) -> Result<(), ApiError> {
     db.create_schema()?;
     let at = db
         .first::<Num>(
-            "SELECT MIN(t) AS n FROM (SELECT due_at AS t FROM schedule UNION ALL SELECT next_at AS t FROM event_out)",
+            "SELECT MIN(t) AS n FROM (SELECT due_at AS t FROM schedule UNION ALL SELECT next_at AS t FROM event_out WHERE seq IN (SELECT MIN(seq) FROM event_out GROUP BY receiver))",
             vec![],
         )?
         .and_then(|a| a.n);
@@ -152,8 +171,9 @@ async fn arm_now(state: &State, db: &Db) -> Result<(), ApiError> {
 #[derive(Deserialize)]
 struct Pending {
     seq: u64,
+    #[serde(default)]
+    contact: Option<String>,
     jti: String,
-    at: u64,
     #[serde(rename = "type")]
     event_type: String,
     payload: String,
@@ -169,13 +189,31 @@ fn now_ms() -> u64 {
 /// one is not yet due or fails (a later event never overtakes an earlier
 /// one). Expired rows and a disabled stream's rows are dropped and counted.
 pub async fn deliver(db: &Db, app: &App, record: Option<&BindingRecord>) -> Result<(), ApiError> {
-    let Some(events) = &app.cfg.events else {
-        return Ok(());
-    };
     if !db.has_schema()? {
         return Ok(());
     }
     db.create_schema()?;
+    // Rows for a receiver no longer configured (or none at all) have no
+    // one to go to: they go, so they never hold the alarm.
+    let configured: Vec<&str> = app
+        .cfg
+        .events
+        .iter()
+        .flat_map(|e| e.streams.iter().map(|s| s.receiver.id.as_str()))
+        .collect();
+    let gone = db.rows::<Receiver>("SELECT DISTINCT receiver FROM event_out", vec![])?;
+    for old in gone
+        .iter()
+        .filter(|r| !configured.contains(&r.receiver.as_str()))
+    {
+        db.run(
+            "DELETE FROM event_out WHERE receiver = ?",
+            vec![text(&old.receiver)],
+        )?;
+    }
+    let Some(events) = &app.cfg.events else {
+        return Ok(());
+    };
     let ttl_ms = events.schedule.ttl_secs.saturating_mul(1000);
     let counted = take_dropped(db)?;
     for stream in &events.streams {
@@ -192,6 +230,13 @@ pub async fn deliver(db: &Db, app: &App, record: Option<&BindingRecord>) -> Resu
                 .sum::<u64>();
         if let Err(e) = deliver_stream(db, app, events, stream, record, dropped).await {
             worker::console_error!("security events to {id}: {e}");
+            // Whatever failed (the stream's object, signing), the head
+            // waits one base interval rather than holding the alarm.
+            let at = now_ms().saturating_add(events.schedule.base_ms);
+            db.run(
+                "UPDATE event_out SET next_at = MAX(next_at, ?) WHERE seq = (SELECT MIN(seq) FROM event_out WHERE receiver = ?)",
+                vec![int(at), text(id)],
+            )?;
         }
     }
     Ok(())
@@ -214,7 +259,7 @@ async fn deliver_stream(
     };
     for _ in 0..PUSHES_PER_RUN {
         let head: Option<Pending> = db.first(
-            "SELECT seq, jti, at, type, payload, attempts, next_at FROM event_out WHERE receiver = ? ORDER BY seq LIMIT 1",
+            "SELECT seq, jti, type, payload, attempts, next_at, contact FROM event_out WHERE receiver = ? ORDER BY seq LIMIT 1",
             vec![text(id)],
         )?;
         let Some(head) = head.filter(|h| h.next_at <= now_ms()) else {
@@ -250,7 +295,10 @@ async fn deliver_stream(
             StreamStatus::Enabled => {}
         }
         let number = match (stream.receiver.subject, record) {
-            (SubjectFormat::PhoneNumber, Some(record)) => record.contact_number(&app.cfg.pepper),
+            (SubjectFormat::PhoneNumber, Some(record)) => head
+                .contact
+                .as_deref()
+                .and_then(|c| simbind_core::contact::open(&app.cfg.pepper, &record.binding_id, c)),
             _ => None,
         };
         let binding_id = record.map_or("", |r| r.binding_id.as_str());
@@ -269,7 +317,9 @@ async fn deliver_stream(
             events,
             stream,
             &head.jti,
-            head.at / 1000,
+            // Signed now (a receiver checks `iat` is recent); when the
+            // change happened is the event's `event_timestamp`.
+            now_ms() / 1000,
             sub_id,
             &event,
         )
@@ -335,6 +385,7 @@ async fn report(
         label: label.to_owned(),
         dropped,
         disable_after: events.schedule.disable_after,
+        span_ms: events.schedule.max_ms,
     };
     match ask::<_, StreamState>(&app.env, STREAMS, id, "record", &op).await? {
         Answer::Ok(state) => Ok(state),

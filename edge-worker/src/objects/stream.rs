@@ -9,7 +9,7 @@
 //! acknowledges what it got (a SET stays until acknowledged).
 
 use serde::{Deserialize, Serialize};
-use simbind_core::security_event::delivery::{Next, StreamState, StreamStatus};
+use simbind_core::security_event::delivery::{Next, Schedule, StreamState, StreamStatus};
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
 use super::sql::{Db, int, text};
@@ -94,6 +94,8 @@ pub struct RecordOp {
     #[serde(default)]
     pub dropped: u64,
     pub disable_after: u32,
+    /// How long permanent failures must last before they disable (ms).
+    pub span_ms: u64,
 }
 
 /// `set_status`: an operator enables, pauses or disables the stream.
@@ -136,10 +138,16 @@ impl StreamObject {
                 let op: RecordOp = parse(&body)?;
                 let mut state = load(db)?;
                 if let Some(outcome) = op.outcome {
-                    state.record(outcome.next(), &op.label, op.disable_after);
+                    let schedule = Schedule {
+                        disable_after: op.disable_after,
+                        max_ms: op.span_ms,
+                        ..Schedule::DEFAULT
+                    };
+                    let now = worker::Date::now().as_millis();
+                    state.record(outcome.next(), &op.label, &schedule, now);
                 }
                 state.dropped = state.dropped.saturating_add(op.dropped);
-                store(db, &state)?;
+                settle(db, &mut state)?;
                 respond(Ok(state))
             }
             "set_status" => {
@@ -149,8 +157,9 @@ impl StreamObject {
                 state.reason = op.reason;
                 if op.status == StreamStatus::Enabled {
                     state.failures_in_a_row = 0;
+                    state.failing_since = None;
                 }
-                store(db, &state)?;
+                settle(db, &mut state)?;
                 respond(Ok(state))
             }
             "enqueue" => respond(enqueue(db, parse(&body)?)),
@@ -160,6 +169,18 @@ impl StreamObject {
             _ => Err(ApiError::NotFound(Missing::Route)),
         }
     }
+}
+
+/// Stores the state; a disabled stream keeps nothing, so its poll queue
+/// is emptied (each SET counted as dropped).
+fn settle(db: &Db, state: &mut StreamState) -> Result<(), ApiError> {
+    if state.status == StreamStatus::Disabled && db.has_schema()? {
+        db.create_schema()?;
+        let gone =
+            db.rows::<serde::de::IgnoredAny>("DELETE FROM poll_queue RETURNING seq", vec![])?;
+        state.dropped = state.dropped.saturating_add(gone.len() as u64);
+    }
+    store(db, state)
 }
 
 /// The stream's state; a stream never written is enabled with no counts.
@@ -191,6 +212,11 @@ fn store(db: &Db, state: &StreamState) -> Result<(), ApiError> {
 /// past `cap` the oldest go, counted as dropped.
 fn enqueue(db: &Db, op: EnqueueOp) -> Result<StreamState, ApiError> {
     let mut state = load(db)?;
+    if state.status == StreamStatus::Disabled {
+        state.dropped = state.dropped.saturating_add(1);
+        store(db, &state)?;
+        return Ok(state);
+    }
     db.create_schema()?;
     db.run(
         "INSERT INTO poll_queue (jti, token) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",
@@ -218,6 +244,12 @@ fn poll(db: &Db, op: PollOp) -> Result<Polled, ApiError> {
     }
     db.create_schema()?;
     let mut state = load(db)?;
+    if state.status == StreamStatus::Disabled {
+        return Ok(Polled {
+            sets: Vec::new(),
+            more: false,
+        });
+    }
     let mut changed = false;
     for (jtis, delivered) in [(&op.ack, true), (&op.refused, false)] {
         for jti in jtis {

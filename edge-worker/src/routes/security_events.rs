@@ -222,6 +222,7 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
         "outcome": outcome,
         "label": label,
         "disable_after": events.schedule.disable_after,
+        "span_ms": events.schedule.max_ms,
     });
     let state = state_of(app, id, "record", &record).await?;
     json(
