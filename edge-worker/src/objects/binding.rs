@@ -217,7 +217,7 @@ impl BindingObject {
         }
         let planned = event_outbox::take_due(db, SUBSCRIPTION_TASK, app.now_ms)?;
         if planned.unwrap_or(true) {
-            keep_subscription(db, &self.state, app).await?;
+            keep_subscription(db, app).await?;
         }
         Ok(())
     }
@@ -231,8 +231,8 @@ impl BindingObject {
             "create" => {
                 let created = create(db, &app, parse(&body)?);
                 if created.is_ok() {
+                    plan_subscription(db, &app, 0)?;
                     event_outbox::arm(&self.state, db).await?;
-                    subscription_due(db, &self.state, &app, 0).await?;
                 }
                 respond(created)
             }
@@ -251,8 +251,8 @@ impl BindingObject {
                 )
                 .await,
             ),
-            "unbind" => {
-                let unbound = holder(
+            "unbind" => respond(
+                holder(
                     db,
                     &self.state,
                     &app,
@@ -260,25 +260,15 @@ impl BindingObject {
                     Ceremony::Unbind,
                     parse(&body)?,
                 )
-                .await;
-                if unbound.is_ok() {
-                    subscription_due(db, &self.state, &app, 0).await?;
-                }
-                respond(unbound)
-            }
+                .await,
+            ),
             "show" => respond(existing(db).map(|b| summary(&b.record))),
             "audit" => respond(trail(db, parse(&body)?)),
             "admin_denied" => respond(
                 existing(db)
                     .and_then(|_| count(db, &app, "admin_unauthorized", "admin_unauthorized")),
             ),
-            "revoke" => {
-                let revoked = revoke(db, &self.state, &app).await;
-                if revoked.is_ok() {
-                    subscription_due(db, &self.state, &app, 0).await?;
-                }
-                respond(revoked)
-            }
+            "revoke" => respond(revoke(db, &self.state, &app).await),
             "reinstate" => respond(reinstate(db, &self.state, &app).await),
             #[cfg(feature = "dev")]
             "dump" => respond(super::sql::dump(db, &self.env)),
@@ -394,8 +384,15 @@ async fn holder(
         )?;
     }
     let mut effects = apply(&current.record, &decision, &app.cfg.policy, app.now);
-    // The number as it was before the decision (an unbind clears it).
-    let contact = current.record.contact.clone();
+    // Audit and events in the same step, with the number as it was before
+    // the decision (an unbind clears it).
+    let contact = current.record.contact.as_deref();
+    let reported = record_outcome(db, app, &decision, &effects, contact)?;
+    // An unbind ends the binding: its subscription is due for deletion.
+    let unbound = decision.result.is_ok() && ceremony == Ceremony::Unbind;
+    if unbound {
+        plan_subscription(db, app, 0)?;
+    }
     // A swap or a fail-closed silence keeps the stored baseline (None): the
     // swap stays one, and the silent carrier is asked again next time.
     if let (Some(changed), Some((_, Some(baseline)))) = (&mut effects.record, carrier) {
@@ -408,9 +405,8 @@ async fn holder(
         }
         None => current.record,
     };
-    let reported = record_outcome(db, app, &decision, &effects, contact.as_deref())?;
     // --- state written: awaits from here on let other requests in ---
-    if reported {
+    if reported || unbound {
         event_outbox::arm(state, db).await?;
     }
     if let (Err(denial), true) = (decision.result, effects.alert) {
@@ -420,7 +416,7 @@ async fn holder(
         };
         alert_then_audit(db, app, &record, why).await?;
     }
-    if decision.result.is_ok() && ceremony == Ceremony::Unbind {
+    if unbound {
         release_indexes(app, &record).await;
     }
     decision.result?;
@@ -468,11 +464,11 @@ async fn rebind(
     audit_bind(db, app, "rebound", &op.record)?;
     let contact = op.record.contact.as_deref();
     event_outbox::enqueue(db, app, Change::Rebound(op.record.number_proof), contact)?;
+    if op.record.subscription.is_none() {
+        plan_subscription(db, app, 0)?;
+    }
     // --- state written ---
     event_outbox::arm(state, db).await?;
-    if op.record.subscription.is_none() {
-        subscription_due(db, state, app, 0).await?;
-    }
     alert_then_audit(db, app, &op.record, Alert::Rebound).await?;
     Ok(json!({ "rebound": true }))
 }
@@ -515,17 +511,23 @@ async fn notify(
     Ok(json!({}))
 }
 
+/// An operator revokes the binding; revoked or not before, its
+/// subscription is due for deletion.
 async fn revoke(db: &Db, state: &State, app: &App) -> Result<serde_json::Value, ApiError> {
     let mut current = existing(db)?;
-    if current.record.status != BindingStatus::Revoked {
+    let changed = current.record.status != BindingStatus::Revoked;
+    if changed {
         let contact = current.record.contact.clone();
         current.record.revoke();
         current.record.updated_at = app.now;
         put(db, &current.record, current.version + 1)?;
         audit(db, app, "revoked", None, Some("operator"))?;
         event_outbox::enqueue(db, app, Change::Revoked, contact.as_deref())?;
-        // --- state written ---
-        event_outbox::arm(state, db).await?;
+    }
+    plan_subscription(db, app, 0)?;
+    // --- state written ---
+    event_outbox::arm(state, db).await?;
+    if changed {
         release_indexes(app, &current.record).await;
     }
     Ok(summary(&current.record))
@@ -600,26 +602,21 @@ async fn carrier_event(
             audit(db, app, "carrier_subscription_ended", None, None)?;
             let ended = Change::CarrierSubscriptionEnded;
             event_outbox::enqueue(db, app, ended, record.contact.as_deref())?;
+            plan_subscription(db, app, 0)?;
             // --- state written ---
             event_outbox::arm(state, db).await?;
-            subscription_due(db, state, app, 0).await?;
         }
     }
     Ok(json!({}))
 }
 
-/// Plans the subscription task `after_secs` from now (and sets the alarm),
-/// when the deployment keeps SIM-swap subscriptions.
-async fn subscription_due(
-    db: &Db,
-    state: &State,
-    app: &App,
-    after_secs: u64,
-) -> Result<(), ApiError> {
+/// Plans the subscription task `after_secs` from now, when the deployment
+/// keeps SIM-swap subscriptions; the caller then arms the alarm once (the
+/// alarm handler arms at its end).
+fn plan_subscription(db: &Db, app: &App, after_secs: u64) -> Result<(), ApiError> {
     if app.cfg.subscriptions().is_some() {
         let due = app.now_ms.saturating_add(after_secs.saturating_mul(1000));
         event_outbox::plan(db, SUBSCRIPTION_TASK, due)?;
-        event_outbox::arm(state, db).await?;
     }
     Ok(())
 }
@@ -628,7 +625,7 @@ async fn subscription_due(
 /// live one without a subscription, or whose subscription is due for
 /// renewal, creates one (the old one is deleted once the new one is kept).
 /// A carrier that fails is audited and asked again later.
-async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiError> {
+async fn keep_subscription(db: &Db, app: &App) -> Result<(), ApiError> {
     let Some((config, settings)) = app.cfg.subscriptions() else {
         return Ok(());
     };
@@ -650,7 +647,7 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
                 }
                 audit(db, app, "carrier_unsubscribed", None, None)
             }
-            Err(failure) => retry_later(db, state, app, failure, retry).await,
+            Err(failure) => retry_later(db, app, failure, retry),
         }?;
         return Ok(());
     }
@@ -659,7 +656,7 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
         .as_ref()
         .filter(|s| app.now < s.renew_at())
     {
-        return subscription_due(db, state, app, sub.renew_at() - app.now).await;
+        return plan_subscription(db, app, sub.renew_at() - app.now);
     }
     let Some(number) = record.contact_number(&app.cfg.pepper) else {
         return Ok(()); // no number to subscribe for
@@ -684,7 +681,7 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
         });
     let new = match created {
         Ok(new) => new,
-        Err(failure) => return retry_later(db, state, app, failure, retry).await,
+        Err(failure) => return retry_later(db, app, failure, retry),
     };
     // --- one synchronous step: keep the new subscription ---
     let mut fresh = existing(db)?;
@@ -699,7 +696,7 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
     } else {
         new.renew_at().saturating_sub(app.now).max(retry.min(60))
     };
-    subscription_due(db, state, app, next).await?;
+    plan_subscription(db, app, next)?;
     if let Some(old) = old
         && let Err(failure) = crate::carrier::unsubscribe(app, config, &old.id).await
     {
@@ -714,18 +711,17 @@ async fn keep_subscription(db: &Db, state: &State, app: &App) -> Result<(), ApiE
     Ok(())
 }
 
-/// A subscription call the carrier failed: audited, and the alarm set to
-/// try again in `retry` seconds.
-async fn retry_later(
+/// A subscription call the carrier failed: audited, and the task planned
+/// again in `retry` seconds.
+fn retry_later(
     db: &Db,
-    state: &State,
     app: &App,
     failure: carrier::CarrierFailure,
     retry: u64,
 ) -> Result<(), ApiError> {
     let label = Some(failure.label());
     audit(db, app, "carrier_subscription_failed", None, label)?;
-    subscription_due(db, state, app, retry).await
+    plan_subscription(db, app, retry)
 }
 
 /// Texts `alert` to the binding's number (its state is already written),

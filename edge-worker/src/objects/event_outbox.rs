@@ -12,14 +12,13 @@
 use serde::Deserialize;
 use simbind_core::binding::BindingRecord;
 use simbind_core::codec::b64;
-use simbind_core::security_event::delivery::{DeliveryMethod, Next, StreamState, StreamStatus};
+use simbind_core::security_event::delivery::{DeliveryMethod, Next, StreamStatus};
 use simbind_core::security_event::set::{SubjectFormat, subject};
 use simbind_core::security_event::{Change, SecurityEvent};
 use worker::State;
 
 use super::sql::{Db, int, text};
-use super::stream::{EnqueueOp, Outcome, RecordOp};
-use super::{Answer, STREAMS, ask};
+use super::stream::{self, Outcome};
 use crate::App;
 use crate::problem::ApiError;
 use crate::security_events::{EventsConfig, Stream, push, sign};
@@ -255,7 +254,7 @@ async fn deliver_stream(
     // or to send: most alarms (a subscription renewal) have neither.
     let mut known = match dropped {
         0 => None,
-        n => Some(report(app, events, id, None, "", n).await?),
+        n => Some(stream::report(&app.env, &events.schedule, id, None, "", n).await?),
     };
     for _ in 0..PUSHES_PER_RUN {
         let head: Option<Pending> = db.first(
@@ -267,12 +266,7 @@ async fn deliver_stream(
         };
         let state = match known.take() {
             Some(state) => state,
-            None => match ask::<_, StreamState>(&app.env, STREAMS, id, "status", &()).await? {
-                Answer::Ok(state) => state,
-                Answer::Refused(_) => {
-                    return Err(ApiError::Platform("stream object refused".into()));
-                }
-            },
+            None => stream::call(&app.env, id, "status", &()).await?,
         };
         match state.status {
             StreamStatus::Disabled => {
@@ -280,7 +274,7 @@ async fn deliver_stream(
                     "DELETE FROM event_out WHERE receiver = ? RETURNING seq",
                     vec![text(id)],
                 )?;
-                report(app, events, id, None, "", gone.len() as u64).await?;
+                stream::report(&app.env, &events.schedule, id, None, "", gone.len() as u64).await?;
                 return Ok(());
             }
             StreamStatus::Paused => {
@@ -325,27 +319,12 @@ async fn deliver_stream(
         )
         .await?;
         if stream.receiver.delivery == DeliveryMethod::Poll {
-            // Into the stream's poll queue, in this binding's order.
-            let op = EnqueueOp {
-                jti: head.jti.clone(),
-                token,
-                cap: POLL_QUEUE_CAP,
-            };
-            match ask::<_, StreamState>(&app.env, STREAMS, id, "enqueue", &op).await? {
-                Answer::Ok(queued) => {
-                    db.run("DELETE FROM event_out WHERE seq = ?", vec![int(head.seq)])?;
-                    known = Some(queued);
-                    continue;
-                }
-                Answer::Refused(_) => {
-                    let at = now_ms().saturating_add(events.schedule.base_ms);
-                    db.run(
-                        "UPDATE event_out SET next_at = ? WHERE seq = ?",
-                        vec![int(at), int(head.seq)],
-                    )?;
-                    return Ok(());
-                }
-            }
+            // Into the stream's poll queue, in this binding's order (a
+            // failure waits one interval, as any other: `deliver`).
+            let queued = stream::queue(&app.env, id, head.jti.clone(), token).await?;
+            db.run("DELETE FROM event_out WHERE seq = ?", vec![int(head.seq)])?;
+            known = Some(queued);
+            continue;
         }
         let attempts = head.attempts.saturating_add(1);
         let (next, label) = push(app, events, stream, &token, attempts, now_ms()).await;
@@ -360,7 +339,15 @@ async fn deliver_stream(
             )?,
             Next::Gone => {}
         }
-        let state = report(app, events, id, Some(Outcome::of(next)), &label, 0).await?;
+        let state = stream::report(
+            &app.env,
+            &events.schedule,
+            id,
+            Some(Outcome::of(next)),
+            &label,
+            0,
+        )
+        .await?;
         let disabled = state.status == StreamStatus::Disabled;
         known = Some(state);
         if !matches!(next, Next::Delivered | Next::Rejected) && !disabled {
@@ -368,29 +355,6 @@ async fn deliver_stream(
         }
     }
     Ok(())
-}
-
-/// Records an outcome (and the drops counted since the last report) on the
-/// stream's object; answers the stream's state.
-async fn report(
-    app: &App,
-    events: &EventsConfig,
-    id: &str,
-    outcome: Option<Outcome>,
-    label: &str,
-    dropped: u64,
-) -> Result<StreamState, ApiError> {
-    let op = RecordOp {
-        outcome,
-        label: label.to_owned(),
-        dropped,
-        disable_after: events.schedule.disable_after,
-        span_ms: events.schedule.max_ms,
-    };
-    match ask::<_, StreamState>(&app.env, STREAMS, id, "record", &op).await? {
-        Answer::Ok(state) => Ok(state),
-        Answer::Refused(_) => Err(ApiError::Platform("stream object refused".into())),
-    }
 }
 
 /// Reads (and clears) the drops counted in this object, to report them.

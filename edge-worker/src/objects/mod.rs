@@ -28,13 +28,15 @@ mod token;
 
 pub use binding::{BindingObject, CarrierEventOp, HolderAnswer, TrailOp};
 pub use chip::ChipObject;
-pub use event_outbox::POLL_QUEUE_CAP;
 pub use limiter::{LimiterObject, Take};
 pub use number::{
     CancelOp, NumberObject, NvAnswerOp, NvAnswered, NvAskOp, NvRecordOp, REGISTRATION_TTL,
     RegistrationOp, SmsSeenOp, StartOp,
 };
-pub use stream::{EnqueueOp, Outcome, PollOp, Polled, StatusOp, StreamObject};
+pub use stream::{
+    Outcome, PollOp, Polled, StatusOp, StreamObject, call as stream_call, queue as stream_queue,
+    report as stream_report,
+};
 pub use token::{TokenObject, TokenRoute};
 
 use serde::{Serialize, de::DeserializeOwned};

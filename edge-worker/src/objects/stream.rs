@@ -171,6 +171,56 @@ impl StreamObject {
     }
 }
 
+/// Runs `op` on the stream `id`'s object; its state after. The one way
+/// the outbox and the routes reach a stream.
+pub async fn call<T: Serialize>(
+    env: &worker::Env,
+    id: &str,
+    op: &str,
+    body: &T,
+) -> Result<StreamState, ApiError> {
+    match super::ask::<_, StreamState>(env, super::STREAMS, id, op, body).await? {
+        super::Answer::Ok(state) => Ok(state),
+        super::Answer::Refused(_) => Err(ApiError::Platform("stream object refused".into())),
+    }
+}
+
+/// Records a push's outcome (and drops counted since the last report) on
+/// the stream, under `schedule`'s rule for disabling it.
+pub async fn report(
+    env: &worker::Env,
+    schedule: &Schedule,
+    id: &str,
+    outcome: Option<Outcome>,
+    label: &str,
+    dropped: u64,
+) -> Result<StreamState, ApiError> {
+    let op = RecordOp {
+        outcome,
+        label: label.to_owned(),
+        dropped,
+        disable_after: schedule.disable_after,
+        span_ms: schedule.max_ms,
+    };
+    call(env, id, "record", &op).await
+}
+
+/// Appends a signed SET to a poll stream's queue (at most
+/// [`POLL_QUEUE_CAP`](super::event_outbox::POLL_QUEUE_CAP)).
+pub async fn queue(
+    env: &worker::Env,
+    id: &str,
+    jti: String,
+    token: String,
+) -> Result<StreamState, ApiError> {
+    let op = EnqueueOp {
+        jti,
+        token,
+        cap: super::event_outbox::POLL_QUEUE_CAP,
+    };
+    call(env, id, "enqueue", &op).await
+}
+
 /// Stores the state; a disabled stream keeps nothing, so its poll queue
 /// is emptied (each SET counted as dropped).
 fn settle(db: &Db, state: &mut StreamState) -> Result<(), ApiError> {

@@ -20,15 +20,29 @@ pub fn health(app: &App) -> Result<Response, ApiError> {
 /// enough that a key rotation is seen in time.
 pub const PUBLIC_MAX_AGE: &str = "public, max-age=300";
 
+/// The deployment's own origin for URLs in publicly cached documents: the
+/// configured `PUBLIC_URL`, so an answer never depends on what a request
+/// put in its Host header (dev without it: the request's origin).
+pub fn public_origin(app: &App, req: &Request) -> String {
+    match &app.cfg.public_url {
+        Some(url) => url.clone(),
+        None => crate::http::RequestUrl::of(req).origin().to_owned(),
+    }
+}
+
+/// `body` as JSON that clients may cache for [`PUBLIC_MAX_AGE`].
+pub fn cached<T: serde::Serialize>(body: &T) -> Result<Response, ApiError> {
+    let mut response = json(body, 200)?;
+    response
+        .headers_mut()
+        .set("cache-control", PUBLIC_MAX_AGE)?;
+    Ok(response)
+}
+
 /// `GET /.well-known/simbind`: what a backend needs to check grants and a
 /// client needs to sign, without reading the deployment's configuration.
 pub fn discovery(app: &App, req: &Request) -> Result<Response, ApiError> {
-    // The configured URL, so the answer (cached publicly) never depends on
-    // what a request put in its Host header.
-    let origin = match &app.cfg.public_url {
-        Some(url) => url.clone(),
-        None => crate::http::RequestUrl::of(req).origin().to_owned(),
-    };
+    let origin = public_origin(app, req);
     let formats: Vec<&str> = app
         .cfg
         .policy
@@ -46,18 +60,10 @@ pub fn discovery(app: &App, req: &Request) -> Result<Response, ApiError> {
         "chip_formats": formats,
         "grant_algorithms": ["ES256"],
     });
-    let mut response = json(&body, 200)?;
-    response
-        .headers_mut()
-        .set("cache-control", PUBLIC_MAX_AGE)?;
-    Ok(response)
+    cached(&body)
 }
 
 /// `GET /.well-known/jwks.json`: the public key grants are signed with.
 pub fn jwks(app: &App) -> Result<Response, ApiError> {
-    let mut response = json(&app.cfg.grant_signer.jwks(), 200)?;
-    response
-        .headers_mut()
-        .set("cache-control", PUBLIC_MAX_AGE)?;
-    Ok(response)
+    cached(&app.cfg.grant_signer.jwks())
 }

@@ -13,10 +13,13 @@ use simbind_core::security_event::{event_types, verification};
 use worker::{Request, Response};
 
 use super::admin::{admit, guard};
-use super::meta::PUBLIC_MAX_AGE;
+use super::meta::{cached, public_origin};
 use crate::App;
 use crate::http::{json, read_json};
-use crate::objects::{self, Answer, Outcome, PollOp, Polled, STREAMS, StatusOp};
+use crate::objects::{
+    self, Answer, Outcome, PollOp, Polled, STREAMS, StatusOp, stream_call, stream_queue,
+    stream_report,
+};
 use crate::problem::{ApiError, Missing};
 use crate::security_events::{EventsConfig, Stream, push, sign};
 
@@ -27,21 +30,6 @@ fn events(app: &App) -> Result<&EventsConfig, ApiError> {
         .ok_or(ApiError::NotFound(Missing::Route))
 }
 
-fn origin(app: &App, req: &Request) -> String {
-    match &app.cfg.public_url {
-        Some(url) => url.clone(),
-        None => crate::http::RequestUrl::of(req).origin().to_owned(),
-    }
-}
-
-fn cached(body: &Value) -> Result<Response, ApiError> {
-    let mut response = json(body, 200)?;
-    response
-        .headers_mut()
-        .set("cache-control", PUBLIC_MAX_AGE)?;
-    Ok(response)
-}
-
 /// `GET /.well-known/ssf-configuration`: the transmitter's metadata (SSF
 /// 1.0 §7.1). Streams are configured by the operator, so no management
 /// endpoints are listed; a poll stream's endpoint is `/ssf/poll/{stream id}`.
@@ -50,7 +38,7 @@ pub fn configuration(app: &App, req: &Request) -> Result<Response, ApiError> {
     cached(&json!({
         "spec_version": "1_0",
         "issuer": app.cfg.issuer,
-        "jwks_uri": format!("{}/ssf/jwks.json", origin(app, req)),
+        "jwks_uri": format!("{}/ssf/jwks.json", public_origin(app, req)),
         "delivery_methods_supported": [DeliveryMethod::Push.urn(), DeliveryMethod::Poll.urn()],
         "default_subjects": "ALL",
     }))
@@ -59,13 +47,6 @@ pub fn configuration(app: &App, req: &Request) -> Result<Response, ApiError> {
 /// `GET /ssf/jwks.json`: the keys SETs are signed with, and nothing else.
 pub fn jwks(app: &App) -> Result<Response, ApiError> {
     cached(&events(app)?.jwks())
-}
-
-async fn state_of(app: &App, id: &str, op: &str, body: &Value) -> Result<StreamState, ApiError> {
-    match objects::ask::<_, StreamState>(&app.env, STREAMS, id, op, body).await? {
-        Answer::Ok(state) => Ok(state),
-        Answer::Refused(_) => Err(ApiError::Platform("stream object refused".into())),
-    }
 }
 
 fn describe(stream: &Stream, state: &StreamState) -> Value {
@@ -119,7 +100,7 @@ pub async fn list(app: &App, req: &Request) -> Result<Response, ApiError> {
     let events = events(app)?;
     let mut out = Vec::with_capacity(events.streams.len());
     for stream in &events.streams {
-        let state = state_of(app, &stream.receiver.id, "status", &json!({})).await?;
+        let state = stream_call(&app.env, &stream.receiver.id, "status", &()).await?;
         out.push(describe(stream, &state));
     }
     json(
@@ -156,8 +137,7 @@ pub async fn set_status(app: &App, req: &mut Request, id: &str) -> Result<Respon
         status,
         reason: body.reason,
     };
-    let op = serde_json::to_value(op).map_err(|e| ApiError::Platform(e.to_string()))?;
-    let state = state_of(app, id, "set_status", &op).await?;
+    let state = stream_call(&app.env, id, "set_status", &op).await?;
     // The reason is the operator's own words: kept and listed, not echoed.
     json(
         &json!({ "stream_id": stream.receiver.id, "status": state.status }),
@@ -186,7 +166,7 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
     if body.state.as_ref().is_some_and(|s| s.chars().count() > 100) {
         return Err(ApiError::InvalidField);
     }
-    let current = state_of(app, id, "status", &json!({})).await?;
+    let current = stream_call(&app.env, id, "status", &()).await?;
     if current.status != StreamStatus::Enabled {
         return json(
             &json!({ "delivered": false, "stream": describe(stream, &current) }),
@@ -199,32 +179,15 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
     let token = sign(app, events, stream, &jti, app.now, sub_id, &event).await?;
     if stream.receiver.delivery == DeliveryMethod::Poll {
         // Into the poll queue: the receiver takes it with its next poll.
-        let op = crate::objects::EnqueueOp {
-            jti,
-            token,
-            cap: crate::objects::POLL_QUEUE_CAP,
-        };
-        let state = state_of(
-            app,
-            id,
-            "enqueue",
-            &serde_json::to_value(op).map_err(|e| ApiError::Platform(e.to_string()))?,
-        )
-        .await?;
+        let state = stream_queue(&app.env, id, jti, token).await?;
         return json(
             &json!({ "delivered": true, "answer": "queued", "stream": describe(stream, &state) }),
             200,
         );
     }
     let (next, label) = push(app, events, stream, &token, 1, app.now_ms).await;
-    let outcome = Outcome::of(next);
-    let record = json!({
-        "outcome": outcome,
-        "label": label,
-        "disable_after": events.schedule.disable_after,
-        "span_ms": events.schedule.max_ms,
-    });
-    let state = state_of(app, id, "record", &record).await?;
+    let outcome = Some(Outcome::of(next));
+    let state = stream_report(&app.env, &events.schedule, id, outcome, &label, 0).await?;
     json(
         &json!({
             "delivered": next == Next::Delivered,
