@@ -110,6 +110,9 @@ test("invalid ICCID (Luhn), IMSI, EID (mod 97), MCC/MNC, SIM indexes, E.164, ser
   await refused(verifyPath(), withChip({ serial: undefined }), 400, "invalid_chip_shape");
   await refused(verifyPath(), withChip({ public_key: undefined }), 400, "invalid_chip_shape");
   await refused("/v1/registrations", JSON.stringify({ phone_number: "+44 7700 900123" }), 400, "invalid_phone_number");
+  // Too short for a UK mobile number (8 national digits, not 10): refused before any SMS.
+  await refused("/v1/registrations", JSON.stringify({ phone_number: "+4477009001" }), 400, "invalid_phone_number");
+  await refused(verifyPath(), withSim({ msisdn: "+4477009001" }), 400, "invalid_phone_number");
 });
 
 test("bad ids and OTP shapes", async () => {

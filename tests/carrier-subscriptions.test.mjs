@@ -80,6 +80,9 @@ test("a bind subscribes, with a bearer sink credential the spec allows; a swap p
   const alerts = (await w.outbox(s.number)).filter((m) => m.kind === "alert");
   assert.equal(alerts.length, 1);
   assert.match(alerts[0].text, /operator/);
+  // The way out it names is the one that works: re-binding is refused while the swap is recent.
+  assert.match(alerts[0].text, /waiting period, or your provider can restore it/);
+  assert.doesNotMatch(alerts[0].text, /re-register with a code/);
   const trail = await w.audit(bindingId);
   assert.ok(trail.some((e) => e.event === "suspended" && e.code === "carrier_sim_swapped"), JSON.stringify(trail));
   // The same notification again changes nothing and texts no one.

@@ -10,7 +10,9 @@ use crate::firebase_pnv::PnvRefusal;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ValidationError {
     /// `invalid_phone_number`: a phone number that is not E.164.
-    #[error("phone number must be E.164: '+' then 7 to 15 digits, the first not 0")]
+    #[error(
+        "phone number must be a mobile number in E.164: '+', the country calling code, then the national digits, of a length that country's mobile numbers have"
+    )]
     InvalidPhoneNumber,
     /// `invalid_iccid`: an ICCID of the wrong length, non-digits or a prefix other than `89`.
     #[error("ICCID must be 18 to 20 digits starting with 89")]
@@ -190,8 +192,11 @@ pub enum Denial {
     /// `chip_revoked`: the chip's serial or key is in the deployment's `REVOKED_CHIPS`.
     #[error("this chip is no longer trusted by the deployment")]
     ChipRevoked,
-    /// `binding_suspended`: the binding was suspended after too many authentic failures.
-    #[error("the binding is suspended until the owner re-proves the number")]
+    /// `binding_suspended`: the binding was suspended (too many authentic failures,
+    /// or a SIM or device swap the carrier reported).
+    #[error(
+        "the binding is suspended until the owner re-proves the number or an operator reinstates it"
+    )]
     BindingSuspended,
     /// `binding_revoked`: the binding was unbound or revoked by an operator.
     #[error("the binding was revoked")]

@@ -5,6 +5,7 @@
 use core::fmt;
 
 use crate::ValidationError;
+use crate::number_lengths::MOBILE_LENGTHS;
 
 macro_rules! redacted_debug {
     ($t:ty) => {
@@ -20,20 +21,40 @@ fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// A phone number in E.164 form: `+`, then 7 to 15 digits, the first not `0`.
+/// A mobile phone number in E.164 form: `+`, a country calling code that has
+/// mobile numbers, then a national number of a length mobile numbers under
+/// that code may have (libphonenumber's table, `number_lengths.rs`).
 #[derive(Clone, PartialEq, Eq)]
-pub struct PhoneNumber(String);
+pub struct PhoneNumber {
+    text: String,
+    code_len: usize,
+}
 redacted_debug!(PhoneNumber);
 
 impl PhoneNumber {
-    /// Validates an E.164 number. No spaces, dashes or national formats.
+    /// Validates an E.164 mobile number. No spaces, dashes or national formats.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let digits = s
             .strip_prefix('+')
+            .filter(|d| all_digits(d) && d.len() <= 15 && !d.starts_with('0'))
             .ok_or(ValidationError::InvalidPhoneNumber)?;
-        let ok = all_digits(digits) && (7..=15).contains(&digits.len()) && !digits.starts_with('0');
-        if ok {
-            Ok(Self(s.to_owned()))
+        // Calling codes are prefix-free: at most one of the three matches.
+        let (code_len, lengths) = (1..=3)
+            .find_map(|len| {
+                let code = digits.get(..len)?.parse::<u16>().ok()?;
+                let at = MOBILE_LENGTHS
+                    .binary_search_by_key(&code, |row| row.0)
+                    .ok()?;
+                Some((len, MOBILE_LENGTHS.get(at)?.1))
+            })
+            .ok_or(ValidationError::InvalidPhoneNumber)?;
+        // At most 15 digits, so the shift stays inside the 16 bits.
+        let national = digits.len() - code_len;
+        if (lengths >> national) & 1 == 1 {
+            Ok(Self {
+                text: s.to_owned(),
+                code_len,
+            })
         } else {
             Err(ValidationError::InvalidPhoneNumber)
         }
@@ -41,27 +62,12 @@ impl PhoneNumber {
 
     /// The number as typed, including the `+`.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
-    /// The ITU-T E.164 country calling code (`"44"`, `"1"`, `"358"`): one
-    /// digit in zones 1 and 7, two digits for the codes listed below, three
-    /// for every other. Country codes are prefix-free, so this is exact.
+    /// The ITU-T E.164 country calling code (`"44"`, `"1"`, `"358"`).
     pub fn country_code(&self) -> &str {
-        const TWO_DIGIT: &[&str] = &[
-            "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45",
-            "46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61",
-            "62", "63", "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94",
-            "95", "98",
-        ];
-        // A parsed number is '+' and at least 7 digits, so every `get` hits.
-        let digits = self.0.get(1..).unwrap_or_default();
-        let len = match digits.as_bytes().first() {
-            Some(b'1' | b'7') => 1,
-            _ if digits.get(..2).is_some_and(|two| TWO_DIGIT.contains(&two)) => 2,
-            _ => 3,
-        };
-        digits.get(..len).unwrap_or(digits)
+        self.text.get(1..=self.code_len).unwrap_or_default()
     }
 }
 

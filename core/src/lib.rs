@@ -26,6 +26,7 @@ pub mod grant;
 pub mod id_hash;
 pub mod identifiers;
 pub mod jws;
+mod number_lengths;
 pub mod otp;
 pub mod registration_id;
 pub mod seal;

@@ -77,11 +77,11 @@ fn redeemed_codes_are_stored_keyed() {
 
 #[test]
 fn the_hashed_number_is_sha256_hex_of_e164() {
-    let number = PhoneNumber::parse("+123456789").unwrap();
-    // SHA-256 of the ASCII string "+123456789", computed independently.
+    let number = PhoneNumber::parse("+447700900123").unwrap();
+    // SHA-256 of the ASCII string "+447700900123", computed independently.
     assert_eq!(
         hashed_phone_number(&number),
-        "b49f9168e8a886ffd61a090b51a26e117717f5f6fa804af49ea67043a2bfa4f0"
+        "a8acc3a90a7b4e4dc65e93db9240ed26523050ef754d63b75b5161de76781436"
     );
     let body: Value = serde_json::from_str(&verify_body(&number)).unwrap();
     assert_eq!(

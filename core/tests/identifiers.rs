@@ -167,8 +167,18 @@ fn sim_values_are_canonical_text() {
 }
 
 #[test]
-fn e164_accepts_plus_and_7_to_15_digits() {
-    for ok in ["+447700900123", "+1234567", "+123456789012345"] {
+fn e164_accepts_mobile_numbers_of_their_country_s_lengths() {
+    for ok in [
+        "+447700900123",  // GB: 10 national digits
+        "+14155550100",   // NANP: 10
+        "+4915112345678", // DE: 11
+        "+491511234567",  // DE: 10 as well
+        "+31612345678",   // NL: 9
+        "+85212345678",   // HK: 8
+        "+358401234",     // FI: 6, the shortest it allows
+        "+3584012345678", // FI: 10, its longest
+        "+8613812345678", // CN: 11
+    ] {
         assert!(PhoneNumber::parse(ok).is_ok(), "{ok}");
     }
 }
@@ -177,14 +187,37 @@ fn e164_accepts_plus_and_7_to_15_digits() {
 fn e164_refuses_malformed_numbers() {
     for bad in [
         "447700900123",      // no plus
-        "+0447700900123",    // leading zero
+        "+0447700900123",    // leading zero: no such calling code
         "+123456",           // too short
-        "+1234567890123456", // too long
+        "+1234567890123456", // too long for E.164 (16 digits)
         "+44 7700 900123",   // spaces
         "+44-7700900123",    // dash
         "+",
         "",
         "+４４7700900123", // non-ASCII digits
+    ] {
+        assert_eq!(
+            PhoneNumber::parse(bad),
+            Err(E::InvalidPhoneNumber),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn e164_refuses_lengths_no_mobile_number_has_under_its_code() {
+    for bad in [
+        "+4477009001",     // GB: 8 national digits (the demo's finding)
+        "+44770090012",    // GB: 9
+        "+4477009001234",  // GB: 11
+        "+1415555010",     // NANP: 9
+        "+141555501000",   // NANP: 11
+        "+3161234567",     // NL: 8
+        "+3584012",        // FI: 5, one short of its shortest
+        "+35840123456789", // FI: 11, one past its longest
+        "+80012345678",    // 800: international freephone, no mobiles
+        "+2591234567",     // 259: not an assigned calling code
+        "+999123456789",   // 999: reserved
     ] {
         assert_eq!(
             PhoneNumber::parse(bad),

@@ -48,7 +48,8 @@ fn eid_complete(body: &str) -> String {
 fn sim() -> impl Strategy<Value = SimInfo> {
     use proptest::option::of;
     (
-        of("\\+[1-9][0-9]{6,14}"),
+        // Mobile numbers of several lengths: GB 10, DE 10–11, FI 6–10, HK 8.
+        of("\\+(447[0-9]{9}|491[0-9]{9,10}|3584[0-9]{5,9}|852[5-9][0-9]{7})"),
         of("89[0-9]{16,17}"),
         of("[2-7][0-9]{5,14}"),
         of("89[0-9]{28}"),

@@ -54,6 +54,14 @@ impl Alert {
             Alert::Rebound => "your number was re-bound to a new SIM on your registered phone",
         };
         let tail = match self {
+            // Re-registering is refused while the carrier's swap is recent
+            // (`carrier_sim_swapped`): the way out is waiting, or the provider.
+            Alert::Refused {
+                denial: Denial::CarrierSimSwapped | Denial::CarrierDeviceSwapped,
+                suspended: true,
+            } => {
+                " Your binding is now suspended; it can be re-registered once the change is older than your provider's waiting period, or your provider can restore it sooner."
+            }
             Alert::Refused {
                 suspended: true, ..
             } => {
