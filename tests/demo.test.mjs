@@ -186,6 +186,53 @@ async function auditEvents(page, ...expected) {
   return page.locator("#timeline li").evaluateAll((lis) => lis.map((li) => li.dataset.event));
 }
 
+const ATTACKS = ["swap-sim", "clone-chip", "replay", "carrier-swap"];
+
+/** Which attack buttons are enabled now, by id. */
+function enabledAttacks(page) {
+  return page.evaluate((ids) => ids.filter((id) => !document.getElementById(id).disabled), ATTACKS);
+}
+
+/**
+ * The outcome `result` of a click on `button` is where the person looks: its
+ * start inside the viewport, and within a screen of the button (not several
+ * screens up, as a phone-width page put step 3 above the attack buttons).
+ */
+async function assertInSight(page, button, result) {
+  await page.waitForFunction(() => !document.body.classList.contains("busy"));
+  const at = await page.evaluate(([b, r]) => {
+    const rect = (sel) => document.querySelector(sel).getBoundingClientRect();
+    return { button: rect(b), result: rect(r), height: window.innerHeight };
+  }, [button, result]);
+  assert.ok(at.result.height > 0, `${result} is shown`);
+  assert.ok(at.result.top >= 0 && at.result.top < at.height - 40, `${result} starts in sight (top ${Math.round(at.result.top)} of ${at.height})`);
+  const apart = Math.abs(at.result.top - at.button.bottom);
+  assert.ok(apart < at.height / 2, `${result} is ${Math.round(apart)}px from ${button}: not where it was pressed`);
+}
+
+/** Every label of the payment form sits above its own input, left-aligned with it. */
+async function assertLabelsAbove(page, width) {
+  const boxes = await page.evaluate(() =>
+    [...document.querySelectorAll("#payment-form label")].map((label) => {
+      const input = document.getElementById(label.htmlFor);
+      const [l, i] = [label.getBoundingClientRect(), input.getBoundingClientRect()];
+      return { name: label.textContent, label: { left: l.left, bottom: l.bottom }, input: { left: i.left, top: i.top } };
+    }),
+  );
+  assert.equal(boxes.length, 2);
+  for (const { name, label, input } of boxes) {
+    assert.ok(label.bottom <= input.top + 1, `${width}px: "${name}" is above its input (label bottom ${label.bottom}, input top ${input.top})`);
+    assert.ok(Math.abs(label.left - input.left) < 4, `${width}px: "${name}" is aligned with its own input, not beside another (${label.left} vs ${input.left})`);
+  }
+}
+
+/** The audit header counts exactly the rows shown. */
+async function assertAuditCount(page) {
+  const [hint, rows] = await page.evaluate(() => [document.querySelector("#audit-hint").textContent, document.querySelectorAll("#timeline li").length]);
+  const n = Number(hint.match(/: (\d+) entr(?:y|ies)/)?.[1]);
+  assert.equal(n, rows, `the audit header says ${hint} over ${rows} rows`);
+}
+
 // ---------- the stories ----------
 
 test("happy path: number → code from the inbox → bind → secure channel → grant → audit", async (t) => {
@@ -248,8 +295,26 @@ test("proof by an SMS the phone sends: the network-stamped sender arrives, the p
     await page.locator("#device-sms:not([hidden])").waitFor();
     assert.match(await page.locator("#device-sms-what").innerText(), /^Text “SB-[0-9A-Z]{10} links this number/);
     assert.equal(await page.getByLabel("Code from the SMS").isVisible(), false, "no code to type");
+    // The controls in the ceremony's order: send the SMS first; Bind waits for it.
+    assert.equal(await page.locator("#bind").isDisabled(), true, "Bind waits for the SMS");
+    assert.match(await page.locator("#bind-needs").innerText(), /Send the SMS first/);
+    assert.match(await page.locator("#send-sms").getAttribute("class"), /\bprimary\b/);
+    for (const width of [390, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      const [send, bind] = [await page.locator("#send-sms").boundingBox(), await page.locator("#bind").boundingBox()];
+      assert.ok(send.y + send.height <= bind.y, `${width}px: "Send the SMS" (y ${send.y}) comes before "Bind this phone" (y ${bind.y})`);
+      if (width === 390) await page.locator("#step-bind").screenshot({ path: `${artifacts}demo-device-sms-order-390.png` });
+    }
+    // Each refusal of this path has plain words, none the generic "The request was refused."
+    const plain = await page.evaluate(async () => {
+      const { PLAIN } = await import("/demo/page.js");
+      return ["sms_not_received", "sms_sender_mismatch", "sms_token_voided", "sms_token_expired", "number_proof_locked", "bind_secret_invalid"].filter((code) => !(PLAIN[code]?.length > 30));
+    });
+    assert.deepEqual(plain, [], "device-SMS refusals without plain words");
     await page.getByRole("button", { name: "Send the SMS from this phone", exact: true }).click();
     await page.locator("#stamped-sender").waitFor();
+    assert.equal(await page.locator("#bind").isDisabled(), false, "the SMS is in: Bind is next");
+    assert.equal(await page.locator("#bind-needs").isHidden(), true);
     assert.equal(await page.locator("#stamped-sender").innerText(), number, "the sender the network stamped");
     assert.match(await page.locator("#device-sms-sent").innerText(), /the registration recorded it/);
     assert.match(await sms(page, "sent"), /^SB-[0-9A-Z]{10} /, "the phone's own messages show what it sent");
@@ -313,12 +378,23 @@ test("swap SIM → refused with sim_changed, and an alert SMS reaches the number
       await expectGrant(page, bindingId);
       await page.getByRole("button", { name: "Swap SIM", exact: true }).click();
       await page.locator("#sim-B:checked").waitFor();
+      // Said under the attack buttons, and the grant of the phone as it was is gone from step 3.
+      await page.locator("#attack-result .attack-line").waitFor();
+      assert.match(await page.locator("#attack-result").innerText(), /now on SIM B/);
+      await assertInSight(page, "#swap-sim", "#attack-result");
+      assert.equal(await page.locator("#channel-result").isHidden(), true, "the grant from before the swap is cleared");
       await openChannel(page);
       const words = await expectRefusal(page, "sim_changed");
       assert.match(words, /SIM card is not the one registered/);
       assert.match(await sms(page, "alert"), /SimBind alert: a different SIM card/);
       await page.locator("#recover").waitFor();
       await auditEvents(page, "denied", "alert_sent");
+      // Back to SIM A: the refusal for SIM B is cleared, and the channel opens (one failure does not suspend).
+      await page.getByRole("button", { name: "Back to real chip + SIM A", exact: true }).click();
+      await page.locator("#sim-A:checked").waitFor();
+      assert.equal(await page.locator("#channel-result").isHidden(), true, "the refusal from before the change is cleared");
+      await openChannel(page);
+      await expectGrant(page, bindingId);
       // Readable at phone width: nothing spills sideways.
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `the page is ${overflow}px wider than a 375px screen`);
@@ -327,33 +403,65 @@ test("swap SIM → refused with sim_changed, and an alert SMS reaches the number
   );
 });
 
-test("cloned chip → refused with chip_mismatch; the real chip still works", async () => {
+test("cloned chip → refused with chip_mismatch; a bind never binds the clone, and the real chip still works", async () => {
   await withPage("cloned-chip", async (page) => {
-    const { bindingId } = await bindPhone(page);
+    const { number, bindingId } = await bindPhone(page);
     await page.getByRole("button", { name: "Cloned chip", exact: true }).click();
     await page.locator("#chip-card.cloned").waitFor();
     await openChannel(page);
     await expectRefusal(page, "chip_mismatch");
-    await page.getByRole("button", { name: "Back to real chip + SIM A", exact: true }).click();
-    await page.locator("#chip-card:not(.cloned)").waitFor();
+    const row = page.locator('#timeline li[data-event="denied_unverified"][data-code="chip_mismatch"]');
+    await row.waitFor();
+    assert.match(await row.locator(".ev-text").innerText(), /not the bound chip/);
+    assert.equal(await page.locator('#inbox .sms[data-kind="alert"]').count(), 0, "a clone's refusal texts nobody");
+    // The owner proves the number again with the clone still in: the bind takes it out, and the real chip binds.
+    await sendCode(page, number);
+    assert.equal(await enterCodeAndBind(page, 2), bindingId);
+    assert.equal(await page.locator("#rebound").innerText(), "true");
+    assert.match(await page.locator("#unclone-note").innerText(), /cloned chip was taken out/);
+    assert.equal(await page.locator("#chip-card.cloned").count(), 0);
     await openChannel(page);
     await expectGrant(page, bindingId);
-    const events = await auditEvents(page, "bound", "denied_unverified", "verified");
-    assert.deepEqual(events.filter((e) => !e.startsWith("carrier_")), ["bound", "denied_unverified", "verified"]);
-    assert.equal(await page.locator('#inbox .sms[data-kind="alert"]').count(), 0);
+    const events = await auditEvents(page, "bound", "denied_unverified", "rebound", "verified");
+    assert.deepEqual(events.filter((e) => !e.startsWith("carrier_") && e !== "alert_sent"), ["bound", "denied_unverified", "rebound", "verified"]);
   });
 });
 
-test("replay of the last verification request → refused with challenge_reused", async () => {
-  await withPage("replay", async (page) => {
-    const { bindingId } = await bindPhone(page);
-    await openChannel(page);
-    await expectGrant(page, bindingId);
-    await page.getByRole("button", { name: "Replay last request", exact: true }).click();
-    await expectRefusal(page, "challenge_reused");
-    assert.match(await page.locator("#channel-log").textContent(), /\/verify[\s\S]*403/);
+for (const width of [390, 1280]) {
+  test(`replay of the last verification request → refused with challenge_reused, under the attack buttons, audited as a replay (${width} px)`, async () => {
+    await withPage(`replay-${width}`, async (page) => {
+      // The attacks are against a binding: none before there is one.
+      assert.deepEqual(await enabledAttacks(page), []);
+      assert.equal(await page.locator("#attacks-needs").isVisible(), true);
+      const { bindingId } = await bindPhone(page);
+      assert.deepEqual(await enabledAttacks(page), ["swap-sim", "clone-chip", "carrier-swap"], "a replay needs a request to replay");
+      assert.equal(await page.locator("#attacks-needs").isHidden(), true);
+      await openChannel(page);
+      await expectGrant(page, bindingId);
+      assert.deepEqual(await enabledAttacks(page), ATTACKS);
+      await page.getByRole("button", { name: "Replay last request", exact: true }).click();
+      // The answer is where the button was pressed, and the replayed request's grant is gone from step 3.
+      const refused = page.locator('#attack-result .denied[data-code="challenge_reused"]');
+      await refused.waitFor();
+      assert.equal(await refused.locator("code.code").innerText(), "challenge_reused");
+      assert.match(await refused.locator(".plain").innerText(), /already used once/);
+      await assertInSight(page, "#replay", "#attack-result");
+      await page.screenshot({ path: `${artifacts}demo-replay-${width}-result.png` });
+      assert.equal(await page.locator("#channel-result").isHidden(), true, "the grant shown before the replay is cleared");
+      assert.match(await page.locator("#attack-log").textContent(), /\/verify[\s\S]*403/);
+      // The trail: the worker refused it on its used challenge (nobody authenticated, counted per hour),
+      // and the page says so, not "not signed by the bound chip"; the header counts the rows shown.
+      const trail = await (await fetch(`${server.url}/dev/bindings/${bindingId}/audit`)).json();
+      assert.deepEqual(trail.tallies.map((t) => [t.event, t.code]), [["denied_unverified", "challenge_reused"]]);
+      const row = page.locator('#timeline li[data-event="denied_unverified"][data-code="challenge_reused"]');
+      await row.waitFor();
+      const label = await row.locator(".ev-text").innerText();
+      assert.match(label, /replayed request/);
+      assert.doesNotMatch(label, /not signed/);
+      await assertAuditCount(page);
+    }, { viewport: { width, height: width < 500 ? 844 : 900 } });
   });
-});
+}
 
 test("three SIM swaps suspend the binding; the owner re-proves the number and it is rebound", async () => {
   await withPage("rebind", async (page) => {
@@ -366,9 +474,14 @@ test("three SIM swaps suspend the binding; the owner re-proves the number and it
     await page.locator("#binding-badge.suspended").waitFor();
     await auditEvents(page, "suspended");
     await openChannel(page);
-    await expectRefusal(page, "binding_suspended");
+    const words = await expectRefusal(page, "binding_suspended");
+    assert.match(words, /after repeated failed checks/);
+    assert.doesNotMatch(words, /operator/);
+    assert.equal(await page.locator("#unbind").isDisabled(), true, "unbind is refused while suspended: not offered");
     // The owner re-proves the number from this phone (SIM B is in it now).
-    await page.getByRole("button", { name: "Re-verify my number", exact: true }).click();
+    const reverify = page.getByRole("button", { name: "Re-verify my number", exact: true });
+    assert.match(await reverify.getAttribute("class"), /\bprimary\b/);
+    await reverify.click();
     await page.locator("#register-result .ok").waitFor();
     const rebound = await enterCodeAndBind(page, 2);
     assert.equal(rebound, bindingId);
@@ -389,6 +502,11 @@ test("the carrier reports a SIM swap: the binding is suspended at once, and re-b
       return [...document.querySelectorAll("#timeline li")].some((li) => li.dataset.event === "carrier_subscribed");
     }, null, { polling: 300 });
     await page.getByRole("button", { name: "Carrier reports a SIM swap", exact: true }).click();
+    // Said under the attack buttons, with its cause.
+    const reported = page.locator("#attack-result .warn");
+    await reported.waitFor();
+    assert.match(await reported.innerText(), /operator reported a SIM swap/);
+    await assertInSight(page, "#carrier-swap", "#attack-result");
     await page.locator("#binding-badge.suspended").waitFor();
     const suspended = page.locator('#timeline li[data-event="suspended"]');
     await suspended.waitFor();
@@ -409,12 +527,30 @@ test("the carrier reports a SIM swap: the binding is suspended at once, and re-b
     const keys = await (await fetch(`${server.url}/ssf/jwks.json`)).json();
     const jwk = keys.keys.find((k) => k.kid === decoded.header.kid);
     assert.ok(verifySignature("sha256", Buffer.from(`${h}.${c}`), createPublicKey({ key: jwk, format: "jwk" }), Buffer.from(sig, "base64url")), "the SET verifies under the published event key");
-    assert.match(await sms(page, "alert"), /operator/);
+    const alert = await sms(page, "alert");
+    assert.match(alert, /operator reports the SIM for this number was replaced/);
+    // The refusal names the real cause, not failed checks.
     await openChannel(page);
-    await expectRefusal(page, "binding_suspended");
-    // Re-proving the number does not help while the swap is recent.
-    await page.getByRole("button", { name: "Re-verify my number", exact: true }).click();
+    const words = await expectRefusal(page, "binding_suspended");
+    assert.match(words, /mobile operator reported that this number's SIM was replaced/);
+    assert.doesNotMatch(words, /after repeated failed checks/);
+    // The way out the service supports: re-binding once the swap is older than the window, or an operator.
+    const recover = page.locator("#recover-text");
+    assert.match(await recover.locator(".way-wait").innerText(), /wait, as the alert SMS says: re-registering with a new SMS code is refused \(carrier_sim_swapped\) until the swap is older than the operator.s window \(CARRIER_MAX_AGE_HOURS, 10 days here\)/i);
+    assert.match(await recover.locator(".way-operator").innerText(), /operator lifts the suspension at once \(POST \/v1\/admin\/bindings\/\{id\}\/reinstate\)/);
+    // No button offers what is certainly refused without saying so.
+    assert.equal(await page.locator("#unbind").isDisabled(), true, "unbind is refused while suspended");
+    assert.match(await page.locator("#unbind-needs").innerText(), /binding_suspended/);
+    assert.match(await page.locator("#channel-needs").innerText(), /refuses every channel and payment \(binding_suspended\)/);
+    assert.equal(await page.locator("#carrier-swap").isDisabled(), true, "already suspended");
+    const reverify = page.getByRole("button", { name: "Re-verify anyway (refused while the swap is recent)", exact: true });
+    assert.doesNotMatch(await reverify.getAttribute("class"), /\bprimary\b/);
+    await page.locator("#step-channel").screenshot({ path: `${artifacts}demo-carrier-swap-way-out.png` });
+    // Re-proving the number is refused while the swap is recent, as the page said.
+    await reverify.click();
     await page.locator("#register-result .ok").waitFor();
+    await page.locator("#recover-result:not([hidden])").waitFor();
+    assert.match(await page.locator("#recover-result").innerText(), /Code sent to/);
     const text = await sms(page, "otp", 2);
     await page.getByLabel("Code from the SMS").fill(text.match(/\b\d{6}\b/)[0]);
     await page.getByRole("button", { name: "Bind this phone", exact: true }).click();
@@ -441,12 +577,20 @@ test("unbind: signed by the chip, the binding ends", async () => {
     assert.match(await page.locator("#unbind-result").innerText(), new RegExp(bindingId));
     await auditEvents(page, "bound", "unbound");
     assert.equal(await page.getByRole("button", { name: "Open secure channel", exact: true }).isDisabled(), true);
+    assert.equal(await page.locator("#bind-result").isHidden(), true, "the binding's \"Bound.\" is cleared once it ended");
+    assert.deepEqual(await enabledAttacks(page), [], "no attack without a binding");
   }, { refusals: false });
 });
 
 test("confirm a payment: the amount and payee are shown, signed, and bound into the grant's txn", async () => {
   await withPage("payment", async (page) => {
     const { bindingId } = await bindPhone(page);
+    // Each label above its own input, at desktop and phone widths.
+    await assertLabelsAbove(page, 1280);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await assertLabelsAbove(page, 390);
+    await page.locator("#payment-form").screenshot({ path: `${artifacts}demo-payment-form-390.png` });
+    await page.setViewportSize({ width: 1280, height: 900 });
     await page.getByLabel("Amount (EUR)").fill("42.00");
     await page.getByLabel("Payee", { exact: true }).fill("ACME Ltd");
     await page.getByRole("button", { name: "Confirm payment", exact: true }).click();

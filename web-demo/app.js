@@ -28,7 +28,10 @@ async function main() {
       state.lastVerify = { url: exchange.url, request: exchange.request };
     }
   });
-  session.phone.addEventListener("change", renderPhone);
+  session.phone.addEventListener("change", () => {
+    renderPhone();
+    refreshButtons();
+  });
   session.phone.addEventListener("sms-sent", smsSent);
   session.phone.addEventListener("carrier-verified", carrierVerified);
   session.phone.addEventListener("operator-verified", operatorVerified);
@@ -78,6 +81,7 @@ async function main() {
   } catch {
     announce("The audit trail could not be loaded.");
   }
+  refreshButtons(); // the trail tells whether the binding is suspended
   document.body.classList.add("ready");
   announce(state.bindingId ? `This phone is bound to ${state.number}. Open a secure channel (step 3).` : "Ready. Enter your number and send a code (step 1).");
 }

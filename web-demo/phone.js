@@ -334,6 +334,13 @@ export class Phone extends EventTarget {
     });
   }
 
+  /** The real chip back in, the SIM left as it is (a phone binds with its own chip). */
+  useRealChip() {
+    return this.#change((r) => {
+      r.chip = "real";
+    });
+  }
+
   /** The real chip and SIM A, as the owner's phone should be. */
   restore() {
     return this.#change((r) => {

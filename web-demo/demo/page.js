@@ -23,7 +23,7 @@ export const PLAIN = {
   challenge_wrong_ceremony: "The challenge in this request was issued for another kind of check.",
   challenge_wrong_subject: "The challenge in this request was issued for another binding or registration.",
   binding_suspended: "This binding is suspended: after repeated failed checks, or because the mobile operator reported a SIM swap. Re-verify your number with a new SMS code to restore it (after a reported swap, only once the operator's swap window has passed, or through support).",
-  carrier_sim_swapped: "The mobile operator reports that this number's SIM was replaced recently. Until that is old enough (10 days here), the number cannot be bound again: a stolen number looks exactly like this.",
+  carrier_sim_swapped: "The mobile operator reports that this number's SIM was replaced recently. Until that is old enough (10 days here), the number cannot be bound again: a stolen number looks exactly like this. Before then only an operator can restore the binding, after checking with you.",
   carrier_device_swapped: "The mobile operator reports that this number moved to another device after it was bound.",
   carrier_unavailable: "The mobile operator could not be asked about this number's SIM just now, so the check is refused. Try again in a moment.",
   binding_revoked: "This binding has ended (unbound by the phone or revoked by an operator). Register again to use it.",
@@ -53,14 +53,36 @@ export const PLAIN = {
   internal: "The SimBind server had a problem. Try again.",
 };
 
+/**
+ * A suspension in words, by what caused it (the code of the audit trail's
+ * `suspended` event): the cause, and the way out the service supports.
+ */
+export const SUSPENDED_BY = {
+  carrier_sim_swapped: "This binding is suspended because the mobile operator reported that this number's SIM was replaced (a SIM swap), not because of failed checks. Every secure channel, payment and unbind is refused until it is restored (step 3 says how).",
+  carrier_device_swapped: "This binding is suspended because the mobile operator reported that this number moved to another device, not because of failed checks. Every secure channel, payment and unbind is refused until it is restored (step 3 says how).",
+  counted: "This binding is suspended after repeated failed checks from this phone. Every secure channel, payment and unbind is refused until you re-verify your number with a new SMS code.",
+};
+
+/** Whether a suspension came from the mobile operator (a re-bind is refused while it is recent). */
+export function byCarrier(code) {
+  return code === "carrier_sim_swapped" || code === "carrier_device_swapped";
+}
+
+/** The plain words for a refusal `code`; a suspension names its cause when the trail told it. */
+export function plainFor(code) {
+  if (code === "binding_suspended" && state.suspendedBy) return SUSPENDED_BY[byCarrier(state.suspendedBy) ? state.suspendedBy : "counted"];
+  return PLAIN[code];
+}
+
 /** Audit events in words. */
 const EVENTS = {
   bound: "Phone bound to the number",
   rebound: "Number re-proved: binding restored on this phone",
   verified: "Secure channel opened: grant issued",
   denied: "Refused",
-  denied_unverified: "Refused (not signed by the bound chip)",
+  denied_unverified: "Refused (not counted against the binding)",
   suspended: "Binding suspended after repeated failures",
+  reinstated: "Suspension lifted by an operator",
   alert_sent: "Alert SMS sent to the bound number",
   alert_failed: "Alert SMS could not be sent",
   unbound: "Unbound by the phone's chip",
@@ -75,9 +97,42 @@ const EVENTS = {
   carrier_unanswered: "The carrier did not answer",
 };
 
-/** An audit event in words: a suspension says what caused it. */
+/**
+ * Refusals nobody authenticated (the worker counts them per hour as
+ * `denied_unverified`), by the check that stopped them: the chip's
+ * signature was not what refused most of them.
+ */
+const UNCOUNTED = {
+  challenge_reused: "Refused: a replayed request (its challenge was already used)",
+  challenge_expired: "Refused: the request's challenge had expired",
+  challenge_invalid: "Refused: not a challenge this server issued",
+  challenge_wrong_ceremony: "Refused: a challenge issued for another kind of check",
+  challenge_wrong_subject: "Refused: a challenge issued for another binding",
+  chip_mismatch: "Refused: not the bound chip (another key for this serial)",
+  bad_signature: "Refused: not signed by the bound chip",
+  binding_suspended: "Refused: the binding is suspended",
+  binding_revoked: "Refused: the binding has ended",
+  chip_revoked: "Refused: the chip is on the deny-list",
+};
+
+/** Why an authentic request was refused, in a few words. */
+const REASONS = {
+  sim_changed: "different SIM",
+  number_changed: "different number",
+  counter_replayed: "counter went backwards",
+  carrier_sim_swapped: "the operator reports a recent SIM swap",
+  carrier_device_swapped: "the operator reports the number moved to another device",
+  carrier_unavailable: "the operator could not be asked",
+  binding_exists: "someone proved the number for another phone",
+  chip_already_bound: "another number tried to bind this phone's chip",
+};
+
+/** An audit event in words, by its event and code: a suspension says what caused it, a refusal what refused it. */
 export function eventText(e) {
   if (e.event === "suspended" && e.code === "carrier_sim_swapped") return "Binding suspended at once: the carrier reported a SIM swap";
+  if (e.event === "suspended" && e.code === "carrier_device_swapped") return "Binding suspended at once: the carrier reported the number in another device";
+  if (e.event === "denied_unverified") return UNCOUNTED[e.code] || `${EVENTS.denied_unverified}: ${e.code}`;
+  if (e.event === "denied" && e.code) return `${EVENTS.denied}: ${REASONS[e.code] || e.code}`;
   return EVENTS[e.event] || e.event;
 }
 
@@ -99,6 +154,10 @@ export const state = {
   bindingId: null,
   lastBindingId: null,
   bindingStatus: null,
+  /** The code of the suspension in force, as the audit trail tells it (null when not suspended). */
+  suspendedBy: null,
+  /** Device SMS: the phone sent its SMS for the registration in progress (Bind waits for it). */
+  smsSent: false,
   lastVerify: null, // { url, request } of the last verify request sent
   ...savedState(),
 };
@@ -113,8 +172,8 @@ function savedState() {
 }
 
 export function persist() {
-  const { number, registrationId, registeredAt, bindingId, lastBindingId, bindingStatus } = state;
-  localStorage.setItem(SAVED, JSON.stringify({ number, registrationId, registeredAt, bindingId, lastBindingId, bindingStatus }));
+  const { number, registrationId, registeredAt, bindingId, lastBindingId, bindingStatus, suspendedBy } = state;
+  localStorage.setItem(SAVED, JSON.stringify({ number, registrationId, registeredAt, bindingId, lastBindingId, bindingStatus, suspendedBy }));
 }
 
 // ---------- small DOM helpers ----------
@@ -141,7 +200,7 @@ export function announce(text) {
 
 /** An outcome for the status line: what happened, in words, then the code. */
 export function refusedText(what, err) {
-  return `${what}. ${PLAIN[err.code] || err.detail || ""} (${err.code})`;
+  return `${what}. ${plainFor(err.code) || err.detail || ""} (${err.code})`;
 }
 
 export function time(ms) {
@@ -167,21 +226,50 @@ export function normalizeNumber(text) {
 // ---------- outcomes ----------
 
 let shown = 0;
+let lastShown = null;
+/** Shows an action's outcome in its box, next to what was pressed, and scrolls it into sight if it is not. */
 export function show(boxId, node) {
   const box = $(boxId);
   box.replaceChildren(node);
   box.hidden = false;
   box.dataset.seq = String(++shown);
+  lastShown = box;
+  reveal(box);
+}
+
+/** Scrolls `node` into the viewport when its start is out of sight (a phone-width screen). */
+function reveal(node) {
+  const top = node.getBoundingClientRect().top;
+  if (top >= 0 && top <= window.innerHeight - 48) return;
+  node.scrollIntoView({ block: node.offsetHeight > window.innerHeight ? "start" : "nearest" });
+}
+
+/**
+ * Hides outcomes an action makes stale, as it starts: a grant shown before
+ * the phone changed, a "Bound." before a new registration.
+ */
+export function clearOutcomes(...boxIds) {
+  for (const id of boxIds) {
+    if (id === "channel-result") clearInterval(session.grantTimer);
+    const box = $(id);
+    box.hidden = true;
+    box.replaceChildren();
+  }
 }
 
 export function success(title, ...details) {
   return el("div", { class: "ok" }, el("p", { class: "outcome-title" }, el("span", { class: "icon", "aria-hidden": "true", text: "✓" }), title), ...details);
 }
 
+/** Something that happened to the phone or the number: neither a grant nor a refusal. */
+export function notice(title, ...details) {
+  return el("div", { class: "warn" }, el("p", { class: "outcome-title" }, el("span", { class: "icon", "aria-hidden": "true", text: "!" }), title), ...details);
+}
+
 /** A refusal in plain words, with the developer's view underneath. */
 export function refusal(error, lead = "Refused") {
   const code = error.code || "unknown_error";
-  const plain = PLAIN[code] || (error.source === "bridge" ? PLAIN.bridge_failed : "The request was refused.");
+  const plain = plainFor(code) || (error.source === "bridge" ? PLAIN.bridge_failed : "The request was refused.");
   const facts = [error.status ? `HTTP ${error.status}` : null, error.source ? `source ${error.source}` : null].filter(Boolean);
   return el(
     "div",
@@ -239,6 +327,7 @@ export function act(logId, label, fn) {
   document.querySelector("main").setAttribute("aria-busy", "true");
   const run = queue.then(async () => {
     announce(`${label}…`);
+    const shownBefore = shown;
     const exchanges = [];
     session.current = exchanges;
     try {
@@ -249,6 +338,9 @@ export function act(logId, label, fn) {
       refreshButtons();
       renderPhone();
       await Promise.allSettled([refreshInbox(), refreshAudit()]);
+      refreshButtons(); // the trail may have told a new status (suspended)
+      // What the refreshes added above it (an SMS in the inbox) may have pushed the outcome out of sight.
+      if (shown !== shownBefore && !lastShown.hidden) reveal(lastShown);
       pending -= 1;
       if (pending === 0) {
         document.body.classList.remove("busy");

@@ -39,8 +39,6 @@ export function renderPhone() {
   if (cloned) changes.push("the cloned chip is in the phone");
   if (hasSims && s.slot !== "A") changes.push(`the number is on SIM ${s.slot} (${s.sims[s.slot].embedded ? "the eSIM" : "the physical SIM"})`);
   $("attack-state").textContent = changes.length ? `Now: ${changes.join(" and ")}.` : "Now: the real chip and SIM A.";
-  $("swap-sim").disabled = !hasSims;
-  $("replay").disabled = !state.lastVerify;
 }
 
 // ---------- SMS inbox ----------

@@ -1,20 +1,41 @@
 // The three steps: register a number (code or device SMS), bind this phone,
 // open a secure channel (a grant, or a payment bound to its transaction).
-import { offerReverify, setBindingStatus } from "./audit.js";
-import { $, act, announce, asError, el, normalizeNumber, persist, pretty, refusal, refusedText, session, show, state, success, time, ui } from "./page.js";
+import { offerRecovery, offerReverify, setBindingStatus } from "./audit.js";
+import { $, act, announce, asError, clearOutcomes, el, normalizeNumber, persist, pretty, refusal, refusedText, session, show, state, success, time, ui } from "./page.js";
 import { startInbox } from "./phone-panel.js";
 
 // ---------- actions ----------
 
+/**
+ * Enables each button only when its action means something now, and says
+ * why beside the ones that would certainly be refused (a suspended binding).
+ */
 export function refreshButtons() {
-  $("channel-needs").hidden = Boolean(state.bindingId);
-  $("bind").disabled = !state.registrationId;
-  $("open-channel").disabled = !state.bindingId;
-  $("confirm-payment").disabled = !state.bindingId;
-  $("unbind").disabled = !state.bindingId;
+  const bound = Boolean(state.bindingId);
+  const suspended = bound && state.bindingStatus === "suspended";
+  // Device SMS: the ceremony sends the SMS first, then binds.
+  const smsFirst = state.proof === "device_sms" && Boolean(state.registrationId) && !state.smsSent;
+  $("bind").disabled = !state.registrationId || smsFirst;
+  $("send-sms").classList.toggle("primary", smsFirst);
+  $("bind-needs").hidden = !smsFirst;
+  const needs = $("channel-needs");
+  needs.hidden = bound && !suspended;
+  needs.textContent = suspended
+    ? "The binding is suspended: the edge refuses every channel and payment (binding_suspended) until it is restored, as told below."
+    : "Bind this phone first (steps 1 and 2).";
+  $("open-channel").disabled = !bound;
+  $("confirm-payment").disabled = !bound;
+  $("unbind").disabled = !bound || suspended;
+  $("unbind-needs").hidden = !suspended;
   $("audit-refresh").disabled = !state.lastBindingId;
-  $("replay").disabled = !state.lastVerify;
-  $("carrier-swap").disabled = !state.bindingId;
+  // The attacks are against a binding: none before there is one.
+  const phone = session.phone?.state;
+  $("attacks-needs").hidden = bound;
+  $("swap-sim").disabled = !bound || !phone?.sims;
+  $("clone-chip").disabled = !bound || phone?.chip === "clone";
+  $("replay").disabled = !bound || !state.lastVerify;
+  $("carrier-swap").disabled = !bound || suspended;
+  $("restore").disabled = !phone || (phone.chip === "real" && phone.slot === "A");
 }
 
 export async function sendCode(event) {
@@ -33,6 +54,9 @@ export async function sendCode(event) {
     return;
   }
   await act("register-log", `Sending a code to ${number}`, async () => {
+    // A new registration: what the steps below showed is stale.
+    clearOutcomes("register-result", "bind-result", "channel-result", "unbind-result", "attack-result");
+    state.smsSent = false;
     try {
       const proof = document.querySelector('input[name="proof"]:checked')?.value ?? "otp";
       const reg = await session.client.startRegistration(number, { proof });
@@ -102,6 +126,7 @@ export function showProof() {
 export async function sendSms() {
   if (!state.registrationId || !state.deviceSms) return;
   await act("bind-log", "Sending the SMS from this phone", async () => {
+    clearOutcomes("bind-result");
     try {
       await session.client.sendNumberProof(state.registration);
     } catch (e) {
@@ -137,6 +162,8 @@ export function smsSent({ detail: { from, to, seen } }) {
   const note = $("device-sms-sent");
   note.hidden = false;
   note.replaceChildren("The virtual number ", el("code", { text: to }), " received it from ", el("code", { id: "stamped-sender", text: from }), ` (the sender the network stamped): ${words}.`);
+  state.smsSent = true;
+  refreshButtons();
   announce(`SMS delivered from ${from}: ${words}. Now bind this phone.`);
   $("bind").focus();
 }
@@ -149,13 +176,19 @@ export async function bind(event) {
     return;
   }
   await act("bind-log", "Binding this phone", async () => {
+    // A new bind: a grant, an unbind or an attack shown before is stale.
+    clearOutcomes("bind-result", "channel-result", "unbind-result", "attack-result");
+    $("recover-result").hidden = true;
+    // A phone binds with its own chip: a clone left in from an attack never is.
+    const unclone = session.phone.state.chip === "clone";
+    if (unclone) await session.phone.useRealChip();
     try {
       // The registration object carries its bind secret inside the client (device SMS).
       const registration = state.registration?.registrationId === state.registrationId ? state.registration : state.registrationId;
       const b = await session.client.completeBinding(registration, otp, { waitMs: 10000 });
       const provenBy = { otp: "a code texted to it", device_sms: "an SMS this phone sent", firebase_pnv: "the carrier (Firebase PNV), no SMS", camara_nv: "the operator (CAMARA Number Verification), no SMS" }[state.proof ?? "otp"];
       const previous = state.bindingId;
-      Object.assign(state, { registration: null, registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId, proof: null, deviceSms: null });
+      Object.assign(state, { registration: null, registrationId: null, bindingId: b.bindingId, lastBindingId: b.bindingId, proof: null, deviceSms: null, smsSent: false, suspendedBy: null });
       showProof();
       $("device-sms-sent").hidden = true;
       persist();
@@ -169,6 +202,7 @@ export async function bind(event) {
         success(
           b.rebound ? "Rebound." : "Bound.",
           el("p", {}, words),
+          unclone ? el("p", { class: "note", id: "unclone-note", text: "The cloned chip was taken out first: this phone binds with its own chip, never a clone." }) : null,
           el("dl", { class: "facts" },
             el("div", {}, el("dt", { text: "Binding id" }), el("dd", {}, el("code", { id: "binding-id", text: b.bindingId }))),
             el("div", {}, el("dt", { text: "Status" }), el("dd", {}, el("code", { text: b.status }))),
@@ -242,7 +276,7 @@ export function showGrant(g, payment) {
 
 function explainDenial(err) {
   if (err.code === "binding_suspended") {
-    offerReverify("The binding is suspended. Prove you still own the number with a new SMS code, using this phone and the SIM now in it.");
+    offerRecovery();
   } else if (err.code === "binding_not_found") {
     // The server no longer knows this binding (its local KV was reset): start over.
     Object.assign(state, { bindingId: null, lastBindingId: null, bindingStatus: null });
@@ -256,8 +290,9 @@ function explainDenial(err) {
 export async function openChannel() {
   if (!state.bindingId) return;
   await act("channel-log", "Opening a secure channel", async () => {
-    clearInterval(session.grantTimer);
+    clearOutcomes("channel-result");
     $("recover").hidden = true;
+    $("recover-result").hidden = true;
     try {
       const g = await session.client.verify(state.bindingId);
       showGrant(g);
@@ -282,8 +317,9 @@ export async function confirmPayment(event) {
     return;
   }
   await act("channel-log", `Confirming a payment of ${amount} EUR to ${payee}`, async () => {
-    clearInterval(session.grantTimer);
+    clearOutcomes("channel-result");
     $("recover").hidden = true;
+    $("recover-result").hidden = true;
     try {
       const txn = await paymentTransaction(amount, payee);
       const g = await session.client.verify(state.bindingId, txn);
