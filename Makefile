@@ -12,12 +12,12 @@ export CARGO_TERM_COLOR := never
 # Each stage of setup and test prints its time; `make test` ends with the table.
 STAGE := scripts/stage.sh
 
-.PHONY: stage-reset setup build build-worker build-client dev test lint test-rust test-fuzz test-wasm test-e2e test-contract test-bench bench bench-core size mutants fuzz clean
+.PHONY: stage-reset setup build build-worker build-client build-inspector dev test lint test-rust test-fuzz test-wasm test-e2e test-contract test-bench bench bench-core size mutants fuzz clean
 
 setup:
 	@./scripts/setup.sh
 
-build: setup build-worker build-client
+build: setup build-worker build-client build-inspector
 
 # Two builds: edge-worker/build (production: no dev routes, no outbox; the top
 # level of wrangler.toml) and edge-worker/build-dev (cargo feature `dev`:
@@ -45,6 +45,18 @@ build-client:
 	node scripts/package-client.mjs
 	@$(STAGE) end build-client
 
+# The evidence inspector: core's checks in wasm and its page (inspector/web,
+# a static site of its own), copied under the demo's assets for `make dev`.
+INSPECTOR_WASM := target/wasm32-unknown-unknown/release/simbind_inspector.wasm
+build-inspector:
+	@$(STAGE) begin build-inspector
+	cargo build --quiet --lib --release --target wasm32-unknown-unknown -p simbind-inspector
+	wasm-bindgen $(INSPECTOR_WASM) --out-dir inspector/web/pkg --target web --out-name simbind_inspector
+	wasm-opt -Oz inspector/web/pkg/simbind_inspector_bg.wasm -o inspector/web/pkg/simbind_inspector_bg.wasm
+	node scripts/inspector-samples.mjs
+	rm -rf web-demo/inspector && cp -r inspector/web web-demo/inspector && rm -f web-demo/inspector/_headers web-demo/inspector/.gitignore
+	@$(STAGE) end build-inspector
+
 dev: build
 	@echo "SimBind: API and demo on http://127.0.0.1:8787 (Ctrl-C to stop)"
 	wrangler dev --env dev --ip 127.0.0.1 --port 8787 --persist-to .wrangler/state < /dev/null
@@ -55,7 +67,7 @@ lint: setup
 	cargo clippy -p simbind-core --all-targets -- -D warnings
 	cargo clippy -p simbind-core --lib --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy -p simbind-core --lib --no-default-features --target wasm32-unknown-unknown -- -D warnings
-	cargo clippy --target wasm32-unknown-unknown -p simbind-client --lib -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown -p simbind-client -p simbind-inspector --lib -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker -p simbind-client --features simbind-client/testing --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown -p simbind-edge-worker --features dev --all-targets -- -D warnings
 	# Licences, bans and sources (advisories need the advisory database, which

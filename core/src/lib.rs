@@ -25,6 +25,8 @@ pub mod firebase_pnv;
 pub mod grant;
 pub mod id_hash;
 pub mod identifiers;
+#[cfg(feature = "x509-software")]
+pub mod inspect;
 pub mod jws;
 mod number_lengths;
 pub mod otp;

@@ -423,3 +423,275 @@ fn non_ascii_or_signed_hex_is_a_usage_error_not_a_panic() {
     );
     assert_eq!((code, v["verdict"].as_str()), (0, Some("accepted")), "{v}");
 }
+
+/// The inspector's library call on the same evidence the command reads.
+fn inspect(input: Value) -> Value {
+    serde_json::from_str(&simbind_core::inspect::inspect(&input.to_string())).unwrap()
+}
+
+/// Every check before the failing one passed, the failing one names the
+/// verdict's code, every later one was not reached; all pass when accepted.
+fn assert_checks_in_order(report: &Value, names: &[&str]) {
+    let checks = report["checks"].as_array().unwrap();
+    let listed: Vec<&str> = checks
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, names);
+    let failed = checks.iter().position(|c| c["result"] == "failed");
+    for (i, check) in checks.iter().enumerate() {
+        let expected = match failed {
+            Some(f) if i == f => "failed",
+            Some(f) if i > f => "not reached",
+            _ => "passed",
+        };
+        assert_eq!(check["result"], expected, "{check}");
+    }
+    match failed {
+        Some(f) => assert_eq!(checks[f]["code"], report["code"], "{report}"),
+        None => assert_eq!(report["verdict"], "accepted", "{report}"),
+    }
+}
+
+#[test]
+fn the_inspector_gives_the_command_s_verdict_on_every_real_android_sample() {
+    use simbind_core::attestation::android_key::CHECKS;
+    let tee = ascii_hex("6417f92c-daef-4cc1-8828-5bb39338ffd5");
+    let samples = [
+        ("tegu_sdk36_TEE_EC_2026_ROOT.pem", tee.clone(), 1771894563),
+        (
+            "tegu_sdk36_TEE_EC_2026_ROOT.pem",
+            ascii_hex("another"),
+            1771894563,
+        ),
+        (
+            "tegu_sdk36_SB_EC_2026_ROOT.pem",
+            ascii_hex("90578e1d-f5bf-4ccf-a27f-a4f4d89ee21f"),
+            1771979841,
+        ),
+        (
+            "caiman_sdk36_TEE_EC_RKP.pem",
+            ascii_hex("d688d763-6118-4ca6-94b2-e6cd9ed7e4e4"),
+            1758900680,
+        ),
+        (
+            "sony-xperia10-iii_sdk33_TEE_EC.pem",
+            "3eafe4d5dd0090de5a42b432b42481af5ce29963656b2584c59a492de16d00c9".into(),
+            1780585145,
+        ),
+        (
+            "tegu_sdk37_TEE_TRUSTED_CONF.pem",
+            ascii_hex("b1631dab-2e6c-465f-8a7f-24a6152a518a"),
+            1782942965,
+        ),
+        (
+            "marlin_sdk29_TEE_EC_NONE.pem",
+            ascii_hex("challenge"),
+            1572308512,
+        ),
+        (
+            "invalid_tags_not_in_ascending_order.pem",
+            ascii_hex("challenge"),
+            1770940800,
+        ),
+        (
+            "invalid_malformed_rot_device_locked.pem",
+            ascii_hex("challenge"),
+            1770940800,
+        ),
+    ];
+    for (file, challenge, at) in samples {
+        let (_, command) = android(file, &challenge, &at.to_string(), None);
+        let chain = std::fs::read_to_string(format!("{DIR}/android/{file}")).unwrap();
+        let report = inspect(serde_json::json!({
+            "format": "android-key", "chain": chain, "challengeHex": challenge, "at": at,
+        }));
+        assert_eq!(report["verdict"], command["verdict"], "{file}: {report}");
+        assert_eq!(report["code"], command["code"], "{file}");
+        if command["verdict"] == "accepted" {
+            assert_eq!(
+                report["attested"]["securityLevel"],
+                command["securityLevel"]
+            );
+            assert_eq!(report["attested"]["publicKey"], command["publicKey"]);
+        }
+        assert_checks_in_order(&report, &CHECKS);
+        let chain = report["chain"].as_array().unwrap();
+        assert!(chain.len() >= 2, "{file}");
+        assert!(chain.iter().all(|c| c["parses"] == true));
+        if file.starts_with("caiman") {
+            assert_eq!(
+                chain.last().unwrap()["key"],
+                "RSA",
+                "Google's RSA-4096 root"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_real_chain_under_a_root_that_is_not_google_s_is_refused_for_its_root() {
+    // The AOSP software root: every link verifies, so the first real cause
+    // is the root, not a signature, and not the software level checked later.
+    let chain =
+        std::fs::read_to_string(format!("{DIR}/android/marlin_sdk29_TEE_EC_NONE.pem")).unwrap();
+    let report = inspect(serde_json::json!({
+        "format": "android-key", "chain": chain, "challengeHex": ascii_hex("challenge"), "at": 1572308512,
+    }));
+    assert_eq!(report["code"], "attestation_untrusted_root", "{report}");
+    let result = |i: usize| report["checks"][i]["result"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (result(2), result(3)),
+        ("passed".into(), "failed".into()),
+        "links verify, the root fails: {report}"
+    );
+    let drawn = report["chain"].as_array().unwrap();
+    assert!(
+        drawn
+            .iter()
+            .all(|c| c["pinnedRoot"] == false && c["signedByPinnedRoot"] == false)
+    );
+    // The KeyDescription is still decoded for the reader: software level.
+    assert_eq!(
+        report["decoded"]["keyDescription"]["attestationSecurityLevel"],
+        "software"
+    );
+}
+
+#[test]
+fn the_inspector_draws_a_google_chain_and_its_key_description() {
+    let chain =
+        std::fs::read_to_string(format!("{DIR}/android/tegu_sdk36_TEE_EC_2026_ROOT.pem")).unwrap();
+    let challenge = ascii_hex("6417f92c-daef-4cc1-8828-5bb39338ffd5");
+    let report = inspect(serde_json::json!({
+        "format": "android-key", "chain": chain, "challengeHex": challenge, "at": 1771894563u64,
+        "policy": {"requireLocked": true},
+    }));
+    assert_eq!(report["verdict"], "accepted", "{report}");
+    let drawn = report["chain"].as_array().unwrap();
+    let top = drawn.last().unwrap();
+    assert_eq!(
+        (&top["pinnedRoot"], &top["key"]),
+        (&Value::Bool(true), &Value::from("EC P-384")),
+        "Key Attestation CA1: {top}"
+    );
+    assert_eq!(drawn[drawn.len() - 2]["signedByPinnedRoot"], true);
+    assert_eq!(
+        (&drawn[0]["key"], &drawn[0]["signedByPinnedRoot"]),
+        (&Value::from("EC P-256"), &Value::Bool(false))
+    );
+    assert!(
+        drawn[0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Android Keystore Key"),
+        "{}",
+        drawn[0]
+    );
+    assert_eq!(drawn[1]["validAt"], true);
+    let kd = &report["decoded"]["keyDescription"];
+    assert_eq!(kd["challengeHex"], challenge);
+    assert_eq!(kd["rootOfTrust"]["deviceLocked"], true);
+    assert_eq!(
+        kd["attestationApplicationId"]["packages"][0],
+        "com.google.android.attestation"
+    );
+    // The policy in the input is the one applied: StrongBox refuses this TEE key.
+    let strict = inspect(serde_json::json!({
+        "format": "android-key", "chain": chain, "challengeHex": challenge, "at": 1771894563u64,
+        "policy": {"minSecurityLevel": "strongbox"},
+    }));
+    assert_eq!(strict["code"], "attestation_security_level");
+    // Years later the intermediates have expired.
+    let late = inspect(serde_json::json!({
+        "format": "android-key", "chain": chain, "challengeHex": challenge, "at": 4_000_000_000u64,
+    }));
+    assert_eq!(late["code"], "attestation_expired", "{late}");
+    assert_eq!(late["chain"][1]["validAt"], false);
+}
+
+#[test]
+fn the_inspector_gives_the_command_s_verdict_on_every_real_apple_sample() {
+    use simbind_core::attestation::apple_appattest::CHECKS;
+    let samples: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{DIR}/apple/devicecheck-appattest.json")).unwrap(),
+    )
+    .unwrap();
+    for s in samples.as_array().unwrap() {
+        let b64 = s["attestation"].as_str().unwrap();
+        let file = std::env::temp_dir().join(format!("inspect-apple-{}.b64", std::process::id()));
+        std::fs::write(&file, b64).unwrap();
+        let hash: String = common::attestation::unb64(s["clientDataHash"].as_str().unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let app = s["appId"].as_str().unwrap();
+        let at = s["at"].as_u64().unwrap();
+        for (app, env, at) in [
+            (app, "development", at),
+            (app, "production", at),
+            ("ABCDE12345.com.example", "development", at),
+            (app, "development", 2_000_000_000),
+        ] {
+            let (_, command) = attest(&[
+                "--format",
+                "apple-appattest",
+                "--attestation-b64",
+                file.to_str().unwrap(),
+                "--client-data-hash-hex",
+                &hash,
+                "--app-id",
+                app,
+                "--environment",
+                env,
+                "--at",
+                &at.to_string(),
+            ]);
+            let report = inspect(serde_json::json!({
+                "format": "apple-appattest", "attestation": b64, "clientDataHashHex": hash,
+                "appId": app, "environment": env, "at": at,
+            }));
+            assert_eq!(report["verdict"], command["verdict"], "{report}");
+            assert_eq!(report["code"], command["code"]);
+            if command["verdict"] == "accepted" {
+                assert_eq!(report["attested"]["publicKey"], command["publicKey"]);
+                assert_eq!(report["decoded"]["authData"]["aaguid"], "development");
+                assert_eq!(report["decoded"]["authData"]["counter"], 0);
+            }
+            assert_checks_in_order(&report, &CHECKS);
+            assert_eq!(report["chain"].as_array().unwrap().len(), 2);
+        }
+    }
+}
+
+#[test]
+fn the_inspector_refuses_unusable_input_without_echoing_it() {
+    let secret = "+447700900123-secret";
+    for input in [
+        String::new(),
+        "not json".into(),
+        format!("{{\"format\": \"{secret}\", \"at\": 1}}"),
+        r#"{"format": "android-key"}"#.into(),
+        r#"{"format": "android-key", "at": 1}"#.into(),
+        r#"{"format": "android-key", "at": 1, "chain": "", "challengeHex": "zz"}"#.into(),
+        r#"{"format": "android-key", "at": 1, "chain": "", "challengeHex": "abc"}"#.into(),
+        r#"{"format": "android-key", "at": 1, "chain": "", "challengeHex": "", "policy": {"x": 1}}"#.into(),
+        r#"{"format": "apple-appattest", "at": 1, "attestation": "", "clientDataHashHex": "", "appId": "a", "environment": "staging"}"#.into(),
+    ] {
+        let report: Value = serde_json::from_str(&simbind_core::inspect::inspect(&input)).unwrap();
+        assert!(report["error"].is_string(), "{input}: {report}");
+        assert!(!report.to_string().contains(secret));
+    }
+    // Evidence that does not parse is a verdict, not an input error.
+    let garbage = inspect(serde_json::json!({
+        "format": "android-key", "chain": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+        "challengeHex": "", "at": 1,
+    }));
+    assert_eq!(garbage["code"], "attestation_malformed", "{garbage}");
+    let apple = inspect(serde_json::json!({
+        "format": "apple-appattest", "attestation": "%%%", "clientDataHashHex": "00",
+        "appId": "A.b", "environment": "production", "at": 1,
+    }));
+    assert_eq!(apple["code"], "attestation_malformed");
+    assert_eq!(apple["checks"][0]["result"], "failed");
+}

@@ -15,6 +15,7 @@
 use super::AttestationRefusal;
 use super::key_description::{ApplicationId, BootState, KeyDescription, SecurityLevel};
 use super::signatures::Verifier;
+use super::trace::{Trace, ensure, step};
 use super::x509::{self, Cert};
 use crate::crypto::secret_eq;
 use der::asn1::ObjectIdentifier;
@@ -120,64 +121,152 @@ pub fn verify_with(
     now: u64,
     verifier: &dyn Verifier,
 ) -> Result<AndroidAttestation, AttestationRefusal> {
-    let certs = x509::parse_chain(chain)?;
-    let leaf = check_chain(&certs, roots, revoked, now, verifier)?;
+    let mut nothing = ();
+    let evidence = Evidence {
+        chain,
+        challenge,
+        roots,
+        revoked,
+        now,
+    };
+    verify_traced(&evidence, policy, verifier, &mut nothing)
+}
+
+/// What a phone sent for an Android bind, and what it is checked against.
+pub struct Evidence<'e> {
+    /// DER certificates, leaf first.
+    pub chain: &'e [Vec<u8>],
+    /// The bind challenge the KeyDescription must carry.
+    pub challenge: &'e [u8],
+    /// Pinned root keys (DER SubjectPublicKeyInfo).
+    pub roots: &'e [&'e [u8]],
+    /// Whether a certificate serial (lowercase hex) is revoked.
+    pub revoked: &'e dyn Fn(&str) -> bool,
+    /// The instant, Unix seconds.
+    pub now: u64,
+}
+
+/// Every check [`verify_traced`] records, in order.
+pub const CHECKS: [&str; 15] = [
+    CHAIN_PARSES,
+    CHAIN_SHAPE,
+    CHAIN_SIGNED,
+    CHAIN_ROOT,
+    CHAIN_VALID,
+    CHAIN_EXTENSIONS,
+    CHAIN_NOT_REVOKED,
+    LEAF_KEY_DESCRIPTION,
+    LEAF_P256,
+    CHALLENGE,
+    SECURITY_LEVEL,
+    ROOT_OF_TRUST,
+    DEVICE_LOCKED,
+    VERIFIED_BOOT,
+    APP_ALLOWED,
+];
+const CHAIN_PARSES: &str = "each certificate parses: DER X.509, at most 6 of 8 KiB";
+const CHAIN_SHAPE: &str = "a leaf and at least one intermediate below the root";
+const CHAIN_SIGNED: &str = "each certificate names and is signed by the next";
+const CHAIN_ROOT: &str = "the chain ends at a pinned Google root key";
+const CHAIN_VALID: &str = "every intermediate is valid at the instant (expired factory ones pass)";
+const CHAIN_EXTENSIONS: &str = "no intermediate carries a KeyDescription";
+const CHAIN_NOT_REVOKED: &str = "no certificate is revoked in the status list";
+const LEAF_KEY_DESCRIPTION: &str = "the leaf carries a non-critical KeyDescription that parses";
+const LEAF_P256: &str = "the attested key is P-256";
+const CHALLENGE: &str = "the KeyDescription's challenge is the bind challenge";
+const SECURITY_LEVEL: &str = "the key was generated in secure hardware, attestation and key at one level, at least the policy's";
+const ROOT_OF_TRUST: &str = "the KeyDescription has a root of trust";
+const DEVICE_LOCKED: &str = "the bootloader is locked (if the policy requires it)";
+const VERIFIED_BOOT: &str = "the boot is verified (if the policy requires it)";
+const APP_ALLOWED: &str = "the app is one the policy allows (if it lists apps)";
+
+/// [`verify_with`], each check recorded in `trace` as it runs.
+pub fn verify_traced(
+    evidence: &Evidence<'_>,
+    policy: &AndroidPolicy,
+    verifier: &dyn Verifier,
+    trace: &mut dyn Trace,
+) -> Result<AndroidAttestation, AttestationRefusal> {
+    let certs = step(trace, CHAIN_PARSES, x509::parse_chain(evidence.chain))?;
+    let leaf = check_chain(&certs, evidence, verifier, trace)?;
+    let description = step(trace, LEAF_KEY_DESCRIPTION, key_description(leaf))?;
+    let public_key = step(trace, LEAF_P256, x509::p256_point(leaf.spki()))?;
+    let same = secret_eq(&description.challenge, evidence.challenge);
+    step(
+        trace,
+        CHALLENGE,
+        ensure(same, AttestationRefusal::ChallengeMismatch),
+    )?;
+    check_policy(description, public_key, policy, trace)
+}
+
+/// The leaf's KeyDescription, which must not be marked critical.
+pub fn key_description(leaf: &Cert<'_>) -> Result<KeyDescription, AttestationRefusal> {
     let (extension, critical) = leaf
         .extension(&KEY_DESCRIPTION)
         .ok_or(AttestationRefusal::Malformed)?;
-    if critical {
-        return Err(AttestationRefusal::Malformed);
-    }
-    let description = KeyDescription::parse(extension)?;
-    let public_key = x509::p256_point(leaf.spki())?;
-    if !secret_eq(&description.challenge, challenge) {
-        return Err(AttestationRefusal::ChallengeMismatch);
-    }
-    check_policy(description, public_key, policy)
+    ensure(!critical, AttestationRefusal::Malformed)?;
+    KeyDescription::parse(extension)
 }
 
 /// Names, signatures, dates, extension placement and status of the chain;
 /// returns the leaf.
 fn check_chain<'c, 'a>(
     certs: &'c [Cert<'a>],
-    roots: &[&[u8]],
-    revoked: &dyn Fn(&str) -> bool,
-    now: u64,
+    evidence: &Evidence<'_>,
     verifier: &dyn Verifier,
+    trace: &mut dyn Trace,
 ) -> Result<&'c Cert<'a>, AttestationRefusal> {
+    let roots = evidence.roots;
     // The chain without its root certificate, if the root is there.
     let (path, root) = match certs.split_last() {
         Some((last, rest)) if roots.contains(&last.spki()) => (rest, Some(last)),
         _ => (certs, None),
     };
-    let (leaf, intermediates) = path.split_first().ok_or(AttestationRefusal::Malformed)?;
-    let top = intermediates.last().ok_or(AttestationRefusal::Malformed)?;
-    for pair in path.windows(2) {
-        if let [child, parent] = pair {
-            child.issued_by(parent, verifier)?;
-        }
-    }
-    match root {
-        Some(root) => top.issued_by(root, verifier)?,
-        None => {
-            if !top.signed_by_any(roots, verifier) {
-                return Err(AttestationRefusal::UntrustedRoot);
-            }
-        }
-    }
+    let shape = path
+        .split_first()
+        .and_then(|(leaf, intermediates)| Some((leaf, intermediates, intermediates.last()?)))
+        .ok_or(AttestationRefusal::Malformed);
+    let (leaf, intermediates, top) = step(trace, CHAIN_SHAPE, shape)?;
+    let links = path.windows(2).try_for_each(|pair| match pair {
+        [child, parent] => child.issued_by(parent, verifier),
+        _ => Ok(()),
+    });
+    step(trace, CHAIN_SIGNED, links)?;
+    let anchored = match root {
+        Some(root) => top.issued_by(root, verifier),
+        None => ensure(
+            top.signed_by_any(roots, verifier),
+            AttestationRefusal::UntrustedRoot,
+        ),
+    };
+    step(trace, CHAIN_ROOT, anchored)?;
     let factory = names_serial_number(top);
-    for cert in intermediates {
+    let valid = intermediates.iter().all(|cert| {
         let (not_before, not_after) = cert.validity();
-        if now < not_before || (now > not_after && !factory) {
-            return Err(AttestationRefusal::Expired);
-        }
-        if cert.extension(&KEY_DESCRIPTION).is_some() {
-            return Err(AttestationRefusal::Malformed);
-        }
-    }
-    if path.iter().any(|cert| revoked(&cert.serial_hex())) {
-        return Err(AttestationRefusal::Revoked);
-    }
+        evidence.now >= not_before && (evidence.now <= not_after || factory)
+    });
+    step(
+        trace,
+        CHAIN_VALID,
+        ensure(valid, AttestationRefusal::Expired),
+    )?;
+    let placed = intermediates
+        .iter()
+        .all(|cert| cert.extension(&KEY_DESCRIPTION).is_none());
+    step(
+        trace,
+        CHAIN_EXTENSIONS,
+        ensure(placed, AttestationRefusal::Malformed),
+    )?;
+    let revoked = path
+        .iter()
+        .any(|cert| (evidence.revoked)(&cert.serial_hex()));
+    step(
+        trace,
+        CHAIN_NOT_REVOKED,
+        ensure(!revoked, AttestationRefusal::Revoked),
+    )?;
     Ok(leaf)
 }
 
@@ -196,27 +285,37 @@ fn check_policy(
     description: KeyDescription,
     public_key: Vec<u8>,
     policy: &AndroidPolicy,
+    trace: &mut dyn Trace,
 ) -> Result<AndroidAttestation, AttestationRefusal> {
     let level = description.attestation_level.min(description.key_level);
     let floor = policy.min_level.max(SecurityLevel::TrustedEnvironment);
-    if !description.generated
-        || description.attestation_level != description.key_level
-        || level < floor
-    {
-        return Err(AttestationRefusal::SecurityLevel);
-    }
+    let secure = description.generated
+        && description.attestation_level == description.key_level
+        && level >= floor;
+    step(
+        trace,
+        SECURITY_LEVEL,
+        ensure(secure, AttestationRefusal::SecurityLevel),
+    )?;
     let root = description
         .root_of_trust
-        .ok_or(AttestationRefusal::BootNotVerified)?;
-    if policy.require_locked && !root.device_locked {
-        return Err(AttestationRefusal::DeviceNotLocked);
-    }
-    if policy.require_verified_boot && root.boot_state != BootState::Verified {
-        return Err(AttestationRefusal::BootNotVerified);
-    }
-    if let Some(allowed) = &policy.allowed_apps {
+        .ok_or(AttestationRefusal::BootNotVerified);
+    let root = step(trace, ROOT_OF_TRUST, root)?;
+    let locked = !policy.require_locked || root.device_locked;
+    step(
+        trace,
+        DEVICE_LOCKED,
+        ensure(locked, AttestationRefusal::DeviceNotLocked),
+    )?;
+    let booted = !policy.require_verified_boot || root.boot_state == BootState::Verified;
+    step(
+        trace,
+        VERIFIED_BOOT,
+        ensure(booted, AttestationRefusal::BootNotVerified),
+    )?;
+    let allowed = policy.allowed_apps.as_ref().is_none_or(|allowed| {
         let app = description.application.as_ref();
-        let listed = |a: &AllowedApp| {
+        allowed.iter().any(|a: &AllowedApp| {
             app.is_some_and(|id| {
                 id.packages.contains(&a.package)
                     && id
@@ -224,11 +323,13 @@ fn check_policy(
                         .iter()
                         .any(|s| s.as_slice() == a.signing_cert_sha256.as_slice())
             })
-        };
-        if !allowed.iter().any(listed) {
-            return Err(AttestationRefusal::AppNotAllowed);
-        }
-    }
+        })
+    });
+    step(
+        trace,
+        APP_ALLOWED,
+        ensure(allowed, AttestationRefusal::AppNotAllowed),
+    )?;
     Ok(AndroidAttestation {
         public_key,
         level,

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::AttestationRefusal;
 use super::signatures::Verifier as ChainVerifier;
+use super::trace::{Trace, ensure, step};
 use super::x509::{self, Cert};
 use crate::crypto::secret_eq;
 
@@ -99,15 +100,15 @@ pub struct AppleAttestation {
 }
 
 /// The parts of authenticator data a verifier reads.
-struct AuthData<'a> {
-    rp_id_hash: &'a [u8],
-    flags: u8,
-    counter: u32,
+pub(crate) struct AuthData<'a> {
+    pub(crate) rp_id_hash: &'a [u8],
+    pub(crate) flags: u8,
+    pub(crate) counter: u32,
     rest: &'a [u8],
 }
 
 impl<'a> AuthData<'a> {
-    fn parse(bytes: &'a [u8]) -> Result<Self, AttestationRefusal> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, AttestationRefusal> {
         let malformed = AttestationRefusal::Malformed;
         let (rp_id_hash, rest) = bytes.split_at_checked(32).ok_or(malformed)?;
         let (&flags, rest) = rest.split_first().ok_or(malformed)?;
@@ -122,7 +123,7 @@ impl<'a> AuthData<'a> {
 
     /// `(aaguid, credential id)` of the attested credential data; whatever
     /// follows (the COSE key, extensions) is not read.
-    fn credential(&self) -> Result<(&'a [u8], &'a [u8]), AttestationRefusal> {
+    pub(crate) fn credential(&self) -> Result<(&'a [u8], &'a [u8]), AttestationRefusal> {
         let malformed = AttestationRefusal::Malformed;
         if self.flags & FLAG_ATTESTED == 0 {
             return Err(malformed);
@@ -137,13 +138,13 @@ impl<'a> AuthData<'a> {
 }
 
 /// The decoded attestation object.
-struct Statement {
-    chain: Vec<Vec<u8>>,
-    receipt: Vec<u8>,
-    auth_data: Vec<u8>,
+pub(crate) struct Statement {
+    pub(crate) chain: Vec<Vec<u8>>,
+    pub(crate) receipt: Vec<u8>,
+    pub(crate) auth_data: Vec<u8>,
 }
 
-fn decode_statement(bytes: &[u8]) -> Result<Statement, minicbor::decode::Error> {
+pub(crate) fn decode_statement(bytes: &[u8]) -> Result<Statement, minicbor::decode::Error> {
     let mut d = Decoder::new(bytes);
     let (mut fmt, mut chain, mut receipt, mut auth_data) = (None, None, None, None);
     for _ in 0..definite(d.map()?)? {
@@ -231,35 +232,115 @@ pub fn verify_attestation_with(
     now: u64,
     verifier: &dyn ChainVerifier,
 ) -> Result<AppleAttestation, AttestationRefusal> {
-    let statement = decode_statement(attestation).map_err(|_| AttestationRefusal::Malformed)?;
-    let certs = x509::parse_chain(&statement.chain)?;
-    let leaf = check_chain(&certs, roots, now, verifier)?;
-    let auth = AuthData::parse(&statement.auth_data)?;
-    let (aaguid, credential_id) = auth.credential()?;
+    let evidence = Evidence {
+        attestation,
+        client_data_hash,
+        key_id,
+        roots,
+        now,
+    };
+    verify_attestation_traced(&evidence, policy, verifier, &mut ())
+}
+
+/// What a phone sent for an App Attest bind, and what it is checked against.
+pub struct Evidence<'e> {
+    /// The attestation object (CBOR).
+    pub attestation: &'e [u8],
+    /// SHA-256 of the client data: the bind challenge.
+    pub client_data_hash: &'e [u8],
+    /// The key id the app was handed, when known.
+    pub key_id: Option<&'e [u8]>,
+    /// Pinned root keys (DER SubjectPublicKeyInfo).
+    pub roots: &'e [&'e [u8]],
+    /// The instant, Unix seconds.
+    pub now: u64,
+}
+
+/// Every check [`verify_attestation_traced`] records, in order.
+pub const CHECKS: [&str; 13] = [
+    DECODES,
+    CHAIN_PARSES,
+    CHAIN_SIGNED,
+    CHAIN_ROOT,
+    CHAIN_VALID,
+    AUTH_DATA,
+    NONCE,
+    KEY_P256,
+    KEY_ID,
+    COUNTER_ZERO,
+    ENVIRONMENT,
+    APP_ALLOWED,
+    RECEIPT,
+];
+const DECODES: &str = "the object decodes: CBOR, format apple-appattest, x5c, receipt, authData";
+const CHAIN_PARSES: &str = "x5c is a leaf and an intermediate, DER X.509";
+const CHAIN_SIGNED: &str = "the leaf names and is signed by the intermediate";
+const CHAIN_ROOT: &str = "the intermediate is signed by the pinned Apple App Attestation root key";
+const CHAIN_VALID: &str = "both certificates are valid at the instant";
+const AUTH_DATA: &str = "authData parses, with attested credential data";
+const NONCE: &str = "the leaf's nonce is SHA-256(authData ‖ clientDataHash)";
+const KEY_P256: &str = "the attested key is P-256";
+const KEY_ID: &str = "SHA-256 of the key is the credential id (and the key id the app was handed)";
+const COUNTER_ZERO: &str = "the counter is 0";
+const ENVIRONMENT: &str = "the AAGUID names the policy's environment";
+const APP_ALLOWED: &str = "the rpIdHash is SHA-256 of an allowed App ID";
+const RECEIPT: &str = "a receipt is kept for the binding (only Apple can check it)";
+
+/// [`verify_attestation_with`], each check recorded in `trace` as it runs.
+pub fn verify_attestation_traced(
+    evidence: &Evidence<'_>,
+    policy: &ApplePolicy,
+    verifier: &dyn ChainVerifier,
+    trace: &mut dyn Trace,
+) -> Result<AppleAttestation, AttestationRefusal> {
+    let statement =
+        decode_statement(evidence.attestation).map_err(|_| AttestationRefusal::Malformed);
+    let statement = step(trace, DECODES, statement)?;
+    let certs = x509::parse_chain(&statement.chain)
+        .and_then(|certs| ensure(certs.len() == 2, AttestationRefusal::Malformed).map(|()| certs));
+    let certs = step(trace, CHAIN_PARSES, certs)?;
+    let leaf = check_chain(&certs, evidence.roots, evidence.now, verifier, trace)?;
+    let auth =
+        AuthData::parse(&statement.auth_data).and_then(|auth| Ok((auth.credential()?, auth)));
+    let ((aaguid, credential_id), auth) = step(trace, AUTH_DATA, auth)?;
 
     let nonce = Sha256::new()
         .chain_update(&statement.auth_data)
-        .chain_update(client_data_hash)
+        .chain_update(evidence.client_data_hash)
         .finalize();
-    let (extension, _) = leaf
+    let signed = leaf
         .extension(&NONCE_EXTENSION)
-        .ok_or(AttestationRefusal::Malformed)?;
-    if !secret_eq(&nonce_of(extension)?, &nonce) {
-        return Err(AttestationRefusal::ChallengeMismatch);
-    }
-    let public_key = x509::p256_point(leaf.spki())?;
+        .ok_or(AttestationRefusal::Malformed)
+        .and_then(|(extension, _)| nonce_of(extension))
+        .and_then(|found| {
+            ensure(
+                secret_eq(&found, &nonce),
+                AttestationRefusal::ChallengeMismatch,
+            )
+        });
+    step(trace, NONCE, signed)?;
+    let public_key = step(trace, KEY_P256, x509::p256_point(leaf.spki()))?;
     let digest: [u8; 32] = Sha256::digest(&public_key).into();
-    let claimed = key_id.is_none_or(|id| secret_eq(&digest, id));
-    if !claimed || !secret_eq(&digest, credential_id) {
-        return Err(AttestationRefusal::KeyMismatch);
-    }
-    if auth.counter != 0 {
-        return Err(AttestationRefusal::CounterNotZero);
-    }
-    if aaguid != policy.environment.aaguid() {
-        return Err(AttestationRefusal::Environment);
-    }
-    let app_id = allowed_app(&policy.app_ids, auth.rp_id_hash)?;
+    let claimed = evidence.key_id.is_none_or(|id| secret_eq(&digest, id));
+    let same = claimed && secret_eq(&digest, credential_id);
+    step(trace, KEY_ID, ensure(same, AttestationRefusal::KeyMismatch))?;
+    step(
+        trace,
+        COUNTER_ZERO,
+        ensure(auth.counter == 0, AttestationRefusal::CounterNotZero),
+    )?;
+    let environment = aaguid == policy.environment.aaguid();
+    step(
+        trace,
+        ENVIRONMENT,
+        ensure(environment, AttestationRefusal::Environment),
+    )?;
+    let app_id = step(
+        trace,
+        APP_ALLOWED,
+        allowed_app(&policy.app_ids, auth.rp_id_hash),
+    )?;
+    trace.record(RECEIPT, Ok(()));
     Ok(AppleAttestation {
         public_key,
         key_id: digest,
@@ -276,20 +357,27 @@ fn check_chain<'c, 'a>(
     roots: &[&[u8]],
     now: u64,
     verifier: &dyn ChainVerifier,
+    trace: &mut dyn Trace,
 ) -> Result<&'c Cert<'a>, AttestationRefusal> {
     let [leaf, intermediate] = certs else {
         return Err(AttestationRefusal::Malformed);
     };
-    leaf.issued_by(intermediate, verifier)?;
-    if !intermediate.signed_by_any(roots, verifier) {
-        return Err(AttestationRefusal::UntrustedRoot);
-    }
-    for cert in certs {
+    step(trace, CHAIN_SIGNED, leaf.issued_by(intermediate, verifier))?;
+    let anchored = intermediate.signed_by_any(roots, verifier);
+    step(
+        trace,
+        CHAIN_ROOT,
+        ensure(anchored, AttestationRefusal::UntrustedRoot),
+    )?;
+    let valid = certs.iter().all(|cert| {
         let (not_before, not_after) = cert.validity();
-        if now < not_before || now > not_after {
-            return Err(AttestationRefusal::Expired);
-        }
-    }
+        now >= not_before && now <= not_after
+    });
+    step(
+        trace,
+        CHAIN_VALID,
+        ensure(valid, AttestationRefusal::Expired),
+    )?;
     Ok(leaf)
 }
 
