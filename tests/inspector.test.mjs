@@ -10,6 +10,7 @@ import { chromium } from "playwright-core";
 import { startWranglerDev } from "./lib/wrangler-dev.mjs";
 import { initSync, inspect } from "../inspector/web/pkg/simbind_inspector.js";
 import samples from "../inspector/web/samples.js";
+import { bindPhone, phone, subscriber } from "./lib/phone.mjs";
 
 const artifacts = new URL("artifacts/", import.meta.url).pathname;
 mkdirSync(artifacts, { recursive: true });
@@ -145,6 +146,42 @@ test("pasted evidence: a wrong challenge, a later instant and a strict policy ea
     await page.fill("#policy", '{"requireLocked": "maybe"}');
     await page.click("#inspect");
     assert.equal(await page.locator("#input-problem").innerText(), "`policy` is not a policy");
+  });
+});
+
+test("a real grant from the dev worker, pasted with its JWKS: accepted as a backend would; later, or for another transaction, refused at the check that names it", async () => {
+  const s = subscriber();
+  const p = phone(server.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(server, p, s.number);
+  const { grant } = await p.client.verify(bindingId);
+  const discovery = await (await fetch(`${server.url}/.well-known/simbind`)).json();
+  const jwks = await (await fetch(`${server.url}/.well-known/jwks.json`)).text();
+  const now = Math.floor(Date.now() / 1000);
+  await withInspector({ width: 1280, height: 900 }, async (page, requests) => {
+    await page.selectOption("#format", "grant");
+    assert.equal(await page.isVisible("#challenge"), false, "the Android fields are hidden");
+    await page.fill("#evidence", grant);
+    await page.fill("#jwks", jwks);
+    await page.fill("#issuer", discovery.issuer);
+    await page.fill("#grant-audience", discovery.grant_audience);
+    await page.fill("#at", String(now));
+    await page.click("#inspect");
+    let got = await shown(page);
+    assert.match(got.verdict, /^Accepted/);
+    assert.ok(got.checks.every((c) => c.result === "passed"), JSON.stringify(got.checks));
+    assert.match(got.decoded, new RegExp(`claims\\.sub${bindingId}`));
+    assert.equal(await page.isVisible("#chain"), false, "a token has no chain to draw");
+    await page.fill("#at", String(now + 3600));
+    await page.click("#inspect");
+    got = await shown(page);
+    assert.match(got.verdict, /Refused grant_expired/);
+    assert.equal(got.checks.find((c) => c.result === "failed").code, "grant_expired");
+    await page.fill("#at", String(now));
+    await page.fill("#transaction", "00ff");
+    await page.click("#inspect");
+    assert.match((await shown(page)).verdict, /Refused grant_wrong_transaction/);
+    await page.screenshot({ path: `${artifacts}inspector-grant.png`, fullPage: true });
+    assert.deepEqual(requests, [], "the grant never leaves the page");
   });
 });
 

@@ -12,6 +12,7 @@ use crate::codec::{b64, bind_digest, keyed_b64};
 use crate::crypto::{PublicKey, Signature};
 use crate::id_hash::{IdHash, IdHasher, IdKind};
 use crate::identifiers::PhoneNumber;
+use crate::trace::{Coded, Trace, ensure, step};
 
 /// Google's key set for PNV tokens (`FIREBASE_PNV_JWKS_URL` overrides it).
 pub const DEFAULT_JWKS_URL: &str = "https://fpnv.googleapis.com/v1beta/jwks";
@@ -258,23 +259,92 @@ pub fn verify(
     project: &PnvProject,
     now: u64,
 ) -> Result<VerifiedToken, PnvRefusal> {
-    let (kid, parts) = split(token)?;
-    let key = keys.get(&kid).ok_or(PnvRefusal::UnknownKey)?;
-    let signature = Signature::from_bytes(&parts.signature).map_err(|_| PnvRefusal::Malformed)?;
-    if !key.verify(parts.signing_input, &signature) {
-        return Err(PnvRefusal::SignatureInvalid);
-    }
-    let claims: serde_json::Value =
-        serde_json::from_slice(&parts.payload).map_err(|_| PnvRefusal::Malformed)?;
+    verify_traced(token, keys, project, now, &mut ())
+}
+
+/// Every check [`verify_traced`] records, in order.
+pub const CHECKS: [&str; 7] = [SHAPE, KEY, SIGNATURE, CLAIMS, PROJECT, SUBJECT, IN_TIME];
+const SHAPE: &str = "three base64url parts (at most 4 KiB), header {alg: ES256, typ: JWT, kid}";
+const KEY: &str = "Firebase's key set has the header's kid";
+const SIGNATURE: &str = "the signature (64-byte r‖s) verifies under that key";
+const CLAIMS: &str =
+    "the claims have iss, aud (a list), sub, jti, iat, exp and at most a string nonce";
+const PROJECT: &str = "iss is the project number's URL and aud lists both project URLs";
+const SUBJECT: &str = "sub is an E.164 mobile number, jti 1 to 256 characters, exp after iat";
+const IN_TIME: &str = "iat is not ahead, exp has not passed, and the token is at most an hour old";
+
+/// [`verify`], each check recorded in `trace` as it runs.
+pub fn verify_traced(
+    token: &str,
+    keys: &PnvKeys,
+    project: &PnvProject,
+    now: u64,
+    trace: &mut dyn Trace,
+) -> Result<VerifiedToken, PnvRefusal> {
+    let (kid, parts) = step(trace, SHAPE, split(token))?;
+    let key = step(trace, KEY, keys.get(&kid).ok_or(PnvRefusal::UnknownKey))?;
+    let verified = Signature::from_bytes(&parts.signature)
+        .map_err(|_| PnvRefusal::Malformed)
+        .and_then(|signature| {
+            ensure(
+                key.verify(parts.signing_input, &signature),
+                PnvRefusal::SignatureInvalid,
+            )
+        });
+    step(trace, SIGNATURE, verified)?;
+    let claims = step(trace, CLAIMS, read_claims(&parts.payload))?;
+    let named = claims.iss == project.issuer()
+        && project
+            .audiences()
+            .iter()
+            .all(|want| claims.aud.contains(want));
+    step(trace, PROJECT, ensure(named, PnvRefusal::WrongProject))?;
+    let number = PhoneNumber::parse(&claims.sub).map_err(|_| PnvRefusal::Malformed);
+    let number = number.and_then(|number| {
+        let sane = !claims.jti.is_empty() && claims.jti.len() <= 256 && claims.exp > claims.iat;
+        ensure(sane, PnvRefusal::Malformed).map(|()| number)
+    });
+    let number = step(trace, SUBJECT, number)?;
+    let started = ensure(
+        claims.iat <= now.saturating_add(CLOCK_SKEW_SECS),
+        PnvRefusal::NotYetValid,
+    );
+    let live = started.and_then(|()| {
+        let expired = now >= claims.exp.saturating_add(CLOCK_SKEW_SECS)
+            || now > claims.iat.saturating_add(MAX_TOKEN_AGE_SECS);
+        ensure(!expired, PnvRefusal::Expired)
+    });
+    step(trace, IN_TIME, live)?;
+    Ok(VerifiedToken {
+        number: number.as_str().to_owned(),
+        jti: claims.jti,
+        exp: claims.exp,
+        nonce: claims.nonce,
+    })
+}
+
+/// The claims a token must carry, read without judging them.
+struct Claims {
+    iss: String,
+    aud: Vec<String>,
+    sub: String,
+    jti: String,
+    iat: u64,
+    exp: u64,
+    nonce: Option<String>,
+}
+
+fn read_claims(payload: &[u8]) -> Result<Claims, PnvRefusal> {
     let malformed = PnvRefusal::Malformed;
+    let claims: serde_json::Value = serde_json::from_slice(payload).map_err(|_| malformed)?;
     let text = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
     let int = |name: &str| claims.get(name).and_then(serde_json::Value::as_u64);
-    let aud: Vec<&str> = claims
+    let aud = claims
         .get("aud")
         .and_then(serde_json::Value::as_array)
         .ok_or(malformed)?
         .iter()
-        .map(|a| a.as_str().ok_or(malformed))
+        .map(|a| a.as_str().map(str::to_owned).ok_or(malformed))
         .collect::<Result<_, _>>()?;
     let (Some(iss), Some(sub), Some(jti), Some(iat), Some(exp)) = (
         text("iss"),
@@ -290,30 +360,21 @@ pub fn verify(
         Some(serde_json::Value::String(n)) => Some(n.clone()),
         Some(_) => return Err(malformed),
     };
-    if iss != project.issuer()
-        || !project
-            .audiences()
-            .iter()
-            .all(|want| aud.contains(&want.as_str()))
-    {
-        return Err(PnvRefusal::WrongProject);
-    }
-    let number = PhoneNumber::parse(sub).map_err(|_| malformed)?;
-    if jti.is_empty() || jti.len() > 256 || exp <= iat {
-        return Err(malformed);
-    }
-    if iat > now.saturating_add(CLOCK_SKEW_SECS) {
-        return Err(PnvRefusal::NotYetValid);
-    }
-    if now >= exp.saturating_add(CLOCK_SKEW_SECS) || now > iat.saturating_add(MAX_TOKEN_AGE_SECS) {
-        return Err(PnvRefusal::Expired);
-    }
-    Ok(VerifiedToken {
-        number: number.as_str().to_owned(),
+    Ok(Claims {
+        iss: iss.to_owned(),
+        aud,
+        sub: sub.to_owned(),
         jti: jti.to_owned(),
+        iat,
         exp,
         nonce,
     })
+}
+
+impl Coded for PnvRefusal {
+    fn code(&self) -> &'static str {
+        PnvRefusal::code(self)
+    }
 }
 
 /// The nonce a bind's token must carry, base64url:

@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::codec::{b64, unb64};
 use crate::crypto::{PublicKey, SecretKey, Signature};
+use crate::trace::{Coded, Trace, ensure, step};
 
 /// The longest grant lifetime, in seconds.
 pub const MAX_GRANT_TTL_SECS: u64 = 300;
@@ -250,46 +251,112 @@ pub fn verify_grant(
     transaction: Option<&[u8]>,
     now: u64,
 ) -> Result<GrantClaims, GrantError> {
-    let parts = crate::jws::split(token).ok_or(GrantError::Malformed)?;
-    let header: Header =
-        serde_json::from_slice(&parts.header).map_err(|_| GrantError::Malformed)?;
-    if header.alg != "ES256" || header.typ != "JWT" {
-        return Err(GrantError::Malformed);
-    }
+    let expected = Expected {
+        issuer,
+        audience,
+        transaction,
+    };
+    verify_grant_traced(token, jwks, &expected, now, &mut ())
+}
+
+/// What a grant must name: its issuer, its audience and its transaction.
+pub struct Expected<'e> {
+    /// The deployment's `iss`.
+    pub issuer: &'e str,
+    /// The grant audience, `aud`.
+    pub audience: &'e str,
+    /// The transaction it must be bound to (`None`: bound to none).
+    pub transaction: Option<&'e [u8]>,
+}
+
+/// Every check [`verify_grant_traced`] records, in order.
+pub const CHECKS: [&str; 8] = [
+    SHAPE,
+    KEY,
+    SIGNATURE,
+    CLAIMS_SHAPE,
+    ISSUER,
+    LIFETIME,
+    IN_TIME,
+    TRANSACTION,
+];
+const SHAPE: &str = "three base64url parts, header {alg: ES256, typ: JWT, kid}";
+const KEY: &str = "the JWKS has an ES256 signing key with the header's kid";
+const SIGNATURE: &str = "the signature (64-byte r‖s) verifies under that key";
+const CLAIMS_SHAPE: &str = "the claims have the grant's shape";
+const ISSUER: &str = "iss and aud are the ones expected";
+const LIFETIME: &str = "exp − iat is between 1 and 300 seconds";
+const IN_TIME: &str = "iat and nbf are not in the future (60 s skew) and exp has not passed";
+const TRANSACTION: &str = "txn is the transaction expected, or absent when none is";
+
+/// [`verify_grant`], each check recorded in `trace` as it runs.
+pub fn verify_grant_traced(
+    token: &str,
+    jwks: &Jwks,
+    expected: &Expected<'_>,
+    now: u64,
+    trace: &mut dyn Trace,
+) -> Result<GrantClaims, GrantError> {
+    let parts = crate::jws::split(token).and_then(|parts| {
+        let header: Header = serde_json::from_slice(&parts.header).ok()?;
+        (header.alg == "ES256" && header.typ == "JWT").then_some((parts, header))
+    });
+    let (parts, header) = step(trace, SHAPE, parts.ok_or(GrantError::Malformed))?;
     let key = jwks
         .keys
         .iter()
         .find(|k| k.kid == header.kid && k.alg == "ES256" && k.use_ == "sig")
         .and_then(Jwk::public_key)
-        .ok_or(GrantError::UnknownKey)?;
-    let signature = Signature::from_bytes(&parts.signature).map_err(|_| GrantError::Malformed)?;
-    if !key.verify(parts.signing_input, &signature) {
-        return Err(GrantError::BadSignature);
-    }
-    let claims: GrantClaims =
-        serde_json::from_slice(&parts.payload).map_err(|_| GrantError::Malformed)?;
-    if claims.iss != issuer || claims.aud != audience {
-        return Err(GrantError::WrongAudience);
-    }
+        .ok_or(GrantError::UnknownKey);
+    let key = step(trace, KEY, key)?;
+    let verified = Signature::from_bytes(&parts.signature)
+        .map_err(|_| GrantError::Malformed)
+        .and_then(|signature| {
+            ensure(
+                key.verify(parts.signing_input, &signature),
+                GrantError::BadSignature,
+            )
+        });
+    step(trace, SIGNATURE, verified)?;
+    let claims = serde_json::from_slice(&parts.payload).map_err(|_| GrantError::Malformed);
+    let claims: GrantClaims = step(trace, CLAIMS_SHAPE, claims)?;
+    let named = claims.iss == expected.issuer && claims.aud == expected.audience;
+    step(trace, ISSUER, ensure(named, GrantError::WrongAudience))?;
     let lifetime = claims.exp.saturating_sub(claims.iat);
-    if lifetime == 0 || lifetime > MAX_GRANT_TTL_SECS {
-        return Err(GrantError::Lifetime);
-    }
+    let bounded = lifetime != 0 && lifetime <= MAX_GRANT_TTL_SECS;
+    step(trace, LIFETIME, ensure(bounded, GrantError::Lifetime))?;
     let not_before = claims.nbf.unwrap_or(0).max(claims.iat);
-    if not_before > now.saturating_add(GRANT_CLOCK_SKEW_SECS) {
-        return Err(GrantError::NotYetValid);
-    }
-    if now >= claims.exp {
-        return Err(GrantError::Expired);
-    }
-    let expected = transaction.map(crate::codec::b64);
-    let same = match (&claims.txn, &expected) {
+    let started = ensure(
+        not_before <= now.saturating_add(GRANT_CLOCK_SKEW_SECS),
+        GrantError::NotYetValid,
+    );
+    let live = started.and_then(|()| ensure(now < claims.exp, GrantError::Expired));
+    step(trace, IN_TIME, live)?;
+    let want = expected.transaction.map(crate::codec::b64);
+    let same = match (&claims.txn, &want) {
         (None, None) => true,
         (Some(got), Some(want)) => crate::crypto::secret_eq(got.as_bytes(), want.as_bytes()),
         _ => false,
     };
-    if !same {
-        return Err(GrantError::WrongTransaction);
-    }
+    step(
+        trace,
+        TRANSACTION,
+        ensure(same, GrantError::WrongTransaction),
+    )?;
     Ok(claims)
+}
+
+impl Coded for GrantError {
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Lifetime => "grant_lifetime",
+            Self::Malformed => "grant_malformed",
+            Self::UnknownKey => "grant_key_unknown",
+            Self::BadSignature => "grant_signature_invalid",
+            Self::WrongAudience => "grant_wrong_audience",
+            Self::Expired => "grant_expired",
+            Self::WrongTransaction => "grant_wrong_transaction",
+            Self::NotYetValid => "grant_not_yet_valid",
+        }
+    }
 }

@@ -2,9 +2,11 @@
 //! policy in; every check the worker's verification makes, in order, each
 //! passed, failed or not reached, the certificate chain, the decoded
 //! evidence and the verdict with its stable code out. The verdict comes from
-//! the very functions a bind runs ([`android_key::verify_traced`],
-//! [`apple_appattest::verify_attestation_traced`]); chain signatures are
-//! checked in Rust, as the `attest` command does.
+//! the very functions the service and a backend run
+//! ([`android_key::verify_traced`], [`apple_appattest::verify_attestation_traced`],
+//! [`crate::grant::verify_grant_traced`], [`crate::firebase_pnv::verify_traced`]);
+//! chain signatures are checked in Rust, as the `attest` command does.
+//! docs/INSPECTOR.md has the input for grants and Firebase PNV tokens too.
 //!
 //! Input, one JSON object (the `attest` command's flags):
 //!
@@ -32,6 +34,9 @@ use crate::attestation::signatures::{Software, Verifier};
 use crate::attestation::status_list::StatusList;
 use crate::attestation::x509::{self, Cert};
 use crate::codec::{b64, hex};
+use crate::firebase_pnv::{PnvKeys, PnvProject};
+use crate::grant::Jwks;
+use crate::trace::Coded;
 
 /// Inspects one piece of evidence described by `input` (JSON, above) and
 /// answers the report as JSON. Never panics on any input.
@@ -42,7 +47,14 @@ pub fn inspect(input: &str) -> String {
     }
 }
 
-type Checks = Vec<(&'static str, Result<(), AttestationRefusal>)>;
+type Checks = Vec<(&'static str, Option<&'static str>)>;
+
+/// A refusal as the report gives it: its code and its words.
+type Refused = Option<(&'static str, String)>;
+
+fn refusal_of(e: &AttestationRefusal) -> (&'static str, String) {
+    (e.code(), e.to_string())
+}
 
 fn report(input: &str) -> Result<Value, &'static str> {
     let input: Value = serde_json::from_str(input).map_err(|_| "the input is not JSON")?;
@@ -54,7 +66,9 @@ fn report(input: &str) -> Result<Value, &'static str> {
     match field("format") {
         Some("android-key") => android(&input, at),
         Some("apple-appattest") => apple(&input, at),
-        _ => Err("`format` must be android-key or apple-appattest"),
+        Some("grant") => grant(&input, at),
+        Some("firebase-pnv") => firebase_pnv(&input, at),
+        _ => Err("`format` must be android-key, apple-appattest, grant or firebase-pnv"),
     }
 }
 
@@ -93,7 +107,7 @@ fn android(input: &Value, at: u64) -> Result<Value, &'static str> {
         "android-key",
         &android_key::CHECKS,
         &checks,
-        verdict.err(),
+        verdict.as_ref().err().map(refusal_of),
         chain,
         decoded,
         attested,
@@ -140,11 +154,110 @@ fn apple(input: &Value, at: u64) -> Result<Value, &'static str> {
         "apple-appattest",
         &apple_appattest::CHECKS,
         &checks,
-        verdict.err(),
+        verdict.as_ref().err().map(refusal_of),
         draw_chain(&chain, &roots, at),
         decoded,
         attested,
     ))
+}
+
+fn grant(input: &Value, at: u64) -> Result<Value, &'static str> {
+    let token = text(
+        input,
+        "token",
+        "`token` (the grant, a compact JWS) is required",
+    )?;
+    let jwks = json_field(
+        input,
+        "jwks",
+        "`jwks` (the deployment's key set) is required",
+    )?;
+    let jwks: Jwks = serde_json::from_value(jwks).map_err(|_| "`jwks` is not a key set")?;
+    let transaction = match input.get("transactionHex") {
+        None | Some(Value::Null) => None,
+        Some(_) => Some(hex_field(input, "transactionHex")?),
+    };
+    let expected = crate::grant::Expected {
+        issuer: text(
+            input,
+            "issuer",
+            "`issuer` (the deployment's iss) is required",
+        )?,
+        audience: text(
+            input,
+            "audience",
+            "`audience` (the grant audience) is required",
+        )?,
+        transaction: transaction.as_deref(),
+    };
+    let mut checks = Checks::new();
+    let verdict = crate::grant::verify_grant_traced(token, &jwks, &expected, at, &mut checks);
+    let attested = verdict
+        .as_ref()
+        .ok()
+        .map(|c| json!({ "sub": c.sub, "txn": c.txn }));
+    let refusal = verdict.as_ref().err().map(|e| (e.code(), e.to_string()));
+    Ok(assemble(
+        "grant",
+        &crate::grant::CHECKS,
+        &checks,
+        refusal,
+        json!([]),
+        decode_jws(token),
+        attested,
+    ))
+}
+
+fn firebase_pnv(input: &Value, at: u64) -> Result<Value, &'static str> {
+    let token = text(
+        input,
+        "token",
+        "`token` (the PNV token, a compact JWS) is required",
+    )?;
+    let jwks = json_field(input, "jwks", "`jwks` (Firebase's key set) is required")?;
+    let keys = PnvKeys::parse(jwks.to_string().as_bytes()).ok_or("`jwks` holds no ES256 key")?;
+    let project = PnvProject {
+        number: text(input, "projectNumber", "`projectNumber` is required")?.to_owned(),
+        id: text(input, "projectId", "`projectId` is required")?.to_owned(),
+        nonce_optional: false,
+    };
+    let mut checks = Checks::new();
+    let verdict = crate::firebase_pnv::verify_traced(token, &keys, &project, at, &mut checks);
+    let attested = verdict
+        .as_ref()
+        .ok()
+        .map(|t| json!({ "number": t.number, "nonce": t.nonce, "exp": t.exp }));
+    let refusal = verdict.as_ref().err().map(|e| (e.code(), e.to_string()));
+    Ok(assemble(
+        "firebase-pnv",
+        &crate::firebase_pnv::CHECKS,
+        &checks,
+        refusal,
+        json!([]),
+        decode_jws(token),
+        attested,
+    ))
+}
+
+/// A compact JWS's header and claims as JSON, whatever their verdict
+/// (`null` where a part does not decode).
+fn decode_jws(token: &str) -> Value {
+    let part = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).unwrap_or(Value::Null);
+    match crate::jws::split(token) {
+        Some(parts) => json!({ "header": part(&parts.header), "claims": part(&parts.payload) }),
+        None => json!({ "header": null, "claims": null }),
+    }
+}
+
+/// A field given as JSON or as JSON text.
+fn json_field(input: &Value, name: &str, missing: &'static str) -> Result<Value, &'static str> {
+    match input.get(name) {
+        Some(Value::String(text)) => {
+            serde_json::from_str(text).map_err(|_| "a JSON field is not JSON")
+        }
+        Some(value) if !value.is_null() => Ok(value.clone()),
+        _ => Err(missing),
+    }
 }
 
 /// The report: every named check, those that ran with their outcome and the
@@ -153,7 +266,7 @@ fn assemble(
     format: &str,
     names: &[&str],
     ran: &Checks,
-    refusal: Option<AttestationRefusal>,
+    refusal: Refused,
     chain: Value,
     decoded: Value,
     attested: Option<Value>,
@@ -161,9 +274,10 @@ fn assemble(
     let checks: Vec<Value> = names
         .iter()
         .map(|name| match ran.iter().find(|(check, _)| check == name) {
-            Some((_, Ok(()))) => json!({ "check": name, "result": "passed" }),
-            Some((_, Err(why))) => {
-                json!({ "check": name, "result": "failed", "code": why.code(), "detail": why.to_string() })
+            Some((_, None)) => json!({ "check": name, "result": "passed" }),
+            Some((_, Some(code))) => {
+                let detail = refusal.as_ref().map(|(_, words)| words.as_str());
+                json!({ "check": name, "result": "failed", "code": code, "detail": detail })
             }
             None => json!({ "check": name, "result": "not reached" }),
         })
@@ -174,10 +288,10 @@ fn assemble(
         None => {
             out.insert("verdict".into(), "accepted".into());
         }
-        Some(why) => {
+        Some((code, detail)) => {
             out.insert("verdict".into(), "refused".into());
-            out.insert("code".into(), why.code().into());
-            out.insert("detail".into(), why.to_string().into());
+            out.insert("code".into(), code.into());
+            out.insert("detail".into(), detail.into());
         }
     }
     out.insert("checks".into(), checks.into());

@@ -36,6 +36,7 @@ pub mod security_event;
 pub mod sender;
 pub mod sim;
 pub mod subscription;
+pub mod trace;
 pub mod transcript;
 
 pub use error::{Denial, ValidationError};

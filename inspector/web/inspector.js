@@ -7,7 +7,8 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   form: $("form"), sample: $("sample"), format: $("format"), evidence: $("evidence"),
   challenge: $("challenge"), clientDataHash: $("client-data-hash"), appId: $("app-id"),
-  environment: $("environment"), at: $("at"), atDate: $("at-date"), policy: $("policy"),
+  environment: $("environment"), jwks: $("jwks"), issuer: $("issuer"), grantAudience: $("grant-audience"),
+  transaction: $("transaction"), projectNumber: $("project-number"), projectId: $("project-id"), at: $("at"), atDate: $("at-date"), policy: $("policy"),
   problem: $("input-problem"), report: $("report"), verdict: $("verdict"), checks: $("checks"),
   chain: $("chain"), decoded: $("decoded"), raw: $("raw"),
 };
@@ -26,7 +27,7 @@ function el(tag, attrs = {}, ...children) {
 const date = (seconds) => new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
 
 function showFormat() {
-  document.body.dataset.format = ui.format.value;
+  for (const group of document.querySelectorAll("[data-for]")) group.hidden = !group.dataset.for.split(" ").includes(ui.format.value);
 }
 
 function showDate() {
@@ -52,6 +53,19 @@ function load(sample) {
 function input() {
   const at = Number(ui.at.value.trim());
   if (!ui.at.value.trim() || !Number.isSafeInteger(at) || at < 0) return { problem: "The instant must be Unix seconds." };
+  if (ui.format.value === "grant") {
+    const transactionHex = ui.transaction.value.trim();
+    return {
+      format: "grant", token: ui.evidence.value.trim(), jwks: ui.jwks.value, issuer: ui.issuer.value.trim(),
+      audience: ui.grantAudience.value.trim(), ...(transactionHex ? { transactionHex } : {}), at,
+    };
+  }
+  if (ui.format.value === "firebase-pnv") {
+    return {
+      format: "firebase-pnv", token: ui.evidence.value.trim(), jwks: ui.jwks.value,
+      projectNumber: ui.projectNumber.value.trim(), projectId: ui.projectId.value.trim(), at,
+    };
+  }
   if (ui.format.value === "android-key") {
     let policy = null;
     if (ui.policy.value.trim()) {
@@ -101,7 +115,10 @@ function draw(report) {
         el("dt", { text: "valid" }), el("dd", { text: `${date(c.notBefore)} → ${date(c.notAfter)} (${c.validAt ? "valid" : "not valid"} at the instant)` }),
         el("dt", { text: "key" }), el("dd", { text: c.key })));
   }));
-  if (!report.chain.length) ui.chain.append(el("li", { class: "cert bad", text: "No certificate could be read." }));
+  const tokens = report.format === "grant" || report.format === "firebase-pnv";
+  $("chain-title").hidden = tokens;
+  ui.chain.hidden = tokens;
+  if (!report.chain.length && !tokens) ui.chain.append(el("li", { class: "cert bad", text: "No certificate could be read." }));
   ui.decoded.replaceChildren(...decoded(report.decoded, report.attested));
   ui.raw.textContent = JSON.stringify(report, null, 2);
 }

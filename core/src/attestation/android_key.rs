@@ -15,9 +15,9 @@
 use super::AttestationRefusal;
 use super::key_description::{ApplicationId, BootState, KeyDescription, SecurityLevel};
 use super::signatures::Verifier;
-use super::trace::{Trace, ensure, step};
 use super::x509::{self, Cert};
 use crate::crypto::secret_eq;
+use crate::trace::{Trace, ensure, step};
 use der::asn1::ObjectIdentifier;
 
 /// The KeyDescription extension.

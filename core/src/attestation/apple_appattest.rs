@@ -20,9 +20,9 @@ use sha2::{Digest, Sha256};
 
 use super::AttestationRefusal;
 use super::signatures::Verifier as ChainVerifier;
-use super::trace::{Trace, ensure, step};
 use super::x509::{self, Cert};
 use crate::crypto::secret_eq;
+use crate::trace::{Trace, ensure, step};
 
 /// Apple's App Attestation root key (DER SubjectPublicKeyInfo, P-384).
 pub const APPLE_ROOT: &[u8] = include_bytes!("roots/apple-app-attestation-root.spki.der");
@@ -340,7 +340,7 @@ pub fn verify_attestation_traced(
         APP_ALLOWED,
         allowed_app(&policy.app_ids, auth.rp_id_hash),
     )?;
-    trace.record(RECEIPT, Ok(()));
+    trace.record(RECEIPT, None);
     Ok(AppleAttestation {
         public_key,
         key_id: digest,

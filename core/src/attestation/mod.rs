@@ -18,7 +18,6 @@ pub mod refusal;
 pub mod signatures;
 pub mod simbind_p256;
 pub mod status_list;
-pub mod trace;
 pub mod vendor;
 pub mod x509;
 
