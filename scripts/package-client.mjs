@@ -12,7 +12,9 @@ if (!version) throw new Error("no version in Cargo.toml [workspace.package]");
 // The JavaScript shell (bridge hosts, fetch, the order of the steps) and the
 // entry points, beside wasm-bindgen's glue.
 const shell = ["client.js", "client.d.ts", "node.js", "node.d.ts"];
-for (const file of [...shell, "index.js", "index.d.ts"]) copyFileSync(new URL(`js/${file}`, root), new URL(file, pkg));
+// The bridge conformance kit: an entry of its own (`@simbind/client/conformance`).
+const kit = ["conformance.js", "conformance.d.ts"];
+for (const file of [...shell, ...kit, "index.js", "index.d.ts"]) copyFileSync(new URL(`js/${file}`, root), new URL(file, pkg));
 // The testing entry: the same client built with the software chip
 // (`--features testing`), under pkg/testing/. Production never loads it.
 const testing = new URL("testing/", pkg);
@@ -45,6 +47,10 @@ const manifest = {
       default: "./index.js",
     },
     "./simbind_client_bg.wasm": "./simbind_client_bg.wasm",
+    "./conformance": {
+      types: "./conformance.d.ts",
+      default: "./conformance.js",
+    },
     "./testing": {
       node: { types: "./testing/node.d.ts", default: "./testing/node.js" },
       types: "./testing/index.d.ts",
@@ -62,6 +68,8 @@ const manifest = {
     "simbind_client_bg.wasm.d.ts",
     "node.js",
     "node.d.ts",
+    "conformance.js",
+    "conformance.d.ts",
     "testing/",
     "README.md",
     "LICENSE",
@@ -75,5 +83,5 @@ writeFileSync(new URL("package.json", pkg), JSON.stringify(manifest, null, 2) + 
 const vendor = new URL("../web-demo/vendor/simbind-client/", root);
 rmSync(vendor, { recursive: true, force: true });
 mkdirSync(vendor, { recursive: true });
-for (const file of ["index.js", "client.js", "simbind_client.js", "simbind_client_bg.wasm", "simbind_client.d.ts"]) cpSync(new URL(file, pkg), new URL(file, vendor));
+for (const file of ["index.js", "client.js", "conformance.js", "simbind_client.js", "simbind_client_bg.wasm", "simbind_client.d.ts"]) cpSync(new URL(file, pkg), new URL(file, vendor));
 console.log(`packaged ${manifest.name}@${manifest.version}`);

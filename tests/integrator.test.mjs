@@ -27,7 +27,8 @@ test("the packed npm package works from a fresh project", { timeout: 120_000 }, 
   const packed = JSON.parse(execFileSync("npm", ["pack", "--json", "--pack-destination", dir], { cwd: pkg, encoding: "utf8" }));
   const files = packed[0].files.map((f) => f.path).sort();
   const entry = ["client.d.ts", "client.js", "index.d.ts", "index.js", "node.d.ts", "node.js", "simbind_client.d.ts", "simbind_client.js", "simbind_client_bg.wasm", "simbind_client_bg.wasm.d.ts"];
-  assert.deepEqual(files, ["LICENSE", "README.md", "package.json", ...entry, ...entry.map((f) => `testing/${f}`)].sort());
+  const kit = ["conformance.d.ts", "conformance.js"];
+  assert.deepEqual(files, ["LICENSE", "README.md", "package.json", ...entry, ...kit, ...entry.map((f) => `testing/${f}`)].sort());
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "integrator-app", private: true, type: "module" }));
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", join(dir, packed[0].filename)], { cwd: dir });
 
@@ -41,6 +42,12 @@ test("the packed npm package works from a fresh project", { timeout: 120_000 }, 
   assert.ok(!types.includes("SoftwareBridge"), "the production entry has no software chip");
   const production = execFileSync("node", ["--input-type=module", "-e", 'const m = await import("@simbind/client"); console.log(JSON.stringify(["SoftwareBridge" in m, "SimBindClient" in m]))'], { cwd: dir, encoding: "utf8" });
   assert.deepEqual(JSON.parse(production), [false, true]);
+  // The bridge conformance kit is an entry of its own, typed.
+  const kitEntry = execFileSync("node", ["--input-type=module", "-e", 'await import("@simbind/client"); const k = await import("@simbind/client/conformance"); console.log(JSON.stringify([typeof k.runConformance, k.CHECKS.map((c) => c.id)]))'], { cwd: dir, encoding: "utf8" });
+  const [runType, ids] = JSON.parse(kitEntry);
+  assert.equal(runType, "function");
+  assert.ok(ids.includes("chipSign.refuses-stale-counter") && ids.includes("host.subframe"), ids.join());
+  assert.match(readFileSync(join(dir, "node_modules/@simbind/client/conformance.d.ts"), "utf8"), /export function runConformance/);
   const testingTypes = declared("testing");
   assert.ok(testingTypes.includes("class SoftwareBridge") && testingTypes.includes("exportKey"));
   assert.match(readFileSync(join(dir, "node_modules/@simbind/client/testing/index.d.ts"), "utf8"), /SoftwareBridge/);
