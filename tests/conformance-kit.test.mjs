@@ -78,8 +78,9 @@ const byId = (report) => Object.fromEntries(report.results.map((r) => [r.id, r])
 
 for (const kind of ["android", "ios"]) {
   test(`the ${kind} reference host passes every check of the kit, sub-frames included`, async () => {
-    // Android proves the number by the SMS the phone sends; iOS by the code read from the dev outbox.
-    const proof = kind === "android" ? "device_sms" : "otp";
+    // iOS proves the number by the SMS the phone sends (which shows its handler has
+    // sendNumberProof); Android by the code read from the dev outbox.
+    const proof = kind === "ios" ? "device_sms" : "otp";
     const report = await runKit(kind, null, { screenshot: `kit-${kind}-reference.png`, proof });
     // A message handler cannot list its methods: the ceremonies call each one.
     const unsure = kind === "ios" ? ["host.methods"] : [];

@@ -20,7 +20,7 @@ pub const MAX_COUNTER: u64 = (1 << 53) - 1;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartRegistrationRequest {
-    /// The number to bind, E.164: `+` then 7 to 15 digits, the first not `0`.
+    /// The number to bind: an E.164 mobile number (`PhoneNumber::parse`).
     pub phone_number: String,
     /// How to prove it: `otp` (the service texts a code), `device_sms` (the
     /// phone texts a token) or `firebase_pnv` (the phone obtains a Firebase

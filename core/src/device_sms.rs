@@ -137,8 +137,8 @@ impl InboundSms {
             return Err(ValidationError::OutOfRange("text"));
         }
         Ok(CheckedSms {
-            from: PhoneNumber::parse(&self.from)?,
-            to: PhoneNumber::parse(&self.to)?,
+            from: PhoneNumber::parse_e164(&self.from)?,
+            to: PhoneNumber::parse_e164(&self.to)?,
             token: find_token(&self.text).map(str::to_owned),
             received_at: self.received_at,
         })

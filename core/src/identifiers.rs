@@ -32,22 +32,11 @@ pub struct PhoneNumber {
 redacted_debug!(PhoneNumber);
 
 impl PhoneNumber {
-    /// Validates an E.164 mobile number. No spaces, dashes or national formats.
+    /// Validates an E.164 mobile number: what a user registers. No spaces,
+    /// dashes or national formats.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        let digits = s
-            .strip_prefix('+')
-            .filter(|d| all_digits(d) && d.len() <= 15 && !d.starts_with('0'))
-            .ok_or(ValidationError::InvalidPhoneNumber)?;
-        // Calling codes are prefix-free: at most one of the three matches.
-        let (code_len, lengths) = (1..=3)
-            .find_map(|len| {
-                let code = digits.get(..len)?.parse::<u16>().ok()?;
-                let at = MOBILE_LENGTHS
-                    .binary_search_by_key(&code, |row| row.0)
-                    .ok()?;
-                Some((len, MOBILE_LENGTHS.get(at)?.1))
-            })
-            .ok_or(ValidationError::InvalidPhoneNumber)?;
+        let (digits, code) = e164(s)?;
+        let (code_len, lengths) = code.ok_or(ValidationError::InvalidPhoneNumber)?;
         // At most 15 digits, so the shift stays inside the 16 bits.
         let national = digits.len() - code_len;
         if (lengths >> national) & 1 == 1 {
@@ -60,6 +49,23 @@ impl PhoneNumber {
         }
     }
 
+    /// Validates the E.164 form only (`+`, 7 to 15 digits, the first not
+    /// `0`), for numbers no user typed: the deployment's inbound number, a
+    /// SIM's own `msisdn`, an SMS provider's sender, and numbers sealed
+    /// before [`PhoneNumber::parse`] checked lengths.
+    pub fn parse_e164(s: &str) -> Result<Self, ValidationError> {
+        let (digits, code) = e164(s)?;
+        if digits.len() < 7 {
+            return Err(ValidationError::InvalidPhoneNumber);
+        }
+        // Codes absent from the table (no mobiles, or unassigned) have three digits.
+        let code_len = code.map_or(3, |(len, _)| len);
+        Ok(Self {
+            text: s.to_owned(),
+            code_len,
+        })
+    }
+
     /// The number as typed, including the `+`.
     pub fn as_str(&self) -> &str {
         &self.text
@@ -69,6 +75,27 @@ impl PhoneNumber {
     pub fn country_code(&self) -> &str {
         self.text.get(1..=self.code_len).unwrap_or_default()
     }
+}
+
+/// A calling code's length in digits, and its mobile lengths (bit `n`: `n` national digits).
+type CodeLengths = (usize, u16);
+
+/// The digits of `+` and 1 to 15 digits (the first not `0`), and the calling
+/// code with its mobile lengths when the table lists it.
+fn e164(s: &str) -> Result<(&str, Option<CodeLengths>), ValidationError> {
+    let digits = s
+        .strip_prefix('+')
+        .filter(|d| all_digits(d) && d.len() <= 15 && !d.starts_with('0'))
+        .ok_or(ValidationError::InvalidPhoneNumber)?;
+    // Calling codes are prefix-free: at most one of the three matches.
+    let code = (1..=3).find_map(|len| {
+        let code = digits.get(..len)?.parse::<u16>().ok()?;
+        let at = MOBILE_LENGTHS
+            .binary_search_by_key(&code, |row| row.0)
+            .ok()?;
+        Some((len, MOBILE_LENGTHS.get(at)?.1))
+    });
+    Ok((digits, code))
 }
 
 /// Luhn (mod 10) check over a string of ASCII digits, check digit last.

@@ -252,9 +252,7 @@ fn decode_jws(token: &str) -> Value {
 /// A field given as JSON or as JSON text.
 fn json_field(input: &Value, name: &str, missing: &'static str) -> Result<Value, &'static str> {
     match input.get(name) {
-        Some(Value::String(text)) => {
-            serde_json::from_str(text).map_err(|_| "a JSON field is not JSON")
-        }
+        Some(Value::String(text)) => serde_json::from_str(text).map_err(|_| "`jwks` is not JSON"),
         Some(value) if !value.is_null() => Ok(value.clone()),
         _ => Err(missing),
     }
@@ -305,8 +303,10 @@ fn assemble(
 /// the instant falls inside them, its key, and whether a pinned root key is
 /// its own key or signed it.
 fn draw_chain(ders: &[Vec<u8>], roots: &[&[u8]], at: u64) -> Value {
+    // As many as a chain may hold: the rest is not drawn.
     let drawn: Vec<Value> = ders
         .iter()
+        .take(x509::MAX_CHAIN_LEN)
         .map(|der| match Cert::parse(der) {
             Err(_) => json!({ "parses": false }),
             Ok(cert) => {
@@ -427,15 +427,32 @@ fn text<'v>(input: &'v Value, name: &str, missing: &'static str) -> Result<&'v s
 }
 
 fn hex_field(input: &Value, name: &'static str) -> Result<Vec<u8>, &'static str> {
-    let digits = text(input, name, "a hex field is missing")?.trim();
+    let (missing, not_hex, odd) = match name {
+        "challengeHex" => (
+            "`challengeHex` is required",
+            "`challengeHex` is not hex",
+            "`challengeHex` has an odd number of digits",
+        ),
+        "clientDataHashHex" => (
+            "`clientDataHashHex` is required",
+            "`clientDataHashHex` is not hex",
+            "`clientDataHashHex` has an odd number of digits",
+        ),
+        _ => (
+            "`transactionHex` is required",
+            "`transactionHex` is not hex",
+            "`transactionHex` has an odd number of digits",
+        ),
+    };
+    let digits = text(input, name, missing)?.trim();
     let value = |c: char| c.to_digit(16);
     let chars: Vec<u32> = digits
         .chars()
         .map(value)
         .collect::<Option<_>>()
-        .ok_or("a hex field is not hex")?;
+        .ok_or(not_hex)?;
     if !chars.len().is_multiple_of(2) {
-        return Err("a hex field has an odd number of digits");
+        return Err(odd);
     }
     Ok(chars
         .chunks_exact(2)

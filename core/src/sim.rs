@@ -147,7 +147,11 @@ impl SimIdentity {
             _ => return Err(ValidationError::InvalidNetworkCode),
         };
         Ok(Self {
-            msisdn: sim.msisdn.as_deref().map(PhoneNumber::parse).transpose()?,
+            msisdn: sim
+                .msisdn
+                .as_deref()
+                .map(PhoneNumber::parse_e164)
+                .transpose()?,
             iccid: sim.iccid.as_deref().map(Iccid::parse).transpose()?,
             imsi: sim.imsi.as_deref().map(Imsi::parse).transpose()?,
             eid: sim.eid.as_deref().map(Eid::parse).transpose()?,

@@ -390,3 +390,38 @@ fn identifier_hashes_print_as_their_hash_and_numbers_redacted() {
     let n = simbind_core::identifiers::PhoneNumber::parse("+447700900123").unwrap();
     assert!(!format!("{n:?}").contains("447700900123"));
 }
+
+#[test]
+fn the_e164_form_alone_is_for_numbers_no_user_typed() {
+    // A virtual inbound number, freephone, an unassigned code: the form is enough.
+    for (ok, code) in [
+        ("+4477009001", "44"),
+        ("+80012345678", "800"),
+        ("+2591234567", "259"),
+        ("+14155550100", "1"),
+    ] {
+        let n = PhoneNumber::parse_e164(ok).unwrap();
+        assert_eq!((n.as_str(), n.country_code()), (ok, code));
+    }
+    for bad in [
+        "+123456",
+        "+0447700900123",
+        "+1234567890123456",
+        "447700900123",
+        "+44 7700900123",
+        "+",
+    ] {
+        assert_eq!(
+            PhoneNumber::parse_e164(bad),
+            Err(E::InvalidPhoneNumber),
+            "{bad:?}"
+        );
+    }
+    // A number sealed before lengths were checked still opens.
+    let old = PhoneNumber::parse_e164("+4477009001").unwrap();
+    let sealed = simbind_core::contact::seal(b"pepper", "bnd_x", &old, [7; 12]);
+    assert_eq!(
+        simbind_core::contact::open(b"pepper", "bnd_x", &sealed),
+        Some(old)
+    );
+}

@@ -289,7 +289,7 @@ impl Config {
         let device_sms = if number_proof.contains(&ProofMethod::DeviceSms) {
             Some(DeviceSmsConfig {
                 number: var(env, "SMS_INBOUND_NUMBER")
-                    .and_then(|n| PhoneNumber::parse(&n).ok())
+                    .and_then(|n| PhoneNumber::parse_e164(&n).ok())
                     .ok_or_else(|| {
                         ApiError::Misconfigured(
                             "device_sms needs SMS_INBOUND_NUMBER, an E.164 number".into(),

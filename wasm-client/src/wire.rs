@@ -161,7 +161,7 @@ pub fn read_challenge(status: u16, text: &str) -> Result<ChallengeResponse, Clie
 /// `text` and `expiresAt`; the shell keeps `token` and `bindSecret` to itself.
 fn device_sms(sms: &Fields) -> Result<JsValue, Shape> {
     let to = sms.string("to")?;
-    PhoneNumber::parse(&to).map_err(|_| Shape("device_sms.to"))?;
+    PhoneNumber::parse_e164(&to).map_err(|_| Shape("device_sms.to"))?;
     let text = sms.string("text")?;
     let token = token_of_text(&text)
         .ok_or(Shape("device_sms.text"))?

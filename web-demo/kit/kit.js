@@ -26,6 +26,8 @@ function probeFrames(name) {
     const listen = (event) => {
       const frame = event.data?.simbindProbe;
       if (typeof frame !== "string" || !(frame in frames)) return;
+      // Only the probe frame itself answers for itself.
+      if (event.source !== made.find((f) => f.dataset.frame === frame)?.contentWindow) return;
       seen[frame] = event.data.visible === true;
       if (Object.keys(seen).length === Object.keys(frames).length) done(Object.fromEntries(Object.keys(frames).map((f) => [f, seen[f]])));
     };
@@ -35,6 +37,7 @@ function probeFrames(name) {
       const iframe = document.createElement("iframe");
       for (const [k, v] of Object.entries(attrs)) iframe.setAttribute(k, v);
       iframe.hidden = true;
+      iframe.dataset.frame = frame;
       iframe.src = `probe?${new URLSearchParams({ name, frame })}`;
       made.push(iframe);
       document.body.append(iframe);
