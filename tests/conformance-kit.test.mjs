@@ -4,33 +4,13 @@
 // iOS-style message handler, tests/lib/reference-hosts.mjs) pass every check;
 // each deliberately broken bridge is caught by the check that names its
 // fault, with the reason. Fails on any console or page error.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { chromium } from "playwright-core";
-import { startWranglerDev } from "./lib/wrangler-dev.mjs";
+import { writeFileSync } from "node:fs";
+import { artifacts, browserSuite } from "./lib/browser.mjs";
 import { install, referenceHost } from "./lib/reference-hosts.mjs";
 
-const artifacts = new URL("artifacts/", import.meta.url).pathname;
-mkdirSync(artifacts, { recursive: true });
-
-let server;
-let browser;
-
-before(async () => {
-  [server, browser] = await Promise.all([
-    startWranglerDev(),
-    chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
-    }),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = browserSuite();
 
 let numbers = 0;
 function freshNumber() {
@@ -44,15 +24,15 @@ const EXPECTED_4XX = /^Failed to load resource: the server responded with a stat
 
 /** Runs the kit's page against `host` (`kind`: android or ios); returns its JSON report. */
 async function runKit(kind, broken = null, { viewport = { width: 1280, height: 900 }, screenshot, proof = "device_sms" } = {}) {
-  const context = await browser.newContext({ viewport });
+  const context = await suite.browser.newContext({ viewport });
   const page = await context.newPage();
   const problems = [];
   page.on("console", (m) => m.type() === "error" && !EXPECTED_4XX.test(m.text()) && problems.push(m.text()));
   page.on("pageerror", (e) => problems.push(e.message));
   const number = freshNumber();
   try {
-    await install(page, referenceHost({ origin: server.url, number, broken }), { kind, origin: server.url });
-    await page.goto(`${server.url}/kit/`);
+    await install(page, referenceHost({ origin: suite.server.url, number, broken }), { kind, origin: suite.server.url });
+    await page.goto(`${suite.server.url}/kit/`);
     await page.waitForSelector("body[data-ready=true]");
     assert.equal(await page.inputValue("#audience"), "simbind-dev", "read from /.well-known/simbind");
     if (kind === "ios") await page.check("input[name=kind][value=ios]");

@@ -4,34 +4,13 @@
 // plays one story a person would try. Every test fails on a console error,
 // a page error, a failed request or a 5xx answer; a 4xx answer is expected
 // only where the story is a refusal (Chromium logs those to the console).
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import { createPublicKey, verify as verifySignature } from "node:crypto";
-import { chromium } from "playwright-core";
-import { startWranglerDev } from "./lib/wrangler-dev.mjs";
+import { artifacts, browserSuite } from "./lib/browser.mjs";
 import { checkGrant } from "./lib/grant.mjs";
 
-const artifacts = new URL("artifacts/", import.meta.url).pathname;
-mkdirSync(artifacts, { recursive: true });
-
-let server;
-let browser;
-
-before(async () => {
-  [server, browser] = await Promise.all([
-    startWranglerDev(),
-    chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
-    }),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = browserSuite();
 
 let numbers = 0;
 /** A phone number used by no other test of this run (valid E.164, UK mobile range). */
@@ -49,7 +28,7 @@ const EXPECTED_4XX = /^Failed to load resource: the server responded with a stat
  * request or 5xx response.
  */
 async function withPage(name, story, { viewport = { width: 1280, height: 900 }, refusals = true } = {}) {
-  const context = await browser.newContext({ viewport });
+  const context = await suite.browser.newContext({ viewport });
   const page = await context.newPage();
   const problems = [];
   let closing = false;
@@ -86,12 +65,12 @@ async function withPage(name, story, { viewport = { width: 1280, height: 900 }, 
       await Promise.allSettled(earlier);
       const sent = JSON.parse(r.request().postData() ?? "{}");
       const txn = challenged.has(sent.challenge) ? challenged.get(sent.challenge) : undefined;
-      await checkGrant(server.url, grant, { sub: verify[1], txn });
+      await checkGrant(suite.server.url, grant, { sub: verify[1], txn });
     })().catch((e) => problems.push(e.message)));
   });
   try {
     const startedAt = performance.now();
-    await page.goto(server.url + "/");
+    await page.goto(suite.server.url + "/");
     await page.locator("body.ready").waitFor();
     const reload = async () => {
       navigating = true;
@@ -451,7 +430,7 @@ for (const width of [390, 1280]) {
       assert.match(await page.locator("#attack-log").textContent(), /\/verify[\s\S]*403/);
       // The trail: the worker refused it on its used challenge (nobody authenticated, counted per hour),
       // and the page says so, not "not signed by the bound chip"; the header counts the rows shown.
-      const trail = await (await fetch(`${server.url}/dev/bindings/${bindingId}/audit`)).json();
+      const trail = await (await fetch(`${suite.server.url}/dev/bindings/${bindingId}/audit`)).json();
       assert.deepEqual(trail.tallies.map((t) => [t.event, t.code]), [["denied_unverified", "challenge_reused"]]);
       const row = page.locator('#timeline li[data-event="denied_unverified"][data-code="challenge_reused"]');
       await row.waitFor();
@@ -524,7 +503,7 @@ test("the carrier reports a SIM swap: the binding is suspended at once, and re-b
     const raw = await pushed.locator(".set-raw").innerText();
     const [h, c, sig] = raw.split(".");
     assert.deepEqual(JSON.parse(Buffer.from(c, "base64url")), decoded.claims, "the decoded claims are the raw token's");
-    const keys = await (await fetch(`${server.url}/ssf/jwks.json`)).json();
+    const keys = await (await fetch(`${suite.server.url}/ssf/jwks.json`)).json();
     const jwk = keys.keys.find((k) => k.kid === decoded.header.kid);
     assert.ok(verifySignature("sha256", Buffer.from(`${h}.${c}`), createPublicKey({ key: jwk, format: "jwk" }), Buffer.from(sig, "base64url")), "the SET verifies under the published event key");
     const alert = await sms(page, "alert");

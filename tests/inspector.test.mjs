@@ -3,36 +3,16 @@
 // library call gives (core/tests/attest_command.rs shows the library call
 // gives the `attest` command's), each check drawn in order, the chain and the
 // decoded evidence shown, nothing sent anywhere, at 1280 and 390 px.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
-import { startWranglerDev } from "./lib/wrangler-dev.mjs";
+import { readFileSync } from "node:fs";
+import { artifacts, browserSuite } from "./lib/browser.mjs";
 import { initSync, inspect } from "../inspector/web/pkg/simbind_inspector.js";
 import samples from "../inspector/web/samples.js";
 import { bindPhone, phone, subscriber } from "./lib/phone.mjs";
 
-const artifacts = new URL("artifacts/", import.meta.url).pathname;
-mkdirSync(artifacts, { recursive: true });
 initSync({ module: readFileSync(new URL("../inspector/web/pkg/simbind_inspector_bg.wasm", import.meta.url)) });
-
-let server;
-let browser;
-
-before(async () => {
-  [server, browser] = await Promise.all([
-    startWranglerDev(),
-    chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
-    }),
-  ]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = browserSuite();
 
 /**
  * Opens the inspector in a fresh context, runs `story(page, requests)`, and
@@ -40,7 +20,7 @@ after(async () => {
  * collects every request made after the page is ready.
  */
 async function withInspector(viewport, story) {
-  const context = await browser.newContext({ viewport });
+  const context = await suite.browser.newContext({ viewport });
   const page = await context.newPage();
   const problems = [];
   const requests = [];
@@ -50,7 +30,7 @@ async function withInspector(viewport, story) {
   page.on("requestfailed", (r) => problems.push(`failed: ${r.url()}`));
   page.on("request", (r) => ready && requests.push(`${r.method()} ${r.url()}`));
   try {
-    const answer = await page.goto(`${server.url}/inspector/`);
+    const answer = await page.goto(`${suite.server.url}/inspector/`);
     assert.equal(answer.status(), 200);
     await page.waitForSelector("body[data-ready=true]");
     ready = true;
@@ -151,11 +131,11 @@ test("pasted evidence: a wrong challenge, a later instant and a strict policy ea
 
 test("a real grant from the dev worker, pasted with its JWKS: accepted as a backend would; later, or for another transaction, refused at the check that names it", async () => {
   const s = subscriber();
-  const p = phone(server.url, { sim: s.simA });
-  const { bindingId } = await bindPhone(server, p, s.number);
+  const p = phone(suite.server.url, { sim: s.simA });
+  const { bindingId } = await bindPhone(suite.server, p, s.number);
   const { grant } = await p.client.verify(bindingId);
-  const discovery = await (await fetch(`${server.url}/.well-known/simbind`)).json();
-  const jwks = await (await fetch(`${server.url}/.well-known/jwks.json`)).text();
+  const discovery = await (await fetch(`${suite.server.url}/.well-known/simbind`)).json();
+  const jwks = await (await fetch(`${suite.server.url}/.well-known/jwks.json`)).text();
   const now = Math.floor(Date.now() / 1000);
   await withInspector({ width: 1280, height: 900 }, async (page, requests) => {
     await page.selectOption("#format", "grant");
@@ -186,7 +166,7 @@ test("a real grant from the dev worker, pasted with its JWKS: accepted as a back
 });
 
 test("wrangler dev serves the inspector with the demo's Content-Security-Policy", async () => {
-  const res = await fetch(`${server.url}/inspector/`);
+  const res = await fetch(`${suite.server.url}/inspector/`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-security-policy") ?? "", /connect-src 'self'/);
   assert.match(await res.text(), /Nothing you paste leaves this page/);
