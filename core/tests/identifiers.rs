@@ -399,6 +399,7 @@ fn the_e164_form_alone_is_for_numbers_no_user_typed() {
         ("+80012345678", "800"),
         ("+2591234567", "259"),
         ("+14155550100", "1"),
+        ("+1234567", "1"),
     ] {
         let n = PhoneNumber::parse_e164(ok).unwrap();
         assert_eq!((n.as_str(), n.country_code()), (ok, code));
