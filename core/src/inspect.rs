@@ -58,12 +58,11 @@ fn refusal_of(e: &AttestationRefusal) -> (&'static str, String) {
 
 fn report(input: &str) -> Result<Value, &'static str> {
     let input: Value = serde_json::from_str(input).map_err(|_| "the input is not JSON")?;
-    let field = |name: &str| input.get(name).and_then(Value::as_str);
     let at = input
         .get("at")
         .and_then(Value::as_u64)
         .ok_or("`at` (Unix seconds) is required")?;
-    match field("format") {
+    match input.get("format").and_then(Value::as_str) {
         Some("android-key") => android(&input, at),
         Some("apple-appattest") => apple(&input, at),
         Some("grant") => grant(&input, at),

@@ -48,8 +48,12 @@ fn attest(args: &[&str]) -> (i32, Value) {
     (code, serde_json::from_str(&stdout).unwrap())
 }
 
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn ascii_hex(text: &str) -> String {
-    text.bytes().map(|b| format!("{b:02x}")).collect()
+    to_hex(text.as_bytes())
 }
 
 fn android(file: &str, challenge_hex: &str, at: &str, policy: Option<&str>) -> (i32, Value) {
@@ -68,6 +72,24 @@ fn android(file: &str, challenge_hex: &str, at: &str, policy: Option<&str>) -> (
         args.extend(["--policy", p]);
     }
     attest(&args)
+}
+
+/// The command on an App Attest object in `file` (base64), as documented.
+fn apple(file: &std::path::Path, hash_hex: &str, app: &str, env: &str, at: &str) -> (i32, Value) {
+    attest(&[
+        "--format",
+        "apple-appattest",
+        "--attestation-b64",
+        file.to_str().unwrap(),
+        "--client-data-hash-hex",
+        hash_hex,
+        "--app-id",
+        app,
+        "--environment",
+        env,
+        "--at",
+        at,
+    ])
 }
 
 #[test]
@@ -259,27 +281,11 @@ fn apple_verdicts_for_the_real_attestations() {
     let s = &samples[0];
     let file = std::env::temp_dir().join(format!("attest-apple-{}.b64", std::process::id()));
     std::fs::write(&file, s["attestation"].as_str().unwrap()).unwrap();
-    let hash: String = common::attestation::unb64(s["clientDataHash"].as_str().unwrap())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = to_hex(&common::attestation::unb64(
+        s["clientDataHash"].as_str().unwrap(),
+    ));
     let at = s["at"].to_string();
-    let run = |app: &str, env: &str, at: &str| {
-        attest(&[
-            "--format",
-            "apple-appattest",
-            "--attestation-b64",
-            file.to_str().unwrap(),
-            "--client-data-hash-hex",
-            &hash,
-            "--app-id",
-            app,
-            "--environment",
-            env,
-            "--at",
-            at,
-        ])
-    };
+    let run = |app: &str, env: &str, at: &str| apple(&file, &hash, app, env, at);
     let app = s["appId"].as_str().unwrap();
     let (code, v) = run(app, "development", &at);
     assert_eq!(code, 0, "{v}");
@@ -621,10 +627,9 @@ fn the_inspector_gives_the_command_s_verdict_on_every_real_apple_sample() {
         let b64 = s["attestation"].as_str().unwrap();
         let file = std::env::temp_dir().join(format!("inspect-apple-{}.b64", std::process::id()));
         std::fs::write(&file, b64).unwrap();
-        let hash: String = common::attestation::unb64(s["clientDataHash"].as_str().unwrap())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hash = to_hex(&common::attestation::unb64(
+            s["clientDataHash"].as_str().unwrap(),
+        ));
         let app = s["appId"].as_str().unwrap();
         let at = s["at"].as_u64().unwrap();
         for (app, env, at) in [
@@ -633,20 +638,7 @@ fn the_inspector_gives_the_command_s_verdict_on_every_real_apple_sample() {
             ("ABCDE12345.com.example", "development", at),
             (app, "development", 2_000_000_000),
         ] {
-            let (_, command) = attest(&[
-                "--format",
-                "apple-appattest",
-                "--attestation-b64",
-                file.to_str().unwrap(),
-                "--client-data-hash-hex",
-                &hash,
-                "--app-id",
-                app,
-                "--environment",
-                env,
-                "--at",
-                &at.to_string(),
-            ]);
+            let (_, command) = apple(&file, &hash, app, env, &at.to_string());
             let report = inspect(serde_json::json!({
                 "format": "apple-appattest", "attestation": b64, "clientDataHashHex": hash,
                 "appId": app, "environment": env, "at": at,
