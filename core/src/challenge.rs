@@ -135,59 +135,97 @@ pub fn verify(
     subject: &str,
     now: u64,
 ) -> Result<ChallengeClaims, Denial> {
-    let body_len = challenge
-        .len()
-        .checked_sub(MAC_LEN)
-        .ok_or(Denial::ChallengeInvalid)?;
-    let (body, tag) = challenge.split_at(body_len);
-    let mut r = Reader::new(body);
-    let parsed = (|| {
-        let format = *r.take(1)?.first()?;
-        let code = *r.take(1)?.first()?;
-        let issued_at = r.u64()?;
-        let expires_at = r.u64()?;
-        let nonce: [u8; 16] = r.take(16)?.try_into().ok()?;
-        let kid = r.field()?;
-        let subject = r.field()?;
-        let transaction = r.field()?;
-        (format == FORMAT && r.is_empty() && transaction.len() <= MAX_TRANSACTION_LEN).then_some((
-            code,
-            issued_at,
-            expires_at,
-            nonce,
-            kid,
-            subject,
-            transaction,
-        ))
-    })();
-    let (code, issued_at, expires_at, nonce, kid, got_subject, transaction) =
-        parsed.ok_or(Denial::ChallengeInvalid)?;
-    let key = keys.find(kid).ok_or(Denial::ChallengeInvalid)?;
-    mac(&key.secret, body)
-        .verify_slice(tag)
+    let read = read(challenge).ok_or(Denial::ChallengeInvalid)?;
+    let key = keys.find(read.kid).ok_or(Denial::ChallengeInvalid)?;
+    mac(&key.secret, read.body)
+        .verify_slice(read.tag)
         .map_err(|_| Denial::ChallengeInvalid)?;
     // Authentic from here on: the fields were written by this service.
-    let got_ceremony = Ceremony::from_code(code).ok_or(Denial::ChallengeInvalid)?;
-    if got_ceremony != ceremony {
-        return Err(Denial::ChallengeWrongCeremony);
-    }
-    if got_subject != subject.as_bytes() {
-        return Err(Denial::ChallengeWrongSubject);
-    }
-    if issued_at > now.saturating_add(CLOCK_SKEW_SECS)
-        || expires_at.saturating_sub(issued_at) > MAX_TTL_SECS
-    {
-        return Err(Denial::ChallengeInvalid);
-    }
-    if now >= expires_at {
-        return Err(Denial::ChallengeExpired);
-    }
-    Ok(ChallengeClaims {
-        ceremony: got_ceremony,
+    read.claims(ceremony, subject, now)
+}
+
+/// What a challenge says, read *without* checking its MAC, then held to
+/// `ceremony`, `subject` and `now` as [`verify`] holds it: for the evidence
+/// inspector, which has no deployment secret. A decision never calls this.
+pub fn read_unverified(
+    challenge: &[u8],
+    ceremony: Ceremony,
+    subject: &str,
+    now: u64,
+) -> Result<ChallengeClaims, Denial> {
+    read(challenge)
+        .ok_or(Denial::ChallengeInvalid)?
+        .claims(ceremony, subject, now)
+}
+
+/// A challenge's fields as written, before its MAC is checked.
+struct Read<'a> {
+    code: u8,
+    issued_at: u64,
+    expires_at: u64,
+    nonce: [u8; 16],
+    kid: &'a [u8],
+    subject: &'a [u8],
+    transaction: &'a [u8],
+    body: &'a [u8],
+    tag: &'a [u8],
+}
+
+fn read(challenge: &[u8]) -> Option<Read<'_>> {
+    let body_len = challenge.len().checked_sub(MAC_LEN)?;
+    let (body, tag) = challenge.split_at(body_len);
+    let mut r = Reader::new(body);
+    let format = *r.take(1)?.first()?;
+    let code = *r.take(1)?.first()?;
+    let issued_at = r.u64()?;
+    let expires_at = r.u64()?;
+    let nonce: [u8; 16] = r.take(16)?.try_into().ok()?;
+    let kid = r.field()?;
+    let subject = r.field()?;
+    let transaction = r.field()?;
+    (format == FORMAT && r.is_empty() && transaction.len() <= MAX_TRANSACTION_LEN).then_some(Read {
+        code,
         issued_at,
         expires_at,
         nonce,
-        subject: subject.to_owned(),
-        transaction: transaction.to_vec(),
+        kid,
+        subject,
+        transaction,
+        body,
+        tag,
     })
+}
+
+impl Read<'_> {
+    /// The claims, held to the ceremony, subject and instant expected.
+    fn claims(
+        &self,
+        ceremony: Ceremony,
+        subject: &str,
+        now: u64,
+    ) -> Result<ChallengeClaims, Denial> {
+        let got_ceremony = Ceremony::from_code(self.code).ok_or(Denial::ChallengeInvalid)?;
+        if got_ceremony != ceremony {
+            return Err(Denial::ChallengeWrongCeremony);
+        }
+        if self.subject != subject.as_bytes() {
+            return Err(Denial::ChallengeWrongSubject);
+        }
+        if self.issued_at > now.saturating_add(CLOCK_SKEW_SECS)
+            || self.expires_at.saturating_sub(self.issued_at) > MAX_TTL_SECS
+        {
+            return Err(Denial::ChallengeInvalid);
+        }
+        if now >= self.expires_at {
+            return Err(Denial::ChallengeExpired);
+        }
+        Ok(ChallengeClaims {
+            ceremony: got_ceremony,
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
+            nonce: self.nonce,
+            subject: subject.to_owned(),
+            transaction: self.transaction.to_vec(),
+        })
+    }
 }

@@ -5,21 +5,19 @@
 //! so a SIM-change denial (which alerts the owner and counts towards
 //! suspension) is only ever reached by a request the bound chip really signed.
 
-use sha2::{Digest, Sha256};
-
 use crate::Denial;
 use crate::api::{ChipSignature, Claims, Evidence};
 use crate::attestation::vendor::{Certified, RevokedChips, VendorRoots};
 use crate::attestation::{
-    self, AttestationFacts, AttestationPolicy, AttestationRefusal, ChipFormat, apple_appattest,
-    simbind_p256,
+    self, AttestationFacts, AttestationPolicy, AttestationRefusal, ChipFormat,
 };
 use crate::binding::{BindingRecord, BindingStatus, RegistrationRecord, key_bound_index};
 use crate::carrier::CarrierPolicy;
 use crate::challenge::{self, ChallengeKeyring};
 use crate::codec::{b64, unb64};
-use crate::crypto::{PublicKey, Signature};
+use crate::crypto::PublicKey;
 use crate::id_hash::{IdHash, IdHasher, IdKind};
+use crate::proof;
 use crate::sim::{SimField, SimPolicy};
 use crate::transcript::Ceremony;
 
@@ -174,7 +172,7 @@ impl Context<'_> {
     }
 
     /// Checks the chip's answer to `transcript` with `key`, and returns the
-    /// counter it proves: the request's, or App Attest's own.
+    /// counter it proves (see [`proof::chip_answers`]).
     fn check_chip_signature(
         &self,
         format: ChipFormat,
@@ -182,39 +180,16 @@ impl Context<'_> {
         transcript: &[u8],
         evidence: &Evidence,
     ) -> Result<u64, Denial> {
-        match (format, &evidence.chip_signature) {
-            (ChipFormat::AppleAppAttest, ChipSignature::Assertion(assertion)) => {
-                let hash = Sha256::digest(transcript);
-                let app_ids = &self.policy.attestation.apple.app_ids;
-                apple_appattest::verify_assertion(assertion, &hash, &key.to_uncompressed(), app_ids)
-                    .map(u64::from)
-                    .map_err(|refusal| match refusal {
-                        AttestationRefusal::AppNotAllowed => refusal.into(),
-                        _ => Denial::BadSignature,
-                    })
-            }
-            (ChipFormat::SimbindP256 | ChipFormat::AndroidKey, ChipSignature::Ecdsa(signature))
-                if self.ecdsa_valid(key, transcript, signature) =>
-            {
-                Ok(evidence.claims.counter)
-            }
-            _ => Err(Denial::BadSignature),
-        }
-    }
-
-    /// A P-256 verification: the caller's result when it checked exactly
-    /// this key, message and signature, core's own otherwise.
-    fn ecdsa_valid(&self, key: &PublicKey, message: &[u8], signature: &Signature) -> bool {
-        match self.checked {
-            Some(checked)
-                if checked.input.message == message
-                    && checked.input.public_key == key.to_uncompressed()
-                    && checked.input.signature == signature.to_bytes() =>
-            {
-                checked.valid
-            }
-            _ => simbind_p256::verify(key, message, signature),
-        }
+        let app_ids = &self.policy.attestation.apple.app_ids;
+        proof::chip_answers(
+            format,
+            key,
+            transcript,
+            evidence,
+            app_ids,
+            self.checked,
+            &mut (),
+        )
     }
 
     fn check_sim_signature(
@@ -223,22 +198,8 @@ impl Context<'_> {
         evidence: &Evidence,
         bound_key: Option<&str>,
     ) -> Result<(), Denial> {
-        let claimed_key = evidence.claims.sim_public_key.as_ref();
-        if let Some(bound) = bound_key {
-            // The bound SIM had a key: the same key must sign again.
-            let same = claimed_key.is_some_and(|k| b64(&k.to_compressed()) == bound);
-            if !same {
-                return Err(Denial::SimSignatureRequired);
-            }
-        }
-        match (claimed_key, &evidence.sim_signature) {
-            (Some(key), Some(sig)) if key.verify(transcript, sig) => Ok(()),
-            // A key without a valid signature, or a signature without a key
-            // to check it: nothing a SIM proved.
-            (Some(_), _) | (None, Some(_)) => Err(Denial::BadSimSignature),
-            (None, _) if self.policy.require_sim_signature => Err(Denial::SimSignatureRequired),
-            (None, _) => Ok(()),
-        }
+        let required = self.policy.require_sim_signature;
+        proof::sim_answers(transcript, evidence, bound_key, required)
     }
 }
 
@@ -343,9 +304,7 @@ pub fn decide_binding(
     if !same_chip(current, &fresh) {
         return Err(Denial::BindingExists);
     }
-    if fresh.counter <= current.counter {
-        return Err(Denial::CounterReplayed);
-    }
+    proof::counter_advances(current.counter, fresh.counter)?;
     Ok(BindPlan::Rebind(BindingRecord {
         binding_id: current.binding_id.clone(),
         created_at: current.created_at,
@@ -513,8 +472,8 @@ pub fn decide_holder(
         return deny(decision, Denial::ChipRevoked);
     }
     decision.authentic = true;
-    if decision.counter <= binding.counter {
-        return deny(decision, Denial::CounterReplayed);
+    if let Err(denial) = proof::counter_advances(binding.counter, decision.counter) {
+        return deny(decision, denial);
     }
     let sim_level = ctx.policy.sim.level_for(claims.chip.format);
     if let Err(denial) = binding.sim.compare(&presented.sim, sim_level) {

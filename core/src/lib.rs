@@ -11,6 +11,8 @@
 pub mod api;
 pub mod attestation;
 pub mod binding;
+#[cfg(feature = "x509-software")]
+pub mod body_checks;
 pub mod budget;
 pub mod camara_nv;
 pub mod carrier;
@@ -30,6 +32,7 @@ pub mod inspect;
 pub mod jws;
 mod number_lengths;
 pub mod otp;
+pub mod proof;
 pub mod registration_id;
 pub mod seal;
 pub mod security_event;

@@ -3,6 +3,7 @@
 //! verdict comes from the same code either way.
 
 use crate::attestation::AttestationRefusal;
+use crate::{Denial, ValidationError};
 
 /// Receives each check as it runs: its name and, when it failed, the code.
 pub trait Trace {
@@ -31,6 +32,18 @@ pub trait Coded {
 impl Coded for AttestationRefusal {
     fn code(&self) -> &'static str {
         AttestationRefusal::code(self)
+    }
+}
+
+impl Coded for Denial {
+    fn code(&self) -> &'static str {
+        Denial::code(self)
+    }
+}
+
+impl Coded for ValidationError {
+    fn code(&self) -> &'static str {
+        ValidationError::code(self)
     }
 }
 

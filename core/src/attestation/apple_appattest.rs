@@ -419,24 +419,54 @@ pub fn verify_assertion(
     public_key: &[u8],
     app_ids: &[String],
 ) -> Result<u32, AttestationRefusal> {
-    let (signature, auth_data) =
-        decode_assertion(assertion).map_err(|_| AttestationRefusal::Malformed)?;
-    let auth = AuthData::parse(auth_data)?;
-    allowed_app(app_ids, auth.rp_id_hash)?;
+    verify_assertion_traced(assertion, client_data_hash, public_key, app_ids, &mut ())
+}
+
+/// Every check [`verify_assertion_traced`] records, in order.
+pub const ASSERTION_CHECKS: [&str; 5] = [
+    ASSERTION_DECODES,
+    ASSERTION_AUTH_DATA,
+    APP_ALLOWED,
+    ASSERTION_KEY,
+    ASSERTION_SIGNED,
+];
+const ASSERTION_DECODES: &str =
+    "the assertion decodes: CBOR {signature, authenticatorData}, nothing after it";
+const ASSERTION_AUTH_DATA: &str = "authenticatorData parses: rpIdHash, flags, counter";
+const ASSERTION_KEY: &str = "the attested key is a P-256 point and the signature is DER ECDSA";
+const ASSERTION_SIGNED: &str =
+    "the attested key signed SHA-256(authenticatorData ‖ clientDataHash)";
+
+/// [`verify_assertion`], each check recorded in `trace` as it runs.
+pub fn verify_assertion_traced(
+    assertion: &[u8],
+    client_data_hash: &[u8],
+    public_key: &[u8],
+    app_ids: &[String],
+    trace: &mut dyn Trace,
+) -> Result<u32, AttestationRefusal> {
+    let decoded = decode_assertion(assertion).map_err(|_| AttestationRefusal::Malformed);
+    let (signature, auth_data) = step(trace, ASSERTION_DECODES, decoded)?;
+    let auth = step(trace, ASSERTION_AUTH_DATA, AuthData::parse(auth_data))?;
+    step(trace, APP_ALLOWED, allowed_app(app_ids, auth.rp_id_hash))?;
     let nonce = Sha256::new()
         .chain_update(auth_data)
         .chain_update(client_data_hash)
         .finalize();
     let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)
-        .map_err(|_| AttestationRefusal::Malformed)?;
-    let signature = p256::ecdsa::DerSignature::from_bytes(signature)
-        .map_err(|_| AttestationRefusal::Malformed)?;
-    key.verify(&nonce, &signature)
-        .map_err(|_| AttestationRefusal::SignatureInvalid)?;
+        .ok()
+        .zip(p256::ecdsa::DerSignature::from_bytes(signature).ok())
+        .ok_or(AttestationRefusal::Malformed);
+    let (key, signature) = step(trace, ASSERTION_KEY, key)?;
+    let signed = key
+        .verify(&nonce, &signature)
+        .map_err(|_| AttestationRefusal::SignatureInvalid);
+    step(trace, ASSERTION_SIGNED, signed)?;
     Ok(auth.counter)
 }
 
-fn decode_assertion(bytes: &[u8]) -> Result<(&[u8], &[u8]), minicbor::decode::Error> {
+/// An assertion's `(signature, authenticatorData)`.
+pub(crate) fn decode_assertion(bytes: &[u8]) -> Result<(&[u8], &[u8]), minicbor::decode::Error> {
     let mut d = Decoder::new(bytes);
     let (mut signature, mut auth_data) = (None, None);
     for _ in 0..definite(d.map()?)? {

@@ -187,8 +187,44 @@ pub fn verify_bind_evidence(
     let prechecked = signatures::Prechecked {
         checked: &facts.checked_signatures,
     };
-    verify_with(chip, evidence, challenge, policy, facts, now, &prechecked)
+    let bind = Bind {
+        chip,
+        evidence,
+        challenge,
+        policy,
+        status: facts,
+        now,
+    };
+    verify_with(&bind, &prechecked, &mut ())
 }
+
+/// [`verify_bind_evidence`] with the chain signatures checked in Rust and
+/// each check recorded in `trace`: the format's own `CHECKS`, then
+/// [`KEY_IS_CHIP`].
+#[cfg(feature = "x509-software")]
+pub fn verify_bind_evidence_traced(
+    chip: &ChipIdentity,
+    evidence: &ChipEvidence,
+    challenge: &[u8; 32],
+    policy: &AttestationPolicy,
+    facts: &AttestationFacts,
+    now: u64,
+    trace: &mut dyn crate::trace::Trace,
+) -> Result<AttestedKey, AttestationRefusal> {
+    let bind = Bind {
+        chip,
+        evidence,
+        challenge,
+        policy,
+        status: facts,
+        now,
+    };
+    verify_with(&bind, &signatures::Software, trace)
+}
+
+/// The last check of a bind's attestation: the attested key is the chip
+/// the request names.
+pub const KEY_IS_CHIP: &str = "the attested key's id is the chip's key id in the request";
 
 /// Every chain signature [`verify_bind_evidence`] can ask about for this
 /// evidence, for a host that checks them with its own primitive first.
@@ -200,56 +236,76 @@ pub fn bind_signature_checks(
 ) -> Vec<signatures::SignatureCheck> {
     let recorder = signatures::Recorder::default();
     let facts = AttestationFacts::default();
+    let bind = Bind {
+        chip,
+        evidence,
+        challenge: &[0; 32],
+        policy,
+        status: &facts,
+        now,
+    };
     // Only the checks asked for matter here, not the verdict.
-    let _ = verify_with(chip, evidence, &[0; 32], policy, &facts, now, &recorder);
+    let _ = verify_with(&bind, &recorder, &mut ());
     recorder.checks.into_inner()
 }
 
-fn verify_with(
-    chip: &ChipIdentity,
-    evidence: &ChipEvidence,
-    challenge: &[u8; 32],
-    policy: &AttestationPolicy,
-    status: &AttestationFacts,
+/// A bind's attestation and what it is checked against.
+struct Bind<'a> {
+    chip: &'a ChipIdentity,
+    evidence: &'a ChipEvidence,
+    challenge: &'a [u8; 32],
+    policy: &'a AttestationPolicy,
+    status: &'a AttestationFacts,
     now: u64,
+}
+
+fn verify_with(
+    bind: &Bind<'_>,
     verifier: &dyn signatures::Verifier,
+    trace: &mut dyn crate::trace::Trace,
 ) -> Result<AttestedKey, AttestationRefusal> {
-    let (point, receipt) = match (chip.format, evidence) {
+    let (policy, status, now) = (bind.policy, bind.status, bind.now);
+    let (point, receipt) = match (bind.chip.format, bind.evidence) {
         (ChipFormat::AndroidKey, ChipEvidence::AndroidChain(chain)) => {
             if status.stale {
                 return Err(AttestationRefusal::StatusUnavailable);
             }
             let roots: Vec<&[u8]> = policy.android_roots.iter().map(Vec::as_slice).collect();
             let refused = |serial: &str| status.refused_serials.iter().any(|s| s == serial);
-            let attested = android_key::verify_with(
+            let evidence = android_key::Evidence {
                 chain,
-                challenge,
-                &roots,
-                &refused,
-                &policy.android,
+                challenge: bind.challenge,
+                roots: &roots,
+                revoked: &refused,
                 now,
-                verifier,
-            )?;
+            };
+            let attested = android_key::verify_traced(&evidence, &policy.android, verifier, trace)?;
             (attested.public_key, None)
         }
         (ChipFormat::AppleAppAttest, ChipEvidence::AppleAttestation(object)) => {
             let roots: Vec<&[u8]> = policy.apple_roots.iter().map(Vec::as_slice).collect();
-            let attested = apple_appattest::verify_attestation_with(
-                object,
-                challenge,
-                None,
-                &roots,
-                &policy.apple,
+            let evidence = apple_appattest::Evidence {
+                attestation: object,
+                client_data_hash: bind.challenge,
+                key_id: None,
+                roots: &roots,
                 now,
+            };
+            let attested = apple_appattest::verify_attestation_traced(
+                &evidence,
+                &policy.apple,
                 verifier,
+                trace,
             )?;
             (attested.public_key, Some(b64(&attested.receipt)))
         }
         _ => return Err(AttestationRefusal::Malformed),
     };
-    let key = PublicKey::from_sec1(&point).map_err(|_| AttestationRefusal::UnsupportedKey)?;
-    if key_id(&key) != chip.serial.as_str() {
-        return Err(AttestationRefusal::KeyMismatch);
-    }
+    let key = PublicKey::from_sec1(&point).map_err(|_| AttestationRefusal::UnsupportedKey);
+    let same = key.and_then(|key| {
+        let same = key_id(&key) == bind.chip.serial.as_str();
+        crate::trace::ensure(same, AttestationRefusal::KeyMismatch).map(|()| key)
+    });
+    let key = crate::trace::step(trace, KEY_IS_CHIP, same)?;
     Ok(AttestedKey { key, receipt })
 }
