@@ -60,6 +60,7 @@ const shown = (page) => page.evaluate(() => ({
 
 test("every real sample: the page shows the library's verdict, each check in order, the chain and the decoded evidence; no request carries it", async () => {
   assert.ok(samples.length >= 10, "Android and Apple samples");
+  assert.equal(samples.filter((s) => s.input.format === "apple-assertion").length, 3, "every real assertion");
   await withInspector({ width: 1280, height: 900 }, async (page, requests) => {
     for (const [i, sample] of samples.entries()) {
       const expected = JSON.parse(inspect(JSON.stringify(sample.input)));
@@ -76,7 +77,10 @@ test("every real sample: the page shows the library's verdict, each check in ord
       );
       assert.equal(got.certs, expected.chain.length, sample.name);
       if (sample.input.format === "android-key") assert.match(got.decoded, /keyDescription\.attestationSecurityLevel/);
-      else assert.match(got.decoded, /authData\.rpIdHashHex/);
+      else if (sample.input.format === "apple-assertion") {
+        assert.equal(expected.verdict, "accepted", `${sample.name}: a real assertion verifies with its attested key`);
+        assert.match(got.decoded, new RegExp(`authenticatorData\\.counter${expected.attested.counter}`));
+      } else assert.match(got.decoded, /authData\.rpIdHashHex/);
       if (i === 0) await page.screenshot({ path: `${artifacts}inspector-accepted.png`, fullPage: true });
     }
     assert.deepEqual(requests, [], "the evidence never leaves the page");
@@ -162,6 +166,58 @@ test("a real grant from the dev worker, pasted with its JWKS: accepted as a back
     assert.match((await shown(page)).verdict, /Refused grant_wrong_transaction/);
     await page.screenshot({ path: `${artifacts}inspector-grant.png`, fullPage: true });
     assert.deepEqual(requests, [], "the grant never leaves the page");
+  });
+});
+
+test("whole bodies a phone sent the dev worker: the bind and the verify accepted with what a body cannot show listed; another registration, a replayed counter refused at their checks (390 px)", async () => {
+  const s = subscriber();
+  const p = phone(suite.server.url, { sim: s.simA });
+  const { registrationId, bindingId } = await bindPhone(suite.server, p, s.number);
+  const bindBody = p.lastRequest();
+  assert.ok(bindBody.evidence, "the bind body");
+  await p.client.verify(bindingId);
+  const verifyBody = p.lastRequest();
+  const { audience } = await (await fetch(`${suite.server.url}/.well-known/simbind`)).json();
+  const now = Math.floor(Date.now() / 1000);
+  await withInspector({ width: 390, height: 844 }, async (page, requests) => {
+    await page.selectOption("#format", "bind");
+    assert.equal(await page.isVisible("#registration-id"), true);
+    assert.equal(await page.isVisible("#binding-id"), false, "only the bind's fields");
+    await page.fill("#evidence", JSON.stringify(bindBody, null, 2));
+    await page.fill("#registration-id", registrationId);
+    await page.fill("#audience", audience);
+    await page.fill("#at", String(now));
+    await page.click("#inspect");
+    let got = await shown(page);
+    const expected = JSON.parse(inspect(JSON.stringify({ format: "bind", body: bindBody, registrationId, audience, environment: "production", at: now, policy: null })));
+    assert.match(got.verdict, /^Accepted/, JSON.stringify(got.checks));
+    assert.deepEqual(got.checks.map((c) => c.name), expected.checks.map((c) => c.check));
+    assert.ok(got.checks.every((c) => c.result === "passed"));
+    const notChecked = await page.locator("#not-checked li").allInnerTexts();
+    assert.deepEqual(notChecked, expected.notChecked);
+    assert.ok(notChecked.some((n) => /MAC and single use/.test(n)), "the page says what it cannot check");
+    assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), true, "no horizontal scroll");
+    await page.screenshot({ path: `${artifacts}inspector-bind-body.png`, fullPage: true });
+
+    await page.fill("#registration-id", "reg_AAAAAAAAAAAAAAAAAAAAAA");
+    await page.click("#inspect");
+    got = await shown(page);
+    assert.match(got.verdict, /Refused challenge_wrong_subject/);
+    assert.equal(got.checks.find((c) => c.result === "failed").code, "challenge_wrong_subject");
+
+    await page.selectOption("#format", "verify");
+    await page.fill("#evidence", JSON.stringify(verifyBody));
+    await page.fill("#binding-id", bindingId);
+    await page.fill("#public-key", bindBody.evidence.chip.public_key);
+    await page.fill("#stored-counter", String(verifyBody.counter - 1));
+    await page.click("#inspect");
+    got = await shown(page);
+    assert.match(got.verdict, /^Accepted/, JSON.stringify(got.checks));
+    await page.fill("#stored-counter", String(verifyBody.counter));
+    await page.click("#inspect");
+    got = await shown(page);
+    assert.match(got.verdict, /Refused counter_replayed/);
+    assert.deepEqual(requests, [], "the bodies never leave the page");
   });
 });
 

@@ -9,6 +9,8 @@ const ui = {
   challenge: $("challenge"), clientDataHash: $("client-data-hash"), appId: $("app-id"),
   environment: $("environment"), jwks: $("jwks"), issuer: $("issuer"), grantAudience: $("grant-audience"),
   transaction: $("transaction"), projectNumber: $("project-number"), projectId: $("project-id"), at: $("at"), atDate: $("at-date"), policy: $("policy"),
+  registrationId: $("registration-id"), bindingId: $("binding-id"), audience: $("audience"), publicKey: $("public-key"),
+  storedCounter: $("stored-counter"), notCheckedBox: $("not-checked-box"), notChecked: $("not-checked"),
   problem: $("input-problem"), report: $("report"), verdict: $("verdict"), checks: $("checks"),
   chain: $("chain"), decoded: $("decoded"), raw: $("raw"),
 };
@@ -38,7 +40,9 @@ function showDate() {
 function load(sample) {
   const input = sample.input;
   ui.format.value = input.format;
-  ui.evidence.value = input.format === "android-key" ? input.chain : input.attestation;
+  ui.evidence.value = { "android-key": input.chain, "apple-assertion": input.assertion }[input.format] ?? input.attestation;
+  ui.publicKey.value = input.publicKey ?? "";
+  ui.storedCounter.value = input.storedCounter ?? "";
   ui.challenge.value = input.challengeHex ?? "";
   ui.clientDataHash.value = input.clientDataHashHex ?? "";
   ui.appId.value = input.appId ?? "";
@@ -66,15 +70,40 @@ function input() {
       projectNumber: ui.projectNumber.value.trim(), projectId: ui.projectId.value.trim(), at,
     };
   }
-  if (ui.format.value === "android-key") {
-    let policy = null;
-    if (ui.policy.value.trim()) {
-      try {
-        policy = JSON.parse(ui.policy.value);
-      } catch {
-        return { problem: "The policy is not JSON." };
-      }
+  let storedCounter = null;
+  if (ui.storedCounter.value.trim()) {
+    storedCounter = Number(ui.storedCounter.value.trim());
+    if (!Number.isSafeInteger(storedCounter) || storedCounter < 0) return { problem: "The stored counter must be a whole number." };
+  }
+  const counter = storedCounter === null ? {} : { storedCounter };
+  if (ui.format.value === "apple-assertion") {
+    return {
+      format: "apple-assertion", assertion: ui.evidence.value.trim(), clientDataHashHex: ui.clientDataHash.value.trim(),
+      publicKey: ui.publicKey.value.trim(), appId: ui.appId.value.trim(), ...counter, at,
+    };
+  }
+  const appId = ui.appId.value.trim() ? { appId: ui.appId.value.trim() } : {};
+  if (ui.format.value === "verify" || ui.format.value === "unbind") {
+    return {
+      format: ui.format.value, body: ui.evidence.value, bindingId: ui.bindingId.value.trim(), audience: ui.audience.value.trim(),
+      chipPublicKey: ui.publicKey.value.trim(), ...counter, ...appId, at,
+    };
+  }
+  let policy = null;
+  if (ui.policy.value.trim()) {
+    try {
+      policy = JSON.parse(ui.policy.value);
+    } catch {
+      return { problem: "The policy is not JSON." };
     }
+  }
+  if (ui.format.value === "bind") {
+    return {
+      format: "bind", body: ui.evidence.value, registrationId: ui.registrationId.value.trim(), audience: ui.audience.value.trim(),
+      environment: ui.environment.value, ...appId, policy, at,
+    };
+  }
+  if (ui.format.value === "android-key") {
     return { format: "android-key", chain: ui.evidence.value, challengeHex: ui.challenge.value.trim(), at, policy };
   }
   return {
@@ -83,6 +112,18 @@ function input() {
   };
 }
 
+/** What an accepted verdict means, per format. */
+const ACCEPTED = {
+  "android-key": "the service would bind this key",
+  "apple-appattest": "the service would bind this key",
+  "apple-assertion": "the attested key signed this, with the counter shown",
+  grant: "a backend would accept this grant",
+  "firebase-pnv": "the service would take this number as proven",
+  bind: "nothing a body alone shows stops this bind (see what is not checked here)",
+  verify: "nothing a body alone shows stops this verification (see what is not checked here)",
+  unbind: "nothing a body alone shows stops this unbind (see what is not checked here)",
+};
+
 const MARK = { passed: "✓", failed: "✗", "not reached": "–" };
 
 function draw(report) {
@@ -90,7 +131,7 @@ function draw(report) {
   ui.verdict.replaceChildren();
   ui.verdict.className = `verdict ${report.verdict}`;
   if (report.verdict === "accepted") {
-    ui.verdict.append(el("strong", { text: "Accepted" }), " — every check passed; the service would bind this key.");
+    ui.verdict.append(el("strong", { text: "Accepted" }), ` — every check passed; ${ACCEPTED[report.format]}.`);
   } else {
     ui.verdict.append(el("strong", { text: "Refused " }), el("code", { text: report.code }), ` — ${report.detail}.`);
   }
@@ -115,10 +156,12 @@ function draw(report) {
         el("dt", { text: "valid" }), el("dd", { text: `${date(c.notBefore)} → ${date(c.notAfter)} (${c.validAt ? "valid" : "not valid"} at the instant)` }),
         el("dt", { text: "key" }), el("dd", { text: c.key })));
   }));
-  const tokens = report.format === "grant" || report.format === "firebase-pnv";
-  $("chain-title").hidden = tokens;
-  ui.chain.hidden = tokens;
-  if (!report.chain.length && !tokens) ui.chain.append(el("li", { class: "cert bad", text: "No certificate could be read." }));
+  const chained = report.format === "android-key" || report.format === "apple-appattest" || report.chain.length > 0;
+  $("chain-title").hidden = !chained;
+  ui.chain.hidden = !chained;
+  if (!report.chain.length && chained) ui.chain.append(el("li", { class: "cert bad", text: "No certificate could be read." }));
+  ui.notCheckedBox.hidden = !report.notChecked;
+  ui.notChecked.replaceChildren(...(report.notChecked ?? []).map((words) => el("li", { text: words })));
   ui.decoded.replaceChildren(...decoded(report.decoded, report.attested));
   ui.raw.textContent = JSON.stringify(report, null, 2);
 }
