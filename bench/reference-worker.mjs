@@ -12,9 +12,17 @@
 //   POST /v1/ref/seed                 reference only (admin token): stores a binding record,
 //                                     standing in for registration + OTP + bind
 //
+// What it does on each verification, as SimBind does (bench/self-check.mjs
+// sends both the same requests and `make bench` prints no ratio unless both
+// refuse them alike): the challenge's MAC, ceremony, subject and expiry, the
+// chip signature over the transcript, the counter, the nonce's single use, and
+// one durable read-modify-write in the binding's object.
+//
 // What it leaves out (nothing the verify ceremony's cost depends on much):
 // registration, bind, unbind, attestation formats (simbind-p256 only), vendor
-// roots, the deny-list, alerts and audit events, CORS, key rotation.
+// roots, the deny-list, alerts and audit events, the per-route request limit
+// (SimBind asks its rate-limiting binding once per request), carrier signals,
+// CORS, key rotation.
 // Configuration: the dev values of wrangler.toml [env.dev.vars] and .dev.vars.
 
 const enc = new TextEncoder();

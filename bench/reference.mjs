@@ -1,7 +1,8 @@
 // Benchmark yardstick: the same real-time verification, by the project's own
 // client, against the plain-JavaScript reference worker (bench/reference-worker.mjs,
 // WebCrypto + one SQLite Durable Object) running in Miniflare. A benchmark,
-// not a test: it checks that the reference does the real work, then measures.
+// not a test: it checks that the reference does the real work (and refuses
+// what SimBind refuses: bench/self-check.mjs), then measures.
 //
 //   node bench/reference.mjs                   # PHONES=16 SECONDS=10 by default
 //   PHONES=4 SECONDS=3 node bench/reference.mjs
@@ -21,6 +22,7 @@ import { devSecrets, wranglerVars } from "../tests/lib/worker.mjs";
 import { phone, subscriber, wireSim } from "../tests/lib/phone.mjs";
 import { checkGrantSignature } from "../tests/lib/grant.mjs";
 import { b64u, challengeBytes, grantSigningInput, idHash, transcript } from "./reference-worker.mjs";
+import { refusals } from "./self-check.mjs";
 import { unwatchGrants } from "../tests/lib/grant.mjs";
 
 // The suites check every grant in their fetch; the benchmark checks its
@@ -120,16 +122,14 @@ export async function runReference({ phones = 16, seconds = 10 } = {}) {
       if (res.status !== 201) throw new Error(`seed: ${res.status} ${await res.text()}`);
       bound.push({ p, bindingId: (await res.json()).binding_id });
     }
-    // Once: the grant is real (WebCrypto against the JWKS), a transaction-bound one too,
-    // and a replayed verify body is refused by the object (its nonce was recorded).
+    // Once: the grant is real (WebCrypto against the JWKS), a transaction-bound one too;
+    // then the refusals SimBind makes on the same requests (bench/self-check.mjs).
     const { p, bindingId } = bound[0];
     const plain = await checkGrant(url, (await p.client.verify(bindingId)).grant, bindingId);
     const txn = Uint8Array.from(Buffer.from("7f4b9f96ae88f1c1e1e5128760e6d950d975feb387c32e410ca7172274d09006", "hex"));
     const bound2 = await checkGrant(url, (await p.client.verify(bindingId, txn)).grant, bindingId, txn);
-    const replay = await fetch(`${url}/v1/bindings/${bindingId}/verify`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(p.lastRequest()) });
-    const replayCode = (await replay.json()).code;
-    if (replayCode !== "challenge_reused") throw new Error(`a replayed verify answered ${replay.status} ${replayCode}`);
-    const checks = { vectors, grant: `ES256 grant verified against /.well-known/jwks.json (kid ${plain.kid}, ctr ${plain.ctr}); transaction-bound grant txn=${bound2.txn}; replayed body → ${replay.status} ${replayCode}` };
+    const selfCheck = await refusals(url, p, bindingId);
+    const checks = { vectors, grant: `ES256 grant verified against /.well-known/jwks.json (kid ${plain.kid}, ctr ${plain.ctr}); transaction-bound grant txn=${bound2.txn}`, selfCheck };
     for (const b of bound) await b.p.client.verify(b.bindingId); // warm-up: one verify per phone
 
     const read = async (i) => {
@@ -153,7 +153,7 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const r = await runReference({ phones: Number(process.env.PHONES ?? 16), seconds: Number(process.env.SECONDS ?? 10) });
   const names = { read: "GET /v1/ref/read/{id} (one object read)", verify: "verify (challenge + verify → grant)" };
   console.log(`\nReference worker (bench/reference-worker.mjs) in Miniflare: ${r.phones} phones seeded, ${r.seconds} s per phase`);
-  console.log(`checks: ${r.checks.vectors}\n        ${r.checks.grant}\n`);
+  console.log(`checks: ${r.checks.vectors}\n        ${r.checks.grant}\n${r.checks.selfCheck.lines.join("\n")}\n`);
   console.log("| route | phones at once | requests/s | p50 ms | p99 ms | requests | errors |");
   console.log("|---|---|---|---|---|---|---|");
   for (const x of r.rows) {

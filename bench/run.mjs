@@ -22,6 +22,7 @@ import { startWorker } from "../tests/lib/worker.mjs";
 import { startWranglerDev } from "../tests/lib/wrangler-dev.mjs";
 import { bindPhone, phone, subscriber } from "../tests/lib/phone.mjs";
 import { unwatchGrants } from "../tests/lib/grant.mjs";
+import { refusals } from "./self-check.mjs";
 
 // The suites check every grant in their fetch; the benchmark checks its
 // grants itself and times plain requests.
@@ -107,8 +108,12 @@ for (const c of [1, PHONES]) {
 
 // --- The same ceremony: SimBind and the reference worker, both in Miniflare ---
 const mf = await startWorker();
-let mfFigures, serverTimes;
+let mfFigures, serverTimes, simbindCheck;
 try {
+  // The same requests the reference must refuse, and SimBind's answers.
+  const s = subscriber();
+  const checked = phone(mf.url, { sim: s.simA });
+  simbindCheck = await refusals(mf.url, checked, (await bindPhone(mf, checked, s.number)).bindingId);
   // The same phases as the reference's, in the same order (1 phone, then all).
   const { out, bound } = await simbindPhases(mf, PHONES, [1, PHONES], "Miniflare");
   mfFigures = out;
@@ -133,10 +138,17 @@ try {
   await mf.dispose();
 }
 const ref = await runReference({ phones: PHONES, seconds: SECONDS });
+// No ratio against a reference that does not refuse what SimBind refuses.
+const honest = ref.checks.selfCheck.ok && simbindCheck.ok;
+const selfCheckLines = [
+  ...ref.checks.selfCheck.lines.map((l) => `reference: ${l}`),
+  ...simbindCheck.lines.map((l) => `SimBind:   ${l}`),
+];
+console.error(`self-check (bench/self-check.mjs): ${honest ? "passed" : "FAILED: no ratio against the reference"}\n${selfCheckLines.join("\n")}`);
 for (const c of [1, PHONES]) {
   const refVerify = ref.rows.find((x) => x.route === "verify" && x.concurrency === c);
   const sv = mfFigures[`verify${c}`];
-  row(`verification, Miniflare, ${c} phone${c > 1 ? "s" : ""}`, "SimBind verify/s · p50 · p99 ms", `${f(sv.rps, 0)} · ${f(sv.p50)} · ${f(sv.p99)}`, `reference worker ${f(refVerify.rps, 0)} · ${f(refVerify.p50)} · ${f(refVerify.p99)}`, `${f(sv.rps / refVerify.rps, 2)} of reference`);
+  row(`verification, Miniflare, ${c} phone${c > 1 ? "s" : ""}`, "SimBind verify/s · p50 · p99 ms", `${f(sv.rps, 0)} · ${f(sv.p50)} · ${f(sv.p99)}`, `reference worker ${f(refVerify.rps, 0)} · ${f(refVerify.p50)} · ${f(refVerify.p99)}`, honest ? `${f(sv.rps / refVerify.rps, 2)} of reference` : "none: the self-check failed");
 }
 for (const k of ["challenge", "verify", "bind"]) {
   row("time per ceremony beyond /v1/health (ms, p50, one phone; client signing included)", k, f(serverTimes[k] - serverTimes.floor, 2), `/v1/health p50 ${f(serverTimes.floor, 2)}`, k === "bind" ? "register + code + bind: 3 requests" : k === "verify" ? "challenge + verify: 2 requests" : "1 request");
@@ -195,7 +207,11 @@ const header = `| group | what | value | reference (same run) | ratio |\n|---|--
 const table = [header, ...rows.map((r) => `| ${r.group} | ${r.what} | ${r.value} | ${r.reference} | ${r.ratio} |`)].join("\n");
 console.log(`\n${table}\n`);
 if (!TINY) {
-  const doc = `# Benchmark results\n\n\`make bench\` on ${new Date().toISOString().slice(0, 10)}, ${machine}; ${PHONES} phones, ${SECONDS} s per phase.\nEvery figure sits beside a reference measured in the same run; see bench/run.mjs for how each is taken.\n\n${table}\n`;
+  const check = `Self-check (bench/self-check.mjs), the same requests to both workers before any ratio: ${honest ? "passed" : "**FAILED: no ratio against the reference**"}.\n\n${selfCheckLines.map((l) => `    ${l}`).join("\n")}\n`;
+  const doc = `# Benchmark results\n\n\`make bench\` on ${new Date().toISOString().slice(0, 10)}, ${machine}; ${PHONES} phones, ${SECONDS} s per phase.\nEvery figure sits beside a reference measured in the same run; see bench/run.mjs for how each is taken.\n\n${table}\n\n${check}`;
   writeFileSync(join(root, "bench/RESULTS.md"), doc);
   console.log("written to bench/RESULTS.md");
 }
+// A reference that does less than SimBind is no yardstick: fail the run
+// (`make test` runs this at a tiny size, so the check cannot rot).
+if (!honest) process.exitCode = 1;
