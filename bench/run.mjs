@@ -9,8 +9,10 @@
 // same Node process); real-time verification at 1 and 16 phones against
 // `wrangler dev` next to a one-object-read route of the same worker; the same
 // ceremony against the plain-JavaScript reference worker (bench/reference-worker.mjs)
-// and SimBind, both in Miniflare; time per ceremony; growth (bench/growth.mjs);
-// sizes; cold start.
+// and SimBind, both in Miniflare, after both pass the same refusals
+// (bench/self-check.mjs: no ratio otherwise); time per ceremony; CPU per
+// request in the worker, binds with real chains included (bench/cpu.mjs);
+// growth (bench/growth.mjs); sizes; cold start.
 import { execFileSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -23,6 +25,7 @@ import { startWranglerDev } from "../tests/lib/wrangler-dev.mjs";
 import { bindPhone, phone, subscriber } from "../tests/lib/phone.mjs";
 import { unwatchGrants } from "../tests/lib/grant.mjs";
 import { refusals } from "./self-check.mjs";
+import { runCpu } from "./cpu.mjs";
 
 // The suites check every grant in their fetch; the benchmark checks its
 // grants itself and times plain requests.
@@ -152,6 +155,14 @@ for (const c of [1, PHONES]) {
 }
 for (const k of ["challenge", "verify", "bind"]) {
   row("time per ceremony beyond /v1/health (ms, p50, one phone; client signing included)", k, f(serverTimes[k] - serverTimes.floor, 2), `/v1/health p50 ${f(serverTimes.floor, 2)}`, k === "bind" ? "register + code + bind: 3 requests" : k === "verify" ? "challenge + verify: 2 requests" : "1 request");
+}
+
+// --- CPU per request in the worker (bench/cpu.mjs: workerd's V8 profiler) ----
+const cpu = await runCpu({ runs: TINY ? 1 : 15 });
+const verifyCpu = cpu.find((r) => r.what.startsWith("verify request"));
+for (const r of cpu) {
+  row("CPU per request in the worker, ms (Miniflare; workerd's V8 sampling profiler, non-idle samples)", r.what, `${f(r.median, 2)} median · ${f(r.max, 2)} max (${r.answer})`,
+    `verify request ${f(verifyCpu.median, 2)}`, `${f(r.median / verifyCpu.median, 1)}× verify; free plan's limit 10 ms`);
 }
 
 // --- Growth: full objects against fresh ones, same run -----------------------

@@ -90,7 +90,7 @@ export function devRequestLimit() {
  * than a phone would raises it). Miniflare stamps every request
  * `cf-connecting-ip: 127.0.0.1`, so the test process is one sender.
  */
-export async function startWorker({ bindings = {}, outboundService, build: buildDir = "build-dev", state: kept, requestLimit = devRequestLimit() } = {}) {
+export async function startWorker({ bindings = {}, outboundService, build: buildDir = "build-dev", state: kept, requestLimit = devRequestLimit(), inspectorPort, inMemory = false } = {}) {
   const merged = { ...wranglerVars("env.dev.vars"), ...devSecrets() };
   // The dev carrier serves `wrangler dev`; here a test brings its own carrier or none.
   for (const k of [...DEV_CARRIER, ...DEV_RECEIVERS]) delete merged[k];
@@ -113,13 +113,14 @@ export async function startWorker({ bindings = {}, outboundService, build: build
     kvNamespaces: ["SIMBIND_KV", "ATTESTATION_STATUS"],
     kvPersist: false,
     durableObjects,
-    durableObjectsPersist: state,
+    durableObjectsPersist: inMemory ? false : state,
     ratelimits: { REQUEST_LIMIT: { simple: { limit: requestLimit, period: 60 } } },
     cf: false,
     host: "127.0.0.1",
     port: 0,
     bindings: merged,
     outboundService,
+    ...(inspectorPort !== undefined && { inspectorPort }),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const kv = await mf.getKVNamespace("SIMBIND_KV");
