@@ -60,8 +60,21 @@ async function inspect(port) {
   return { send, close: () => ws.close() };
 }
 
-/** The CPU (ms) the isolate spent on `step()`: the non-idle samples' time. */
-async function cpuOf(session, step) {
+/** Where a sample's own frame is: a step of the request's work. */
+function stepOf(frame) {
+  const { functionName: name, url } = frame;
+  if (name === "(garbage collector)") return "GC";
+  if (name === "(program)") return "runtime (native)";
+  if (name.startsWith("wasm-function") || url.includes("wasm")) return "wasm (core and the worker's Rust)";
+  if (name === "js-to-wasm" || name === "wasm-to-js" || name.startsWith("js-to-wasm:")) return "JS↔wasm calls";
+  if (url.endsWith("index.js")) return "wasm-bindgen glue (JS)";
+  if (["verify", "sign", "importKey", "exportKey", "digest"].includes(name)) return "WebCrypto";
+  if (["exec", "toArray", "one", "raw", "next", "databaseSize"].includes(name) || url.includes("sql")) return "SQL (object storage)";
+  return "other runtime calls (fetch, streams, headers)";
+}
+
+/** The CPU (ms) the isolate spent on `step()`: the non-idle samples' time; `steps`, when given, adds each step's share (µs). */
+async function cpuOf(session, step, steps) {
   await session.send("Profiler.start");
   let result;
   try {
@@ -81,6 +94,13 @@ async function cpuOf(session, step) {
       busy += dt;
       self.set(node, (self.get(node) ?? 0) + dt);
     });
+    if (steps) {
+      const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+      for (const [node, dt] of self) {
+        const k = stepOf(frames.get(node));
+        steps.set(k, (steps.get(k) ?? 0) + dt);
+      }
+    }
     const names = new Map(profile.nodes.map((n) => [n.id, `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.split("/").pop()}`]));
     const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, t]) => `${names.get(n)} ${(t / 1000).toFixed(2)}`);
     // CPU_DEBUG=1: each request's CPU, its samples and where they fell.
@@ -132,15 +152,18 @@ export async function runCpu({ runs = 15 } = {}) {
   const rows = [];
   const measure = async (what, prepare) => {
     const ms = [];
+    const steps = new Map();
     let answer;
     await (await prepare())();
     for (let i = 0; i < runs; i++) {
       const step = await prepare();
-      const r = await cpuOf(session, step);
+      const r = await cpuOf(session, step, steps);
       ms.push(r.ms);
       answer = r.status === 200 ? "200" : `${r.status} ${r.code ?? ""}`.trim();
     }
-    rows.push({ what, median: median(ms), max: Math.max(...ms), answer, runs });
+    // Each step's mean CPU per request (ms), largest first.
+    const perStep = [...steps].sort((a, b) => b[1] - a[1]).map(([k, us]) => [k, us / 1000 / runs]);
+    rows.push({ what, median: median(ms), max: Math.max(...ms), answer, runs, steps: perStep });
   };
   try {
     // One P-256 verification: the verify request alone (its challenge fetched before).
@@ -202,4 +225,5 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const rows = await runCpu({ runs: Number(process.env.RUNS ?? 15) });
   console.log("| request | CPU ms, median | max | answer | runs |\n|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.what} | ${r.median.toFixed(2)} | ${r.max.toFixed(2)} | ${r.answer} | ${r.runs} |`);
+  for (const r of rows) console.log(`\n${r.what}, mean CPU per request by step (ms): ${r.steps.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(" · ")}`);
 }

@@ -187,6 +187,9 @@ for (const r of cpu) {
   row("CPU per request in the worker, ms (Miniflare; workerd's V8 sampling profiler, non-idle samples)", r.what, `${f(r.median, 2)} median · ${f(r.max, 2)} max (${r.answer})`,
     `verify request ${f(verifyCpu.median, 2)}`, `${f(r.median / verifyCpu.median, 1)}× verify; free plan's limit 10 ms`);
 }
+// Where a verification's CPU goes, by the profile's own frames.
+row("CPU per request in the worker, ms (Miniflare; workerd's V8 sampling profiler, non-idle samples)", "verify request, mean by step",
+  verifyCpu.steps.map(([k, v]) => `${k} ${f(v, 2)}`).join(" · "), "", "");
 
 // --- Growth: full objects against fresh ones, same run -----------------------
 const growth = await runGrowth({ entries: TINY ? 200 : 100_000, seconds: TINY ? 0.5 : Math.min(SECONDS, 5) });
