@@ -12,11 +12,13 @@
 //   POST /v1/ref/seed                 reference only (admin token): stores a binding record,
 //                                     standing in for registration + OTP + bind
 //
-// What it does on each verification, as SimBind does (bench/self-check.mjs
-// sends both the same requests and `make bench` prints no ratio unless both
-// refuse them alike): the challenge's MAC, ceremony, subject and expiry, the
-// chip signature over the transcript, the counter, the nonce's single use, and
-// one durable read-modify-write in the binding's object.
+// What it does on each verification, as SimBind does: the challenge's MAC,
+// ceremony, subject and expiry, the chip signature over the transcript, the
+// counter, the nonce's single use, and one durable read-modify-write in the
+// binding's object. bench/self-check.mjs sends both workers requests that
+// only the MAC, the expiry, the signature, the counter and the nonce refuse
+// (and an accepted one after a refused one, which only a kept write allows);
+// `make bench` prints no ratio unless both answer them alike.
 //
 // What it leaves out (nothing the verify ceremony's cost depends on much):
 // registration, bind, unbind, attestation formats (simbind-p256 only), vendor

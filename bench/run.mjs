@@ -184,8 +184,10 @@ for (const k of ["challenge", "verify", "bind"]) {
 const cpu = await runCpu({ runs: TINY ? 1 : 15 });
 const verifyCpu = cpu.find((r) => r.what.startsWith("verify request"));
 for (const r of cpu) {
-  row("CPU per request in the worker, ms (Miniflare; workerd's V8 sampling profiler, non-idle samples)", r.what, `${f(r.median, 2)} median · ${f(r.max, 2)} max (${r.answer})`,
-    `verify request ${f(verifyCpu.median, 2)}`, `${f(r.median / verifyCpu.median, 1)}× verify; free plan's limit 10 ms`);
+  if (r.failed) errorsSeen++;
+  row("CPU per request in the worker, ms (Miniflare; workerd's V8 sampling profiler, non-idle samples)", r.what,
+    r.failed ? `none: ${r.failed}` : `${f(r.median, 2)} median · ${f(r.max, 2)} max (${r.answer})`,
+    `verify request ${f(verifyCpu.median, 2)}`, r.failed || verifyCpu.failed ? "" : `${f(r.median / verifyCpu.median, 1)}× verify; free plan's limit 10 ms`);
 }
 // Where a verification's CPU goes, by the profile's own frames.
 row("CPU per request in the worker, ms (Miniflare; workerd's V8 sampling profiler, non-idle samples)", "verify request, mean by step",

@@ -110,7 +110,7 @@ OWN = {"simbind_core": "simbind-core", "simbind_edge_worker": "edge-worker",
 
 def legacy_parts(name):
     """The path components of a legacy-mangled Rust symbol (`_ZN…E`), or None."""
-    m = re.match(r"_ZN(.*)E(\.\d+)?$", name)
+    m = re.match(r"_ZN(.*)E(\.llvm\.\d+|\.\d+)?$", name)
     if not m:
         return None
     rest, parts = m.group(1), []
@@ -157,8 +157,7 @@ def demangled_path(name):
             text = text.replace(noise, "")
         kind, _, trait = text.partition(" as ")
         kind_crate = re.match(r"[a-z_][a-z0-9_]*(?=::)", kind)
-        if trait and (not kind_crate or kind_crate.group() in STD):
-            text = trait
+        text = trait if trait and (not kind_crate or kind_crate.group() in STD) else kind
         return text.split("::")
     if "::" in name:
         return name.split("::")
@@ -171,8 +170,10 @@ def owner(name):
         # alarms) with every handler it awaits inlined into it.
         return "async entry points (handlers inlined)"
     if not name.startswith(("_ZN", "_R")):
-        # The standard library's demangled names carry `core[hash]`.
-        path = demangled_path(re.sub(r"\[[0-9a-f]{16}\]", "", name))
+        # The standard library's demangled names carry `core[hash]`, and
+        # legacy ones keep their `::h<hash>` suffix.
+        plain = re.sub(r"::h[0-9a-f]{16}$", "", re.sub(r"\[[0-9a-f]{16}\]", "", name))
+        path = demangled_path(plain)
         if path is None:
             return "other (not Rust)"
         return own_or_crate(path)

@@ -7,8 +7,8 @@
 
 use crate::api::{BindRequest, EvidenceRequest};
 use crate::attestation::{
-    self, AttestationFacts, AttestationPolicy, AttestationRefusal, ChipFormat, android_key,
-    apple_appattest,
+    self, AttestationFacts, AttestationPolicy, AttestationRefusal, ChipFormat, ChipIdentity,
+    android_key, apple_appattest,
 };
 use crate::challenge;
 use crate::crypto::PublicKey;
@@ -22,13 +22,16 @@ const CHALLENGE_FITS: &str = "the challenge reads as one of this service's, for 
      subject, and has not expired at the instant (its MAC needs the deployment's secret)";
 const PRESENTED_KEY: &str = "the chip presents its key (simbind-p256; a vendor certificate, if \
      any, needs the deployment's vendor roots)";
+const BOUND_KEY: &str = "the chip shows only its key id: the key bound to the number, given \
+     as `chipPublicKey`, is that chip's (a re-bind)";
 const CHIP_SIGNED: &str = "the chip signed the transcript with that key";
 const BOUND_CHIP_SIGNED: &str = "the bound chip's key signed the transcript";
 const COUNTER: &str = "the counter is above the one stored with the binding";
 const SIM_SIGNED: &str = "the SIM's key, when it has one, signed the same transcript";
 
 /// What a bind needs that a body alone cannot show.
-pub const NOT_CHECKED_BIND: [&str; 6] = [
+pub const NOT_CHECKED_BIND: [&str; 7] = [
+    "a re-bind by key id alone: that the number is bound to this chip (give its key as chipPublicKey)",
     "the challenge's MAC and single use (the deployment's secret and its records)",
     "the number was proven: one-time code, device SMS, Firebase PNV or the operator",
     "the deployment accepts this chip format, and the status list (unless pasted)",
@@ -80,29 +83,33 @@ pub struct BindExpected<'a> {
     pub facts: &'a AttestationFacts,
     /// Whether the deployment requires a SIM signature.
     pub require_sim_signature: bool,
+    /// A real-format chip's key bound to the number, for a re-bind body
+    /// that shows only the key id (the decision reads it from the binding).
+    pub bound_key: Option<&'a PublicKey>,
     /// The instant, Unix seconds.
     pub now: u64,
 }
 
-/// The checks [`check_bind`] records for a chip of `format`, in order.
-pub fn bind_checks(format: Option<ChipFormat>) -> Vec<&'static str> {
-    let attestation: Vec<&'static str> = match format {
-        Some(ChipFormat::AndroidKey) => android_key::CHECKS.to_vec(),
-        Some(ChipFormat::AppleAppAttest) => apple_appattest::CHECKS.to_vec(),
+/// The checks [`check_bind`] records for `chip` (as the body names it;
+/// `None` when it does not validate), in order.
+pub fn bind_checks(chip: Option<&ChipIdentity>) -> Vec<&'static str> {
+    let format = chip.map(|c| c.format);
+    let proof: Vec<&'static str> = match (chip, format) {
+        (Some(c), _) if c.public_key.is_some() => vec![PRESENTED_KEY],
+        (Some(c), _) if c.evidence.is_none() => vec![BOUND_KEY],
+        (_, Some(ChipFormat::AndroidKey)) => android_key::CHECKS.to_vec(),
+        (_, Some(ChipFormat::AppleAppAttest)) => apple_appattest::CHECKS.to_vec(),
         _ => vec![PRESENTED_KEY],
     };
+    let attested = chip.is_some_and(|c| c.public_key.is_none() && c.evidence.is_some());
     let last = match format {
         Some(ChipFormat::AppleAppAttest) => apple_appattest::ASSERTION_CHECKS.to_vec(),
         _ => vec![CHIP_SIGNED],
     };
-    let keyed = matches!(
-        format,
-        Some(ChipFormat::AndroidKey | ChipFormat::AppleAppAttest)
-    );
     [VALID, CHALLENGE_FITS]
         .into_iter()
-        .chain(attestation)
-        .chain(keyed.then_some(attestation::KEY_IS_CHIP))
+        .chain(proof)
+        .chain(attested.then_some(attestation::KEY_IS_CHIP))
         .chain(last)
         .chain([SIM_SIGNED])
         .collect()
@@ -143,8 +150,16 @@ pub fn check_bind(
             .map_err(Denial::from)?
             .key
         }
-        // Only a chip already bound to the number may bind without one.
-        (None, None) => return Err(Denial::from(AttestationRefusal::Required).into()),
+        // Only the chip already bound to the number may bind without one
+        // (`decide_binding` reads its key from the binding).
+        (None, None) => {
+            let bound = expected
+                .bound_key
+                .filter(|key| attestation::key_id(key) == chip.serial.as_str())
+                .cloned()
+                .ok_or(AttestationRefusal::Required);
+            step(trace, BOUND_KEY, bound.map_err(Denial::from))?
+        }
     };
     let transcript = claims.transcript(
         Ceremony::Bind,

@@ -127,11 +127,17 @@ fn check_bind(
         attestation: &policy,
         facts: &facts,
         require_sim_signature: false,
+        bound_key: None,
         now,
     };
     let mut trace = Trace::new();
     let verdict = body_checks::check_bind(&body(req.clone()), &expected, &mut trace);
     (verdict, trace)
+}
+
+/// The checks a bind body's chip gets, in order.
+fn names_for(req: &EvidenceRequest) -> Vec<&'static str> {
+    bind_checks(Some(&req.validate().unwrap().claims.chip))
 }
 
 /// The decision's code for the same bind body (no stored records).
@@ -198,11 +204,18 @@ fn bodies_the_decision_accepts_pass_every_check_in_order() {
         assert_eq!(decided_bind(&world, req), None, "{format:?}");
         let (verdict, trace) = check_bind(req, REG_ID, NOW);
         assert!(verdict.is_ok(), "{format:?}: {verdict:?}");
-        all_passed(&trace, &bind_checks(Some(format)));
+        all_passed(&trace, &names_for(req));
     }
     // The real formats' attestation checks run inside: more than for a key.
-    assert!(bind_checks(Some(ChipFormat::AndroidKey)).len() > 14);
-    assert!(bind_checks(Some(ChipFormat::AppleAppAttest)).len() > 13 + 5);
+    assert_eq!(names_for(&simple).len(), 5);
+    assert_eq!(names_for(&android).len(), 2 + 14 + 1 + 1 + 1);
+    assert_eq!(names_for(&apple).len(), 2 + 13 + 1 + 5 + 1);
+    // Each check named once: a report finds a check's outcome by its name.
+    for req in [&simple, &android, &apple] {
+        let names = names_for(req);
+        let distinct: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+    }
 }
 
 #[test]
@@ -210,7 +223,7 @@ fn each_bind_refusal_is_the_decisions_own_at_the_check_that_names_it() {
     let world = world();
     let ch = world.challenge(Ceremony::Bind, REG_ID);
     let good = request(&chip(), &sim_a(), &ch, Ceremony::Bind, REG_ID);
-    let names = bind_checks(Some(ChipFormat::SimbindP256));
+    let names = names_for(&good);
 
     // A field the worker refuses before anything: the first check.
     let mut bad_field = good.clone();
@@ -259,7 +272,7 @@ fn a_real_chips_attestation_is_checked_for_the_challenge_derived_from_this_bind(
     let world = world();
     let key = signing_key(0x43);
     let ch = world.challenge(Ceremony::Bind, REG_ID);
-    let names = bind_checks(Some(ChipFormat::AndroidKey));
+    let names = names_for(&real_bind(ChipFormat::AndroidKey, &key, &ch));
 
     // Attested for another bind's challenge.
     let other = world.challenge(Ceremony::Bind, "reg_BBBBBBBBBBBBBBBBBBBBBB");
@@ -285,7 +298,7 @@ fn a_real_chips_attestation_is_checked_for_the_challenge_derived_from_this_bind(
     failed_at(&trace, &names, index_of(&names, "chip's key id"), code);
 
     // An App Attest assertion by another key: the assertion's own check.
-    let apple_names = bind_checks(Some(ChipFormat::AppleAppAttest));
+    let apple_names = names_for(&real_bind(ChipFormat::AppleAppAttest, &key, &ch));
     let mut forged = real_bind(ChipFormat::AppleAppAttest, &key, &ch);
     forged.chip_signature =
         real_bind(ChipFormat::AppleAppAttest, &signing_key(0x45), &ch).chip_signature;
@@ -299,6 +312,43 @@ fn a_real_chips_attestation_is_checked_for_the_challenge_derived_from_this_bind(
         signed,
         "attestation_signature_invalid",
     );
+}
+
+#[test]
+fn a_rebind_by_key_id_alone_is_answered_by_the_bound_key_given() {
+    // The body of a chip already bound to the number: no attestation, only
+    // its key id; the decision takes the key from the binding.
+    let world = world();
+    let key = signing_key(0x47);
+    let ch = world.challenge(Ceremony::Bind, REG_ID);
+    let mut req = real_bind(ChipFormat::AndroidKey, &key, &ch);
+    req.chip.certificate_chain = None;
+    let names = names_for(&req);
+    assert_eq!(names.len(), 5);
+    let policy = policy();
+    let facts = AttestationFacts::default();
+    let run = |bound: Option<&PublicKey>| {
+        let expected = BindExpected {
+            audience: AUDIENCE,
+            registration_id: REG_ID,
+            attestation: &policy,
+            facts: &facts,
+            require_sim_signature: false,
+            bound_key: bound,
+            now: NOW,
+        };
+        let mut trace = Trace::new();
+        let verdict = body_checks::check_bind(&body(req.clone()), &expected, &mut trace);
+        (verdict.map_err(|e| e.code()), trace)
+    };
+    let (verdict, trace) = run(Some(&public(&key)));
+    assert!(verdict.is_ok(), "{verdict:?}");
+    all_passed(&trace, &names);
+    for bound in [None, Some(&public(&signing_key(0x48)))] {
+        let (verdict, trace) = run(bound);
+        assert_eq!(verdict.unwrap_err(), "attestation_required");
+        failed_at(&trace, &names, 2, "attestation_required");
+    }
 }
 
 fn check_holder(

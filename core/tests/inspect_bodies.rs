@@ -208,7 +208,7 @@ fn a_bind_body_gets_its_checks_and_the_list_of_what_it_cannot_show() {
         b64(&chip().key.public_key().to_compressed())
     );
     assert_eq!(report["decoded"]["chip"]["format"], "simbind-p256");
-    assert_eq!(report["notChecked"].as_array().unwrap().len(), 6);
+    assert_eq!(report["notChecked"].as_array().unwrap().len(), 7);
 
     refused_at(
         &run(bind_input(&body, "reg_BBBBBBBBBBBBBBBBBBBBBB", NOW)),

@@ -10,7 +10,7 @@ const ui = {
   environment: $("environment"), jwks: $("jwks"), issuer: $("issuer"), grantAudience: $("grant-audience"),
   transaction: $("transaction"), projectNumber: $("project-number"), projectId: $("project-id"), at: $("at"), atDate: $("at-date"), policy: $("policy"),
   registrationId: $("registration-id"), bindingId: $("binding-id"), audience: $("audience"), publicKey: $("public-key"),
-  storedCounter: $("stored-counter"), notCheckedBox: $("not-checked-box"), notChecked: $("not-checked"),
+  storedCounter: $("stored-counter"), simKey: $("sim-key"), notCheckedBox: $("not-checked-box"), notChecked: $("not-checked"),
   problem: $("input-problem"), report: $("report"), verdict: $("verdict"), checks: $("checks"),
   chain: $("chain"), decoded: $("decoded"), raw: $("raw"),
 };
@@ -70,12 +70,15 @@ function input() {
       projectNumber: ui.projectNumber.value.trim(), projectId: ui.projectId.value.trim(), at,
     };
   }
+  // The stored counter belongs to assertions, verify and unbind only.
+  const counted = ["apple-assertion", "verify", "unbind"].includes(ui.format.value);
   let storedCounter = null;
-  if (ui.storedCounter.value.trim()) {
+  if (counted && ui.storedCounter.value.trim()) {
     storedCounter = Number(ui.storedCounter.value.trim());
     if (!Number.isSafeInteger(storedCounter) || storedCounter < 0) return { problem: "The stored counter must be a whole number." };
   }
   const counter = storedCounter === null ? {} : { storedCounter };
+  const simKey = ui.simKey.value.trim() ? { simPublicKey: ui.simKey.value.trim() } : {};
   if (ui.format.value === "apple-assertion") {
     return {
       format: "apple-assertion", assertion: ui.evidence.value.trim(), clientDataHashHex: ui.clientDataHash.value.trim(),
@@ -86,7 +89,7 @@ function input() {
   if (ui.format.value === "verify" || ui.format.value === "unbind") {
     return {
       format: ui.format.value, body: ui.evidence.value, bindingId: ui.bindingId.value.trim(), audience: ui.audience.value.trim(),
-      chipPublicKey: ui.publicKey.value.trim(), ...counter, ...appId, at,
+      chipPublicKey: ui.publicKey.value.trim(), ...simKey, ...counter, ...appId, at,
     };
   }
   let policy = null;
@@ -100,7 +103,7 @@ function input() {
   if (ui.format.value === "bind") {
     return {
       format: "bind", body: ui.evidence.value, registrationId: ui.registrationId.value.trim(), audience: ui.audience.value.trim(),
-      environment: ui.environment.value, ...appId, policy, at,
+      environment: ui.environment.value, ...appId, ...(ui.publicKey.value.trim() ? { chipPublicKey: ui.publicKey.value.trim() } : {}), policy, at,
     };
   }
   if (ui.format.value === "android-key") {

@@ -26,9 +26,13 @@ function freePort() {
 function limitedConfig(limit, port) {
   const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
   const at = toml.indexOf("[[env.dev.ratelimits]]");
-  const limited = toml.slice(0, at) + toml.slice(at).replace(/simple = \{ limit = \d+, period = 60 \}/, `simple = { limit = ${limit}, period = 60 }`);
+  const pattern = /simple = \{ limit = \d+, period = 60 \}/;
+  if (at < 0 || !pattern.test(toml.slice(at))) throw new Error("wrangler.toml has no [[env.dev.ratelimits]] simple limit to raise");
+  const limited = toml.slice(0, at) + toml.slice(at).replace(pattern, `simple = { limit = ${limit}, period = 60 }`);
   const path = join(root, `.wrangler-limit-${port}.toml`);
   writeFileSync(path, limited);
+  // Gone even if the run dies before stop().
+  process.once("exit", () => rmSync(path, { force: true }));
   return path;
 }
 

@@ -426,13 +426,14 @@ pub fn verify_assertion(
 pub const ASSERTION_CHECKS: [&str; 5] = [
     ASSERTION_DECODES,
     ASSERTION_AUTH_DATA,
-    APP_ALLOWED,
+    ASSERTION_APP,
     ASSERTION_KEY,
     ASSERTION_SIGNED,
 ];
 const ASSERTION_DECODES: &str =
     "the assertion decodes: CBOR {signature, authenticatorData}, nothing after it";
 const ASSERTION_AUTH_DATA: &str = "authenticatorData parses: rpIdHash, flags, counter";
+const ASSERTION_APP: &str = "the assertion's rpIdHash is SHA-256 of an allowed App ID";
 const ASSERTION_KEY: &str = "the attested key is a P-256 point and the signature is DER ECDSA";
 const ASSERTION_SIGNED: &str =
     "the attested key signed SHA-256(authenticatorData ‖ clientDataHash)";
@@ -448,7 +449,7 @@ pub fn verify_assertion_traced(
     let decoded = decode_assertion(assertion).map_err(|_| AttestationRefusal::Malformed);
     let (signature, auth_data) = step(trace, ASSERTION_DECODES, decoded)?;
     let auth = step(trace, ASSERTION_AUTH_DATA, AuthData::parse(auth_data))?;
-    step(trace, APP_ALLOWED, allowed_app(app_ids, auth.rp_id_hash))?;
+    step(trace, ASSERTION_APP, allowed_app(app_ids, auth.rp_id_hash))?;
     let nonce = Sha256::new()
         .chain_update(auth_data)
         .chain_update(client_data_hash)

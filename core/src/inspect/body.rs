@@ -26,7 +26,6 @@ pub(super) fn bind(input: &Value, at: u64) -> Report {
     let audience = audience(input)?;
     let (attestation, status) = policy(input)?;
     let chip = body.evidence.chip.validate().ok();
-    let format = chip.as_ref().map(|c| c.format);
     let refused: Vec<String> = chip
         .as_ref()
         .map(|c| chain_serials(c, &status))
@@ -36,12 +35,14 @@ pub(super) fn bind(input: &Value, at: u64) -> Report {
         ..AttestationFacts::default()
     };
     let require_sim_signature = flag(input, "requireSimSignature")?;
+    let bound_key = optional_key(input, "chipPublicKey")?;
     let expected = BindExpected {
         audience,
         registration_id,
         attestation: &attestation,
         facts: &facts,
         require_sim_signature,
+        bound_key: bound_key.as_ref(),
         now: at,
     };
     let mut checks = Checks::new();
@@ -61,7 +62,7 @@ pub(super) fn bind(input: &Value, at: u64) -> Report {
         json!({ "chipKey": b64(&key.to_compressed()), "keyId": crate::attestation::key_id(key) })
     });
     let refusal = verdict.as_ref().err().map(|e| (e.code(), e.to_string()));
-    let names = body_checks::bind_checks(format);
+    let names = body_checks::bind_checks(chip.as_ref());
     let report = assemble(
         "bind",
         &names,
@@ -86,15 +87,10 @@ pub(super) fn holder(input: &Value, at: u64) -> Report {
         "`bindingId` (the binding the request is for) is required",
     )?;
     let audience = audience(input)?;
-    let key = text(
-        input,
-        "chipPublicKey",
-        "`chipPublicKey` (the bound chip key, base64 SEC1) is required",
-    )?;
-    let bound_key = base64_any(key)
-        .and_then(|bytes| PublicKey::from_sec1(&bytes).ok())
-        .ok_or("`chipPublicKey` is not a P-256 key")?;
-    let bound_sim_key = input.get("simPublicKey").and_then(Value::as_str);
+    let bound_key = optional_key(input, "chipPublicKey")?
+        .ok_or("`chipPublicKey` (the bound chip key, base64 SEC1) is required")?;
+    // The binding keeps the SIM's key compressed, in base64url.
+    let bound_sim_key = optional_key(input, "simPublicKey")?.map(|k| b64(&k.to_compressed()));
     let stored_counter = number_field(input, "storedCounter")?;
     let app_ids: Vec<String> = input
         .get("appId")
@@ -106,7 +102,7 @@ pub(super) fn holder(input: &Value, at: u64) -> Report {
         binding_id,
         ceremony,
         bound_key: &bound_key,
-        bound_sim_key,
+        bound_sim_key: bound_sim_key.as_deref(),
         stored_counter,
         app_ids: &app_ids,
         require_sim_signature: flag(input, "requireSimSignature")?,
@@ -142,6 +138,19 @@ fn body_field<T: serde::de::DeserializeOwned>(input: &Value, what: &str) -> Resu
             "`body` is not {what} request body (docs/API.md): a field is missing, unknown or of the wrong type"
         )
     })
+}
+
+/// An optional P-256 key field: SEC1, compressed or not, in any base64.
+fn optional_key(input: &Value, name: &str) -> Result<Option<PublicKey>, String> {
+    match input.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_str()
+            .and_then(base64_any)
+            .and_then(|bytes| PublicKey::from_sec1(&bytes).ok())
+            .map(Some)
+            .ok_or_else(|| format!("`{name}` is not a P-256 key (base64 SEC1)")),
+    }
 }
 
 fn audience(input: &Value) -> Result<&str, String> {
