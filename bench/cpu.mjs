@@ -17,10 +17,10 @@
 // chain (P-384 root) and a real iPhone App Attest object: both refused, at
 // the certificates' dates, only after every chain signature was checked.
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { pathToFileURL } from "node:url";
 import WebSocket from "ws";
 import { startWorker } from "../tests/lib/worker.mjs";
+import { freePort } from "../tests/lib/wrangler-dev.mjs";
 import { bindPhone, phone, signedEvidence, subscriber, wireSim } from "../tests/lib/phone.mjs";
 import { attestedPhone, quickIssuer } from "../tests/lib/attested-phone.mjs";
 import { unwatchGrants } from "../tests/lib/grant.mjs";
@@ -28,14 +28,6 @@ import { unwatchGrants } from "../tests/lib/grant.mjs";
 unwatchGrants();
 
 const fixtures = new URL("../core/tests/fixtures/attestation/", import.meta.url);
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A DevTools protocol session on the worker's isolate. */
 async function inspect(port) {

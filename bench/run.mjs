@@ -19,7 +19,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { phase, runReference } from "./reference.mjs";
-import { runGrowth } from "./growth.mjs";
+import { LIMITS, REQUEST_LIMIT, runGrowth } from "./growth.mjs";
 import { startWorker } from "../tests/lib/worker.mjs";
 import { startWranglerDev } from "../tests/lib/wrangler-dev.mjs";
 import { bindPhone, phone, subscriber } from "../tests/lib/phone.mjs";
@@ -108,9 +108,7 @@ async function simbindPhases(target, phones, concurrencies, label) {
 // The per-sender request limit is on (the limiter is asked on every request)
 // but sized for a benchmark that verifies one binding far faster than a
 // phone would: a refused request is not a verification.
-const BENCH_LIMIT = 1_000_000;
-const BENCH_BUDGETS = { REGISTRATIONS_PER_HOUR: "1000000", REGISTRATIONS_PER_IP_PER_HOUR: "1000000", SMS_PER_HOUR: "1000000", SMS_PER_COUNTRY_PER_HOUR: "1000000" };
-const dev = await startWranglerDev({ requestLimit: BENCH_LIMIT });
+const dev = await startWranglerDev({ requestLimit: REQUEST_LIMIT });
 let wranglerFigures;
 try {
   wranglerFigures = (await simbindPhases(dev, PHONES, [1, PHONES], "wrangler dev")).out;
@@ -124,8 +122,8 @@ for (const c of [1, PHONES]) {
 
 // --- The same ceremony: SimBind and the reference worker, both in Miniflare ---
 // Registration budgets sized for the bind phase's hundreds of registrations
-// from one address (as bench/growth.mjs does).
-const mf = await startWorker({ requestLimit: BENCH_LIMIT, bindings: BENCH_BUDGETS });
+// from one address: the budgets bench/growth.mjs sizes for its own load.
+const mf = await startWorker({ requestLimit: REQUEST_LIMIT, bindings: LIMITS });
 let mfFigures, serverTimes, simbindCheck;
 try {
   // The same requests the reference must refuse, and SimBind's answers.

@@ -134,23 +134,24 @@ def v0_crate(name):
 STD = ("core", "alloc", "std")
 
 
+LEGACY_ESCAPES = {"$u20$": " ", "$LT$": "<", "$GT$": ">", "$RF$": "&", "$BP$": "*",
+                  "$u5b$": "[", "$u5d$": "]", "$C$": ",", "..": "::"}
+
+
 def impl_path(first):
-    """`<Type as Trait>` (mangled) as a `::` path: the type's; the trait's
-    for a blanket impl (`T`, `&T`) or a standard type (`PhantomData<T>` as a
-    serde seed is serde's work)."""
-    text = first.replace("_$LT$", "", 1)
-    for noise in ("$RF$", "mut$u20$", "const$u20$", "dyn$u20$", "$BP$", "$u5b$"):
-        text = text.replace(noise, "")
-    kind, _, trait = text.partition("$u20$as$u20$")
-    kind_crate = re.match(r"[a-z_][a-z0-9_]*", kind)
-    if trait and (not kind_crate or kind_crate.group() in STD):
-        text = trait
-    return text.replace("..", "::").split("::")
+    """A legacy-mangled `<Type as Trait>` component as a `::` path: spelled
+    out, then read as [`demangled_path`] reads impls."""
+    text = first[1:]  # the leading `_` before `$LT$`
+    for escape, plain in LEGACY_ESCAPES.items():
+        text = text.replace(escape, plain)
+    return demangled_path(text)
 
 
 def demangled_path(name):
-    """A demangled Rust name (wasm-bindgen demangles) as a `::` path, as
-    [`impl_path`] reads impls; None when it does not look like Rust."""
+    """A demangled Rust name (wasm-bindgen demangles) as a `::` path; for
+    `<Type as Trait>`, the type's, or the trait's for a blanket impl (`T`,
+    `&T`) or a standard type (`PhantomData<T>` as a serde seed is serde's
+    work). None when it does not look like Rust."""
     if name.startswith("<"):
         text = name[1:]
         for noise in ("&", "mut ", "const ", "dyn ", "*", "["):

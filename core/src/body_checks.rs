@@ -26,7 +26,8 @@ const BOUND_KEY: &str = "the chip shows only its key id: the key bound to the nu
      as `chipPublicKey`, is that chip's (a re-bind)";
 const CHIP_SIGNED: &str = "the chip signed the transcript with that key";
 const BOUND_CHIP_SIGNED: &str = "the bound chip's key signed the transcript";
-const COUNTER: &str = "the counter is above the one stored with the binding";
+/// The counter rule's check ([`proof::counter_advances`]), wherever it is shown.
+pub const COUNTER_ADVANCES: &str = "the counter is above the one stored with the binding";
 const SIM_SIGNED: &str = "the SIM's key, when it has one, signed the same transcript";
 
 /// What a bind needs that a body alone cannot show.
@@ -219,7 +220,7 @@ pub fn holder_checks(format: Option<ChipFormat>, counter: bool) -> Vec<&'static 
     [VALID, CHALLENGE_FITS]
         .into_iter()
         .chain(signed)
-        .chain(counter.then_some(COUNTER))
+        .chain(counter.then_some(COUNTER_ADVANCES))
         .chain([SIM_SIGNED])
         .collect()
 }
@@ -264,7 +265,11 @@ pub fn check_holder(
         answer?
     };
     if let Some(stored) = expected.stored_counter {
-        step(trace, COUNTER, proof::counter_advances(stored, counter))?;
+        step(
+            trace,
+            COUNTER_ADVANCES,
+            proof::counter_advances(stored, counter),
+        )?;
     }
     let sim = proof::sim_answers(
         &transcript,

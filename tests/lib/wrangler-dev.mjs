@@ -12,7 +12,8 @@ watchGrants();
 
 const root = new URL("../../", import.meta.url).pathname;
 
-function freePort() {
+/** A loopback port nothing listens on now. */
+export function freePort() {
   return new Promise((resolve) => {
     const server = createServer().listen(0, "127.0.0.1", () => {
       const { port } = server.address();

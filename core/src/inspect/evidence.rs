@@ -13,6 +13,7 @@ use crate::attestation::key_description::KeyDescription;
 use crate::attestation::signatures::{Software, Verifier};
 use crate::attestation::status_list::StatusList;
 use crate::attestation::x509::{self, Cert};
+use crate::body_checks::COUNTER_ADVANCES;
 use crate::codec::{b64, hex};
 
 fn refusal_of(e: &AttestationRefusal) -> (&'static str, String) {
@@ -159,8 +160,6 @@ pub(super) fn apple_assertion(input: &Value, _at: u64) -> Report {
         attested,
     ))
 }
-
-const COUNTER_ADVANCES: &str = "the counter is above the one stored with the binding";
 
 /// Each certificate that parses, leaf first: names, serial, dates, whether
 /// the instant falls inside them, its key, and whether a pinned root key is
