@@ -66,7 +66,7 @@ function stepOf(frame) {
 }
 
 /** The CPU (ms) the isolate spent on `step()`: the non-idle samples' time; `steps`, when given, adds each step's share (µs). */
-async function cpuOf(session, step, steps) {
+async function cpuOf(session, step, steps, byFrame) {
   await session.send("Profiler.start");
   let result;
   try {
@@ -94,6 +94,16 @@ async function cpuOf(session, step, steps) {
       }
     }
     const names = new Map(profile.nodes.map((n) => [n.id, `${n.callFrame.functionName || "(anonymous)"} ${n.callFrame.url.split("/").pop()}`]));
+    if (byFrame) {
+      // Self time by frame, and (CPU_FRAMES_TOTAL=1) time including callees.
+      const parent = new Map();
+      for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+      for (const [n, t] of self) {
+        const seen = new Set();
+        for (let m = n; m !== undefined && (seen.size === 0 || process.env.CPU_FRAMES_TOTAL); m = parent.get(m)) seen.add(names.get(m));
+        for (const k of seen) byFrame.set(k, (byFrame.get(k) ?? 0) + t);
+      }
+    }
     const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, t]) => `${names.get(n)} ${(t / 1000).toFixed(2)}`);
     // CPU_DEBUG=1: each request's CPU, its samples and where they fell.
     if (process.env.CPU_DEBUG) console.error(`${(busy / 1000).toFixed(2)} ms, ${profile.samples.length} samples: ${top.join(" | ")}`);
@@ -145,20 +155,28 @@ export async function runCpu({ runs = 15 } = {}) {
   // `expected`: the answer every run must get ("200", or "403 attestation_expired");
   // a row with any other answer measured something else and says so.
   const measure = async (what, expected, prepare) => {
+    // CPU_ONLY=text: only the rows whose name contains it.
+    if (process.env.CPU_ONLY && !what.includes(process.env.CPU_ONLY)) return;
     const ms = [];
     const steps = new Map();
+    // CPU_FRAMES=N: the row's N costliest frames (self time), for a build with names.
+    const frames = process.env.CPU_FRAMES ? new Map() : null;
     const unexpected = [];
     await (await prepare())();
     for (let i = 0; i < runs; i++) {
       // A request the sampler never caught (no sample inside it) is not a
       // measurement of zero: send another, up to three times.
       let r;
-      for (let attempt = 0; attempt < 3 && !(r?.ms > 0); attempt++) r = await cpuOf(session, await prepare(), steps);
+      for (let attempt = 0; attempt < 3 && !(r?.ms > 0); attempt++) r = await cpuOf(session, await prepare(), steps, frames);
       ms.push(r.ms);
       const answer = r.status === 200 ? "200" : `${r.status} ${r.code ?? ""}`.trim();
       if (answer !== expected) unexpected.push(answer);
     }
     // Each step's mean CPU per request (ms), largest first.
+    if (frames) {
+      const top = [...frames].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.CPU_FRAMES));
+      console.error(`${what}, mean self ms per request:\n${top.map(([k, us]) => `  ${(us / 1000 / runs).toFixed(3)} ${k}`).join("\n")}`);
+    }
     const perStep = [...steps].sort((a, b) => b[1] - a[1]).map(([k, us]) => [k, us / 1000 / runs]);
     const failed = unexpected.length ? `${unexpected.length} of ${runs} answered ${unexpected[0]}, not ${expected}` : null;
     rows.push({ what, median: median(ms), max: Math.max(...ms), answer: expected, runs, steps: perStep, failed });
@@ -175,6 +193,11 @@ export async function runCpu({ runs = 15 } = {}) {
         const r = await w.post(`/v1/bindings/${bindingId}/verify`, body);
         return { status: r.status, code: (await r.json()).code };
       };
+    });
+    // Its challenge: a phone's verification is this request and the one above.
+    await measure("verify challenge request", "200", async () => async () => {
+      const r = await w.post(`/v1/bindings/${bindingId}/challenge`, { ceremony: "verify" });
+      return { status: r.status, code: (await r.json()).code };
     });
     // A bind challenge alone, to subtract from the rows that include one.
     await measure("bind challenge request alone", "200", async () => {

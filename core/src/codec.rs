@@ -73,7 +73,7 @@ impl<'a> Reader<'a> {
 
 /// Lowercase hex, two characters a byte.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    base16ct::lower::encode_string(bytes)
 }
 
 /// Encodes bytes as unpadded base64url.
@@ -125,4 +125,13 @@ pub fn keyed_mac(key: &[u8], domain: &[u8]) -> Hmac<Sha256> {
     put_field(&mut label, domain);
     mac.update(&label);
     mac
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(super::hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(super::hex(&[]), "");
+    }
 }

@@ -780,7 +780,12 @@ async fn release_indexes(app: &App, record: &BindingRecord) {
     }
 }
 
+/// The stored record: the instance's decoded copy once it has one (every
+/// write goes through [`put`]), else read and decoded.
 fn load(db: &Db) -> Result<Option<Versioned>, ApiError> {
+    if let Some(known) = db.remembered::<Versioned>() {
+        return Ok(Some(known));
+    }
     if !db.has_schema()? {
         return Ok(None);
     }
@@ -790,10 +795,12 @@ fn load(db: &Db) -> Result<Option<Versioned>, ApiError> {
     };
     let record = serde_json::from_str(&row.json)
         .map_err(|e| ApiError::Platform(format!("corrupt binding record: {e}")))?;
-    Ok(Some(Versioned {
+    let known = Versioned {
         record,
         version: row.version,
-    }))
+    };
+    db.remember(known.clone());
+    Ok(Some(known))
 }
 
 fn existing(db: &Db) -> Result<Versioned, ApiError> {
@@ -805,7 +812,12 @@ fn put(db: &Db, record: &BindingRecord, version: u64) -> Result<(), ApiError> {
     db.run(
         "INSERT INTO record (id, version, json) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version, json = excluded.json",
         vec![int(version), text(&json)],
-    )
+    )?;
+    db.remember(Versioned {
+        record: record.clone(),
+        version,
+    });
+    Ok(())
 }
 
 fn create(db: &Db, app: &App, record: BindingRecord) -> Result<serde_json::Value, ApiError> {

@@ -40,7 +40,8 @@ pub use stream::{
 pub use token::{TokenObject, TokenRoute};
 
 use serde::{Serialize, de::DeserializeOwned};
-use worker::{Env, Headers, Method, Request, RequestInit, Response};
+use wasm_bindgen::JsCast;
+use worker::{Env, Request, Response};
 
 use crate::problem::ApiError;
 
@@ -72,17 +73,57 @@ pub async fn call_raw(
     op: &str,
     body: Vec<u8>,
 ) -> Result<Response, ApiError> {
-    let stub = env.durable_object(ns)?.get_by_name(name)?;
-    let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(
-            worker::js_sys::Uint8Array::from(body.as_slice()).into(),
-        ));
-    let request = Request::new_with_init(&format!("https://object/{op}"), &init)?;
-    Ok(stub.fetch_with_request(request).await?)
+    passed_on(send(env, ns, name, op, &body).await?)
+}
+
+/// An object's answer as a response this worker can add headers to (a
+/// fetched response's own headers are immutable: setting one throws, and a
+/// thrown error costs the runtime far more than this copy).
+fn passed_on(raw: web_sys::Response) -> Result<Response, ApiError> {
+    let headers =
+        web_sys::Headers::new_with_headers(&raw.headers()).map_err(worker::Error::from)?;
+    let builder = Response::builder()
+        .with_status(raw.status())
+        .with_headers(worker::Headers(headers));
+    Ok(match raw.body() {
+        Some(body) => builder.stream(body),
+        None => builder.empty(),
+    })
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// An object's stub, as the runtime's `fetch(url, init)` takes it.
+    type RawStub;
+    #[wasm_bindgen(method, catch, js_name = fetch)]
+    fn fetch_with(
+        this: &RawStub,
+        url: &str,
+        init: &web_sys::RequestInit,
+    ) -> Result<js_sys::Promise, wasm_bindgen::JsValue>;
+}
+
+/// `POST https://object/{op}` with `body` to the object `name` of `ns`,
+/// straight through the runtime's stub: no request or response wrapper,
+/// and the answer read whole ([`Answer::of`]).
+async fn send(
+    env: &Env,
+    ns: &str,
+    name: &str,
+    op: &str,
+    body: &[u8],
+) -> Result<web_sys::Response, ApiError> {
+    let stub: RawStub = env.durable_object(ns)?.get_by_name(name)?.into_rpc();
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&js_sys::Uint8Array::from(body));
+    let promise = stub
+        .fetch_with(&format!("https://object/{op}"), &init)
+        .map_err(worker::Error::from)?;
+    let answer = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(worker::Error::from)?;
+    Ok(answer.unchecked_into())
 }
 
 /// An object's answer: its JSON on success, or the refusal it answered
@@ -93,16 +134,20 @@ pub enum Answer<T> {
 }
 
 impl<T: DeserializeOwned> Answer<T> {
-    /// Reads an object's response.
-    pub async fn read(mut response: Response) -> Result<Self, ApiError> {
-        if (200..300).contains(&response.status_code()) {
-            let bytes = response.bytes().await?;
-            serde_json::from_slice(&bytes)
-                .map(Answer::Ok)
-                .map_err(|e| ApiError::Platform(format!("object answer: {e}")))
-        } else {
-            Ok(Answer::Refused(response))
+    /// Reads an object's response as the runtime gave it: a success's body
+    /// in one `arrayBuffer()`, a refusal passed on as it is.
+    async fn of(raw: web_sys::Response) -> Result<Self, ApiError> {
+        if !(200..300).contains(&raw.status()) {
+            return passed_on(raw).map(Answer::Refused);
         }
+        let buffer =
+            wasm_bindgen_futures::JsFuture::from(raw.array_buffer().map_err(worker::Error::from)?)
+                .await
+                .map_err(worker::Error::from)?;
+        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+        serde_json::from_slice(&bytes)
+            .map(Answer::Ok)
+            .map_err(|e| ApiError::Platform(format!("object answer: {e}")))
     }
 
     /// The value, or the refusal as the response to send.
@@ -114,6 +159,17 @@ impl<T: DeserializeOwned> Answer<T> {
     }
 }
 
+/// Sends `op` with a body that is already JSON and reads the answer.
+pub async fn ask_raw<R: DeserializeOwned>(
+    env: &Env,
+    ns: &str,
+    name: &str,
+    op: &str,
+    body: &[u8],
+) -> Result<Answer<R>, ApiError> {
+    Answer::of(send(env, ns, name, op, body).await?).await
+}
+
 /// Calls an object and reads its JSON answer.
 pub async fn ask<T: Serialize, R: DeserializeOwned>(
     env: &Env,
@@ -122,7 +178,8 @@ pub async fn ask<T: Serialize, R: DeserializeOwned>(
     op: &str,
     body: &T,
 ) -> Result<Answer<R>, ApiError> {
-    Answer::read(call(env, ns, name, op, body).await?).await
+    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Platform(e.to_string()))?;
+    ask_raw(env, ns, name, op, &bytes).await
 }
 
 /// Reads an internal request: its op (the path) and its body, parsed once

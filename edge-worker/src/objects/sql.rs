@@ -17,6 +17,9 @@ pub struct Db {
     exists: std::cell::Cell<bool>,
     /// When each clean-up last ran in this instance (ms).
     swept: std::cell::RefCell<Vec<(&'static str, u64)>>,
+    /// What the object last stored or read of its main row, decoded
+    /// ([`Db::remember`]).
+    memo: std::cell::RefCell<Option<Box<dyn std::any::Any>>>,
 }
 
 impl Db {
@@ -53,7 +56,21 @@ impl Db {
             ready: std::cell::Cell::new(false),
             exists: std::cell::Cell::new(false),
             swept: std::cell::RefCell::new(Vec::new()),
+            memo: std::cell::RefCell::new(None),
         }
+    }
+
+    /// Keeps `value`, the decoded form of a row just read or written, so the
+    /// next step reads it without a query or a parse. Only this instance
+    /// writes its storage, so the copy stays exact if every write of that
+    /// row remembers what it stored, after the write succeeded.
+    pub fn remember<T: 'static>(&self, value: T) {
+        *self.memo.borrow_mut() = Some(Box::new(value));
+    }
+
+    /// The value last [`Db::remember`]ed, if it is a `T`.
+    pub fn remembered<T: Clone + 'static>(&self) -> Option<T> {
+        self.memo.borrow().as_ref()?.downcast_ref::<T>().cloned()
     }
 
     /// Whether the clean-up `what` (deleting expired rows) is due: at most
