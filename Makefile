@@ -22,12 +22,17 @@ build: setup build-worker build-client build-inspector
 # Two builds: edge-worker/build (production: no dev routes, no outbox; the top
 # level of wrangler.toml) and edge-worker/build-dev (cargo feature `dev`:
 # `make dev`, the tests).
+# Every crate of the worker's module built for size (opt-level z), not only the
+# worker's own (Cargo.toml): 21 KB gzip less upload at the same verification
+# throughput (bench/RESULTS.md). Not in Cargo.toml, where it would also apply
+# to the client's crates, which come out larger at z.
+WORKER_CARGO := CARGO_PROFILE_RELEASE_OPT_LEVEL=z
 build-worker:
 	@$(STAGE) begin build-worker
-	cd edge-worker && worker-build --release 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }
+	cd edge-worker && $(WORKER_CARGO) worker-build --release 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }
 	# The production module as cargo left it, names kept: `make size` reads it.
 	cp target/wasm32-unknown-unknown/release/simbind_edge_worker.wasm target/edge-worker-named.wasm
-	cd edge-worker && worker-build --release --out-dir build-dev --features dev 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }
+	cd edge-worker && $(WORKER_CARGO) worker-build --release --out-dir build-dev --features dev 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }
 	# worker-build keeps the name sections; strip them (about 95 KB of the upload).
 	for b in build build-dev; do wasm-opt -Oz --strip-debug --strip-producers edge-worker/$$b/index_bg.wasm -o edge-worker/$$b/index_bg.wasm; done
 	@$(STAGE) end build-worker

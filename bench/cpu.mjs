@@ -149,7 +149,8 @@ async function realBind(w, chip) {
 export async function runCpu({ runs = 15 } = {}) {
   const port = await freePort();
   // Objects in memory: creating their SQLite files on disk is I/O, not CPU.
-  const w = await startWorker({ inspectorPort: port, requestLimit: 10_000, inMemory: true });
+  // CPU_BUILD=dir: another build of the worker (one with names, for CPU_FRAMES).
+  const w = await startWorker({ inspectorPort: port, requestLimit: 10_000, inMemory: true, ...(process.env.CPU_BUILD && { build: process.env.CPU_BUILD }) });
   const session = await inspect(port);
   const rows = [];
   // `expected`: the answer every run must get ("200", or "403 attestation_expired");

@@ -32,9 +32,13 @@ impl PublicKey {
         if !matches!(bytes.len(), 33 | 65) {
             return Err(ValidationError::InvalidPublicKey);
         }
-        VerifyingKey::from_sec1_bytes(bytes)
-            .map(Self)
-            .map_err(|_| ValidationError::InvalidPublicKey)
+        if let Some(known) = decompressed::get(bytes) {
+            return Ok(Self(known));
+        }
+        let key =
+            VerifyingKey::from_sec1_bytes(bytes).map_err(|_| ValidationError::InvalidPublicKey)?;
+        decompressed::keep(bytes, &key);
+        Ok(Self(key))
     }
 
     /// The 33-byte compressed SEC1 encoding: the form used in transcripts.
@@ -123,5 +127,62 @@ impl SecretKey {
     /// Signs `message` (SHA-256, deterministic nonce per RFC 6979).
     pub fn sign(&self, message: &[u8]) -> Signature {
         Signature(self.0.sign(message))
+    }
+}
+
+/// The compressed keys parsed last, with their points. Decompressing is a
+/// square root, a tenth of a verification's CPU in wasm, and a binding's
+/// requests present and check the same key each time. A pure function's
+/// memo: the same 33 bytes always give the same key, and only keys that
+/// parsed are kept, so nothing is decided differently.
+mod decompressed {
+    use std::cell::RefCell;
+
+    use p256::ecdsa::VerifyingKey;
+
+    /// How many keys are kept (per thread; the worker's isolate has one):
+    /// each lookup compares at most this many 33-byte strings.
+    const KEPT: usize = 64;
+
+    struct Memo {
+        keys: Vec<([u8; 33], VerifyingKey)>,
+        /// Where the next key goes once the memo is full.
+        next: usize,
+    }
+
+    thread_local! {
+        static MEMO: RefCell<Memo> = const { RefCell::new(Memo { keys: Vec::new(), next: 0 }) };
+    }
+
+    /// The key parsed earlier from these compressed bytes, if kept.
+    pub fn get(bytes: &[u8]) -> Option<VerifyingKey> {
+        let compressed: &[u8; 33] = bytes.try_into().ok()?;
+        MEMO.with(|memo| {
+            memo.borrow()
+                .keys
+                .iter()
+                .find(|(kept, _)| kept == compressed)
+                .map(|(_, key)| *key)
+        })
+    }
+
+    /// Keeps a key parsed from compressed bytes (uncompressed ones cost no
+    /// square root and are not kept).
+    pub fn keep(bytes: &[u8], key: &VerifyingKey) {
+        let Ok(compressed) = <[u8; 33]>::try_from(bytes) else {
+            return;
+        };
+        MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            if memo.keys.len() < KEPT {
+                memo.keys.push((compressed, *key));
+            } else {
+                let slot = memo.next % KEPT;
+                if let Some(entry) = memo.keys.get_mut(slot) {
+                    *entry = (compressed, *key);
+                }
+                memo.next = (slot + 1) % KEPT;
+            }
+        });
     }
 }

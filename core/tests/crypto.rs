@@ -26,6 +26,34 @@ fn parses_compressed_and_uncompressed_forms_of_one_key() {
     assert!(PublicKey::from_sec1(&generator_compressed()).is_ok());
 }
 
+/// Compressed keys are remembered once parsed (a square root each): every
+/// parse still gives the key of exactly those bytes, past the memo's size
+/// too, and a refused point is refused every time.
+#[test]
+fn a_remembered_compressed_key_is_the_key_of_those_bytes() {
+    let keys: Vec<PublicKey> = (1..=150u8)
+        .map(|i| SecretKey::from_bytes(&[i; 32]).unwrap().public_key())
+        .collect();
+    for _ in 0..2 {
+        for key in &keys {
+            let parsed = PublicKey::from_sec1(&key.to_compressed()).unwrap();
+            assert_eq!(parsed.to_uncompressed(), key.to_uncompressed());
+        }
+    }
+    // Interleaved: the one just kept never answers for another.
+    for pair in keys.windows(2) {
+        for key in pair {
+            let parsed = PublicKey::from_sec1(&key.to_compressed()).unwrap();
+            assert_eq!(parsed.to_uncompressed(), key.to_uncompressed());
+        }
+    }
+    let mut not_a_point = vec![2u8];
+    not_a_point.extend([0xff; 32]);
+    for _ in 0..2 {
+        assert_eq!(PublicKey::from_sec1(&not_a_point), Err(E::InvalidPublicKey));
+    }
+}
+
 #[test]
 fn refuses_invalid_points_identity_and_lengths() {
     let mut off_curve = SecretKey::from_bytes(&[7; 32])

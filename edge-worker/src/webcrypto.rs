@@ -56,13 +56,30 @@ async fn resolve(promise: Result<js_sys::Promise, JsValue>) -> Option<JsValue> {
 /// when WebCrypto could not answer.
 pub async fn verify(input: &SignatureInput) -> Option<bool> {
     let subtle = subtle()?;
-    let algorithm = p256_key()?;
-    let raw = Uint8Array::from(input.public_key.as_slice());
-    let key: CryptoKey =
-        resolve(subtle.import_key_with_object("raw", &raw, &algorithm, false, &usages("verify")))
+    let key = match kept_key(&VERIFYING_KEYS, &input.public_key) {
+        Some(key) => key,
+        None => {
+            let algorithm = p256_key()?;
+            let raw = Uint8Array::from(input.public_key.as_slice());
+            let imported: CryptoKey = resolve(subtle.import_key_with_object(
+                "raw",
+                &raw,
+                &algorithm,
+                false,
+                &usages("verify"),
+            ))
             .await?
             .dyn_into()
             .ok()?;
+            keep_key(
+                &VERIFYING_KEYS,
+                VERIFYING_KEYS_KEPT,
+                input.public_key.clone(),
+                imported.clone(),
+            );
+            imported
+        }
+    };
     let params = es256()?;
     resolve(subtle.verify_with_object_and_u8_array_and_u8_array(
         &params,
@@ -79,21 +96,50 @@ pub async fn verify(input: &SignatureInput) -> Option<bool> {
 /// rotation.
 const SIGNING_KEYS_KEPT: usize = 6;
 
+/// At most this many chips' public keys stay imported per isolate, for the
+/// verifications of the bindings it serves most recently.
+const VERIFYING_KEYS_KEPT: usize = 64;
+
+/// Imported keys, each found only by the exact bytes it was imported from.
+type KeptKeys = std::thread::LocalKey<RefCell<Vec<(Vec<u8>, CryptoKey)>>>;
+
 thread_local! {
     /// Signing keys imported into WebCrypto, each under its own public key
     /// (SEC1 bytes): a key is only ever found by the key it was imported
     /// from, so the grant key and the carrier's key never stand in for each
     /// other, whichever signs first in an isolate.
     static SIGNING_KEYS: RefCell<Vec<(Vec<u8>, CryptoKey)>> = const { RefCell::new(Vec::new()) };
+    /// Chips' public keys imported for verification, under their
+    /// uncompressed SEC1 bytes: a verification imports its key once per
+    /// isolate instead of on every request.
+    static VERIFYING_KEYS: RefCell<Vec<(Vec<u8>, CryptoKey)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The key kept under exactly `name`, if any.
+fn kept_key(kept: &'static KeptKeys, name: &[u8]) -> Option<CryptoKey> {
+    kept.with(|keys| {
+        keys.borrow()
+            .iter()
+            .find(|(kept, _)| kept.as_slice() == name)
+            .map(|(_, key)| key.clone())
+    })
+}
+
+/// Keeps `imported` under `name`, dropping the oldest past `most`.
+fn keep_key(kept: &'static KeptKeys, most: usize, name: Vec<u8>, imported: CryptoKey) {
+    kept.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if !keys.iter().any(|(kept, _)| *kept == name) {
+            if keys.len() >= most {
+                keys.remove(0);
+            }
+            keys.push((name, imported));
+        }
+    });
 }
 
 fn cached_signing_key(public: &[u8]) -> Option<CryptoKey> {
-    SIGNING_KEYS.with(|keys| {
-        keys.borrow()
-            .iter()
-            .find(|(sec1, _)| sec1.as_slice() == public)
-            .map(|(_, key)| key.clone())
-    })
+    kept_key(&SIGNING_KEYS, public)
 }
 
 async fn signing_key(key: &SecretKey) -> Option<CryptoKey> {
@@ -122,15 +168,7 @@ async fn signing_key(key: &SecretKey) -> Option<CryptoKey> {
 
 /// Keeps an imported signing key under `name` (SEC1 bytes, or `rsa:{kid}`).
 fn keep_signing_key(name: Vec<u8>, imported: CryptoKey) {
-    SIGNING_KEYS.with(|keys| {
-        let mut keys = keys.borrow_mut();
-        if !keys.iter().any(|(kept, _)| *kept == name) {
-            if keys.len() >= SIGNING_KEYS_KEPT {
-                keys.remove(0);
-            }
-            keys.push((name, imported));
-        }
-    });
+    keep_key(&SIGNING_KEYS, SIGNING_KEYS_KEPT, name, imported);
 }
 
 /// Signs `message` with `key` (ES256: `r || s`), imported once per isolate
