@@ -9,6 +9,7 @@
 //
 //   import { runReference } from "./bench/reference.mjs";
 //   const r = await runReference({ phones: 16, seconds: 10 });   // r.rows: one per route × concurrency
+//   const ref = await prepareReference({ phones: 16 });          // checked and warm: phase(c, s, ref.verify)
 //
 // Phases, SECONDS each, in this order: the trivial read route and verify at
 // 1 phone, then both at PHONES phones at once. requests/s is completed
@@ -105,8 +106,12 @@ export async function phase(concurrency, seconds, step) {
   return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), n: latencies.length, errors, ...(firstError && { firstError }) };
 }
 
-/** Starts the reference, seeds `phones` bindings, checks it, measures; disposes of it. */
-export async function runReference({ phones = 16, seconds = 10 } = {}) {
+/**
+ * Starts the reference, seeds `phones` bindings and checks it (vectors, a
+ * real grant, the self-check's refusals), then warms each phone up: its
+ * url, checks, `verify(i)` and `read(i)` steps for phase(), and dispose().
+ */
+export async function prepareReference({ phones = 16 } = {}) {
   const vectors = await checkVectors();
   const ref = await startReference();
   try {
@@ -131,19 +136,29 @@ export async function runReference({ phones = 16, seconds = 10 } = {}) {
     const selfCheck = await refusals(url, p, bindingId);
     const checks = { vectors, grant: `ES256 grant verified against /.well-known/jwks.json (kid ${plain.kid}, ctr ${plain.ctr}); transaction-bound grant txn=${bound2.txn}`, selfCheck };
     for (const b of bound) await b.p.client.verify(b.bindingId); // warm-up: one verify per phone
-
     const read = async (i) => {
       const res = await fetch(`${url}/v1/ref/read/${bound[i].bindingId}`);
       if (res.status !== 200) throw new Error(`read ${res.status}`);
       await res.arrayBuffer();
     };
     const verify = (i) => bound[i].p.client.verify(bound[i].bindingId);
+    return { url, phones, checks, read, verify, dispose: () => ref.dispose() };
+  } catch (e) {
+    await ref.dispose();
+    throw e;
+  }
+}
+
+/** Starts the reference, seeds `phones` bindings, checks it, measures; disposes of it. */
+export async function runReference({ phones = 16, seconds = 10 } = {}) {
+  const ref = await prepareReference({ phones });
+  try {
     const rows = [];
     for (const concurrency of [...new Set([1, phones])]) {
-      rows.push({ route: "read", concurrency, ...(await phase(concurrency, seconds, read)) });
-      rows.push({ route: "verify", concurrency, ...(await phase(concurrency, seconds, verify)) });
+      rows.push({ route: "read", concurrency, ...(await phase(concurrency, seconds, ref.read)) });
+      rows.push({ route: "verify", concurrency, ...(await phase(concurrency, seconds, ref.verify)) });
     }
-    return { worker: "reference (JavaScript, WebCrypto, Miniflare)", phones, seconds, rows, checks };
+    return { worker: "reference (JavaScript, WebCrypto, Miniflare)", phones, seconds, rows, checks: ref.checks };
   } finally {
     await ref.dispose();
   }

@@ -167,8 +167,9 @@ pub fn hygiene(response: &mut Response) -> worker::Result<()> {
     Ok(())
 }
 
-/// A copy of `response` whose headers can be changed (a response that came
-/// from an object keeps its status, body, content type and `Retry-After`).
+/// A copy of `response` whose headers can be changed (an object's answer is
+/// already one, `objects::passed_on`; any other fetched response keeps its
+/// status, body, content type, cache control and `Retry-After`).
 pub async fn mutable(mut response: Response) -> worker::Result<Response> {
     if response.headers_mut().set("vary", "Origin").is_ok() {
         return Ok(response);

@@ -135,7 +135,8 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
         Ok(response) => response,
         Err(error) => error.into_response()?,
     };
-    // Answers passed through from an object have immutable headers.
+    // Every answer gets `Vary: Origin` here; a fetched one with immutable
+    // headers is copied first.
     let mut response = http::mutable(response).await?;
     http::cors(&mut response, origin.as_deref(), &cors_origins)?;
     http::hygiene(&mut response)?;

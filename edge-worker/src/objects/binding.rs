@@ -44,6 +44,8 @@ const SUBSCRIPTION_TASK: &str = "subscription";
 /// Takeover alerts to one binding: at most one text per this many ms.
 const TAKEOVER_ALERT_EVERY_MS: u64 = 3600 * 1000;
 
+/// `record` is written by [`put`] only, which keeps the instance's decoded
+/// copy ([`Db::remember`]) equal to it.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS record (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS used_nonce (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);

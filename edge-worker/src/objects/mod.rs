@@ -76,15 +76,24 @@ pub async fn call_raw(
     passed_on(send(env, ns, name, op, &body).await?)
 }
 
-/// An object's answer as a response this worker can add headers to (a
-/// fetched response's own headers are immutable: setting one throws, and a
-/// thrown error costs the runtime far more than this copy).
+/// The headers of an object's answer that reach the client.
+const PASSED_HEADERS: [&str; 3] = ["content-type", "cache-control", "retry-after"];
+
+/// An object's answer as a response this worker can add headers to: its
+/// status, body and [`PASSED_HEADERS`] in a new response (a fetched
+/// response's own headers are immutable: setting one throws, and a thrown
+/// error costs the runtime far more than this copy).
 fn passed_on(raw: web_sys::Response) -> Result<Response, ApiError> {
-    let headers =
-        web_sys::Headers::new_with_headers(&raw.headers()).map_err(worker::Error::from)?;
+    let from = raw.headers();
+    let headers = worker::Headers::new();
+    for name in PASSED_HEADERS {
+        if let Some(value) = from.get(name).map_err(worker::Error::from)? {
+            headers.set(name, &value)?;
+        }
+    }
     let builder = Response::builder()
         .with_status(raw.status())
-        .with_headers(worker::Headers(headers));
+        .with_headers(headers);
     Ok(match raw.body() {
         Some(body) => builder.stream(body),
         None => builder.empty(),

@@ -29,8 +29,16 @@ impl Db {
         query: &str,
         params: Vec<SqlStorageValue>,
     ) -> Result<Vec<T>, ApiError> {
-        let cursor = self.sql.exec(query, params)?;
-        Ok(cursor.to_array()?)
+        let rows = self
+            .sql
+            .exec(query, params)
+            .and_then(|cursor| cursor.to_array());
+        if rows.is_err() {
+            // A failed statement may have rolled back the step's earlier
+            // writes: read the stored state again from here on.
+            self.memo.borrow_mut().take();
+        }
+        Ok(rows?)
     }
 
     /// Runs a statement that returns no rows.

@@ -26,16 +26,16 @@ pub async fn challenge(app: &App, req: &mut Request, id: &str) -> Result<Respons
     objects::call(&app.env, BINDINGS, id.as_str(), "challenge", &body).await
 }
 
-/// Reads the body's shape here (a body that is not an evidence request never
-/// reaches an object), then has the binding's object validate it (once: a
-/// chip key's decompression is a tenth of a verification's CPU) and decide.
+/// Validates signed evidence here (bad input never reaches an object), then
+/// has the binding's object decide.
 async fn decide(
     app: &App,
     req: &mut Request,
     id: &str,
     ceremony: Ceremony,
 ) -> Result<Answer<HolderAnswer>, ApiError> {
-    let (_, bytes): (EvidenceRequest, _) = read_json_bytes(req).await?;
+    let (body, bytes): (EvidenceRequest, _) = read_json_bytes(req).await?;
+    body.validate()?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
     request_limit::check(app, req, id.as_str()).await?;
     objects::ask_raw(&app.env, BINDINGS, id.as_str(), ceremony.label(), &bytes).await
