@@ -130,6 +130,19 @@ impl SecretKey {
     }
 }
 
+/// This thread's memo of compressed keys: how many it keeps and how many
+/// parses it answered. For tests and benchmarks.
+#[doc(hidden)]
+pub fn parsed_key_memo() -> (usize, u64) {
+    decompressed::stats()
+}
+
+/// Empties this thread's memo of compressed keys. For tests.
+#[doc(hidden)]
+pub fn forget_parsed_keys() {
+    decompressed::forget();
+}
+
 /// The compressed keys parsed last, with their points. Decompressing is a
 /// square root, a tenth of a verification's CPU in wasm, and a binding's
 /// requests present and check the same key each time. A pure function's
@@ -148,22 +161,45 @@ mod decompressed {
         keys: Vec<([u8; 33], VerifyingKey)>,
         /// Where the next key goes once the memo is full.
         next: usize,
+        /// Parses answered from the memo.
+        hits: u64,
     }
 
     thread_local! {
-        static MEMO: RefCell<Memo> = const { RefCell::new(Memo { keys: Vec::new(), next: 0 }) };
+        static MEMO: RefCell<Memo> = const { RefCell::new(Memo { keys: Vec::new(), next: 0, hits: 0 }) };
     }
 
     /// The key parsed earlier from these compressed bytes, if kept.
     pub fn get(bytes: &[u8]) -> Option<VerifyingKey> {
         let compressed: &[u8; 33] = bytes.try_into().ok()?;
         MEMO.with(|memo| {
-            memo.borrow()
+            let mut memo = memo.borrow_mut();
+            let found = memo
                 .keys
                 .iter()
                 .find(|(kept, _)| kept == compressed)
-                .map(|(_, key)| *key)
+                .map(|(_, key)| *key);
+            memo.hits += u64::from(found.is_some());
+            found
         })
+    }
+
+    /// How many keys are kept, and how many parses the memo answered.
+    pub fn stats() -> (usize, u64) {
+        MEMO.with(|memo| {
+            let memo = memo.borrow();
+            (memo.keys.len(), memo.hits)
+        })
+    }
+
+    /// Empties the memo (and its count).
+    pub fn forget() {
+        MEMO.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            memo.keys.clear();
+            memo.next = 0;
+            memo.hits = 0;
+        });
     }
 
     /// Keeps a key parsed from compressed bytes (uncompressed ones cost no
@@ -181,7 +217,7 @@ mod decompressed {
                 if let Some(entry) = memo.keys.get_mut(slot) {
                     *entry = (compressed, *key);
                 }
-                memo.next = (slot + 1) % KEPT;
+                memo.next = slot + 1;
             }
         });
     }

@@ -54,6 +54,36 @@ fn a_remembered_compressed_key_is_the_key_of_those_bytes() {
     }
 }
 
+/// The memo keeps the 64 keys parsed last and answers for them: a second
+/// parse of a recent key is a lookup, of an older one a real parse.
+#[test]
+fn the_key_memo_keeps_the_last_64_keys() {
+    use simbind_core::crypto::{forget_parsed_keys, parsed_key_memo};
+    let keys: Vec<Vec<u8>> = (1..=150u8)
+        .map(|i| {
+            SecretKey::from_bytes(&[i; 32])
+                .unwrap()
+                .public_key()
+                .to_compressed()
+        })
+        .collect();
+    forget_parsed_keys();
+    for key in &keys {
+        PublicKey::from_sec1(key).unwrap();
+    }
+    assert_eq!(parsed_key_memo(), (64, 0), "64 kept, none parsed twice");
+    PublicKey::from_sec1(&keys[149]).unwrap();
+    PublicKey::from_sec1(&keys[86]).unwrap();
+    assert_eq!(parsed_key_memo(), (64, 2), "the newest and the oldest kept");
+    PublicKey::from_sec1(&keys[85]).unwrap();
+    assert_eq!(parsed_key_memo(), (64, 2), "older than the last 64: parsed");
+    // An uncompressed key costs no square root: never kept.
+    forget_parsed_keys();
+    let full = SecretKey::from_bytes(&[3; 32]).unwrap().public_key();
+    PublicKey::from_sec1(&full.to_uncompressed()).unwrap();
+    assert_eq!(parsed_key_memo(), (0, 0));
+}
+
 #[test]
 fn refuses_invalid_points_identity_and_lengths() {
     let mut off_curve = SecretKey::from_bytes(&[7; 32])
