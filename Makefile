@@ -23,9 +23,10 @@ build: setup build-worker build-client build-inspector
 # level of wrangler.toml) and edge-worker/build-dev (cargo feature `dev`:
 # `make dev`, the tests).
 # Every crate of the worker's module built for size (opt-level z), not only the
-# worker's own (Cargo.toml): 21 KB gzip less upload at the same verification
-# throughput (bench/RESULTS.md). Not in Cargo.toml, where it would also apply
-# to the client's crates, which come out larger at z.
+# worker's own (Cargo.toml): 21 KB gzip less upload, and the same verification
+# throughput as at "s" when the two builds ran side by side (2026-12-06). Not
+# in Cargo.toml, where it would also apply to the client's crates, which come
+# out larger at z.
 WORKER_CARGO := CARGO_PROFILE_RELEASE_OPT_LEVEL=z
 build-worker:
 	@$(STAGE) begin build-worker
@@ -127,7 +128,7 @@ stage-reset:
 	@$(STAGE) reset
 
 # One table, every figure beside a reference measured in the same run,
-# written to bench/RESULTS.md (about 5 minutes). `make bench-core` runs the
+# written to bench/RESULTS.md (about 6 minutes). `make bench-core` runs the
 # criterion benches of core alone.
 bench: build
 	node bench/run.mjs

@@ -8,10 +8,14 @@
 // thread (WebCrypto included). Node's own `--cpu-prof` would profile the
 // test process instead.
 //
-//   node bench/cpu.mjs          # RUNS=15 by default
+//   node bench/cpu.mjs          # RUNS=15 by default; CPU_ONLY=text for some rows;
+//                               # CPU_FRAMES=N each row's costliest functions
+//                               # (CPU_FRAMES_TOTAL=1: callees counted), for a
+//                               # build with names given as CPU_BUILD=dir
 //   import { runCpu } from "./bench/cpu.mjs";  const r = await runCpu({ runs: 15 });
 //
-// Rows: one P-256 verification (the verify request), a bind with an
+// Rows: one P-256 verification (the verify request) and its challenge
+// request, a bind challenge alone, a bind with an
 // attested Android key and one with an App Attest object (core's test issuer,
 // under the dev test root: accepted), and a bind carrying a real Pixel 9a
 // chain (P-384 root) and a real iPhone App Attest object: both refused, at
@@ -65,7 +69,7 @@ function stepOf(frame) {
   return "other runtime calls (fetch, streams, headers)";
 }
 
-/** The CPU (ms) the isolate spent on `step()`: the non-idle samples' time; `steps`, when given, adds each step's share (µs). */
+/** The CPU (ms) the isolate spent on `step()`: the non-idle samples' time; `steps`, when given, adds each step's share (µs), and `byFrame` each function's (µs). */
 async function cpuOf(session, step, steps, byFrame) {
   await session.send("Profiler.start");
   let result;
@@ -173,11 +177,12 @@ export async function runCpu({ runs = 15 } = {}) {
       const answer = r.status === 200 ? "200" : `${r.status} ${r.code ?? ""}`.trim();
       if (answer !== expected) unexpected.push(answer);
     }
-    // Each step's mean CPU per request (ms), largest first.
     if (frames) {
       const top = [...frames].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.CPU_FRAMES));
-      console.error(`${what}, mean self ms per request:\n${top.map(([k, us]) => `  ${(us / 1000 / runs).toFixed(3)} ${k}`).join("\n")}`);
+      const kind = process.env.CPU_FRAMES_TOTAL ? "total (callees included)" : "self";
+      console.error(`${what}, mean ${kind} ms per request:\n${top.map(([k, us]) => `  ${(us / 1000 / runs).toFixed(3)} ${k}`).join("\n")}`);
     }
+    // Each step's mean CPU per request (ms), largest first.
     const perStep = [...steps].sort((a, b) => b[1] - a[1]).map(([k, us]) => [k, us / 1000 / runs]);
     const failed = unexpected.length ? `${unexpected.length} of ${runs} answered ${unexpected[0]}, not ${expected}` : null;
     rows.push({ what, median: median(ms), max: Math.max(...ms), answer: expected, runs, steps: perStep, failed });

@@ -7,7 +7,7 @@
 //   node bench/reference.mjs                   # PHONES=16 SECONDS=10 by default
 //   PHONES=4 SECONDS=3 node bench/reference.mjs
 //
-//   import { runReference } from "./bench/reference.mjs";
+//   import { phase, prepareReference, runReference } from "./bench/reference.mjs";
 //   const r = await runReference({ phones: 16, seconds: 10 });   // r.rows: one per route × concurrency
 //   const ref = await prepareReference({ phones: 16 });          // checked and warm: phase(c, s, ref.verify)
 //

@@ -130,11 +130,22 @@ impl SecretKey {
     }
 }
 
-/// This thread's memo of compressed keys: how many it keeps and how many
-/// parses it answered. For tests and benchmarks.
+/// What this thread's memo of compressed keys holds ([`key_memo_stats`]).
 #[doc(hidden)]
-pub fn parsed_key_memo() -> (usize, u64) {
-    decompressed::stats()
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyMemoStats {
+    /// Keys kept.
+    pub kept: usize,
+    /// Parses the memo answered.
+    pub hits: u64,
+}
+
+/// How many compressed keys this thread's memo keeps and how many parses it
+/// answered. For tests and benchmarks.
+#[doc(hidden)]
+pub fn key_memo_stats() -> KeyMemoStats {
+    let (kept, hits) = decompressed::stats();
+    KeyMemoStats { kept, hits }
 }
 
 /// Empties this thread's memo of compressed keys. For tests.

@@ -378,20 +378,6 @@ fn bound_key(binding: &BindingRecord) -> Result<PublicKey, Denial> {
         .map_err(|_| Denial::BadSignature)
 }
 
-/// The bound key for a holder decision: the key the caller's signature
-/// check used when it is the stored one (its compressed encoding is the
-/// stored text), read from its uncompressed form; otherwise the stored key
-/// parsed again (a compressed point costs a square root).
-fn holder_key(
-    checked: Option<&CheckedSignature>,
-    binding: &BindingRecord,
-) -> Result<PublicKey, Denial> {
-    let reused = checked
-        .and_then(|c| PublicKey::from_sec1(&c.input.public_key).ok())
-        .filter(|key| b64(&key.to_compressed()) == binding.chip_public_key);
-    reused.map_or_else(|| bound_key(binding), Ok)
-}
-
 fn same_chip(a: &BindingRecord, b: &BindingRecord) -> bool {
     a.chip_format == b.chip_format
         && a.chip_serial.ct_eq(&b.chip_serial)
@@ -444,7 +430,7 @@ pub fn decide_holder(
         Ok(challenge) => decision.transaction = challenge.transaction,
         Err(denial) => return deny(decision, denial),
     }
-    let key = match holder_key(ctx.checked, binding) {
+    let key = match bound_key(binding) {
         Ok(key) => key,
         Err(denial) => return deny(decision, denial),
     };

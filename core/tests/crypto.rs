@@ -58,7 +58,7 @@ fn a_remembered_compressed_key_is_the_key_of_those_bytes() {
 /// parse of a recent key is a lookup, of an older one a real parse.
 #[test]
 fn the_key_memo_keeps_the_last_64_keys() {
-    use simbind_core::crypto::{forget_parsed_keys, parsed_key_memo};
+    use simbind_core::crypto::{KeyMemoStats, forget_parsed_keys, key_memo_stats};
     let keys: Vec<Vec<u8>> = (1..=150u8)
         .map(|i| {
             SecretKey::from_bytes(&[i; 32])
@@ -71,17 +71,29 @@ fn the_key_memo_keeps_the_last_64_keys() {
     for key in &keys {
         PublicKey::from_sec1(key).unwrap();
     }
-    assert_eq!(parsed_key_memo(), (64, 0), "64 kept, none parsed twice");
+    assert_eq!(
+        key_memo_stats(),
+        KeyMemoStats { kept: 64, hits: 0 },
+        "64 kept, none parsed twice"
+    );
     PublicKey::from_sec1(&keys[149]).unwrap();
     PublicKey::from_sec1(&keys[86]).unwrap();
-    assert_eq!(parsed_key_memo(), (64, 2), "the newest and the oldest kept");
+    assert_eq!(
+        key_memo_stats(),
+        KeyMemoStats { kept: 64, hits: 2 },
+        "the newest and the oldest kept"
+    );
     PublicKey::from_sec1(&keys[85]).unwrap();
-    assert_eq!(parsed_key_memo(), (64, 2), "older than the last 64: parsed");
+    assert_eq!(
+        key_memo_stats(),
+        KeyMemoStats { kept: 64, hits: 2 },
+        "older than the last 64: parsed"
+    );
     // An uncompressed key costs no square root: never kept.
     forget_parsed_keys();
     let full = SecretKey::from_bytes(&[3; 32]).unwrap().public_key();
     PublicKey::from_sec1(&full.to_uncompressed()).unwrap();
-    assert_eq!(parsed_key_memo(), (0, 0));
+    assert_eq!(key_memo_stats(), KeyMemoStats { kept: 0, hits: 0 });
 }
 
 #[test]

@@ -167,34 +167,28 @@ pub fn hygiene(response: &mut Response) -> worker::Result<()> {
     Ok(())
 }
 
+/// The headers of a fetched response (an object's answer) that reach the
+/// client when it is passed on.
+pub const PASSED_HEADERS: [&str; 3] = ["content-type", "cache-control", "retry-after"];
+
 /// A copy of `response` whose headers can be changed (an object's answer is
 /// already one, `objects::passed_on`; any other fetched response keeps its
-/// status, body, content type, cache control and `Retry-After`).
+/// status, body and [`PASSED_HEADERS`]).
 pub async fn mutable(mut response: Response) -> worker::Result<Response> {
     if response.headers_mut().set("vary", "Origin").is_ok() {
         return Ok(response);
     }
     let status = response.status_code();
     let headers = Headers::new();
-    for name in ["content-type", "cache-control", "retry-after"] {
+    for name in PASSED_HEADERS {
         if let Some(value) = response.headers().get(name)? {
             headers.set(name, &value)?;
         }
     }
-    let body = whole_body(response).await?;
+    let body = response.bytes().await?;
     Ok(Response::from_bytes(body)?
         .with_status(status)
         .with_headers(headers))
-}
-
-/// A response's whole body in one `arrayBuffer()` call: the runtime copies
-/// it once, where `Response::bytes` pulls a stream chunk by chunk through
-/// the JS glue (a tenth of a verification's CPU, bench/cpu.mjs). Only for
-/// bodies already bounded: an object's answer, a response made here.
-pub async fn whole_body(response: Response) -> worker::Result<Vec<u8>> {
-    let raw: web_sys::Response = response.into();
-    let buffer = wasm_bindgen_futures::JsFuture::from(raw.array_buffer()?).await?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Sends an outbound `request`, aborted (headers and body alike) once

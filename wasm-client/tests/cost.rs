@@ -116,6 +116,7 @@ fn verification_request_cost_in_wasm() {
         })
         .collect();
     let mut next = fresh.iter();
+    simbind_core::crypto::forget_parsed_keys();
     let decompress = time(100, || {
         let key = next.next().unwrap();
         assert!(simbind_core::crypto::PublicKey::from_sec1(key).is_ok())

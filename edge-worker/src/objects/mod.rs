@@ -43,6 +43,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use wasm_bindgen::JsCast;
 use worker::{Env, Request, Response};
 
+use crate::http::PASSED_HEADERS;
 use crate::problem::ApiError;
 
 /// Namespace bindings, as named in wrangler.toml.
@@ -53,7 +54,8 @@ pub const LIMITS: &str = "LIMITS";
 pub const TOKENS: &str = "SMS_TOKENS";
 pub const STREAMS: &str = "STREAMS";
 
-/// Sends `op` with `body` to the object `name` of namespace `ns`.
+/// Sends `op` with `body` to the object `name` of namespace `ns`; its
+/// answer as a response the worker can pass on ([`passed_on`]).
 pub async fn call<T: Serialize>(
     env: &Env,
     ns: &str,
@@ -61,23 +63,13 @@ pub async fn call<T: Serialize>(
     op: &str,
     body: &T,
 ) -> Result<Response, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Platform(e.to_string()))?;
-    call_raw(env, ns, name, op, bytes).await
+    passed_on(send(env, ns, name, op, &to_json(body)?).await?)
 }
 
-/// [`call`] with a body that is already JSON.
-pub async fn call_raw(
-    env: &Env,
-    ns: &str,
-    name: &str,
-    op: &str,
-    body: Vec<u8>,
-) -> Result<Response, ApiError> {
-    passed_on(send(env, ns, name, op, &body).await?)
+/// An operation's body as JSON.
+fn to_json<T: Serialize>(body: &T) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(body).map_err(|e| ApiError::Platform(e.to_string()))
 }
-
-/// The headers of an object's answer that reach the client.
-const PASSED_HEADERS: [&str; 3] = ["content-type", "cache-control", "retry-after"];
 
 /// An object's answer as a response this worker can add headers to: its
 /// status, body and [`PASSED_HEADERS`] in a new response (a fetched
@@ -113,8 +105,7 @@ extern "C" {
 }
 
 /// `POST https://object/{op}` with `body` to the object `name` of `ns`,
-/// straight through the runtime's stub: no request or response wrapper,
-/// and the answer read whole ([`Answer::of`]).
+/// straight through the runtime's stub: no request or response wrapper.
 async fn send(
     env: &Env,
     ns: &str,
@@ -187,8 +178,7 @@ pub async fn ask<T: Serialize, R: DeserializeOwned>(
     op: &str,
     body: &T,
 ) -> Result<Answer<R>, ApiError> {
-    let bytes = serde_json::to_vec(body).map_err(|e| ApiError::Platform(e.to_string()))?;
-    ask_raw(env, ns, name, op, &bytes).await
+    ask_raw(env, ns, name, op, &to_json(body)?).await
 }
 
 /// Reads an internal request: its op (the path) and its body, parsed once
