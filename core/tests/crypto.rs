@@ -26,14 +26,19 @@ fn parses_compressed_and_uncompressed_forms_of_one_key() {
     assert!(PublicKey::from_sec1(&generator_compressed()).is_ok());
 }
 
+/// `n` distinct public keys (secret scalars 1…n repeated over 32 bytes).
+fn distinct_keys(n: u8) -> Vec<PublicKey> {
+    (1..=n)
+        .map(|i| SecretKey::from_bytes(&[i; 32]).unwrap().public_key())
+        .collect()
+}
+
 /// Compressed keys are remembered once parsed (a square root each): every
 /// parse still gives the key of exactly those bytes, past the memo's size
 /// too, and a refused point is refused every time.
 #[test]
 fn a_remembered_compressed_key_is_the_key_of_those_bytes() {
-    let keys: Vec<PublicKey> = (1..=150u8)
-        .map(|i| SecretKey::from_bytes(&[i; 32]).unwrap().public_key())
-        .collect();
+    let keys = distinct_keys(150);
     for _ in 0..2 {
         for key in &keys {
             let parsed = PublicKey::from_sec1(&key.to_compressed()).unwrap();
@@ -59,13 +64,9 @@ fn a_remembered_compressed_key_is_the_key_of_those_bytes() {
 #[test]
 fn the_key_memo_keeps_the_last_64_keys() {
     use simbind_core::crypto::{KeyMemoStats, forget_parsed_keys, key_memo_stats};
-    let keys: Vec<Vec<u8>> = (1..=150u8)
-        .map(|i| {
-            SecretKey::from_bytes(&[i; 32])
-                .unwrap()
-                .public_key()
-                .to_compressed()
-        })
+    let keys: Vec<Vec<u8>> = distinct_keys(150)
+        .iter()
+        .map(PublicKey::to_compressed)
         .collect();
     forget_parsed_keys();
     for key in &keys {

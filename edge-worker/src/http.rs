@@ -167,30 +167,6 @@ pub fn hygiene(response: &mut Response) -> worker::Result<()> {
     Ok(())
 }
 
-/// The headers of a fetched response (an object's answer) that reach the
-/// client when it is passed on.
-pub const PASSED_HEADERS: [&str; 3] = ["content-type", "cache-control", "retry-after"];
-
-/// A copy of `response` whose headers can be changed (an object's answer is
-/// already one, `objects::passed_on`; any other fetched response keeps its
-/// status, body and [`PASSED_HEADERS`]).
-pub async fn mutable(mut response: Response) -> worker::Result<Response> {
-    if response.headers_mut().set("vary", "Origin").is_ok() {
-        return Ok(response);
-    }
-    let status = response.status_code();
-    let headers = Headers::new();
-    for name in PASSED_HEADERS {
-        if let Some(value) = response.headers().get(name)? {
-            headers.set(name, &value)?;
-        }
-    }
-    let body = response.bytes().await?;
-    Ok(Response::from_bytes(body)?
-        .with_status(status)
-        .with_headers(headers))
-}
-
 /// Sends an outbound `request`, aborted (headers and body alike) once
 /// `timeout` has passed: its answer, and the signal that says whether the
 /// deadline cut it.

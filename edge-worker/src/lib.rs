@@ -131,13 +131,12 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
             (serve(&mut req, &app).await, origins)
         }
     };
-    let response = match result {
+    // Every answer is the worker's own or an object's passed on as a new
+    // response (objects::call): its headers can be set here.
+    let mut response = match result {
         Ok(response) => response,
         Err(error) => error.into_response()?,
     };
-    // Every answer gets `Vary: Origin` here; a fetched one with immutable
-    // headers is copied first.
-    let mut response = http::mutable(response).await?;
     http::cors(&mut response, origin.as_deref(), &cors_origins)?;
     http::hygiene(&mut response)?;
     Ok(response)

@@ -43,7 +43,6 @@ use serde::{Serialize, de::DeserializeOwned};
 use wasm_bindgen::JsCast;
 use worker::{Env, Request, Response};
 
-use crate::http::PASSED_HEADERS;
 use crate::problem::ApiError;
 
 /// Namespace bindings, as named in wrangler.toml.
@@ -70,6 +69,9 @@ pub async fn call<T: Serialize>(
 fn to_json<T: Serialize>(body: &T) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(body).map_err(|e| ApiError::Platform(e.to_string()))
 }
+
+/// The headers of an object's answer that reach the client.
+const PASSED_HEADERS: [&str; 3] = ["content-type", "cache-control", "retry-after"];
 
 /// An object's answer as a response this worker can add headers to: its
 /// status, body and [`PASSED_HEADERS`] in a new response (a fetched

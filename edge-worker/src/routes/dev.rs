@@ -66,10 +66,7 @@ pub async fn audit(app: &App, req: &Request, id: &str) -> Result<Response, ApiEr
     dev_only(app)?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
     let op = super::admin::trail_op(req)?;
-    marked(
-        crate::http::mutable(objects::call(&app.env, BINDINGS, id.as_str(), "audit", &op).await?)
-            .await?,
-    )
+    marked(objects::call(&app.env, BINDINGS, id.as_str(), "audit", &op).await?)
 }
 
 /// `POST /dev/sms/send` `{from, to, text}`: stands in for the phone network
