@@ -182,7 +182,8 @@ pub enum RetiringKeyError {
 /// Reads the JWKS document of keys that retire (at most two): each must be a
 /// valid ES256 signing key whose `kid` is its own and not `signing_kid`.
 pub fn retiring_keys(json: &str, signing_kid: &str) -> Result<Vec<Jwk>, RetiringKeyError> {
-    let jwks: Jwks = serde_json::from_str(json).map_err(|_| RetiringKeyError::Malformed)?;
+    let jwks: Jwks =
+        serde_json::from_slice(json.as_bytes()).map_err(|_| RetiringKeyError::Malformed)?;
     if jwks.keys.is_empty() || jwks.keys.len() > 2 {
         return Err(RetiringKeyError::Malformed);
     }

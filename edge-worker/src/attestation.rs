@@ -212,12 +212,22 @@ fn kv(env: &Env) -> Result<KvStore, ApiError> {
 
 /// The stored freshness record.
 pub async fn meta(env: &Env) -> Result<StatusMeta, ApiError> {
-    Ok(kv(env)?
-        .get("meta")
-        .json::<StatusMeta>()
-        .await
-        .map_err(kv_err)?
-        .unwrap_or_default())
+    Ok(get_json(&kv(env)?, "meta").await?.unwrap_or_default())
+}
+
+/// The JSON text stored under `key`, parsed; `None` if nothing is stored.
+/// Read as bytes and parsed by serde_json like every other JSON the worker
+/// reads: KV's own `json()` would add a second deserializer of each type.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    store: &KvStore,
+    key: &str,
+) -> Result<Option<T>, ApiError> {
+    match store.get(key).bytes().await.map_err(kv_err)? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ApiError::Platform(format!("kv: {key}: {e}"))),
+    }
 }
 
 /// The facts a bind's decision needs about its (validated) attestation:
@@ -291,12 +301,8 @@ pub async fn refresh(env: &Env, status: &StatusConfig, now: u64) -> Result<Statu
     let mut meta = meta(env).await?;
     match fetch_list(&status.url).await {
         Ok(list) => {
-            let mut stored: BTreeMap<String, StatusEntry> = store
-                .get("list")
-                .json()
-                .await
-                .map_err(kv_err)?
-                .unwrap_or_default();
+            let mut stored: BTreeMap<String, StatusEntry> =
+                get_json(&store, "list").await?.unwrap_or_default();
             // What differs from what KV holds: changed or new entries, then
             // entries that left the list. A run applies at most
             // `writes_per_run` of them (a Worker invocation has a KV

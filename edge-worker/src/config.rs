@@ -590,7 +590,7 @@ fn revoked_chips(json: Option<&str>, hasher: &IdHasher) -> Result<RevokedChips, 
             "REVOKED_CHIPS must be {\"serials\": [serial], \"keys\": [b64u SEC1 key]}".into(),
         )
     };
-    let list: List = serde_json::from_str(json).map_err(|_| bad())?;
+    let list: List = serde_json::from_slice(json.as_bytes()).map_err(|_| bad())?;
     let mut revoked = RevokedChips::default();
     for serial in list.serials {
         let serial = ChipSerial::parse(&serial).map_err(|_| bad())?;
@@ -614,7 +614,8 @@ fn vendor_roots(json: Option<&str>) -> Result<VendorRoots, ApiError> {
         return Ok(VendorRoots::default());
     };
     let bad = || ApiError::Misconfigured("VENDOR_ROOTS must map names to P-256 keys".into());
-    let map: HashMap<String, String> = serde_json::from_str(json).map_err(|_| bad())?;
+    let map: HashMap<String, String> =
+        serde_json::from_slice(json.as_bytes()).map_err(|_| bad())?;
     if map.is_empty() {
         // Set but empty would silently turn the certificate requirement off.
         return Err(bad());

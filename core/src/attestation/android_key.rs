@@ -370,7 +370,8 @@ struct AppJson {
 impl AndroidPolicy {
     /// Reads a policy from its JSON shape (see [`PolicyJson`]'s docs).
     pub fn from_json(json: &str) -> Result<Self, PolicyError> {
-        let wire: PolicyJson = serde_json::from_str(json).map_err(|_| PolicyError::Shape)?;
+        let wire: PolicyJson =
+            serde_json::from_slice(json.as_bytes()).map_err(|_| PolicyError::Shape)?;
         let strict = Self::default();
         let min_level = match wire.min_security_level.as_deref() {
             None => strict.min_level,

@@ -38,7 +38,7 @@ struct Wire {
 impl StatusList {
     /// Parses the published JSON; serials are lowercased.
     pub fn parse(json: &str) -> Result<Self, serde_json::Error> {
-        let wire: Wire = serde_json::from_str(json)?;
+        let wire: Wire = serde_json::from_slice(json.as_bytes())?;
         Ok(Self {
             entries: wire
                 .entries

@@ -362,7 +362,8 @@ pub fn parse_receivers(
     supported: &[String],
     dev_mode: bool,
 ) -> Result<Vec<Receiver>, ReceiverError> {
-    let raw: Vec<RawReceiver> = serde_json::from_str(json).map_err(|_| ReceiverError::Malformed)?;
+    let raw: Vec<RawReceiver> =
+        serde_json::from_slice(json.as_bytes()).map_err(|_| ReceiverError::Malformed)?;
     let mut out: Vec<Receiver> = Vec::with_capacity(raw.len());
     for r in raw {
         let id_ok = (1..=64).contains(&r.id.len())

@@ -795,7 +795,7 @@ fn load(db: &Db) -> Result<Option<Versioned>, ApiError> {
     else {
         return Ok(None);
     };
-    let record = serde_json::from_str(&row.json)
+    let record = serde_json::from_slice(row.json.as_bytes())
         .map_err(|e| ApiError::Platform(format!("corrupt binding record: {e}")))?;
     let known = Versioned {
         record,

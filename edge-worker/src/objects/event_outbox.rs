@@ -303,7 +303,7 @@ async fn deliver_stream(
         );
         let event = SecurityEvent {
             event_type: head.event_type.clone(),
-            payload: serde_json::from_str(&head.payload)
+            payload: serde_json::from_slice(head.payload.as_bytes())
                 .map_err(|e| ApiError::Platform(format!("corrupt event: {e}")))?,
         };
         let token = sign(

@@ -303,7 +303,7 @@ fn registration(db: &Db, id: &str) -> Result<RegistrationRecord, ApiError> {
     let row = db
         .first::<Json>("SELECT json FROM registration WHERE id = ?", vec![text(id)])?
         .ok_or(ApiError::NotFound(Missing::Registration))?;
-    serde_json::from_str(&row.json)
+    serde_json::from_slice(row.json.as_bytes())
         .map_err(|e| ApiError::Platform(format!("corrupt registration: {e}")))
 }
 

@@ -244,7 +244,7 @@ fn load(db: &Db) -> Result<StreamState, ApiError> {
     }
     match db.first::<Row>("SELECT json FROM stream WHERE id = 1", vec![])? {
         None => Ok(StreamState::default()),
-        Some(row) => serde_json::from_str(&row.json)
+        Some(row) => serde_json::from_slice(row.json.as_bytes())
             .map_err(|e| ApiError::Platform(format!("corrupt stream state: {e}"))),
     }
 }
