@@ -134,17 +134,6 @@ pub struct TrailOp {
     pub before: Option<u64>,
 }
 
-#[derive(Deserialize)]
-struct SentAt {
-    sent_at: u64,
-}
-
-#[derive(Deserialize)]
-struct Row {
-    version: u64,
-    json: String,
-}
-
 /// What unauthenticated holder requests (anyone who knows the binding id can
 /// send them) may write: a token bucket of this many per minute, kept in
 /// memory. Past it such a request is refused (429) and writes nothing; a
@@ -364,7 +353,7 @@ async fn holder(
         )?;
     }
     let used = db
-        .first::<serde_json::Value>(
+        .first(
             "SELECT 1 AS used FROM used_nonce WHERE nonce = ?",
             vec![text(&key)],
         )?
@@ -492,11 +481,14 @@ async fn notify(
     };
     // Takeover attempts: one audited event and one text per hour; the rest
     // are counted. Decided and written in one step, texted after.
-    let last = db.first::<SentAt>(
+    let last = match db.first(
         "SELECT sent_at FROM throttle WHERE kind = 'takeover'",
         vec![],
-    )?;
-    if last.is_some_and(|l| app.now_ms < l.sent_at + TAKEOVER_ALERT_EVERY_MS) {
+    )? {
+        Some(row) => Some(row.int(0)?),
+        None => None,
+    };
+    if last.is_some_and(|sent_at| app.now_ms < sent_at + TAKEOVER_ALERT_EVERY_MS) {
         count(db, app, "takeover_suppressed", denial.code())?;
         return Ok(json!({}));
     }
@@ -791,15 +783,14 @@ fn load(db: &Db) -> Result<Option<Versioned>, ApiError> {
     if !db.has_schema()? {
         return Ok(None);
     }
-    let Some(row) = db.first::<Row>("SELECT version, json FROM record WHERE id = 1", vec![])?
-    else {
+    let Some(row) = db.first("SELECT version, json FROM record WHERE id = 1", vec![])? else {
         return Ok(None);
     };
-    let record = serde_json::from_slice(row.json.as_bytes())
+    let record = serde_json::from_slice(row.text(1)?.as_bytes())
         .map_err(|e| ApiError::Platform(format!("corrupt binding record: {e}")))?;
     let known = Versioned {
         record,
-        version: row.version,
+        version: row.int(0)?,
     };
     db.remember(known.clone());
     Ok(Some(known))
@@ -908,10 +899,23 @@ fn count(db: &Db, app: &App, event: &str, code: &str) -> Result<(), ApiError> {
 fn trail(db: &Db, op: TrailOp) -> Result<serde_json::Value, ApiError> {
     let binding = existing(db)?;
     let before = op.before.unwrap_or(simbind_core::api::MAX_COUNTER);
-    let mut events: Vec<AuditEvent> = db.rows(
-        "SELECT seq, at, event, ceremony, code, proof FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?",
-        vec![int(before), int(AUDIT_PAGE + 1)],
-    )?;
+    let mut events = db
+        .rows(
+            "SELECT seq, at, event, ceremony, code, proof FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+            vec![int(before), int(AUDIT_PAGE + 1)],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(AuditEvent {
+                seq: row.int(0)?,
+                at: row.int(1)?,
+                event: row.text(2)?,
+                ceremony: row.opt_text(3)?,
+                code: row.opt_text(4)?,
+                proof: row.opt_text(5)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     let more = events.len() as u64 > AUDIT_PAGE;
     events.truncate(AUDIT_PAGE as usize);
     events.reverse();
@@ -920,10 +924,23 @@ fn trail(db: &Db, op: TrailOp) -> Result<serde_json::Value, ApiError> {
     } else {
         None
     };
-    let tallies: Vec<Tally> = db.rows(
-        "SELECT event, code, hour, count, first_at, last_at FROM tally ORDER BY hour DESC, event, code LIMIT ?",
-        vec![int(TALLY_PAGE)],
-    )?;
+    let tallies = db
+        .rows(
+            "SELECT event, code, hour, count, first_at, last_at FROM tally ORDER BY hour DESC, event, code LIMIT ?",
+            vec![int(TALLY_PAGE)],
+        )?
+        .iter()
+        .map(|row| {
+            Ok(Tally {
+                event: row.text(0)?,
+                code: row.text(1)?,
+                hour: row.int(2)?,
+                count: row.int(3)?,
+                first_at: row.int(4)?,
+                last_at: row.int(5)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(json!({
         "binding_id": binding.record.binding_id,
         "events": events,

@@ -85,18 +85,13 @@ impl ChipObject {
     }
 }
 
-#[derive(Deserialize)]
-struct Holder {
-    binding_id: String,
-}
-
 fn holder(db: &Db, serial: &IdHash) -> Result<Option<String>, ApiError> {
-    Ok(db
-        .first::<Holder>(
-            "SELECT binding_id FROM holder WHERE serial = ?",
-            vec![text(serial.as_str())],
-        )?
-        .map(|h| h.binding_id))
+    db.first(
+        "SELECT binding_id FROM holder WHERE serial = ?",
+        vec![text(serial.as_str())],
+    )?
+    .map(|row| row.text(0))
+    .transpose()
 }
 
 fn claim(db: &Db, claim: Claim) -> Result<serde_json::Value, ApiError> {

@@ -9,13 +9,12 @@
 //! Bounds: at most `cap` rows per receiver (the oldest dropped past it),
 //! none older than the time to live; every drop is counted on the stream.
 
-use serde::Deserialize;
 use simbind_core::binding::BindingRecord;
 use simbind_core::codec::b64;
 use simbind_core::security_event::delivery::{DeliveryMethod, Next, StreamStatus};
 use simbind_core::security_event::set::{SubjectFormat, subject};
 use simbind_core::security_event::{Change, SecurityEvent};
-use worker::State;
+use worker::{SqlStorageValue, State};
 
 use super::sql::{Db, int, text};
 use super::stream::{self, Outcome};
@@ -26,16 +25,12 @@ use crate::security_events::{EventsConfig, Stream, push, sign};
 // Its tables (`schedule`, `event_out`, `event_dropped`) are in the binding
 // object's schema.
 
-/// A receiver id row.
-#[derive(Deserialize)]
-struct Receiver {
-    receiver: String,
-}
-
-/// A one-number row (`… AS n`): one deserializer for every such query.
-#[derive(Deserialize)]
-struct Num {
-    n: Option<u64>,
+/// The one number a query answers (`NULL` or no row: `None`).
+fn number(db: &Db, query: &str, params: Vec<SqlStorageValue>) -> Result<Option<u64>, ApiError> {
+    match db.first(query, params)? {
+        Some(row) => row.opt_int(0),
+        None => Ok(None),
+    }
 }
 
 /// SETs a poll stream keeps until its receiver acknowledges them; past it
@@ -82,13 +77,12 @@ pub fn enqueue(
             vec![text(id), text(&jti), int(app.now_ms), text(&event.event_type), text(&payload), int(app.now_ms), sealed.into()],
         )?;
         // Past the cap, the oldest rows go (counted).
-        let kept = db
-            .first::<Num>(
-                "SELECT COUNT(*) AS n FROM event_out WHERE receiver = ?",
-                vec![text(id)],
-            )?
-            .and_then(|c| c.n)
-            .unwrap_or(0);
+        let kept = number(
+            db,
+            "SELECT COUNT(*) AS n FROM event_out WHERE receiver = ?",
+            vec![text(id)],
+        )?
+        .unwrap_or(0);
         if kept > events.schedule.cap {
             let over = kept - events.schedule.cap;
             db.run(
@@ -125,7 +119,8 @@ pub fn take_due(db: &Db, task: &str, now_ms: u64) -> Result<Option<bool>, ApiErr
         return Ok(None);
     }
     db.create_schema()?;
-    let Some(Num { n: Some(due_at) }) = db.first::<Num>(
+    let Some(due_at) = number(
+        db,
         "SELECT due_at AS n FROM schedule WHERE task = ?",
         vec![text(task)],
     )?
@@ -151,12 +146,11 @@ async fn arm_now(state: &State, db: &Db) -> Result<(), ApiError> {
         return Ok(());
     }
     db.create_schema()?;
-    let at = db
-        .first::<Num>(
-            "SELECT MIN(t) AS n FROM (SELECT due_at AS t FROM schedule UNION ALL SELECT next_at AS t FROM event_out WHERE seq IN (SELECT MIN(seq) FROM event_out GROUP BY receiver))",
-            vec![],
-        )?
-        .and_then(|a| a.n);
+    let at = number(
+        db,
+        "SELECT MIN(t) AS n FROM (SELECT due_at AS t FROM schedule UNION ALL SELECT next_at AS t FROM event_out WHERE seq IN (SELECT MIN(seq) FROM event_out GROUP BY receiver))",
+        vec![],
+    )?;
     if let Some(at) = at {
         let now = worker::Date::now().as_millis();
         // At least 1 ms ahead: an alarm set for "now" from inside alarm()
@@ -167,13 +161,11 @@ async fn arm_now(state: &State, db: &Db) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[derive(Deserialize)]
+/// The head row of a receiver's queue.
 struct Pending {
     seq: u64,
-    #[serde(default)]
     contact: Option<String>,
     jti: String,
-    #[serde(rename = "type")]
     event_type: String,
     payload: String,
     attempts: u32,
@@ -200,15 +192,11 @@ pub async fn deliver(db: &Db, app: &App, record: Option<&BindingRecord>) -> Resu
         .iter()
         .flat_map(|e| e.streams.iter().map(|s| s.receiver.id.as_str()))
         .collect();
-    let gone = db.rows::<Receiver>("SELECT DISTINCT receiver FROM event_out", vec![])?;
-    for old in gone
-        .iter()
-        .filter(|r| !configured.contains(&r.receiver.as_str()))
-    {
-        db.run(
-            "DELETE FROM event_out WHERE receiver = ?",
-            vec![text(&old.receiver)],
-        )?;
+    for row in db.rows("SELECT DISTINCT receiver FROM event_out", vec![])? {
+        let old = row.text(0)?;
+        if !configured.contains(&old.as_str()) {
+            db.run("DELETE FROM event_out WHERE receiver = ?", vec![text(&old)])?;
+        }
     }
     let Some(events) = &app.cfg.events else {
         return Ok(());
@@ -217,7 +205,7 @@ pub async fn deliver(db: &Db, app: &App, record: Option<&BindingRecord>) -> Resu
     let counted = take_dropped(db)?;
     for stream in &events.streams {
         let id = stream.receiver.id.as_str();
-        let expired = db.rows::<serde::de::IgnoredAny>(
+        let expired = db.rows(
             "DELETE FROM event_out WHERE receiver = ? AND at < ? RETURNING seq",
             vec![text(id), int(now_ms().saturating_sub(ttl_ms))],
         )?;
@@ -257,10 +245,21 @@ async fn deliver_stream(
         n => Some(stream::report(&app.env, &events.schedule, id, None, "", n).await?),
     };
     for _ in 0..PUSHES_PER_RUN {
-        let head: Option<Pending> = db.first(
+        let head = match db.first(
             "SELECT seq, jti, type, payload, attempts, next_at, contact FROM event_out WHERE receiver = ? ORDER BY seq LIMIT 1",
             vec![text(id)],
-        )?;
+        )? {
+            Some(row) => Some(Pending {
+                seq: row.int(0)?,
+                jti: row.text(1)?,
+                event_type: row.text(2)?,
+                payload: row.text(3)?,
+                attempts: u32::try_from(row.int(4)?).unwrap_or(u32::MAX),
+                next_at: row.int(5)?,
+                contact: row.opt_text(6)?,
+            }),
+            None => None,
+        };
         let Some(head) = head.filter(|h| h.next_at <= now_ms()) else {
             return Ok(());
         };
@@ -270,7 +269,7 @@ async fn deliver_stream(
         };
         match state.status {
             StreamStatus::Disabled => {
-                let gone = db.rows::<serde::de::IgnoredAny>(
+                let gone = db.rows(
                     "DELETE FROM event_out WHERE receiver = ? RETURNING seq",
                     vec![text(id)],
                 )?;
@@ -359,14 +358,11 @@ async fn deliver_stream(
 
 /// Reads (and clears) the drops counted in this object, to report them.
 fn take_dropped(db: &Db) -> Result<Vec<(String, u64)>, ApiError> {
-    #[derive(Deserialize)]
-    struct Dropped {
-        receiver: String,
-        count: u64,
-    }
-    let rows: Vec<Dropped> = db.rows(
+    db.rows(
         "DELETE FROM event_dropped RETURNING receiver, count",
         vec![],
-    )?;
-    Ok(rows.into_iter().map(|d| (d.receiver, d.count)).collect())
+    )?
+    .iter()
+    .map(|row| Ok((row.text(0)?, row.int(1)?)))
+    .collect()
 }

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use simbind_core::budget::{Bucket, Limit};
+use simbind_core::budget::Limit;
 use worker::{DurableObject, Env, Request, Response, State, durable_object};
 
 use super::sql::{Db, int};
@@ -64,7 +64,7 @@ impl LimiterObject {
         let take: Take = parse(&body)?;
         let now_ms = worker::Date::now().as_millis();
         let stored = if db.has_schema()? {
-            db.first::<Bucket>("SELECT level, at_ms FROM bucket WHERE id = 1", vec![])?
+            db.bucket("SELECT level, at_ms FROM bucket WHERE id = 1", vec![])?
         } else {
             None
         };

@@ -119,16 +119,6 @@ pub struct ReleaseOp {
     pub binding_id: String,
 }
 
-#[derive(Deserialize)]
-struct Json {
-    json: String,
-}
-
-#[derive(Deserialize)]
-struct BindingId {
-    binding_id: String,
-}
-
 /// The Durable Object class of numbers.
 #[durable_object]
 pub struct NumberObject {
@@ -214,7 +204,7 @@ fn purge(db: &Db, now: u64) -> Result<(), ApiError> {
 /// Whether a Firebase PNV token id was already used for a bind here.
 fn pnv_used(db: &Db, jti_key: &str) -> Result<bool, ApiError> {
     Ok(db
-        .first::<serde::de::IgnoredAny>(
+        .first(
             "SELECT 1 AS one FROM used_pnv WHERE jti = ?",
             vec![text(jti_key)],
         )?
@@ -232,7 +222,7 @@ fn number_limit(app: &App) -> Limit {
 }
 
 fn bucket_of(db: &Db, msisdn: &str) -> Result<Option<Bucket>, ApiError> {
-    db.first::<Bucket>(
+    db.bucket(
         "SELECT level, at_ms FROM bucket WHERE msisdn = ?",
         vec![text(msisdn)],
     )
@@ -301,9 +291,9 @@ fn put_registration(db: &Db, r: &RegistrationRecord) -> Result<(), ApiError> {
 
 fn registration(db: &Db, id: &str) -> Result<RegistrationRecord, ApiError> {
     let row = db
-        .first::<Json>("SELECT json FROM registration WHERE id = ?", vec![text(id)])?
+        .first("SELECT json FROM registration WHERE id = ?", vec![text(id)])?
         .ok_or(ApiError::NotFound(Missing::Registration))?;
-    serde_json::from_slice(row.json.as_bytes())
+    serde_json::from_slice(row.text(0)?.as_bytes())
         .map_err(|e| ApiError::Platform(format!("corrupt registration: {e}")))
 }
 
@@ -338,7 +328,7 @@ fn nv_answer(db: &Db, app: &App, op: NvAnswerOp) -> Result<NvAnswered, ApiError>
     // A code is redeemed once, whichever authorization it comes back with.
     if let Some(key) = &op.code_key {
         let used = db
-            .first::<serde::de::IgnoredAny>(
+            .first(
                 "SELECT 1 AS one FROM used_nv_code WHERE code = ?",
                 vec![text(key)],
             )?
@@ -422,12 +412,12 @@ fn release(db: &Db, op: ReleaseOp) -> Result<serde_json::Value, ApiError> {
 }
 
 fn bound_to(db: &Db, msisdn: &IdHash) -> Result<Option<String>, ApiError> {
-    Ok(db
-        .first::<BindingId>(
-            "SELECT binding_id FROM bound WHERE msisdn = ?",
-            vec![text(msisdn.as_str())],
-        )?
-        .map(|b| b.binding_id))
+    db.first(
+        "SELECT binding_id FROM bound WHERE msisdn = ?",
+        vec![text(msisdn.as_str())],
+    )?
+    .map(|row| row.text(0))
+    .transpose()
 }
 
 /// A binding's record and version, if that binding exists.
@@ -612,11 +602,12 @@ async fn bind(
                 // The number's previous binding, ended (still indexed, or
                 // released by its unbind or revoke), learns it was replaced.
                 let released = db
-                    .first::<BindingId>(
+                    .first(
                         "DELETE FROM released WHERE msisdn = ? RETURNING binding_id",
                         vec![text(registration.msisdn.as_str())],
                     )?
-                    .map(|b| b.binding_id);
+                    .map(|row| row.text(0))
+                    .transpose()?;
                 let old = existing.map(|old| old.record.binding_id).or(released);
                 if let Some(old) = old.filter(|old| *old != record.binding_id) {
                     notices.push((old, notice("replaced", None, false)));

@@ -1,7 +1,6 @@
 //! Typed helpers over an object's SQLite storage. `exec` is synchronous:
 //! code between two awaits runs, and commits, as one step.
 
-use serde::de::DeserializeOwned;
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::problem::ApiError;
@@ -22,17 +21,56 @@ pub struct Db {
     memo: std::cell::RefCell<Option<Box<dyn std::any::Any>>>,
 }
 
+/// One row of a result, its columns in the statement's order.
+pub struct Row(Vec<SqlStorageValue>);
+
+/// A stored row that is not what the code wrote.
+fn corrupt() -> ApiError {
+    ApiError::Platform("a stored row has an unexpected shape".into())
+}
+
+impl Row {
+    /// Column `i`, a non-negative integer.
+    pub fn int(&self, i: usize) -> Result<u64, ApiError> {
+        self.opt_int(i)?.ok_or_else(corrupt)
+    }
+
+    /// Column `i`, a non-negative integer or NULL.
+    pub fn opt_int(&self, i: usize) -> Result<Option<u64>, ApiError> {
+        match self.0.get(i) {
+            Some(SqlStorageValue::Null) => Ok(None),
+            Some(SqlStorageValue::Integer(v)) => u64::try_from(*v).map(Some).map_err(|_| corrupt()),
+            _ => Err(corrupt()),
+        }
+    }
+
+    /// Column `i`, text.
+    pub fn text(&self, i: usize) -> Result<String, ApiError> {
+        self.opt_text(i)?.ok_or_else(corrupt)
+    }
+
+    /// Column `i`, text or NULL.
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, ApiError> {
+        match self.0.get(i) {
+            Some(SqlStorageValue::Null) => Ok(None),
+            Some(SqlStorageValue::String(v)) => Ok(Some(v.clone())),
+            _ => Err(corrupt()),
+        }
+    }
+}
+
 impl Db {
-    /// Runs a statement to completion; returns its rows.
-    pub fn rows<T: DeserializeOwned>(
-        &self,
-        query: &str,
-        params: Vec<SqlStorageValue>,
-    ) -> Result<Vec<T>, ApiError> {
-        let rows = self
-            .sql
-            .exec(query, params)
-            .and_then(|cursor| cursor.to_array());
+    /// Runs a statement to completion; returns its rows, each column in
+    /// the statement's order. Read without serde: a derived deserializer per
+    /// row shape (through serde_wasm_bindgen) cost more of the upload than
+    /// the few typed reads each caller does.
+    pub fn rows(&self, query: &str, params: Vec<SqlStorageValue>) -> Result<Vec<Row>, ApiError> {
+        let rows = self.sql.exec(query, params).and_then(|cursor| {
+            cursor
+                .raw()
+                .map(|row| row.map(Row))
+                .collect::<worker::Result<Vec<Row>>>()
+        });
         if rows.is_err() {
             // A failed statement may have rolled back the step's earlier
             // writes: read the stored state again from here on.
@@ -43,15 +81,31 @@ impl Db {
 
     /// Runs a statement that returns no rows.
     pub fn run(&self, query: &str, params: Vec<SqlStorageValue>) -> Result<(), ApiError> {
-        self.rows::<serde::de::IgnoredAny>(query, params).map(drop)
+        self.rows(query, params).map(drop)
     }
 
-    /// The first row of a query, if any.
-    pub fn first<T: DeserializeOwned>(
+    /// A token bucket: the first row of a query whose columns are its
+    /// `level` and `at_ms`.
+    pub fn bucket(
         &self,
         query: &str,
         params: Vec<SqlStorageValue>,
-    ) -> Result<Option<T>, ApiError> {
+    ) -> Result<Option<simbind_core::budget::Bucket>, ApiError> {
+        match self.first(query, params)? {
+            None => Ok(None),
+            Some(row) => Ok(Some(simbind_core::budget::Bucket {
+                level: row.int(0)?,
+                at_ms: row.int(1)?,
+            })),
+        }
+    }
+
+    /// The first row of a query, if any.
+    pub fn first(
+        &self,
+        query: &str,
+        params: Vec<SqlStorageValue>,
+    ) -> Result<Option<Row>, ApiError> {
         Ok(self.rows(query, params)?.into_iter().next())
     }
 
@@ -127,19 +181,17 @@ impl Db {
         let (Some(table), Some(column)) = (words.first(), words.get(3)) else {
             return Ok(false);
         };
-        #[derive(serde::Deserialize)]
-        struct Sql {
-            sql: String,
-        }
-        let made: Option<Sql> = self.first(
+        let made = self.first(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
             vec![text(table)],
         )?;
-        Ok(made.is_some_and(|m| {
-            m.sql
-                .split(['(', ',', ')'])
-                .any(|def| def.split_whitespace().next() == Some(column))
-        }))
+        let Some(made) = made else {
+            return Ok(false);
+        };
+        Ok(made
+            .text(0)?
+            .split(['(', ',', ')'])
+            .any(|def| def.split_whitespace().next() == Some(column)))
     }
 
     /// Whether the schema exists, without creating it: an object that a
@@ -156,7 +208,7 @@ impl Db {
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_default();
-        let found: Vec<serde::de::IgnoredAny> = self.rows(
+        let found = self.rows(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?",
             vec![text(first)],
         )?;
@@ -176,12 +228,6 @@ pub fn text(v: &str) -> SqlStorageValue {
     SqlStorageValue::String(v.to_owned())
 }
 
-#[cfg(feature = "dev")]
-#[derive(serde::Deserialize)]
-struct Table {
-    name: String,
-}
-
 /// Every row of every table, for the end-to-end tests' checks of what is
 /// stored. Dev builds in dev mode only: elsewhere the operation does not exist.
 #[cfg(feature = "dev")]
@@ -190,15 +236,19 @@ pub fn dump(db: &Db, env: &worker::Env) -> Result<serde_json::Value, ApiError> {
     if dev.as_deref() != Some("dev") {
         return Err(ApiError::NotFound(crate::problem::Missing::Route));
     }
-    let tables: Vec<Table> = db.rows(
+    let tables = db.rows(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
         vec![],
     )?;
     let mut out = serde_json::Map::new();
-    for t in tables {
-        let rows: Vec<serde_json::Value> =
-            db.rows(&format!("SELECT * FROM \"{}\"", t.name), vec![])?;
-        out.insert(t.name, serde_json::Value::Array(rows));
+    for table in tables {
+        let name = table.text(0)?;
+        // With their column names: the tests read rows as objects.
+        let rows: Vec<serde_json::Value> = db
+            .sql
+            .exec(&format!("SELECT * FROM \"{name}\""), None)
+            .and_then(|cursor| cursor.to_array())?;
+        out.insert(name, serde_json::Value::Array(rows));
     }
     Ok(serde_json::Value::Object(out))
 }

@@ -226,8 +226,7 @@ pub async fn queue(
 fn settle(db: &Db, state: &mut StreamState) -> Result<(), ApiError> {
     if state.status == StreamStatus::Disabled && db.has_schema()? {
         db.create_schema()?;
-        let gone =
-            db.rows::<serde::de::IgnoredAny>("DELETE FROM poll_queue RETURNING seq", vec![])?;
+        let gone = db.rows("DELETE FROM poll_queue RETURNING seq", vec![])?;
         state.dropped = state.dropped.saturating_add(gone.len() as u64);
     }
     store(db, state)
@@ -238,13 +237,9 @@ fn load(db: &Db) -> Result<StreamState, ApiError> {
     if !db.has_schema()? {
         return Ok(StreamState::default());
     }
-    #[derive(Deserialize)]
-    struct Row {
-        json: String,
-    }
-    match db.first::<Row>("SELECT json FROM stream WHERE id = 1", vec![])? {
+    match db.first("SELECT json FROM stream WHERE id = 1", vec![])? {
         None => Ok(StreamState::default()),
-        Some(row) => serde_json::from_slice(row.json.as_bytes())
+        Some(row) => serde_json::from_slice(row.text(0)?.as_bytes())
             .map_err(|e| ApiError::Platform(format!("corrupt stream state: {e}"))),
     }
 }
@@ -272,7 +267,7 @@ fn enqueue(db: &Db, op: EnqueueOp) -> Result<StreamState, ApiError> {
         "INSERT INTO poll_queue (jti, token) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING",
         vec![text(&op.jti), text(&op.token)],
     )?;
-    let over = db.rows::<serde::de::IgnoredAny>(
+    let over = db.rows(
         "DELETE FROM poll_queue WHERE seq IN (SELECT seq FROM poll_queue ORDER BY seq DESC LIMIT -1 OFFSET ?) RETURNING seq",
         vec![int(op.cap)],
     )?;
@@ -303,7 +298,7 @@ fn poll(db: &Db, op: PollOp) -> Result<Polled, ApiError> {
     let mut changed = false;
     for (jtis, delivered) in [(&op.ack, true), (&op.refused, false)] {
         for jti in jtis {
-            let gone = db.rows::<serde::de::IgnoredAny>(
+            let gone = db.rows(
                 "DELETE FROM poll_queue WHERE jti = ? RETURNING seq",
                 vec![text(jti)],
             )?;
@@ -321,19 +316,17 @@ fn poll(db: &Db, op: PollOp) -> Result<Polled, ApiError> {
     if changed {
         store(db, &state)?;
     }
-    #[derive(Deserialize)]
-    struct Queued {
-        jti: String,
-        token: String,
-    }
-    let mut rows: Vec<Queued> = db.rows(
+    let mut rows = db.rows(
         "SELECT jti, token FROM poll_queue ORDER BY seq LIMIT ?",
         vec![int(u64::from(op.max) + 1)],
     )?;
     let more = rows.len() > op.max as usize;
     rows.truncate(op.max as usize);
     Ok(Polled {
-        sets: rows.into_iter().map(|q| (q.jti, q.token)).collect(),
+        sets: rows
+            .iter()
+            .map(|row| Ok((row.text(0)?, row.text(1)?)))
+            .collect::<Result<_, ApiError>>()?,
         more,
     })
 }

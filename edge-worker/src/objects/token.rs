@@ -68,10 +68,7 @@ impl TokenObject {
                 // A token is 50 random bits: a second issue of the same one is
                 // refused rather than taken over.
                 if db
-                    .first::<TokenRoute>(
-                        "SELECT registration_id, number, expires_at FROM route",
-                        vec![],
-                    )?
+                    .first("SELECT registration_id FROM route", vec![])?
                     .is_some()
                 {
                     return Err(ApiError::Platform("token already issued".into()));
@@ -94,12 +91,18 @@ impl TokenObject {
             }
             "route" => {
                 let op: RouteOp = parse(&body)?;
-                let route = db
-                    .first::<TokenRoute>(
-                        "SELECT registration_id, number, expires_at FROM route",
-                        vec![],
-                    )?
-                    .filter(|r| op.now < r.expires_at);
+                let route = match db.first(
+                    "SELECT registration_id, number, expires_at FROM route",
+                    vec![],
+                )? {
+                    Some(row) => Some(TokenRoute {
+                        registration_id: row.text(0)?,
+                        number: row.text(1)?,
+                        expires_at: row.int(2)?,
+                    }),
+                    None => None,
+                }
+                .filter(|r| op.now < r.expires_at);
                 respond(Ok(json!({ "route": route })))
             }
             #[cfg(feature = "dev")]
