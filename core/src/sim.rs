@@ -289,15 +289,15 @@ pub struct SimHashes(BTreeMap<SimField, IdHash>);
 impl SimHashes {
     /// Hashes every field `sim` has.
     pub fn of(sim: &SimIdentity, hasher: &IdHasher) -> Self {
-        Self(
-            SimField::ALL
-                .into_iter()
-                .filter_map(|field| {
-                    let value = sim.value(field)?;
-                    Some((field, hasher.hash(IdKind::Sim(field), &value)))
-                })
-                .collect(),
-        )
+        // Inserted one by one, not collected: collecting into a map sorts
+        // first, and that sort is a few KB of the worker's upload.
+        let mut hashes = BTreeMap::new();
+        for field in SimField::ALL {
+            if let Some(value) = sim.value(field) {
+                hashes.insert(field, hasher.hash(IdKind::Sim(field), &value));
+            }
+        }
+        Self(hashes)
     }
 
     /// The hash of `field`, when it was presented.

@@ -19,7 +19,7 @@ use simbind_core::attestation::{
 };
 use simbind_core::codec::unb64;
 use worker::kv::{KvError, KvStore};
-use worker::{Env, Fetch, Method, Request, RequestInit};
+use worker::{Env, Fetch, Headers, Method};
 
 use crate::App;
 use crate::problem::ApiError;
@@ -352,9 +352,8 @@ pub async fn refresh(env: &Env, status: &StatusConfig, now: u64) -> Result<Statu
 }
 
 async fn fetch_list(url: &str) -> Result<StatusList, String> {
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get);
-    let request = Request::new_with_init(url, &init).map_err(|e| e.to_string())?;
+    let request = crate::http::outbound(url, &Method::Get, &Headers::new(), None, false)
+        .map_err(|e| e.to_string())?;
     let mut response = Fetch::Request(request)
         .send()
         .await

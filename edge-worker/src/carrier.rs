@@ -12,7 +12,7 @@ use simbind_core::carrier::{self, CarrierFacts, CarrierFailure};
 use simbind_core::crypto::SecretKey;
 use simbind_core::identifiers::PhoneNumber;
 use simbind_core::subscription;
-use worker::{Delay, Headers, Method, Request, RequestInit, Response};
+use worker::{Delay, Headers, Method, Response};
 
 use crate::App;
 
@@ -435,11 +435,8 @@ async fn send_now(
     if let Some(sent) = dev_answer(app, url, &method, &headers, body.as_deref()) {
         return sent;
     }
-    let mut init = RequestInit::new();
-    init.with_method(method)
-        .with_headers(headers)
-        .with_body(body.map(Into::into));
-    let request = Request::new_with_init(url, &init).map_err(|_| CarrierFailure::Unavailable)?;
+    let request = crate::http::outbound(url, &method, &headers, body.as_deref(), false)
+        .map_err(|_| CarrierFailure::Unavailable)?;
     let (answer, signal) = crate::http::fetch_within(request, timeout).await;
     let response = answer.map_err(|_| {
         if signal.aborted() {

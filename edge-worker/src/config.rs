@@ -3,7 +3,7 @@
 //! mode a missing secret, or one still carrying a dev value, stops the worker
 //! from serving.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use simbind_core::attestation::vendor::{RevokedChips, VendorRoots};
 use simbind_core::binding::ProofMethod;
@@ -614,7 +614,7 @@ fn vendor_roots(json: Option<&str>) -> Result<VendorRoots, ApiError> {
         return Ok(VendorRoots::default());
     };
     let bad = || ApiError::Misconfigured("VENDOR_ROOTS must map names to P-256 keys".into());
-    let map: HashMap<String, String> =
+    let map: BTreeMap<String, String> =
         serde_json::from_slice(json.as_bytes()).map_err(|_| bad())?;
     if map.is_empty() {
         // Set but empty would silently turn the certificate requirement off.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde::{Serialize, de::DeserializeOwned};
-use worker::{AbortController, AbortSignal, Delay, Fetch, Headers, Request, Response};
+use worker::{AbortController, AbortSignal, Delay, Fetch, Headers, Method, Request, Response};
 
 use crate::problem::ApiError;
 
@@ -165,6 +165,30 @@ pub fn hygiene(response: &mut Response) -> worker::Result<()> {
         headers.set("cache-control", "no-store")?;
     }
     Ok(())
+}
+
+/// An outbound request, made on the runtime's own `Request`: the `worker`
+/// crate's `RequestInit` also converts its `cf` options through serde,
+/// a few KB of the upload for options this worker never sets. Redirects
+/// are followed unless `manual_redirect`.
+pub fn outbound(
+    url: &str,
+    method: &Method,
+    headers: &Headers,
+    body: Option<&str>,
+    manual_redirect: bool,
+) -> worker::Result<Request> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method.as_ref());
+    init.set_headers(&headers.0);
+    if let Some(body) = body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(body));
+    }
+    if manual_redirect {
+        init.set_redirect(web_sys::RequestRedirect::Manual);
+    }
+    let request = web_sys::Request::new_with_str_and_init(url, &init)?;
+    Ok(Request::from(request))
 }
 
 /// Sends an outbound `request`, aborted (headers and body alike) once

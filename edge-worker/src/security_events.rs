@@ -13,7 +13,7 @@ use simbind_core::security_event::delivery::{Next, Receiver, Reply, Schedule, pa
 use simbind_core::security_event::key::{RsaEventKey, ec_jwk, ec_kid};
 use simbind_core::security_event::set::{self, Envelope, SetAlg};
 use simbind_core::security_event::{SecurityEvent, event_types};
-use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect};
+use worker::{Env, Headers, Method};
 
 use crate::App;
 use crate::config::DEV_SECRET_PREFIX;
@@ -268,13 +268,14 @@ async fn post(
     if let Some(authorization) = &stream.authorization {
         set("authorization", authorization)?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual)
-        .with_body(Some(token.into()));
-    let request =
-        Request::new_with_init(&stream.receiver.endpoint, &init).map_err(|_| Reply::Unreachable)?;
+    let request = crate::http::outbound(
+        &stream.receiver.endpoint,
+        &Method::Post,
+        &headers,
+        Some(token),
+        true,
+    )
+    .map_err(|_| Reply::Unreachable)?;
     let (answer, signal) = crate::http::fetch_within(request, events.timeout).await;
     let response = answer.map_err(|_| match signal.aborted() {
         true => Reply::TimedOut,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use simbind_core::identifiers::PhoneNumber;
-use worker::{Headers, Method, Request, RequestInit};
+use worker::{Headers, Method};
 
 use crate::App;
 use crate::config::SmsConfig;
@@ -73,11 +73,7 @@ pub async fn send(app: &App, to: &PhoneNumber, kind: SmsKind, text: &str) -> Res
             let headers = Headers::new();
             headers.set("content-type", "application/json")?;
             headers.set("authorization", &format!("Bearer {token}"))?;
-            let mut init = RequestInit::new();
-            init.with_method(Method::Post)
-                .with_headers(headers)
-                .with_body(Some(body.into()));
-            let request = Request::new_with_init(url, &init)?;
+            let request = crate::http::outbound(url, &Method::Post, &headers, Some(&body), false)?;
             let (answer, _) = crate::http::fetch_within(request, WEBHOOK_TIMEOUT).await;
             let response = answer.map_err(|e| {
                 worker::console_error!("sms webhook unreachable or too slow: {e}");

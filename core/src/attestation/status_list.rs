@@ -39,13 +39,13 @@ impl StatusList {
     /// Parses the published JSON; serials are lowercased.
     pub fn parse(json: &str) -> Result<Self, serde_json::Error> {
         let wire: Wire = serde_json::from_slice(json.as_bytes())?;
-        Ok(Self {
-            entries: wire
-                .entries
-                .into_iter()
-                .map(|(serial, entry)| (serial.to_ascii_lowercase(), entry))
-                .collect(),
-        })
+        // Inserted one by one, not collected: collecting into a map sorts
+        // first, and that sort is a few KB of the worker's upload.
+        let mut entries = BTreeMap::new();
+        for (serial, entry) in wire.entries {
+            entries.insert(serial.to_ascii_lowercase(), entry);
+        }
+        Ok(Self { entries })
     }
 
     /// Whether a certificate with this serial (lowercase hex) is refused.
