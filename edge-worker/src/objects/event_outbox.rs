@@ -65,7 +65,10 @@ pub fn enqueue(
     }
     db.create_schema()?;
     let jti = b64(&app.random::<16>()?);
-    let payload = event.payload.to_string();
+    // serde_json's writer, as for every other JSON the worker writes (a
+    // Value's Display is a second serializer of it in the upload).
+    let payload =
+        serde_json::to_string(&event.payload).map_err(|e| ApiError::Platform(e.to_string()))?;
     for stream in wanted {
         let id = stream.receiver.id.as_str();
         let sealed = match stream.receiver.subject {
