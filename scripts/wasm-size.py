@@ -4,6 +4,11 @@ crate (and per SimBind module), data bytes, and the rest, each also as a
 share of the gzip size (every part gzipped alone and scaled to the whole).
 
     scripts/wasm-size.py MODULE.wasm [--top N]
+    scripts/wasm-size.py MODULE.wasm --count TEXT
+
+`--count` prints how many functions have TEXT in their name as Rust spells
+it (hash left off): a check that a generic library was instantiated only
+for what it should be (one JSON reader, say, not two).
 
 The module must keep its name section (worker-build's output before the
 Makefile strips it). Rust symbols are read in their legacy mangling; a
@@ -165,6 +170,20 @@ def demangled_path(name):
     return None
 
 
+def plain_name(name):
+    """A function's name as Rust spells it, without its hash (the same for
+    every copy of a generic function)."""
+    parts = legacy_parts(name)
+    if parts is None:
+        return re.sub(r"::h[0-9a-f]{16}$", "", name)
+    if parts and re.fullmatch(r"h[0-9a-f]{16}", parts[-1]):
+        parts = parts[:-1]
+    text = "::".join(parts)
+    for escape, plain in LEGACY_ESCAPES.items():
+        text = text.replace(escape, plain)
+    return text
+
+
 def owner(name):
     if "future_to_promise" in name:
         # An entry point's future (the fetch handler, each object's fetch,
@@ -229,6 +248,10 @@ def main():
             parts[SECTIONS.get(sid, f"section {sid}")] += payload
     if not names:
         sys.exit("no name section: measure worker-build's output before it is stripped")
+    if "--count" in sys.argv:
+        wanted = sys.argv[sys.argv.index("--count") + 1]
+        print(sum(1 for n in names.values() if wanted in plain_name(n)))
+        return
     for i, body in enumerate(code):
         parts[owner(names.get(imports + i, ""))] += body
     parts.pop("custom section name", None)
