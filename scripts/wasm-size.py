@@ -249,7 +249,10 @@ def main():
     if not names:
         sys.exit("no name section: measure worker-build's output before it is stripped")
     if "--count" in sys.argv:
-        wanted = sys.argv[sys.argv.index("--count") + 1]
+        at = sys.argv.index("--count") + 1
+        if at >= len(sys.argv):
+            sys.exit("--count needs the TEXT to look for")
+        wanted = sys.argv[at]
         print(sum(1 for n in names.values() if wanted in plain_name(n)))
         return
     for i, body in enumerate(code):

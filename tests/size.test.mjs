@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const root = new URL("../", import.meta.url);
-/** Bytes, gzip -9, of `edge-worker/build/index_bg.wasm` (392,495 on 2026-12-06). */
+/** Bytes, gzip -9, of `edge-worker/build/index_bg.wasm` (391,822 on 2026-12-06). */
 const BUDGET = 400_000;
 
 test("the production worker's wasm is within its gzip budget", () => {
@@ -20,7 +20,7 @@ test("the production worker's wasm is within its gzip budget", () => {
   assert.ok(size <= BUDGET, `${size} B gzip, over the ${BUDGET} B budget`);
 });
 
-test("the worker parses JSON with one reader, and reads rows and sends requests without serde wrappers", () => {
+test("the worker parses and writes JSON with one reader and one writer, and reads rows, KV and sends requests without serde wrappers", () => {
   // The production module as cargo left it, names kept (make build-worker).
   const named = fileURLToPath(new URL("target/edge-worker-named.wasm", root));
   const count = (text) =>
@@ -30,7 +30,13 @@ test("the worker parses JSON with one reader, and reads rows and sends requests 
   // serde_json::from_str: a second copy of every deserializer it reaches.
   assert.equal(count("serde_json::read::StrRead"), 0);
   // Rows into derived structs through serde_wasm_bindgen (objects/sql.rs reads columns).
-  assert.equal(count("SqlCursor::to_array"), 0);
+  assert.equal(count("SqlStorageCursor::to_array"), 0);
+  // KV values the same way (attestation.rs reads bytes).
+  assert.equal(count("GetOptionsBuilder::json"), 0);
   // The worker crate's RequestInit serializes its cf options through serde (http::outbound).
   assert.equal(count("worker::request::Request::new_with_init"), 0);
+  // A Value written by its Display: a second serializer (codec::json_text).
+  assert.equal(count("serde_json::value::Value as core::fmt::Display"), 0);
+  // Collecting into a map sorts first (maps are filled by insert).
+  assert.equal(count("drift::sort"), 0);
 });

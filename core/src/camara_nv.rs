@@ -168,7 +168,9 @@ pub fn hashed_phone_number(number: &PhoneNumber) -> String {
 
 /// The `/verify` body: the hashed number only.
 pub fn verify_body(number: &PhoneNumber) -> String {
-    serde_json::json!({ "hashedPhoneNumber": hashed_phone_number(number) }).to_string()
+    crate::codec::json_text(
+        &serde_json::json!({ "hashedPhoneNumber": hashed_phone_number(number) }),
+    )
 }
 
 /// What the operator's OpenID Provider Metadata gives the client.
@@ -253,8 +255,8 @@ impl AuthorizationRequest<'_> {
         });
         format!(
             "{}.{}",
-            b64(header.to_string().as_bytes()),
-            b64(claims.to_string().as_bytes())
+            b64(crate::codec::json_text(&header).as_bytes()),
+            b64(crate::codec::json_text(&claims).as_bytes())
         )
     }
 

@@ -81,6 +81,14 @@ pub fn b64(bytes: &[u8]) -> String {
     Base64UrlUnpadded::encode_string(bytes)
 }
 
+/// `value` as compact JSON text, by serde_json's writer (what `to_string`
+/// on a `Value` gives, without its `Display` path: a second serializer in
+/// the worker's upload). Writing a `Value` cannot fail; an empty string
+/// would stand in if it did.
+pub fn json_text(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// Decodes canonical unpadded base64url; `field` names the input in the error.
 pub fn unb64(text: &str, field: &'static str) -> Result<Vec<u8>, ValidationError> {
     Base64UrlUnpadded::decode_vec(text).map_err(|_| ValidationError::InvalidBase64(field))

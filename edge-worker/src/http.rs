@@ -187,7 +187,9 @@ pub fn outbound(
     if manual_redirect {
         init.set_redirect(web_sys::RequestRedirect::Manual);
     }
-    let request = web_sys::Request::new_with_str_and_init(url, &init)?;
+    // The runtime's message may quote the URL: a fixed one instead.
+    let request = web_sys::Request::new_with_str_and_init(url, &init)
+        .map_err(|_| worker::Error::RustError("invalid URL or options for a request".into()))?;
     Ok(Request::from(request))
 }
 

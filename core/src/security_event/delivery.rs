@@ -478,9 +478,13 @@ pub fn poll_answer(sets: &[(String, String)], more: bool) -> String {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&serde_json::Value::from(jti.as_str()).to_string());
+        out.push_str(&crate::codec::json_text(&serde_json::Value::from(
+            jti.as_str(),
+        )));
         out.push(':');
-        out.push_str(&serde_json::Value::from(token.as_str()).to_string());
+        out.push_str(&crate::codec::json_text(&serde_json::Value::from(
+            token.as_str(),
+        )));
     }
     out.push_str("},\"moreAvailable\":");
     out.push_str(if more { "true" } else { "false" });

@@ -103,7 +103,7 @@ pub fn signing_input(
     });
     format!(
         "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
+        b64(crate::codec::json_text(&header).as_bytes()),
+        b64(crate::codec::json_text(&claims).as_bytes())
     )
 }

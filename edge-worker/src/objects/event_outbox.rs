@@ -10,7 +10,7 @@
 //! none older than the time to live; every drop is counted on the stream.
 
 use simbind_core::binding::BindingRecord;
-use simbind_core::codec::b64;
+use simbind_core::codec::{b64, json_text};
 use simbind_core::security_event::delivery::{DeliveryMethod, Next, StreamStatus};
 use simbind_core::security_event::set::{SubjectFormat, subject};
 use simbind_core::security_event::{Change, SecurityEvent};
@@ -65,10 +65,7 @@ pub fn enqueue(
     }
     db.create_schema()?;
     let jti = b64(&app.random::<16>()?);
-    // serde_json's writer, as for every other JSON the worker writes (a
-    // Value's Display is a second serializer of it in the upload).
-    let payload =
-        serde_json::to_string(&event.payload).map_err(|e| ApiError::Platform(e.to_string()))?;
+    let payload = json_text(&event.payload);
     for stream in wanted {
         let id = stream.receiver.id.as_str();
         let sealed = match stream.receiver.subject {
@@ -257,7 +254,7 @@ async fn deliver_stream(
                 jti: row.text(1)?,
                 event_type: row.text(2)?,
                 payload: row.text(3)?,
-                attempts: u32::try_from(row.int(4)?).unwrap_or(u32::MAX),
+                attempts: row.small(4)?,
                 next_at: row.int(5)?,
                 contact: row.opt_text(6)?,
             }),

@@ -35,6 +35,11 @@ impl Row {
         self.opt_int(i)?.ok_or_else(corrupt)
     }
 
+    /// Column `i`, a non-negative integer below 2^32.
+    pub fn small(&self, i: usize) -> Result<u32, ApiError> {
+        u32::try_from(self.int(i)?).map_err(|_| corrupt())
+    }
+
     /// Column `i`, a non-negative integer or NULL.
     pub fn opt_int(&self, i: usize) -> Result<Option<u64>, ApiError> {
         match self.0.get(i) {
