@@ -57,6 +57,13 @@ test("wrong types, unknown and missing fields", async () => {
   await refused(verifyPath(), withChip({ extra: 1 }), 400, "unknown_field");
 });
 
+test("a body that is a JSON array, not an object, is invalid_field (serde would read it as the fields in order)", async () => {
+  await refused("/v1/registrations", JSON.stringify(["+447700900123"]), 400, "invalid_field");
+  await refused(`/v1/bindings/${bindingId}/challenge`, JSON.stringify(["verify"]), 400, "invalid_field");
+  await refused(`/v1/registrations/${registrationId}/binding`, " []", 400, "invalid_field");
+  await refused(verifyPath(), JSON.stringify(Object.values(good)), 400, "invalid_field");
+});
+
 test("oversized bodies are 413, wrong content types 415", async () => {
   const huge = JSON.stringify({ phone_number: "+447700900123", pad: "x".repeat(9000) });
   await refused("/v1/registrations", huge, 413, "body_too_large");

@@ -66,15 +66,34 @@ pub async fn read_json_bytes<T: DeserializeOwned>(
     req: &mut Request,
 ) -> Result<(T, Vec<u8>), ApiError> {
     let body = read_body(req, "application/json").await?;
-    let value = serde_json::from_slice(&body).map_err(|e| ApiError::from_json(&e))?;
+    let value = parse_object(&body)?;
     Ok((value, body))
+}
+
+/// A request body as `T`, which every API body is: a JSON object. serde
+/// also reads a struct from an array of its fields in order (`[]` for one
+/// whose fields are all optional); that is `invalid_field`, like any other
+/// value of the wrong type.
+pub fn parse_object<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let value = serde_json::from_slice(body).map_err(|e| ApiError::from_json(&e))?;
+    is_object(body)?;
+    Ok(value)
+}
+
+/// Whether JSON text that parsed is an object (one copy, not one per type).
+#[inline(never)]
+fn is_object(body: &[u8]) -> Result<(), ApiError> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        _ => Err(ApiError::InvalidField),
+    }
 }
 
 /// [`read_json`] for a bind body, which may carry an attestation: at most
 /// [`simbind_core::api::MAX_BIND_BODY`].
 pub async fn read_bind_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
     let body = read_limited(req, &["application/json"], simbind_core::api::MAX_BIND_BODY).await?;
-    serde_json::from_slice(&body).map_err(|e| ApiError::from_json(&e))
+    parse_object(&body)
 }
 
 /// A body of media type `media`, at most 8 KiB, as raw bytes (what a

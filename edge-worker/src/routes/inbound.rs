@@ -61,7 +61,7 @@ pub async fn receive(
     body: &[u8],
 ) -> Result<Seen, ApiError> {
     device_sms::verify_webhook(&inbound.secret, header, body, app.now)?;
-    let sms: InboundSms = serde_json::from_slice(body).map_err(|e| ApiError::from_json(&e))?;
+    let sms: InboundSms = crate::http::parse_object(body)?;
     let sms = sms.validate()?;
     let (true, Some(token)) = (sms.to == inbound.number, sms.token) else {
         return Ok(Seen::Unknown);
