@@ -52,6 +52,15 @@ async fn resolve(promise: Result<js_sys::Promise, JsValue>) -> Option<JsValue> {
     JsFuture::from(promise.ok()?).await.ok()
 }
 
+/// Imports `data` (in `format`: `raw`, `spki`, `pkcs8` or `jwk`) as a
+/// non-extractable key for `usage` only; `None` when WebCrypto refuses it.
+async fn import(format: &str, data: &Object, algorithm: &Object, usage: &str) -> Option<CryptoKey> {
+    resolve(subtle()?.import_key_with_object(format, data, algorithm, false, &usages(usage)))
+        .await?
+        .dyn_into()
+        .ok()
+}
+
 /// Verifies a P-256 signature (`r || s`, SHA-256) with WebCrypto; `None`
 /// when WebCrypto could not answer.
 pub async fn verify(input: &SignatureInput) -> Option<bool> {
@@ -59,18 +68,8 @@ pub async fn verify(input: &SignatureInput) -> Option<bool> {
     let key = match kept_key(&VERIFYING_KEYS, &input.public_key) {
         Some(key) => key,
         None => {
-            let algorithm = p256_key()?;
             let raw = Uint8Array::from(input.public_key.as_slice());
-            let imported: CryptoKey = resolve(subtle.import_key_with_object(
-                "raw",
-                &raw,
-                &algorithm,
-                false,
-                &usages("verify"),
-            ))
-            .await?
-            .dyn_into()
-            .ok()?;
+            let imported = import("raw", &raw, &p256_key()?, "verify").await?;
             keep_key(
                 &VERIFYING_KEYS,
                 VERIFYING_KEYS_KEPT,
@@ -156,12 +155,7 @@ async fn signing_key(key: &SecretKey) -> Option<CryptoKey> {
         ("y", &b64(&y)),
         ("d", &b64(&key.to_bytes())),
     ])?;
-    let algorithm = p256_key()?;
-    let imported: CryptoKey =
-        resolve(subtle()?.import_key_with_object("jwk", &jwk, &algorithm, false, &usages("sign")))
-            .await?
-            .dyn_into()
-            .ok()?;
+    let imported = import("jwk", &jwk, &p256_key()?, "sign").await?;
     keep_signing_key(sec1, imported.clone());
     Some(imported)
 }
@@ -192,17 +186,7 @@ pub async fn sign_rs256(pkcs8: &[u8], kid: &str, message: &[u8]) -> Option<Vec<u
         Some(key) => key,
         None => {
             let algorithm = object(&[("name", "RSASSA-PKCS1-v1_5"), ("hash", "SHA-256")])?;
-            let der = Uint8Array::from(pkcs8);
-            let imported: CryptoKey = resolve(subtle()?.import_key_with_object(
-                "pkcs8",
-                &der,
-                &algorithm,
-                false,
-                &usages("sign"),
-            ))
-            .await?
-            .dyn_into()
-            .ok()?;
+            let imported = import("pkcs8", &Uint8Array::from(pkcs8), &algorithm, "sign").await?;
             keep_signing_key(name, imported.clone());
             imported
         }
@@ -257,16 +241,7 @@ pub async fn verify_chain_signature(check: &SignatureCheck) -> Option<bool> {
     let subtle = subtle()?;
     let (key_algorithm, params) = chain_algorithm(check.algorithm)?;
     let spki = Uint8Array::from(check.spki.as_slice());
-    let key: CryptoKey = resolve(subtle.import_key_with_object(
-        "spki",
-        &spki,
-        &key_algorithm,
-        false,
-        &usages("verify"),
-    ))
-    .await?
-    .dyn_into()
-    .ok()?;
+    let key = import("spki", &spki, &key_algorithm, "verify").await?;
     resolve(subtle.verify_with_object_and_u8_array_and_u8_array(
         &params,
         &key,

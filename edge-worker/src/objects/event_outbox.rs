@@ -14,7 +14,7 @@ use simbind_core::codec::{b64, json_text};
 use simbind_core::security_event::delivery::{DeliveryMethod, Next, StreamStatus};
 use simbind_core::security_event::set::{SubjectFormat, subject};
 use simbind_core::security_event::{Change, SecurityEvent};
-use worker::{SqlStorageValue, State};
+use worker::State;
 
 use super::sql::{Db, int, text};
 use super::stream::{self, Outcome};
@@ -24,14 +24,6 @@ use crate::security_events::{EventsConfig, Stream, push, sign};
 
 // Its tables (`schedule`, `event_out`, `event_dropped`) are in the binding
 // object's schema.
-
-/// The one number a query answers (`NULL` or no row: `None`).
-fn number(db: &Db, query: &str, params: Vec<SqlStorageValue>) -> Result<Option<u64>, ApiError> {
-    match db.first(query, params)? {
-        Some(row) => row.opt_int(0),
-        None => Ok(None),
-    }
-}
 
 /// SETs a poll stream keeps until its receiver acknowledges them; past it
 /// the oldest go (counted as dropped).
@@ -77,12 +69,12 @@ pub fn enqueue(
             vec![text(id), text(&jti), int(app.now_ms), text(&event.event_type), text(&payload), int(app.now_ms), sealed.into()],
         )?;
         // Past the cap, the oldest rows go (counted).
-        let kept = number(
-            db,
-            "SELECT COUNT(*) AS n FROM event_out WHERE receiver = ?",
-            vec![text(id)],
-        )?
-        .unwrap_or(0);
+        let kept = db
+            .number(
+                "SELECT COUNT(*) AS n FROM event_out WHERE receiver = ?",
+                vec![text(id)],
+            )?
+            .unwrap_or(0);
         if kept > events.schedule.cap {
             let over = kept - events.schedule.cap;
             db.run(
@@ -119,8 +111,7 @@ pub fn take_due(db: &Db, task: &str, now_ms: u64) -> Result<Option<bool>, ApiErr
         return Ok(None);
     }
     db.create_schema()?;
-    let Some(due_at) = number(
-        db,
+    let Some(due_at) = db.number(
         "SELECT due_at AS n FROM schedule WHERE task = ?",
         vec![text(task)],
     )?
@@ -146,8 +137,7 @@ async fn arm_now(state: &State, db: &Db) -> Result<(), ApiError> {
         return Ok(());
     }
     db.create_schema()?;
-    let at = number(
-        db,
+    let at = db.number(
         "SELECT MIN(t) AS n FROM (SELECT due_at AS t FROM schedule UNION ALL SELECT next_at AS t FROM event_out WHERE seq IN (SELECT MIN(seq) FROM event_out GROUP BY receiver))",
         vec![],
     )?;

@@ -105,6 +105,18 @@ impl Db {
         }
     }
 
+    /// The one number a query answers (`NULL` or no row: `None`).
+    pub fn number(
+        &self,
+        query: &str,
+        params: Vec<SqlStorageValue>,
+    ) -> Result<Option<u64>, ApiError> {
+        match self.first(query, params)? {
+            Some(row) => row.opt_int(0),
+            None => Ok(None),
+        }
+    }
+
     /// The first row of a query, if any.
     pub fn first(
         &self,
