@@ -264,11 +264,7 @@ fn check_chain<'c, 'a>(
 /// of a factory-provisioned intermediate (remotely provisioned ones are
 /// named "Droid CA2").
 fn names_serial_number(cert: &Cert<'_>) -> bool {
-    cert.parsed
-        .tbs_certificate()
-        .subject()
-        .iter()
-        .any(|attribute| attribute.oid == SERIAL_NUMBER_ATTRIBUTE)
+    cert.subject_names(&SERIAL_NUMBER_ATTRIBUTE)
 }
 
 fn check_policy(

@@ -172,12 +172,11 @@ pub(super) fn draw_chain(ders: &[Vec<u8>], roots: &[&[u8]], at: u64) -> Value {
         .map(|der| match Cert::parse(der) {
             Err(_) => json!({ "parses": false }),
             Ok(cert) => {
-                let tbs = cert.parsed.tbs_certificate();
                 let (not_before, not_after) = cert.validity();
                 json!({
                     "parses": true,
-                    "subject": tbs.subject().to_string(),
-                    "issuer": tbs.issuer().to_string(),
+                    "subject": name_text(cert.subject()),
+                    "issuer": name_text(cert.issuer()),
                     "serial": cert.serial_hex(),
                     "notBefore": not_before,
                     "notAfter": not_after,
@@ -192,8 +191,17 @@ pub(super) fn draw_chain(ders: &[Vec<u8>], roots: &[&[u8]], at: u64) -> Value {
     drawn.into()
 }
 
+/// A DER name in RFC 4514's text form (for people: no check reads it).
+fn name_text(der: &[u8]) -> String {
+    use der::Decode;
+    x509_cert::name::Name::from_der(der).map_or_else(|_| "(unreadable)".into(), |n| n.to_string())
+}
+
 fn key_kind(cert: &Cert<'_>) -> &'static str {
-    let spki = cert.parsed.tbs_certificate().subject_public_key_info();
+    use der::Decode;
+    let Ok(spki) = x509_cert::spki::SubjectPublicKeyInfoRef::from_der(cert.spki()) else {
+        return "another algorithm";
+    };
     let curve = spki
         .algorithm
         .parameters
