@@ -136,20 +136,15 @@ pub enum Answer<T> {
 }
 
 impl<T: DeserializeOwned> Answer<T> {
-    /// Reads an object's response as the runtime gave it: a success's body
-    /// in one `arrayBuffer()`, a refusal passed on as it is.
-    async fn of(raw: web_sys::Response) -> Result<Self, ApiError> {
-        if !(200..300).contains(&raw.status()) {
-            return passed_on(raw).map(Answer::Refused);
+    /// A success's body parsed as `T`; a refusal kept as it is. The only
+    /// part of a call that depends on `T`: the rest is one copy for all.
+    fn parse(answer: Result<Vec<u8>, Response>) -> Result<Self, ApiError> {
+        match answer {
+            Err(refusal) => Ok(Answer::Refused(refusal)),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Answer::Ok)
+                .map_err(|e| ApiError::Platform(format!("object answer: {e}"))),
         }
-        let buffer =
-            wasm_bindgen_futures::JsFuture::from(raw.array_buffer().map_err(worker::Error::from)?)
-                .await
-                .map_err(worker::Error::from)?;
-        let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-        serde_json::from_slice(&bytes)
-            .map(Answer::Ok)
-            .map_err(|e| ApiError::Platform(format!("object answer: {e}")))
     }
 
     /// The value, or the refusal as the response to send.
@@ -161,6 +156,26 @@ impl<T: DeserializeOwned> Answer<T> {
     }
 }
 
+/// Sends `op` with a JSON `body` and reads the answer as the runtime gave
+/// it: a success's body in one `arrayBuffer()`, a refusal passed on as it is.
+async fn exchange(
+    env: &Env,
+    ns: &str,
+    name: &str,
+    op: &str,
+    body: &[u8],
+) -> Result<Result<Vec<u8>, Response>, ApiError> {
+    let raw = send(env, ns, name, op, body).await?;
+    if !(200..300).contains(&raw.status()) {
+        return passed_on(raw).map(Err);
+    }
+    let buffer =
+        wasm_bindgen_futures::JsFuture::from(raw.array_buffer().map_err(worker::Error::from)?)
+            .await
+            .map_err(worker::Error::from)?;
+    Ok(Ok(js_sys::Uint8Array::new(&buffer).to_vec()))
+}
+
 /// Sends `op` with a body that is already JSON and reads the answer.
 pub async fn ask_raw<R: DeserializeOwned>(
     env: &Env,
@@ -169,7 +184,7 @@ pub async fn ask_raw<R: DeserializeOwned>(
     op: &str,
     body: &[u8],
 ) -> Result<Answer<R>, ApiError> {
-    Answer::of(send(env, ns, name, op, body).await?).await
+    Answer::parse(exchange(env, ns, name, op, body).await?)
 }
 
 /// Calls an object and reads its JSON answer.
@@ -180,7 +195,8 @@ pub async fn ask<T: Serialize, R: DeserializeOwned>(
     op: &str,
     body: &T,
 ) -> Result<Answer<R>, ApiError> {
-    ask_raw(env, ns, name, op, &to_json(body)?).await
+    let body = to_json(body)?;
+    Answer::parse(exchange(env, ns, name, op, &body).await?)
 }
 
 /// Reads an internal request: its op (the path) and its body, parsed once
