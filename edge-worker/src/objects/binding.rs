@@ -144,7 +144,7 @@ pub const UNVERIFIED_WRITES: Limit = Limit {
 };
 
 /// The Durable Object class of bindings.
-#[durable_object]
+#[durable_object(alarm)]
 pub struct BindingObject {
     db: Db,
     state: State,

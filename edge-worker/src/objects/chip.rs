@@ -36,7 +36,7 @@ struct SerialOp {
 }
 
 /// The Durable Object class of the chip index.
-#[durable_object]
+#[durable_object(fetch)]
 pub struct ChipObject {
     db: Db,
     /// Read only by the dev build's dump operation.

@@ -27,7 +27,7 @@ pub struct Take {
 }
 
 /// The Durable Object class of limits.
-#[durable_object]
+#[durable_object(fetch)]
 pub struct LimiterObject {
     db: Db,
     /// Read only by the dev build's dump operation.

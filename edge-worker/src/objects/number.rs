@@ -120,7 +120,7 @@ pub struct ReleaseOp {
 }
 
 /// The Durable Object class of numbers.
-#[durable_object]
+#[durable_object(fetch)]
 pub struct NumberObject {
     db: Db,
     env: Env,

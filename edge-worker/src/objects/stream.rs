@@ -107,7 +107,7 @@ pub struct StatusOp {
 }
 
 /// The Durable Object class of security-event streams.
-#[durable_object]
+#[durable_object(fetch)]
 pub struct StreamObject {
     db: Db,
     #[cfg_attr(not(feature = "dev"), allow(dead_code))]

@@ -28,7 +28,7 @@ struct RouteOp {
 }
 
 /// The Durable Object class of device-SMS token routes.
-#[durable_object]
+#[durable_object(alarm)]
 pub struct TokenObject {
     db: Db,
     state: State,
