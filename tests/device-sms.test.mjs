@@ -179,7 +179,12 @@ test("a real-format chip binds by device SMS still in flight: the client re-send
     const s = subscriber();
     const sms = networkSms(w.url, s.number);
     const inFlight = [];
-    const sendNumberProof = (token) => { inFlight.push(new Promise((r) => setTimeout(r, 1500)).then(() => sms(token))); };
+    // The SMS lands once the first bind has been refused for want of it
+    // (not after a fixed delay, which a slow first request could outlast).
+    const refusedOnce = async () => {
+      while (!p.exchanges.some((e) => e.url.endsWith("/binding"))) await new Promise((r) => setTimeout(r, 20));
+    };
+    const sendNumberProof = (token) => { inFlight.push(refusedOnce().then(() => sms(token))); };
     const p = attestedPhone(w.url, { format, sim: s.simA, sendNumberProof });
     const registration = await p.client.startRegistration(s.number, { proof: "device_sms" });
     await p.client.sendNumberProof(registration);
