@@ -18,10 +18,10 @@ use simbind_core::attestation::{
     self, AttestationFacts, AttestationPolicy, ChipEvidence, ChipFormat, ChipIdentity,
 };
 use simbind_core::codec::unb64;
-use worker::kv::{KvError, KvStore};
 use worker::{Env, Fetch, Headers, Method};
 
 use crate::App;
+use crate::kv::Namespace;
 use crate::problem::ApiError;
 
 /// The KV namespace binding.
@@ -188,26 +188,15 @@ impl StatusConfig {
     }
 }
 
-fn kv_err(e: KvError) -> ApiError {
-    ApiError::Platform(format!("kv: {e}"))
-}
-
 /// Stores `value` as JSON text under `key`.
-async fn put_json<T: Serialize>(store: &KvStore, key: &str, value: &T) -> Result<(), ApiError> {
-    let text = serde_json::to_string(value).map_err(|e| ApiError::Platform(e.to_string()))?;
-    // As bytes: `put` with a String goes through serde_wasm_bindgen and
-    // float formatting (about 4 KB of the upload) to store the same text.
-    store
-        .put_bytes(key, text.as_bytes())
-        .map_err(kv_err)?
-        .execute()
-        .await
-        .map_err(kv_err)
+async fn put_json<T: Serialize>(store: &Namespace, key: &str, value: &T) -> Result<(), ApiError> {
+    let text = serde_json::to_vec(value).map_err(|e| ApiError::Platform(e.to_string()))?;
+    store.put(key, &text).await
 }
 
-fn kv(env: &Env) -> Result<KvStore, ApiError> {
-    env.kv(STATUS_KV)
-        .map_err(|_| misconfigured("the ATTESTATION_STATUS KV namespace is not bound"))
+fn kv(env: &Env) -> Result<Namespace, ApiError> {
+    Namespace::bound(env, STATUS_KV)
+        .ok_or_else(|| misconfigured("the ATTESTATION_STATUS KV namespace is not bound"))
 }
 
 /// The stored freshness record.
@@ -219,10 +208,10 @@ pub async fn meta(env: &Env) -> Result<StatusMeta, ApiError> {
 /// Read as bytes and parsed by serde_json like every other JSON the worker
 /// reads: KV's own `json()` would add a second deserializer of each type.
 async fn get_json<T: serde::de::DeserializeOwned>(
-    store: &KvStore,
+    store: &Namespace,
     key: &str,
 ) -> Result<Option<T>, ApiError> {
-    match store.get(key).bytes().await.map_err(kv_err)? {
+    match store.bytes(key).await? {
         None => Ok(None),
         Some(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
@@ -263,12 +252,7 @@ async fn status_facts(app: &App, chain: &[Vec<u8>]) -> Result<AttestationFacts, 
     let store = kv(&app.env)?;
     let mut refused = Vec::new();
     for serial in serials {
-        let listed = store
-            .get(&format!("serial:{serial}"))
-            .text()
-            .await
-            .map_err(kv_err)?
-            .is_some();
+        let listed = store.bytes(&format!("serial:{serial}")).await?.is_some();
         if listed {
             refused.push(serial);
         }
@@ -328,7 +312,7 @@ pub async fn refresh(env: &Env, status: &StatusConfig, now: u64) -> Result<Statu
                         stored.insert(serial, entry);
                     }
                     None => {
-                        store.delete(&key).await.map_err(kv_err)?;
+                        store.delete(&key).await?;
                         stored.remove(&serial);
                     }
                 }

@@ -17,6 +17,7 @@ mod dev_pnv;
 mod dev_receiver;
 mod firebase_pnv;
 mod http;
+mod kv;
 mod number_verification;
 mod objects;
 #[cfg(feature = "dev")]

@@ -5,7 +5,10 @@
 //! /56, hashed) and one subject (binding or registration id), so the many
 //! users behind one carrier-grade NAT address do not share a limit.
 
+use js_sys::{Object, Promise, Reflect};
 use simbind_core::id_hash::IdKind;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::Request;
 
 use super::registration::sender;
@@ -17,6 +20,28 @@ pub const BINDING: &str = "REQUEST_LIMIT";
 /// The binding's period, in seconds: what a refusal asks to wait.
 const PERIOD_SECS: u64 = 60;
 
+#[wasm_bindgen]
+extern "C" {
+    /// The Rate Limiting binding as the runtime gives it: `limit({key})`
+    /// answers `{success}` (the worker crate's wrapper carries both through
+    /// serde_wasm_bindgen).
+    type RawLimiter;
+    #[wasm_bindgen(method, catch)]
+    fn limit(this: &RawLimiter, options: &Object) -> Result<Promise, JsValue>;
+}
+
+/// Whether the limiter lets one more request with `key` through.
+async fn allows(limiter: &RawLimiter, key: &str) -> Result<bool, ApiError> {
+    let failed = |_| ApiError::Platform("rate limiter: the call failed".into());
+    let options = Object::new();
+    Reflect::set(&options, &JsValue::from_str("key"), &JsValue::from_str(key)).map_err(failed)?;
+    let outcome = wasm_bindgen_futures::JsFuture::from(limiter.limit(&options).map_err(failed)?)
+        .await
+        .map_err(failed)?;
+    let success = Reflect::get(&outcome, &JsValue::from_str("success")).map_err(failed)?;
+    Ok(success.as_bool() == Some(true))
+}
+
 /// Counts one request by this sender for `subject`; `RateLimited` past the
 /// binding's limit. Dev requests without a client address are not counted;
 /// outside dev mode a deployment without the binding is misconfigured.
@@ -24,10 +49,13 @@ pub async fn check(app: &App, req: &Request, subject: &str) -> Result<(), ApiErr
     let Some(bucket) = sender(app, req)? else {
         return Ok(());
     };
-    let limiter = match app.env.rate_limiter(BINDING) {
-        Ok(limiter) => limiter,
-        Err(_) if app.cfg.dev_mode => return Ok(()),
-        Err(_) => {
+    let binding = Reflect::get(&app.env, &JsValue::from_str(BINDING))
+        .ok()
+        .filter(JsValue::is_object);
+    let limiter: RawLimiter = match binding {
+        Some(binding) => binding.unchecked_into(),
+        None if app.cfg.dev_mode => return Ok(()),
+        None => {
             return Err(ApiError::Misconfigured(format!(
                 "the {BINDING} rate limiting binding is missing"
             )));
@@ -35,11 +63,7 @@ pub async fn check(app: &App, req: &Request, subject: &str) -> Result<(), ApiErr
     };
     let sender = app.cfg.hasher.hash(IdKind::ClientAddress, &bucket);
     let key = format!("{}:{subject}", sender.as_str());
-    let outcome = limiter
-        .limit(key)
-        .await
-        .map_err(|e| ApiError::Platform(format!("rate limiter: {e}")))?;
-    if outcome.success {
+    if allows(&limiter, &key).await? {
         Ok(())
     } else {
         Err(ApiError::RateLimited {
