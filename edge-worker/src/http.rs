@@ -17,10 +17,19 @@ pub struct RequestUrl {
 
 impl RequestUrl {
     /// The URL of `req`, as the runtime serialized it.
-    pub fn of(req: &Request) -> Self {
-        Self {
-            url: req.inner().url(),
-        }
+    pub fn of(req: &Incoming) -> Self {
+        Self { url: req.0.url() }
+    }
+
+    /// The path, without the query (the runtime's serialized URL always
+    /// has one: at least `/`).
+    pub fn path(&self) -> &str {
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, r)| r);
+        let path = rest.find('/').and_then(|at| rest.get(at..)).unwrap_or("/");
+        path.split(['?', '#']).next().unwrap_or(path)
     }
 
     /// `scheme://host[:port]`: everything before the path.
@@ -52,18 +61,54 @@ impl RequestUrl {
     }
 }
 
+/// An incoming request as the runtime gave it. The worker crate's own
+/// wrapper reads the request's `cf` object up front, a JS object built on
+/// every read, which no route uses.
+pub struct Incoming(web_sys::Request);
+
+impl Incoming {
+    /// Wraps the runtime's request.
+    pub fn new(raw: web_sys::Request) -> Self {
+        Self(raw)
+    }
+
+    /// Its headers.
+    pub fn headers(&self) -> Headers {
+        Headers(self.0.headers())
+    }
+
+    /// Its method, as sent (`GET`, `POST`, …).
+    pub fn method(&self) -> String {
+        self.0.method()
+    }
+
+    /// Its path, without the query.
+    pub fn path(&self) -> String {
+        RequestUrl::of(self).path().to_owned()
+    }
+
+    /// Its body, whole (a second read fails).
+    pub async fn bytes(&mut self) -> Result<Vec<u8>, ApiError> {
+        let buffer = self.0.array_buffer().map_err(worker::Error::from)?;
+        let buffer = wasm_bindgen_futures::JsFuture::from(buffer)
+            .await
+            .map_err(worker::Error::from)?;
+        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+}
+
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 8 * 1024;
 
 /// Reads a JSON body: refuses other content types, bodies over 8 KiB and any
 /// JSON that does not match `T` exactly (unknown fields included).
-pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+pub async fn read_json<T: DeserializeOwned>(req: &mut Incoming) -> Result<T, ApiError> {
     Ok(read_json_bytes(req).await?.0)
 }
 
 /// [`read_json`], also returning the body's bytes (to forward to an object).
 pub async fn read_json_bytes<T: DeserializeOwned>(
-    req: &mut Request,
+    req: &mut Incoming,
 ) -> Result<(T, Vec<u8>), ApiError> {
     let body = read_body(req, "application/json").await?;
     let value = parse_object(&body)?;
@@ -91,25 +136,25 @@ fn is_object(body: &[u8]) -> Result<(), ApiError> {
 
 /// [`read_json`] for a bind body, which may carry an attestation: at most
 /// [`simbind_core::api::MAX_BIND_BODY`].
-pub async fn read_bind_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+pub async fn read_bind_json<T: DeserializeOwned>(req: &mut Incoming) -> Result<T, ApiError> {
     let body = read_limited(req, &["application/json"], simbind_core::api::MAX_BIND_BODY).await?;
     parse_object(&body)
 }
 
 /// A body of media type `media`, at most 8 KiB, as raw bytes (what a
 /// signature covers).
-pub async fn read_body(req: &mut Request, media: &str) -> Result<Vec<u8>, ApiError> {
+pub async fn read_body(req: &mut Incoming, media: &str) -> Result<Vec<u8>, ApiError> {
     read_body_of(req, &[media]).await
 }
 
 /// [`read_body`] for a request that may come as any of `media`.
-pub async fn read_body_of(req: &mut Request, media: &[&str]) -> Result<Vec<u8>, ApiError> {
+pub async fn read_body_of(req: &mut Incoming, media: &[&str]) -> Result<Vec<u8>, ApiError> {
     read_limited(req, media, MAX_BODY).await
 }
 
 /// A body of one of `media`, at most `limit` bytes.
 async fn read_limited(
-    req: &mut Request,
+    req: &mut Incoming,
     media: &[&str],
     limit: usize,
 ) -> Result<Vec<u8>, ApiError> {

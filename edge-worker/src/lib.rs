@@ -31,13 +31,14 @@ mod webcrypto;
 use std::rc::Rc;
 
 use config::Config;
+use http::Incoming;
 use problem::ApiError;
 use simbind_core::api::ChallengeResponse;
 use simbind_core::challenge;
 use simbind_core::codec::b64;
 use simbind_core::transcript::Ceremony;
 use worker::{
-    Context, Env, Method, Request, Response, ScheduleContext, ScheduledEvent, console_error, event,
+    Context, Env, Method, Response, ScheduleContext, ScheduledEvent, console_error, event,
 };
 
 pub use objects::{
@@ -114,7 +115,7 @@ impl App {
 }
 
 /// Whether the request was addressed to this machine.
-fn local(req: &Request) -> bool {
+fn local(req: &Incoming) -> bool {
     matches!(
         http::RequestUrl::of(req).host(),
         "localhost" | "127.0.0.1" | "[::1]"
@@ -122,7 +123,8 @@ fn local(req: &Request) -> bool {
 }
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    let mut req = Incoming::new(raw);
     let origin = req.headers().get("origin")?;
     let (result, cors_origins) = match Config::for_isolate(&env) {
         Err(e) => (Err(e), Vec::new()),
@@ -164,7 +166,7 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     }
 }
 
-async fn serve(req: &mut Request, app: &App) -> Result<Response, ApiError> {
+async fn serve(req: &mut Incoming, app: &App) -> Result<Response, ApiError> {
     if app.cfg.dev_mode && !local(req) {
         // Dev mode opens the outbox and token-less routes: never for a real host.
         return Err(ApiError::Misconfigured(
@@ -175,7 +177,7 @@ async fn serve(req: &mut Request, app: &App) -> Result<Response, ApiError> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     // The worker crate reads a method it does not know (QUERY, PROPFIND, …)
     // as GET: only these three are served, anything else is 405.
-    let method = match req.inner().method().as_str() {
+    let method = match req.method().as_str() {
         "OPTIONS" => return http::preflight(),
         "GET" => Method::Get,
         "POST" => Method::Post,

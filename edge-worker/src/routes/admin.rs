@@ -9,14 +9,16 @@ use simbind_core::budget::Limit;
 use simbind_core::crypto::secret_eq;
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
-use worker::{Request, Response};
+use worker::Response;
+
+use crate::http::Incoming;
 
 use super::registration::sender;
 use crate::App;
 use crate::objects::{self, Answer, BINDINGS, LIMITS, Take, TrailOp};
 use crate::problem::{ApiError, Missing};
 
-fn token_ok(app: &App, req: &Request) -> Result<bool, ApiError> {
+fn token_ok(app: &App, req: &Incoming) -> Result<bool, ApiError> {
     let header = req.headers().get("authorization")?.unwrap_or_default();
     let token = header.strip_prefix("Bearer ").unwrap_or("");
     Ok(secret_eq(token.as_bytes(), app.cfg.admin_token.as_bytes()))
@@ -24,7 +26,7 @@ fn token_ok(app: &App, req: &Request) -> Result<bool, ApiError> {
 
 /// Runs the per-sender lockout guard: `Err` carries the 429 answer for a
 /// sender that used up its failures; `Ok` says whether the token was right.
-pub(super) async fn admit(app: &App, req: &Request) -> Result<Result<bool, Response>, ApiError> {
+pub(super) async fn admit(app: &App, req: &Incoming) -> Result<Result<bool, Response>, ApiError> {
     let authorized = token_ok(app, req)?;
     guard(app, req, "admin-failures", authorized).await
 }
@@ -34,7 +36,7 @@ pub(super) async fn admit(app: &App, req: &Request) -> Result<Result<bool, Respo
 /// the sender used it up, whatever it presents; `Ok` passes `authorized` on.
 pub(super) async fn guard(
     app: &App,
-    req: &Request,
+    req: &Incoming,
     scope: &str,
     authorized: bool,
 ) -> Result<Result<bool, Response>, ApiError> {
@@ -60,7 +62,7 @@ pub(super) async fn guard(
 /// `GET /v1/admin/attestation-status`: when the attestation status list was
 /// last refreshed, how many serials it lists, whether binds treat it as
 /// stale, and the last refresh error.
-pub async fn attestation_status(app: &App, req: &Request) -> Result<Response, ApiError> {
+pub async fn attestation_status(app: &App, req: &Incoming) -> Result<Response, ApiError> {
     match admit(app, req).await? {
         Err(locked) => Ok(locked),
         Ok(false) => Err(ApiError::AdminUnauthorized),
@@ -82,7 +84,7 @@ pub async fn attestation_status(app: &App, req: &Request) -> Result<Response, Ap
 }
 
 /// Sends an operator's `op` to the binding's object.
-pub async fn forward(app: &App, req: &Request, id: &str, op: &str) -> Result<Response, ApiError> {
+pub async fn forward(app: &App, req: &Incoming, id: &str, op: &str) -> Result<Response, ApiError> {
     let authorized = match admit(app, req).await? {
         Err(locked) => return Ok(locked),
         Ok(authorized) => authorized,
@@ -105,7 +107,7 @@ pub async fn forward(app: &App, req: &Request, id: &str, op: &str) -> Result<Res
 }
 
 /// The audit listing's cursor, `?before={seq}`.
-pub fn trail_op(req: &Request) -> Result<TrailOp, ApiError> {
+pub fn trail_op(req: &Incoming) -> Result<TrailOp, ApiError> {
     let url = crate::http::RequestUrl::of(req);
     let mut op = TrailOp::default();
     for (key, value) in url.query_pairs() {

@@ -7,7 +7,9 @@ use serde_json::json;
 use simbind_core::ValidationError;
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId, PhoneNumber};
-use worker::{Request, Response};
+use worker::Response;
+
+use crate::http::Incoming;
 
 use crate::App;
 use crate::http::json;
@@ -33,7 +35,7 @@ fn dev_only(app: &App) -> Result<(), ApiError> {
 }
 
 /// `GET /dev/outbox?phone_number=+...`: SMS sent to a number.
-pub async fn outbox(app: &App, req: &Request) -> Result<Response, ApiError> {
+pub async fn outbox(app: &App, req: &Incoming) -> Result<Response, ApiError> {
     dev_only(app)?;
     // Exactly one `phone_number` (none, or two, is `missing_field`).
     let url = crate::http::RequestUrl::of(req);
@@ -62,7 +64,7 @@ pub async fn ssf_events(app: &App) -> Result<Response, ApiError> {
 }
 
 /// `GET /dev/bindings/{id}/audit`: the audit trail, for the demo page.
-pub async fn audit(app: &App, req: &Request, id: &str) -> Result<Response, ApiError> {
+pub async fn audit(app: &App, req: &Incoming, id: &str) -> Result<Response, ApiError> {
     dev_only(app)?;
     let id = OpaqueId::parse(id, BINDING_PREFIX)?;
     let op = super::admin::trail_op(req)?;
@@ -75,7 +77,7 @@ pub async fn audit(app: &App, req: &Request, id: &str) -> Result<Response, ApiEr
 /// webhook's own checks; the answer says what the webhook made of it
 /// (`recorded`, `repeated`, `voided`, `expired`, `unknown`), and the SMS is kept
 /// in the outbox of `from` as `sent`, for the demo page.
-pub async fn send_sms(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+pub async fn send_sms(app: &App, req: &mut Incoming) -> Result<Response, ApiError> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Sent {
@@ -118,7 +120,7 @@ pub async fn send_sms(app: &App, req: &mut Request) -> Result<Response, ApiError
 /// subscription it holds for the number is notified with the credential the
 /// worker registered, through the sink's own checks (`POST
 /// /v1/webhooks/carrier`). 404 unless the dev carrier is the configured one.
-pub async fn carrier_swap(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+pub async fn carrier_swap(app: &App, req: &mut Incoming) -> Result<Response, ApiError> {
     use simbind_core::subscription;
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -163,7 +165,7 @@ pub async fn carrier_swap(app: &App, req: &mut Request) -> Result<Response, ApiE
 /// carrier, from the dev issuer (`edge-worker/src/dev_pnv.rs`); without a
 /// `nonce`, the default flow's token. 404 unless the dev issuer's key set is
 /// the configured one.
-pub async fn firebase_pnv_token(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+pub async fn firebase_pnv_token(app: &App, req: &mut Incoming) -> Result<Response, ApiError> {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Ask {
@@ -205,7 +207,7 @@ pub async fn firebase_pnv_token(app: &App, req: &mut Request) -> Result<Response
 /// its data session (none: Wi-Fi). A `302` to the worker's callback with a
 /// code and the `state` (or an error), as an operator answers; `400` for a
 /// request it must not redirect. 404 unless the dev operator is configured.
-pub fn operator_authorize(app: &App, req: &Request) -> Result<Response, ApiError> {
+pub fn operator_authorize(app: &App, req: &Incoming) -> Result<Response, ApiError> {
     dev_only(app)?;
     let config = app
         .cfg

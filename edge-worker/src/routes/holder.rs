@@ -7,7 +7,9 @@ use simbind_core::codec::b64;
 use simbind_core::grant::GrantClaims;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
 use simbind_core::transcript::Ceremony;
-use worker::{Request, Response};
+use worker::Response;
+
+use crate::http::Incoming;
 
 use super::request_limit;
 use crate::App;
@@ -17,7 +19,7 @@ use crate::problem::ApiError;
 
 /// `POST /v1/bindings/{id}/challenge` with `{"ceremony": "verify" | "unbind",
 /// "transaction"?: b64u(1..64 bytes)}`.
-pub async fn challenge(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+pub async fn challenge(app: &App, req: &mut Incoming, id: &str) -> Result<Response, ApiError> {
     let body: ChallengeRequest = read_json(req).await?;
     // Refuse a bad ceremony or transaction here, before any object is touched.
     body.validate()?;
@@ -30,7 +32,7 @@ pub async fn challenge(app: &App, req: &mut Request, id: &str) -> Result<Respons
 /// has the binding's object decide.
 async fn decide(
     app: &App,
-    req: &mut Request,
+    req: &mut Incoming,
     id: &str,
     ceremony: Ceremony,
 ) -> Result<Answer<HolderAnswer>, ApiError> {
@@ -42,7 +44,7 @@ async fn decide(
 }
 
 /// `POST /v1/bindings/{id}/verify`: real-time check → ES256 grant.
-pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+pub async fn verify(app: &App, req: &mut Incoming, id: &str) -> Result<Response, ApiError> {
     let passed = match decide(app, req, id, Ceremony::Verify).await?.or_refusal() {
         Ok(passed) => passed,
         Err(refusal) => return Ok(refusal),
@@ -74,7 +76,7 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
 }
 
 /// `POST /v1/bindings/{id}/unbind`: the bound chip ends its binding.
-pub async fn unbind(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+pub async fn unbind(app: &App, req: &mut Incoming, id: &str) -> Result<Response, ApiError> {
     match decide(app, req, id, Ceremony::Unbind).await?.or_refusal() {
         Ok(done) => json(
             &simbind_core::api::UnbindResponse {

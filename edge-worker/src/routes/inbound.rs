@@ -12,7 +12,9 @@ use simbind_core::device_sms::{self, InboundSms, Seen};
 use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::OpaqueId;
 use simbind_core::subscription::{self, Event};
-use worker::{Request, Response};
+use worker::Response;
+
+use crate::http::Incoming;
 
 use crate::App;
 use crate::config::DeviceSmsConfig;
@@ -41,7 +43,7 @@ pub fn configured(app: &App) -> Result<&DeviceSmsConfig, ApiError> {
 
 /// `POST /v1/webhooks/sms`: 204 once the SMS is authenticated and read,
 /// whatever it proves (the provider only needs to know it was taken).
-pub async fn sms(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+pub async fn sms(app: &App, req: &mut Incoming) -> Result<Response, ApiError> {
     let inbound = configured(app)?;
     let header = req.headers().get(device_sms::SIGNATURE_HEADER)?;
     let body = crate::http::read_body(req, "application/json").await?;
@@ -94,7 +96,7 @@ pub async fn receive(
 /// 401 without a live subscription's credential, 400 for what is not a
 /// notification, 410 for a binding that has ended. 404 where the deployment
 /// keeps no subscriptions.
-pub async fn carrier(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+pub async fn carrier(app: &App, req: &mut Incoming) -> Result<Response, ApiError> {
     if app.cfg.subscriptions().is_none() {
         return Err(ApiError::NotFound(Missing::Route));
     }

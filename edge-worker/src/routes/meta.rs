@@ -1,7 +1,9 @@
 //! Health, the discovery document and the grant-verification keys.
 
 use serde_json::json;
-use worker::{Request, Response};
+use worker::Response;
+
+use crate::http::Incoming;
 
 use crate::App;
 use crate::http::json;
@@ -23,7 +25,7 @@ pub const PUBLIC_MAX_AGE: &str = "public, max-age=300";
 /// The deployment's own origin for URLs in publicly cached documents: the
 /// configured `PUBLIC_URL`, so an answer never depends on what a request
 /// put in its Host header (dev without it: the request's origin).
-pub fn public_origin(app: &App, req: &Request) -> String {
+pub fn public_origin(app: &App, req: &Incoming) -> String {
     match &app.cfg.public_url {
         Some(url) => url.clone(),
         None => crate::http::RequestUrl::of(req).origin().to_owned(),
@@ -41,7 +43,7 @@ pub fn cached<T: serde::Serialize>(body: &T) -> Result<Response, ApiError> {
 
 /// `GET /.well-known/simbind`: what a backend needs to check grants and a
 /// client needs to sign, without reading the deployment's configuration.
-pub fn discovery(app: &App, req: &Request) -> Result<Response, ApiError> {
+pub fn discovery(app: &App, req: &Incoming) -> Result<Response, ApiError> {
     let origin = public_origin(app, req);
     let formats: Vec<&str> = app
         .cfg

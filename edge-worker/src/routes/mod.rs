@@ -11,7 +11,9 @@ mod registration;
 mod request_limit;
 mod security_events;
 
-use worker::{Method, Request, Response};
+use worker::{Method, Response};
+
+use crate::http::Incoming;
 
 use crate::App;
 use crate::problem::{ApiError, Missing};
@@ -19,7 +21,7 @@ use crate::problem::{ApiError, Missing};
 /// Routes a request by method and path segments.
 pub async fn dispatch(
     app: &App,
-    req: &mut Request,
+    req: &mut Incoming,
     method: &Method,
     segments: &[&str],
 ) -> Result<Response, ApiError> {

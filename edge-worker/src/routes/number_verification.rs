@@ -12,7 +12,9 @@ use simbind_core::codec::unb64;
 use simbind_core::identifiers::PhoneNumber;
 use simbind_core::transcript::Ceremony;
 use simbind_core::{Denial, ValidationError, challenge};
-use worker::{Request, Response};
+use worker::Response;
+
+use crate::http::Incoming;
 
 use super::registration::number_of;
 use super::request_limit;
@@ -31,7 +33,7 @@ fn configured(app: &App) -> Result<&crate::number_verification::NvConfig, ApiErr
 /// `POST /v1/registrations/{id}/carrier-authorization` `{challenge}`: the
 /// authorization URL for this bind challenge (a fresh, authentic bind
 /// challenge of this registration).
-pub async fn authorize(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+pub async fn authorize(app: &App, req: &mut Incoming, id: &str) -> Result<Response, ApiError> {
     let body: CarrierAuthorizationRequest = read_json(req).await?;
     let config = configured(app)?;
     let raw = unb64(&body.challenge, "challenge")?;
@@ -63,7 +65,7 @@ pub async fn authorize(app: &App, req: &mut Request, id: &str) -> Result<Respons
 /// the operator's redirect. The `state` names the registration; its object
 /// takes it once; the code is redeemed and `/verify` asked by the service,
 /// and the answer recorded for the bind.
-pub async fn callback(app: &App, req: &Request) -> Result<Response, ApiError> {
+pub async fn callback(app: &App, req: &Incoming) -> Result<Response, ApiError> {
     let config = configured(app)?;
     let url = RequestUrl::of(req);
     let (mut code, mut state, mut error) = (None, None, false);

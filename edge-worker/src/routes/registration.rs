@@ -18,7 +18,9 @@ use simbind_core::otp::{self, OtpState};
 use simbind_core::registration_id::{self, NumberKey};
 use simbind_core::transcript::Ceremony;
 use simbind_core::{contact, sender};
-use worker::{Request, Response};
+use worker::Response;
+
+use crate::http::Incoming;
 
 use super::request_limit;
 use crate::App;
@@ -33,7 +35,7 @@ const HOUR: u64 = 3600;
 /// The client's address (`cf-connecting-ip`). Outside dev mode a request
 /// without it (Cloudflare always sets it) is refused rather than let past
 /// the per-sender limits.
-pub fn client_address(app: &App, req: &Request) -> Result<Option<String>, ApiError> {
+pub fn client_address(app: &App, req: &Incoming) -> Result<Option<String>, ApiError> {
     match req.headers().get("cf-connecting-ip")? {
         Some(address) => Ok(Some(address)),
         None if app.cfg.dev_mode => Ok(None),
@@ -42,7 +44,7 @@ pub fn client_address(app: &App, req: &Request) -> Result<Option<String>, ApiErr
 }
 
 /// The client's finest sender bucket (IPv4 address or IPv6 /56).
-pub fn sender(app: &App, req: &Request) -> Result<Option<String>, ApiError> {
+pub fn sender(app: &App, req: &Incoming) -> Result<Option<String>, ApiError> {
     Ok(match client_address(app, req)? {
         Some(address) => Some(sender::bucket(&address)?),
         None => None,
@@ -129,7 +131,7 @@ fn code_text(app: &App, code: &str) -> String {
 /// (in the number's object, with the registration); for `otp` last the
 /// global and the country's SMS budget, whose refusal gives the number its
 /// token back and drops the registration.
-pub async fn start(app: &App, req: &mut Request) -> Result<Response, ApiError> {
+pub async fn start(app: &App, req: &mut Incoming) -> Result<Response, ApiError> {
     let body: StartRegistrationRequest = read_json(req).await?;
     let number = PhoneNumber::parse(&body.phone_number)?;
     let method = match body.proof.as_deref() {
@@ -324,7 +326,7 @@ pub fn number_of(app: &App, id: &str) -> Result<String, ApiError> {
 }
 
 /// `POST /v1/registrations/{id}/challenge`: a fresh bind challenge.
-pub async fn challenge(app: &App, req: &Request, id: &str) -> Result<Response, ApiError> {
+pub async fn challenge(app: &App, req: &Incoming, id: &str) -> Result<Response, ApiError> {
     let number = number_of(app, id)?;
     request_limit::check(app, req, id).await?;
     let op = RegistrationOp {
@@ -337,7 +339,7 @@ pub async fn challenge(app: &App, req: &Request, id: &str) -> Result<Response, A
 }
 
 /// `POST /v1/registrations/{id}/binding`: code + chip-signed evidence.
-pub async fn bind(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+pub async fn bind(app: &App, req: &mut Incoming, id: &str) -> Result<Response, ApiError> {
     let body: BindRequest = read_bind_json(req).await?;
     // Refuse bad input here, before any object is touched.
     if let Some(code) = &body.otp {

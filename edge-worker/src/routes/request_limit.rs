@@ -5,11 +5,11 @@
 //! /56, hashed) and one subject (binding or registration id), so the many
 //! users behind one carrier-grade NAT address do not share a limit.
 
+use crate::http::Incoming;
 use js_sys::{Object, Promise, Reflect};
 use simbind_core::id_hash::IdKind;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use worker::Request;
 
 use super::registration::sender;
 use crate::App;
@@ -45,7 +45,7 @@ async fn allows(limiter: &RawLimiter, key: &str) -> Result<bool, ApiError> {
 /// Counts one request by this sender for `subject`; `RateLimited` past the
 /// binding's limit. Dev requests without a client address are not counted;
 /// outside dev mode a deployment without the binding is misconfigured.
-pub async fn check(app: &App, req: &Request, subject: &str) -> Result<(), ApiError> {
+pub async fn check(app: &App, req: &Incoming, subject: &str) -> Result<(), ApiError> {
     let Some(bucket) = sender(app, req)? else {
         return Ok(());
     };

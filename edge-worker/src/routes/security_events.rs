@@ -10,7 +10,9 @@ use simbind_core::security_event::delivery::{
 };
 use simbind_core::security_event::set::SubjectFormat;
 use simbind_core::security_event::{event_types, verification};
-use worker::{Request, Response};
+use worker::Response;
+
+use crate::http::Incoming;
 
 use super::admin::{admit, guard};
 use super::meta::{cached, public_origin};
@@ -33,7 +35,7 @@ fn events(app: &App) -> Result<&EventsConfig, ApiError> {
 /// `GET /.well-known/ssf-configuration`: the transmitter's metadata (SSF
 /// 1.0 §7.1). Streams are configured by the operator, so no management
 /// endpoints are listed; a poll stream's endpoint is `/ssf/poll/{stream id}`.
-pub fn configuration(app: &App, req: &Request) -> Result<Response, ApiError> {
+pub fn configuration(app: &App, req: &Incoming) -> Result<Response, ApiError> {
     events(app)?;
     cached(&json!({
         "spec_version": "1_0",
@@ -80,7 +82,7 @@ fn describe(stream: &Stream, state: &StreamState) -> Value {
 
 /// Runs `then` for an admitted operator; a wrong token is 401, a sender
 /// that used up its failures 429.
-async fn as_operator(app: &App, req: &Request) -> Result<Option<Response>, ApiError> {
+async fn as_operator(app: &App, req: &Incoming) -> Result<Option<Response>, ApiError> {
     match admit(app, req).await? {
         Err(locked) => Ok(Some(locked)),
         Ok(false) => Err(ApiError::AdminUnauthorized),
@@ -93,7 +95,7 @@ fn stream<'a>(events: &'a EventsConfig, id: &str) -> Result<&'a Stream, ApiError
 }
 
 /// `GET /v1/admin/ssf/streams`: every stream, its status and counters.
-pub async fn list(app: &App, req: &Request) -> Result<Response, ApiError> {
+pub async fn list(app: &App, req: &Incoming) -> Result<Response, ApiError> {
     if let Some(locked) = as_operator(app, req).await? {
         return Ok(locked);
     }
@@ -119,7 +121,7 @@ struct StatusBody {
 
 /// `POST /v1/admin/ssf/streams/{id}/status`: enable, pause or disable a
 /// stream (`reason` at most 200 characters).
-pub async fn set_status(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+pub async fn set_status(app: &App, req: &mut Incoming, id: &str) -> Result<Response, ApiError> {
     if let Some(locked) = as_operator(app, req).await? {
         return Ok(locked);
     }
@@ -156,7 +158,7 @@ struct VerifyBody {
 /// event now (`state`, at most 100 characters, echoed to the receiver) and
 /// answers what the receiver said (a poll stream: queued for its next
 /// poll). An enabled stream only.
-pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+pub async fn verify(app: &App, req: &mut Incoming, id: &str) -> Result<Response, ApiError> {
     if let Some(locked) = as_operator(app, req).await? {
         return Ok(locked);
     }
@@ -203,7 +205,7 @@ pub async fn verify(app: &App, req: &mut Request, id: &str) -> Result<Response, 
 /// failures locked out per sender like the admin token's). Takes `ack` and
 /// `setErrs` off the queue, then answers the oldest SETs at once
 /// (`returnImmediately` or not).
-pub async fn poll(app: &App, req: &mut Request, id: &str) -> Result<Response, ApiError> {
+pub async fn poll(app: &App, req: &mut Incoming, id: &str) -> Result<Response, ApiError> {
     let events = events(app)?;
     let presented = req.headers().get("authorization")?.unwrap_or_default();
     let authorized = events.stream(id).is_some_and(|s| {
