@@ -11,10 +11,9 @@ use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
 use worker::Response;
 
-use crate::http::Incoming;
-
 use super::registration::sender;
 use crate::App;
+use crate::http::Incoming;
 use crate::objects::{self, Answer, BINDINGS, LIMITS, Take, TrailOp};
 use crate::problem::{ApiError, Missing};
 

@@ -9,10 +9,8 @@ use simbind_core::id_hash::IdKind;
 use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId, PhoneNumber};
 use worker::Response;
 
-use crate::http::Incoming;
-
 use crate::App;
-use crate::http::json;
+use crate::http::{Incoming, json};
 use crate::objects::{self, BINDINGS};
 use crate::outbox;
 use crate::problem::{ApiError, Missing};

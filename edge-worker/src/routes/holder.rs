@@ -9,11 +9,9 @@ use simbind_core::identifiers::{BINDING_PREFIX, OpaqueId};
 use simbind_core::transcript::Ceremony;
 use worker::Response;
 
-use crate::http::Incoming;
-
 use super::request_limit;
 use crate::App;
-use crate::http::{json, read_json, read_json_bytes};
+use crate::http::{Incoming, json, read_json, read_json_bytes};
 use crate::objects::{self, Answer, BINDINGS, HolderAnswer};
 use crate::problem::ApiError;
 

@@ -14,10 +14,9 @@ use simbind_core::identifiers::OpaqueId;
 use simbind_core::subscription::{self, Event};
 use worker::Response;
 
-use crate::http::Incoming;
-
 use crate::App;
 use crate::config::DeviceSmsConfig;
+use crate::http::Incoming;
 use crate::objects::{
     self, Answer, BINDINGS, CarrierEventOp, NUMBERS, SmsSeenOp, TOKENS, TokenRoute,
 };

@@ -3,10 +3,8 @@
 use serde_json::json;
 use worker::Response;
 
-use crate::http::Incoming;
-
 use crate::App;
-use crate::http::json;
+use crate::http::{Incoming, json};
 use crate::problem::ApiError;
 
 /// `GET /v1/health`: configuration loaded, service up. It says nothing

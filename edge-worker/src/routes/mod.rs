@@ -13,9 +13,8 @@ mod security_events;
 
 use worker::{Method, Response};
 
-use crate::http::Incoming;
-
 use crate::App;
+use crate::http::Incoming;
 use crate::problem::{ApiError, Missing};
 
 /// Routes a request by method and path segments.

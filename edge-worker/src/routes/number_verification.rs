@@ -14,12 +14,10 @@ use simbind_core::transcript::Ceremony;
 use simbind_core::{Denial, ValidationError, challenge};
 use worker::Response;
 
-use crate::http::Incoming;
-
 use super::registration::number_of;
 use super::request_limit;
 use crate::App;
-use crate::http::{RequestUrl, json, read_json};
+use crate::http::{Incoming, RequestUrl, json, read_json};
 use crate::objects::{self, Answer, NUMBERS, NvAnswerOp, NvAnswered, NvAskOp, NvRecordOp};
 use crate::problem::ApiError;
 

@@ -20,11 +20,9 @@ use simbind_core::transcript::Ceremony;
 use simbind_core::{contact, sender};
 use worker::Response;
 
-use crate::http::Incoming;
-
 use super::request_limit;
 use crate::App;
-use crate::http::{json, read_bind_json, read_json};
+use crate::http::{Incoming, json, read_bind_json, read_json};
 use crate::objects::{self, Answer, LIMITS, NUMBERS, TOKENS, TokenRoute};
 use crate::objects::{CancelOp, RegistrationOp, StartOp, Take};
 use crate::problem::{ApiError, Missing};

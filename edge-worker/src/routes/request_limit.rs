@@ -5,7 +5,6 @@
 //! /56, hashed) and one subject (binding or registration id), so the many
 //! users behind one carrier-grade NAT address do not share a limit.
 
-use crate::http::Incoming;
 use js_sys::{Object, Promise, Reflect};
 use simbind_core::id_hash::IdKind;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -13,6 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use super::registration::sender;
 use crate::App;
+use crate::http::Incoming;
 use crate::problem::ApiError;
 
 /// The binding's name in wrangler.toml (`[[ratelimits]]`).

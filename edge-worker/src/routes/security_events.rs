@@ -12,12 +12,10 @@ use simbind_core::security_event::set::SubjectFormat;
 use simbind_core::security_event::{event_types, verification};
 use worker::Response;
 
-use crate::http::Incoming;
-
 use super::admin::{admit, guard};
 use super::meta::{cached, public_origin};
 use crate::App;
-use crate::http::{json, read_json};
+use crate::http::{Incoming, json, read_json};
 use crate::objects::{
     self, Answer, Outcome, PollOp, Polled, STREAMS, StatusOp, stream_call, stream_queue,
     stream_report,
