@@ -89,12 +89,18 @@ impl Incoming {
 
     /// Its body, whole (a second read fails).
     pub async fn bytes(&mut self) -> Result<Vec<u8>, ApiError> {
-        let buffer = self.0.array_buffer().map_err(worker::Error::from)?;
-        let buffer = wasm_bindgen_futures::JsFuture::from(buffer)
-            .await
-            .map_err(worker::Error::from)?;
-        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+        body_bytes(self.0.array_buffer()).await
     }
+}
+
+/// The bytes of a body's `arrayBuffer()`, a request's or a response's.
+pub async fn body_bytes(
+    buffer: Result<js_sys::Promise, wasm_bindgen::JsValue>,
+) -> Result<Vec<u8>, ApiError> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(buffer.map_err(worker::Error::from)?)
+        .await
+        .map_err(worker::Error::from)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Largest accepted request body.

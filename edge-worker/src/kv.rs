@@ -39,10 +39,7 @@ async fn settled(promise: Result<Promise, JsValue>) -> Result<JsValue, ApiError>
 impl Namespace {
     /// The namespace bound as `name`, if the deployment binds one.
     pub fn bound(env: &Env, name: &str) -> Option<Self> {
-        js_sys::Reflect::get(env, &JsValue::from_str(name))
-            .ok()
-            .filter(|binding| binding.is_object())
-            .map(|binding| Self(binding.unchecked_into()))
+        crate::binding(env, name).map(|binding| Self(binding.unchecked_into()))
     }
 
     /// The value stored under `key`, or `None`.

@@ -114,6 +114,14 @@ impl App {
     }
 }
 
+/// The binding `name` (a KV namespace, a rate limiter) as the runtime gives
+/// it, or `None` where the deployment does not bind it.
+fn binding(env: &Env, name: &str) -> Option<wasm_bindgen::JsValue> {
+    js_sys::Reflect::get(env, &wasm_bindgen::JsValue::from_str(name))
+        .ok()
+        .filter(wasm_bindgen::JsValue::is_object)
+}
+
 /// Whether the request was addressed to this machine.
 fn local(req: &Incoming) -> bool {
     matches!(

@@ -173,11 +173,7 @@ async fn exchange(
     if !(200..300).contains(&raw.status()) {
         return passed_on(raw).map(Err);
     }
-    let buffer =
-        wasm_bindgen_futures::JsFuture::from(raw.array_buffer().map_err(worker::Error::from)?)
-            .await
-            .map_err(worker::Error::from)?;
-    Ok(Ok(js_sys::Uint8Array::new(&buffer).to_vec()))
+    crate::http::body_bytes(raw.array_buffer()).await.map(Ok)
 }
 
 /// Sends `op` with a body that is already JSON and reads the answer.

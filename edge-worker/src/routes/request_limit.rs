@@ -49,10 +49,7 @@ pub async fn check(app: &App, req: &Incoming, subject: &str) -> Result<(), ApiEr
     let Some(bucket) = sender(app, req)? else {
         return Ok(());
     };
-    let binding = Reflect::get(&app.env, &JsValue::from_str(BINDING))
-        .ok()
-        .filter(JsValue::is_object);
-    let limiter: RawLimiter = match binding {
+    let limiter: RawLimiter = match crate::binding(&app.env, BINDING) {
         Some(binding) => binding.unchecked_into(),
         None if app.cfg.dev_mode => return Ok(()),
         None => {
