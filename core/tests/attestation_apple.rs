@@ -463,3 +463,121 @@ fn bytes_after_the_cbor_item_are_malformed_in_attestations_and_assertions() {
         }
     }
 }
+
+/// `object` (one CBOR map) with `key` → `value` (CBOR bytes) added after
+/// its entries.
+fn with_entry(object: &[u8], key: &str, value: &[u8]) -> Vec<u8> {
+    let mut d = minicbor::Decoder::new(object);
+    let fields = d.map().unwrap().unwrap();
+    let mut e = minicbor::Encoder::new(Vec::new());
+    e.map(fields + 1).unwrap();
+    e.writer_mut().extend_from_slice(&object[d.position()..]);
+    e.str(key).unwrap();
+    e.writer_mut().extend_from_slice(value);
+    e.into_writer()
+}
+
+/// The attestation object with `key` → `value` put first in its `attStmt`
+/// map (two entries in every sample: `x5c` and `receipt`).
+fn with_statement_entry(attestation: &[u8], key: &str, value: &[u8]) -> Vec<u8> {
+    let name = b"\x67attStmt";
+    let at = attestation
+        .windows(name.len())
+        .position(|w| w == name)
+        .unwrap()
+        + name.len();
+    assert_eq!(attestation[at], 0xa2, "attStmt is a map of two");
+    let mut entry = minicbor::Encoder::new(vec![0xa3]);
+    entry.str(key).unwrap();
+    entry.writer_mut().extend_from_slice(value);
+    let mut out = attestation[..at].to_vec();
+    out.extend_from_slice(&entry.into_writer());
+    out.extend_from_slice(&attestation[at + 1..]);
+    out
+}
+
+#[test]
+fn a_field_given_twice_or_unknown_is_malformed_in_attestations_and_assertions() {
+    // CBOR values: an empty byte string, the format's name, an empty map, an
+    // empty array, the integer 0.
+    let (no_bytes, fmt, no_map, no_array, zero) = (
+        &[0x40][..],
+        &b"\x6fapple-appattest"[..],
+        &[0xa0][..],
+        &[0x80][..],
+        &[0x00][..],
+    );
+    for s in samples() {
+        let objects = [
+            ("fmt twice", with_entry(&s.attestation, "fmt", fmt)),
+            (
+                "authData twice",
+                with_entry(&s.attestation, "authData", no_bytes),
+            ),
+            (
+                "attStmt twice",
+                with_entry(&s.attestation, "attStmt", no_map),
+            ),
+            (
+                "an unknown field",
+                with_entry(&s.attestation, "extra", zero),
+            ),
+            (
+                "x5c twice",
+                with_statement_entry(&s.attestation, "x5c", no_array),
+            ),
+            (
+                "receipt twice",
+                with_statement_entry(&s.attestation, "receipt", no_bytes),
+            ),
+            (
+                "an unknown statement field",
+                with_statement_entry(&s.attestation, "sig", no_bytes),
+            ),
+        ];
+        for (what, object) in objects {
+            // Well-formed CBOR, one item: refused for the field, not the bytes.
+            well_formed(&object);
+            assert_eq!(
+                check(&s, &object, &policy(&s), s.at).map(|_| ()),
+                Err(R::Malformed),
+                "{}: {what}",
+                s.name
+            );
+        }
+        let attested = check(&s, &s.attestation, &policy(&s), s.at).unwrap();
+        for (assertion, hash, _) in &s.assertions {
+            for (what, changed) in [
+                (
+                    "signature twice",
+                    with_entry(assertion, "signature", no_bytes),
+                ),
+                (
+                    "authenticatorData twice",
+                    with_entry(assertion, "authenticatorData", no_bytes),
+                ),
+                ("an unknown field", with_entry(assertion, "extra", zero)),
+            ] {
+                well_formed(&changed);
+                assert_eq!(
+                    apple_appattest::verify_assertion(
+                        &changed,
+                        hash,
+                        &attested.public_key,
+                        std::slice::from_ref(&s.app_id),
+                    ),
+                    Err(R::Malformed),
+                    "{}: {what}",
+                    s.name
+                );
+            }
+        }
+    }
+}
+
+/// Panics unless `bytes` is exactly one well-formed CBOR item.
+fn well_formed(bytes: &[u8]) {
+    let mut d = minicbor::Decoder::new(bytes);
+    d.skip().unwrap();
+    assert_eq!(d.position(), bytes.len());
+}

@@ -146,12 +146,14 @@ pub(crate) struct Statement {
 
 pub(crate) fn decode_statement(bytes: &[u8]) -> Result<Statement, minicbor::decode::Error> {
     let mut d = Decoder::new(bytes);
-    let (mut fmt, mut chain, mut receipt, mut auth_data) = (None, None, None, None);
+    let (mut fmt, mut statement, mut auth_data) = (None, None, None);
+    let (mut chain, mut receipt) = (None, None);
     for _ in 0..definite(d.map()?)? {
         match d.str()? {
-            "fmt" => fmt = Some(d.str()?),
-            "authData" => auth_data = Some(d.bytes()?.to_vec()),
+            "fmt" => once(&mut fmt, d.str()?)?,
+            "authData" => once(&mut auth_data, d.bytes()?.to_vec())?,
             "attStmt" => {
+                once(&mut statement, ())?;
                 for _ in 0..definite(d.map()?)? {
                     match d.str()? {
                         "x5c" => {
@@ -162,14 +164,14 @@ pub(crate) fn decode_statement(bytes: &[u8]) -> Result<Statement, minicbor::deco
                             for _ in 0..n {
                                 certs.push(d.bytes()?.to_vec());
                             }
-                            chain = Some(certs);
+                            once(&mut chain, certs)?;
                         }
-                        "receipt" => receipt = Some(d.bytes()?.to_vec()),
-                        _ => d.skip()?,
+                        "receipt" => once(&mut receipt, d.bytes()?.to_vec())?,
+                        _ => return Err(unknown()),
                     }
                 }
             }
-            _ => d.skip()?,
+            _ => return Err(unknown()),
         }
     }
     let missing = || minicbor::decode::Error::message("missing field");
@@ -182,6 +184,25 @@ pub(crate) fn decode_statement(bytes: &[u8]) -> Result<Statement, minicbor::deco
         receipt: receipt.ok_or_else(missing)?,
         auth_data: auth_data.ok_or_else(missing)?,
     })
+}
+
+/// Keeps a map's value for its key, refusing the key a second time (RFC 8949
+/// 5.6: a map with a repeated key is not valid; which one a reader takes
+/// differs between readers).
+fn once<T>(slot: &mut Option<T>, value: T) -> Result<(), minicbor::decode::Error> {
+    match slot {
+        Some(_) => Err(minicbor::decode::Error::message("repeated field")),
+        None => {
+            *slot = Some(value);
+            Ok(())
+        }
+    }
+}
+
+/// A key the format does not have: refused, not skipped (the objects Apple
+/// documents have no other field, and a skipped one is unchecked input).
+fn unknown() -> minicbor::decode::Error {
+    minicbor::decode::Error::message("unknown field")
 }
 
 /// Refuses bytes after the one CBOR item the input must be.
@@ -472,9 +493,9 @@ pub(crate) fn decode_assertion(bytes: &[u8]) -> Result<(&[u8], &[u8]), minicbor:
     let (mut signature, mut auth_data) = (None, None);
     for _ in 0..definite(d.map()?)? {
         match d.str()? {
-            "signature" => signature = Some(d.bytes()?),
-            "authenticatorData" => auth_data = Some(d.bytes()?),
-            _ => d.skip()?,
+            "signature" => once(&mut signature, d.bytes()?)?,
+            "authenticatorData" => once(&mut auth_data, d.bytes()?)?,
+            _ => return Err(unknown()),
         }
     }
     let missing = || minicbor::decode::Error::message("missing field");
