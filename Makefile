@@ -28,6 +28,15 @@ build: setup build-worker build-client build-inspector
 # in Cargo.toml, where it would also apply to the client's crates, which come
 # out larger at z.
 WORKER_CARGO := CARGO_PROFILE_RELEASE_OPT_LEVEL=z
+# The standard library rebuilt with the worker (rust-src, set up by
+# scripts/setup.sh) at the same size setting, with panics that stop at once
+# (`immediate-abort`: no message or location, the runtime's trap is the
+# report), no derived Debug output, and sha2's compact SHA-256:
+# 26 KB gzip less upload (2026-12-07; docs/DEVELOPING.md). build-std and the
+# two -Z flags are unstable: RUSTC_BOOTSTRAP lets the image's stable compiler
+# take them, as the fuzz targets already do.
+WORKER_CARGO += RUSTC_BOOTSTRAP=1 CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+WORKER_CARGO += RUSTFLAGS='-Zunstable-options -Cpanic=immediate-abort -Csymbol-mangling-version=legacy -Zfmt-debug=none --cfg sha2_backend_soft="compact"'
 build-worker:
 	@$(STAGE) begin build-worker
 	cd edge-worker && $(WORKER_CARGO) worker-build --release 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }

@@ -22,7 +22,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
   stage end setup:rust-target
 fi
-for comp in clippy rustfmt; do
+# rust-src: the worker's build rebuilds the standard library (Makefile, WORKER_CARGO).
+for comp in clippy rustfmt rust-src; do
   rustup component list --installed | grep -q "^$comp" || rustup component add "$comp"
 done
 

@@ -11,8 +11,9 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const root = new URL("../", import.meta.url);
-/** Bytes, gzip -9, of `edge-worker/build/index_bg.wasm` (361,172 on 2026-12-06). */
-const BUDGET = 368_000;
+/** Bytes, gzip -9, of `edge-worker/build/index_bg.wasm` (335,472 on 2026-12-07):
+ * below the 337 KB issue 25 set as the least it must reach. */
+const BUDGET = 337_000;
 
 test("the production worker's wasm is within its gzip budget", () => {
   const wasm = readFileSync(new URL("edge-worker/build/index_bg.wasm", root));
@@ -50,4 +51,7 @@ test("the worker parses and writes JSON with one reader and one writer, and read
   assert.equal(count("kv::builder"), 0);
   assert.equal(count("RateLimiter"), 0);
   assert.equal(count("float_to_decimal"), 0);
+  // Panics stop at once (the Makefile's build-std with panic=immediate-abort):
+  // the precompiled std formats every panic's message and location.
+  assert.equal(count("core::panicking"), 0);
 });

@@ -17,6 +17,19 @@ pub enum Missing {
     Stream,
 }
 
+impl Missing {
+    /// The name a 404's detail gives (not `Debug`: the worker's build prints
+    /// no derived `Debug`).
+    fn name(self) -> &'static str {
+        match self {
+            Self::Route => "Route",
+            Self::Registration => "Registration",
+            Self::Binding => "Binding",
+            Self::Stream => "Stream",
+        }
+    }
+}
+
 /// An API failure. Bad input is always a 4xx; 5xx is only for the platform.
 /// Details never repeat input values (they could be subscriber identifiers).
 #[derive(Debug, Error)]
@@ -41,7 +54,7 @@ pub enum ApiError {
     BodyTooLarge,
     #[error("request body must be application/json")]
     UnsupportedMediaType,
-    #[error("{0:?} not found")]
+    #[error("{} not found", .0.name())]
     NotFound(Missing),
     #[error("method not allowed on this route")]
     /// 405, with the `Allow` value of the path.

@@ -47,8 +47,15 @@ pub async fn sms(app: &App, req: &mut Incoming) -> Result<Response, ApiError> {
     let header = req.headers().get(device_sms::SIGNATURE_HEADER)?;
     let body = crate::http::read_body(req, "application/json").await?;
     let seen = receive(app, inbound, header.as_deref(), &body).await?;
-    if seen != Seen::Recorded {
-        worker::console_log!("inbound SMS: {seen:?}");
+    let ignored = match seen {
+        Seen::Recorded => None,
+        Seen::Repeated => Some("repeated"),
+        Seen::Voided => Some("voided"),
+        Seen::Expired => Some("expired"),
+        Seen::Unknown => Some("unknown"),
+    };
+    if let Some(what) = ignored {
+        worker::console_log!("inbound SMS: {what}");
     }
     Ok(Response::empty()?.with_status(204))
 }
