@@ -43,8 +43,10 @@ build-worker:
 	# The production module as cargo left it, names kept: `make size` reads it.
 	cp target/wasm32-unknown-unknown/release/simbind_edge_worker.wasm target/edge-worker-named.wasm
 	cd edge-worker && $(WORKER_CARGO) worker-build --release --out-dir build-dev --features dev 2>&1 | { grep -Ev '^\s*(Compiling|Downloaded|Downloading)' || true; }
-	# worker-build keeps the name sections; strip them (about 95 KB of the upload).
-	for b in build build-dev; do wasm-opt -Oz --strip-debug --strip-producers edge-worker/$$b/index_bg.wasm -o edge-worker/$$b/index_bg.wasm; done
+	# worker-build keeps the name sections; strip them (about 95 KB of the upload),
+	# after dropping the exported classes nothing uses (scripts/drop-exports.py).
+	for b in build build-dev; do python3 scripts/drop-exports.py edge-worker/$$b/index_bg.wasm; \
+	  wasm-opt -Oz --strip-debug --strip-producers edge-worker/$$b/index_bg.wasm -o edge-worker/$$b/index_bg.wasm; done
 	@$(STAGE) end build-worker
 
 # Two builds of the client: the production entry (no software chip, no key
