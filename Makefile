@@ -161,6 +161,7 @@ size: build
 	@# Each part's share of the production worker: wasm-bindgen and the same
 	@# optimisation as the upload, with the function names kept.
 	@wasm-bindgen target/edge-worker-named.wasm --out-dir target/size-worker --target web --keep-debug
+	@python3 scripts/drop-exports.py target/size-worker/edge-worker-named_bg.wasm
 	@wasm-opt -Oz -g target/size-worker/edge-worker-named_bg.wasm -o target/size-worker/named.opt.wasm
 	@python3 scripts/wasm-size.py target/size-worker/named.opt.wasm --top 40
 
