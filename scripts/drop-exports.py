@@ -15,23 +15,20 @@ be found: a worker crate that renames or drops one stops the build here, so
 the list stays true. The module is rewritten in place; run `wasm-opt` after.
 """
 
+import importlib.util
 import sys
+from pathlib import Path
+
+# The module reader of scripts/wasm-size.py (a file name Python cannot import).
+_spec = importlib.util.spec_from_file_location("wasm_size", Path(__file__).with_name("wasm-size.py"))
+wasm_size = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(wasm_size)
+leb, sections = wasm_size.leb, wasm_size.sections
 
 # Export names start with the lowercased class name, or `__wbg_` (+ get/set)
 # before it.
 CLASSES = ("containerstartupoptions", "minifyconfig", "r2range",
            "intounderlyingsource", "intounderlyingbytesource", "intounderlyingsink")
-
-
-def leb(data, pos):
-    result = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
 
 
 def leb_bytes(n):
@@ -51,13 +48,8 @@ def class_of(name):
 def main():
     path = sys.argv[1]
     data = open(path, "rb").read()
-    if data[:4] != b"\0asm":
-        sys.exit(f"{path}: not a wasm module")
-    out, pos, seen = bytearray(data[:8]), 8, set()
-    while pos < len(data):
-        sid = data[pos]
-        size, start = leb(data, pos + 1)
-        payload = data[start:start + size]
+    out, seen = bytearray(data[:8]), set()
+    for sid, payload in sections(data):
         if sid == 7:  # exports: name, kind, index
             count, p = leb(payload, 0)
             kept = []
@@ -73,7 +65,6 @@ def main():
                 p = end
             payload = leb_bytes(len(kept)) + b"".join(kept)
         out += bytes([sid]) + leb_bytes(len(payload)) + payload
-        pos = start + size
     missing = sorted(set(CLASSES) - seen)
     if missing:
         sys.exit(f"{path}: no exports of {', '.join(missing)}: update scripts/drop-exports.py")
